@@ -1,0 +1,144 @@
+#include "models/devices/dma_engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace iotwin::devices {
+
+using namespace sc_core;
+
+namespace {
+pci::function_params with_bar0(pci::function_params p) {
+    if (std::none_of(p.bars.begin(), p.bars.end(), [](const pci::bar_desc& b) { return b.index == 0; }))
+        p.bars.push_back({0, 0x10000, pci::bar_type::mem64, false});
+    if (p.msi_vectors == 0) p.msi_vectors = 1;
+    return p;
+}
+} // namespace
+
+dma_engine::dma_engine(sc_module_name name, pci::function_params p, const dma_engine_params& dp)
+    : pci_function(name, with_bar0(std::move(p))), dp_(dp), regs_(0x40) {
+    regs_.define({"ID", ID, 4, 0x444d4145});
+    regs_.define({"SRC", SRC, 8, 0, ~std::uint64_t(0)});
+    regs_.define({"DST", DST, 8, 0, ~std::uint64_t(0)});
+    regs_.define({"LEN", LEN, 4, 0, 0xffffffff});
+    regs_.define({"DIRECTION", DIRECTION, 4, 0, 0x3});
+    regs_.define({"CONTROL", CONTROL, 4, 0, 0x3}, [this](std::uint64_t, std::uint64_t v) {
+        if (!(v & 1)) return;
+        regs_.set(CONTROL, 4, v & ~1ull);  // START is self-clearing
+        if (regs_.get(STATUS, 4) & BUSY) { ++ignored_starts_; return; }
+        regs_.set(STATUS, 4, BUSY);
+        start_.notify(dp_.start_latency);
+    });
+    regs_.define({"STATUS", STATUS, 4, 0, 0, DONE | ERROR});
+    regs_.define({"ERROR_ADDR", ERROR_ADDR, 8, 0});
+    regs_.define({"ERROR_CODE", ERROR_CODE, 4, 0});
+    regs_.define({"BYTES_DONE", BYTES_DONE, 4, 0});
+    SC_THREAD(run);
+}
+
+pcie::completion dma_engine::bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
+                                        std::uint8_t* data, unsigned len, sc_time& delay) {
+    if (bar.index != 0) return pcie::completion::UR;
+    delay += dp_.register_latency;
+    if (offset >= BUFFER) {
+        std::uint8_t* b = buffer_.data() + (offset - BUFFER);
+        if (cmd == tlm::TLM_READ_COMMAND) std::memcpy(data, b, len);
+        else std::memcpy(b, data, len);
+        return pcie::completion::SC;
+    }
+    // Registers: aligned accesses of 4 or 8 bytes inside the register block.
+    if ((len != 4 && len != 8) || (offset & (len - 1)) || !regs_.in_range(static_cast<std::uint32_t>(offset), len))
+        return pcie::completion::CA;
+    std::uint64_t v = 0;
+    if (cmd == tlm::TLM_READ_COMMAND) {
+        v = regs_.read(static_cast<std::uint32_t>(offset), len);
+        std::memcpy(data, &v, len);
+    } else {
+        std::memcpy(&v, data, len);
+        regs_.write(static_cast<std::uint32_t>(offset), len, v);
+    }
+    return pcie::completion::SC;
+}
+
+void dma_engine::run() {
+    tlm_utils::tlm_quantumkeeper qk;
+    for (;;) {
+        wait(start_);
+        qk.reset();
+        const error_code e = transfer(qk);
+        qk.sync();
+        finish(e, e == NONE ? regs_.get(LEN, 4) : regs_.get(BYTES_DONE, 4));
+        if (regs_.get(CONTROL, 4) & 2) {
+            sc_time d = SC_ZERO_TIME;
+            send_msi(0, d);
+            wait(d);
+        }
+    }
+}
+
+dma_engine::error_code dma_engine::transfer(tlm_utils::tlm_quantumkeeper& qk) {
+    const std::uint64_t src = regs_.get(SRC, 8), dst = regs_.get(DST, 8);
+    const std::uint64_t len = regs_.get(LEN, 4);
+    const auto dir = static_cast<direction>(regs_.get(DIRECTION, 4));
+    regs_.set(BYTES_DONE, 4, 0);
+    if (len == 0 || len > BUFFER_SIZE) return BAD_LENGTH;
+    if ((dir == MEM_TO_DEV && dst + len > BUFFER_SIZE) || (dir == DEV_TO_MEM && src + len > BUFFER_SIZE)) return BAD_RANGE;
+    if (!config().bus_master()) return BUS_MASTER_DISABLED;
+    std::vector<std::uint8_t> staging(len);
+    auto fail = [this](const dma_result& r) {
+        regs_.set(ERROR_ADDR, 8, r.failed_addr);
+        return r.status == pcie::completion::CA ? COMPLETER_ABORT : UNSUPPORTED_REQUEST;
+    };
+    sc_time d = qk.get_local_time();
+    if (dir != DEV_TO_MEM) {
+        std::uint8_t* into = dir == MEM_TO_DEV ? buffer_.data() + dst : staging.data();
+        const dma_result r = dma(tlm::TLM_READ_COMMAND, src, into, len, d);
+        qk.set(d);
+        if (r.status != pcie::completion::SC || !r.issued) return r.issued ? fail(r) : BUS_MASTER_DISABLED;
+        if (dir == MEM_TO_DEV) { regs_.set(BYTES_DONE, 4, len); return NONE; }
+    }
+    const std::uint8_t* from = dir == DEV_TO_MEM ? buffer_.data() + src : staging.data();
+    std::memcpy(staging.data(), from, len);
+    const dma_result r = dma(tlm::TLM_WRITE_COMMAND, dst, staging.data(), len, d);
+    qk.set(d);
+    if (r.status != pcie::completion::SC || !r.issued) return r.issued ? fail(r) : BUS_MASTER_DISABLED;
+    regs_.set(BYTES_DONE, 4, len);
+    return NONE;
+}
+
+void dma_engine::finish(error_code e, std::uint64_t bytes) {
+    regs_.set(ERROR_CODE, 4, e);
+    regs_.set(BYTES_DONE, 4, bytes);
+    regs_.set(STATUS, 4, e == NONE ? DONE : ERROR);
+    ++transfers_;
+    if (e != NONE) ++failed_;
+}
+
+void dma_engine::stats(stat_map& out) const {
+    pci_function::stats(out);
+    const std::string n = basename();
+    add_stat(out, n, "transfers", transfers_);
+    add_stat(out, n, "failed_transfers", failed_);
+    add_stat(out, n, "ignored_starts", ignored_starts_);
+}
+
+bar_ram::bar_ram(sc_module_name name, const pci::function_params& p) : pci_function(name, p) {}
+
+pcie::completion bar_ram::bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
+                                     std::uint8_t* data, unsigned len, sc_time& delay) {
+    for (unsigned done = 0; done < len;) {
+        const std::uint64_t a = offset + done;
+        const auto in_page = static_cast<unsigned>(std::min<std::uint64_t>(len - done, 4096 - (a & 4095)));
+        std::vector<std::uint8_t>& page = pages_[{bar.index, a >> 12}];
+        if (page.empty()) page.resize(4096);
+        if (cmd == tlm::TLM_READ_COMMAND) std::memcpy(data + done, page.data() + (a & 4095), in_page);
+        else std::memcpy(page.data() + (a & 4095), data + done, in_page);
+        done += in_page;
+    }
+    delay += sc_time(10, SC_NS);
+    return pcie::completion::SC;
+}
+
+} // namespace iotwin::devices

@@ -1,0 +1,214 @@
+#include "models/hyp/hypervisor.h"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace iotwin::hyp {
+
+using namespace sc_core;
+
+namespace {
+constexpr std::uint64_t page = 4096;
+constexpr std::uint64_t domain_alignment = 2ull << 20;  // superpage-aligned allocations
+std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) & ~(a - 1); }
+} // namespace
+
+std::optional<std::uint64_t> domain::to_machine(std::uint64_t gpa, std::uint64_t len) const {
+    for (const extent& e : p2m)
+        if (gpa >= e.gpa && len <= e.size && gpa - e.gpa <= e.size - len) return e.maddr + (gpa - e.gpa);
+    return std::nullopt;
+}
+
+hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
+    : sc_module(name), cpu("cpu"), p_(p), pool_(p.heap_base, p.heap_size), vtd_(*this, p.iommu_regs, pool_) {
+    ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
+    for (auto [base, size] : p.ram) {
+        // The hypervisor's own image and heap occupy the low RAM it is loaded into.
+        const std::uint64_t reserved_end = p.heap_base + p.heap_size;
+        if (base < reserved_end) {
+            if (base + size <= reserved_end) continue;
+            size -= reserved_end - base;
+            base = reserved_end;
+        }
+        free_ram_.emplace_back(base, size);
+    }
+}
+
+int hypervisor::init(sc_time& d) {
+    const std::uint64_t fault_addr = pcie::msi_window_base;  // destination: the hypervisor's CPU (APIC ID 0)
+    vectors_[fault_vector_] = DOMID_XEN;
+    return vtd_.init(p_.iommu_translate, fault_addr, fault_vector_, d);
+}
+
+int hypervisor::create_domain(const std::string& name, bool privileged, std::uint64_t memory, sc_time& d) {
+    (void)d;
+    if (memory == 0 || memory % page) return -EINVAL;
+    if (find(name)) return -EEXIST;
+    domain dom;
+    dom.id = static_cast<domid_t>(domains_.size());
+    dom.name = name;
+    dom.privileged = privileged;
+    dom.memory = memory;
+    dom.iommu_did = static_cast<std::uint16_t>(dom.id + 1);  // DID 0 stays unused
+    std::uint64_t need = memory, gpa = 0;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> rest;
+    for (auto& [base, size] : free_ram_) {
+        const std::uint64_t start = align_up(base, domain_alignment);
+        if (need == 0 || start >= base + size) { rest.emplace_back(base, size); continue; }
+        const std::uint64_t take = std::min(need, base + size - start);
+        dom.p2m.push_back({gpa, start, take});
+        ledger_[start] = {start + take, dom.id};
+        gpa += take;
+        need -= take;
+        if (start > base) rest.emplace_back(base, start - base);
+        if (start + take < base + size) rest.emplace_back(start + take, base + size - start - take);
+    }
+    if (need) {
+        for (const extent& e : dom.p2m) ledger_.erase(e.maddr);
+        return -ENOMEM;
+    }
+    free_ram_ = rest;
+    dom.iommu_pgd = vtd_.new_table(d);
+    if (!dom.iommu_pgd) return -ENOMEM;
+    domains_.push_back(std::move(dom));
+    return domains_.back().id;
+}
+
+domain* hypervisor::find(const std::string& name) {
+    for (domain& x : domains_)
+        if (x.name == name) return &x;
+    return nullptr;
+}
+
+domain* hypervisor::find(domid_t id) { return id < domains_.size() ? &domains_[id] : nullptr; }
+
+bool hypervisor::access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_time& delay) {
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(addr);
+    gp.set_data_ptr(static_cast<unsigned char*>(data));
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    cpu->b_transport(gp, delay);
+    return gp.is_response_ok();
+}
+
+pcie::completion hypervisor::machine_access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, unsigned len,
+                                            sc_time& d) {
+    pcie::pcie_ext ext;
+    ext.host = true;
+    tlm::tlm_generic_payload gp;
+    gp.set_command(cmd);
+    gp.set_address(addr);
+    gp.set_data_ptr(data);
+    gp.set_data_length(len);
+    gp.set_streaming_width(len);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    gp.set_extension(&ext);
+    cpu->b_transport(gp, d);
+    gp.clear_extension(&ext);
+    if (!gp.is_response_ok()) return pcie::completion::UR;
+    return ext.status;
+}
+
+int hypervisor::guest_access(domid_t dom, tlm::tlm_command cmd, std::uint64_t gpa, std::uint8_t* data, unsigned len,
+                             sc_time& d) {
+    const domain* x = find(dom);
+    // A vCPU access is split at page boundaries, each page through the P2M.
+    for (unsigned done = 0; done < len;) {
+        const std::uint64_t a = gpa + done;
+        const auto n = static_cast<unsigned>(std::min<std::uint64_t>(len - done, page - (a & (page - 1))));
+        const auto m = x ? x->to_machine(a, n) : std::nullopt;
+        if (!m || !access(cmd, *m, data + done, n, d)) return EFAULT;
+        done += n;
+    }
+    return 0;
+}
+
+int hypervisor::assign_device(domid_t dom, std::uint16_t sid, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    if (auto owner = device_owner(sid); owner && *owner != dom) return EBUSY;
+    if (std::find(x->devices.begin(), x->devices.end(), sid) != x->devices.end()) return 0;
+    if (const int e = vtd_.attach(sid, x->iommu_did, x->iommu_pgd, d)) return e;
+    x->devices.push_back(sid);
+    return 0;
+}
+
+std::optional<domid_t> hypervisor::device_owner(std::uint16_t sid) const {
+    for (const domain& x : domains_)
+        if (std::find(x.devices.begin(), x.devices.end(), sid) != x.devices.end()) return x.id;
+    return std::nullopt;
+}
+
+int hypervisor::iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, std::uint64_t size, bool read, bool write,
+                          sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    if (size == 0 || (iova | gpa | size) & (page - 1) || (!read && !write)) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
+    for (std::uint64_t off = 0; off < size; off += page)
+        if (!x->to_machine(gpa + off, page)) return EFAULT;
+    for (std::uint64_t off = 0; off < size; off += page) {
+        const int e = vtd_.map_page(x->iommu_pgd, iova + off, *x->to_machine(gpa + off, page), read, write, d);
+        if (e) {
+            // Undo what this call mapped: a failed map changes nothing.
+            for (std::uint64_t u = 0; u < off; u += page) vtd_.unmap_page(x->iommu_did, x->iommu_pgd, iova + u, d);
+            return e;
+        }
+        ++mapped_pages_;
+    }
+    return 0;
+}
+
+int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_time& d) {
+    unmapped = 0;
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
+    for (std::uint64_t off = 0; off < size; off += page)
+        if (vtd_.unmap_page(x->iommu_did, x->iommu_pgd, iova + off, d) == 0) {
+            unmapped += page;
+            ++unmapped_pages_;
+        }
+    return 0;
+}
+
+domid_t hypervisor::owner_of(std::uint64_t maddr) const {
+    auto it = ledger_.upper_bound(maddr);
+    if (it == ledger_.begin()) return DOMID_INVALID;
+    --it;
+    return maddr < it->second.first ? it->second.second : DOMID_INVALID;
+}
+
+std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom) {
+    if (!find(dom) || next_vector_ >= 0xf0) return std::nullopt;
+    const std::uint8_t v = next_vector_++;
+    vectors_[v] = dom;
+    return msi_binding{pcie::msi_window_base, v, v};
+}
+
+void hypervisor::deliver(const intc::interrupt_message& m) {
+    auto it = vectors_.find(m.vector);
+    if (it == vectors_.end()) {
+        ++unbound_interrupts_;
+        return;
+    }
+    if (it->second == DOMID_XEN) ++iommu_fault_interrupts_;
+    deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time});
+}
+
+void hypervisor::stats(stat_map& out) const {
+    const std::string n = basename();
+    add_stat(out, n, "domains", domains_.size());
+    add_stat(out, n, "iommu_tables", vtd_.tables_allocated());
+    add_stat(out, n, "iommu_invalidations", vtd_.invalidations());
+    add_stat(out, n, "iommu_mapped_pages", mapped_pages_);
+    add_stat(out, n, "iommu_unmapped_pages", unmapped_pages_);
+    add_stat(out, n, "iommu_fault_interrupts", iommu_fault_interrupts_);
+    add_stat(out, n, "unbound_interrupts", unbound_interrupts_);
+    add_stat(out, n, "heap_frames", pool_.used());
+}
+
+} // namespace iotwin::hyp

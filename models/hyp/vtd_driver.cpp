@@ -1,0 +1,126 @@
+#include "models/hyp/vtd_driver.h"
+
+#include <cerrno>
+#include <vector>
+
+#include "models/iommu/vtd.h"
+
+namespace iotwin::hyp {
+
+using namespace sc_core;
+
+std::uint64_t frame_pool::alloc() {
+    if (!free_.empty()) {
+        const std::uint64_t f = free_.back();
+        free_.pop_back();
+        ++used_;
+        return f;
+    }
+    if (next_ + vtd::page_size > end_) return 0;
+    const std::uint64_t f = next_;
+    next_ += vtd::page_size;
+    ++used_;
+    return f;
+}
+
+std::uint64_t vtd_driver::read64(std::uint64_t a, sc_time& d) {
+    std::uint64_t v = 0;
+    bus_.access(tlm::TLM_READ_COMMAND, a, &v, 8, d);
+    return v;
+}
+
+void vtd_driver::write64(std::uint64_t a, std::uint64_t v, sc_time& d) { bus_.access(tlm::TLM_WRITE_COMMAND, a, &v, 8, d); }
+void vtd_driver::write_reg32(std::uint32_t off, std::uint32_t v, sc_time& d) { bus_.access(tlm::TLM_WRITE_COMMAND, regs_ + off, &v, 4, d); }
+void vtd_driver::write_reg64(std::uint32_t off, std::uint64_t v, sc_time& d) { bus_.access(tlm::TLM_WRITE_COMMAND, regs_ + off, &v, 8, d); }
+
+std::uint64_t vtd_driver::zeroed_frame(sc_time& d) {
+    const std::uint64_t f = pool_.alloc();
+    if (!f) return 0;
+    std::vector<std::uint8_t> zero(vtd::page_size, 0);
+    bus_.access(tlm::TLM_WRITE_COMMAND, f, zero.data(), static_cast<unsigned>(zero.size()), d);
+    return f;
+}
+
+int vtd_driver::init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t fault_msi_data, sc_time& d) {
+    root_ = zeroed_frame(d);
+    if (!root_) return ENOMEM;
+    write_reg64(vtd::reg::RTADDR, root_, d);
+    write_reg32(vtd::reg::GCMD, vtd::gcmd::SRTP, d);
+    write_reg32(vtd::reg::FEDATA, fault_msi_data, d);
+    write_reg32(vtd::reg::FEADDR, static_cast<std::uint32_t>(fault_msi_addr), d);
+    write_reg32(vtd::reg::FEUADDR, static_cast<std::uint32_t>(fault_msi_addr >> 32), d);
+    write_reg32(vtd::reg::FECTL, 0, d);  // unmask fault events
+    // Global context-cache and IOTLB invalidation before enabling translation.
+    write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 1ull << vtd::ccmd::CIRG_SHIFT, d);
+    write_reg64(vtd::reg::IOTLB_BASE + 8, vtd::iotlb_cmd::IVT | 1ull << vtd::iotlb_cmd::IIRG_SHIFT, d);
+    if (translate) write_reg32(vtd::reg::GCMD, vtd::gcmd::TE, d);
+    return 0;
+}
+
+std::uint64_t vtd_driver::new_table(sc_time& d) {
+    const std::uint64_t t = zeroed_frame(d);
+    if (t) ++tables_;
+    return t;
+}
+
+int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_time& d) {
+    const std::uint64_t re = root_ + (sid >> 8) * 16;
+    std::uint64_t ctp = read64(re, d);
+    if (!(ctp & vtd::entry::P)) {
+        const std::uint64_t t = zeroed_frame(d);
+        if (!t) return ENOMEM;
+        ctp = t | vtd::entry::P;
+        write64(re, ctp, d);
+    }
+    const std::uint64_t ce = (ctp & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
+    // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
+    write64(ce + 8, vtd::entry::AW_48BIT | std::uint64_t(did) << 8, d);
+    write64(ce, pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P, d);
+    // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.
+    write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
+    write_reg64(vtd::reg::IOTLB_BASE + 8,
+                vtd::iotlb_cmd::IVT | 2ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
+    invalidations_ += 2;
+    return 0;
+}
+
+std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_time& d) {
+    std::uint64_t table = pgd;
+    for (int level = vtd::levels; level > 1; --level) {
+        const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+        std::uint64_t e = read64(slot, d);
+        if (!(e & (vtd::entry::R | vtd::entry::W))) {
+            if (!create) return 0;
+            const std::uint64_t t = zeroed_frame(d);
+            if (!t) return 0;
+            ++tables_;
+            // Non-leaf entries grant R and W; the leaf decides.
+            e = t | vtd::entry::R | vtd::entry::W;
+            write64(slot, e, d);
+        }
+        table = e & vtd::entry::ADDR_MASK;
+    }
+    return table + ((iova >> 12) & 0x1ff) * 8;
+}
+
+int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_time& d) {
+    const std::uint64_t slot = leaf_slot(pgd, iova, true, d);
+    if (!slot) return ENOMEM;
+    if (read64(slot, d) & (vtd::entry::R | vtd::entry::W)) return EEXIST;
+    write64(slot, (maddr & vtd::entry::ADDR_MASK) | (read ? vtd::entry::R : 0) | (write ? vtd::entry::W : 0), d);
+    // Not-present to present needs no invalidation (CAP.CM = 0).
+    return 0;
+}
+
+int vtd_driver::unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_time& d) {
+    const std::uint64_t slot = leaf_slot(pgd, iova, false, d);
+    if (!slot || !(read64(slot, d) & (vtd::entry::R | vtd::entry::W))) return ENOENT;
+    write64(slot, 0, d);
+    write_reg64(vtd::reg::IOTLB_BASE, iova & ~std::uint64_t(0xfff), d);  // IVA, AM = 0
+    write_reg64(vtd::reg::IOTLB_BASE + 8,
+                vtd::iotlb_cmd::IVT | 3ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
+    ++invalidations_;
+    return 0;
+}
+
+} // namespace iotwin::hyp

@@ -1,0 +1,71 @@
+// The hypervisor's driver for the VT-d IOMMU (the part of Xen's
+// drivers/passthrough/vtd that this twin needs): it builds the root and
+// context tables and the 4-level second-level page tables in machine memory
+// with the CPU's own (timed) accesses, and issues invalidations through the
+// IOMMU's registers. Strict invalidation: every unmap is followed by a
+// page-selective IOTLB invalidation before the call returns.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+
+namespace iotwin::hyp {
+
+// How the driver reaches memory and registers: CPU accesses of the hypervisor.
+class bus_port {
+public:
+    virtual ~bus_port() = default;
+    virtual bool access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_core::sc_time& delay) = 0;
+};
+
+// Machine frames of the hypervisor's heap, for IOMMU tables.
+class frame_pool {
+public:
+    frame_pool(std::uint64_t base, std::uint64_t size) : next_(base), end_(base + size) {}
+    // 0 when exhausted.
+    std::uint64_t alloc();
+    void release(std::uint64_t frame) { free_.push_back(frame); }
+    std::uint64_t used() const { return used_; }
+
+private:
+    std::uint64_t next_, end_, used_ = 0;
+    std::vector<std::uint64_t> free_;
+};
+
+class vtd_driver {
+public:
+    vtd_driver(bus_port& bus, std::uint64_t regs_base, frame_pool& pool) : bus_(bus), regs_(regs_base), pool_(pool) {}
+
+    // Programs the root table and the fault event interrupt; enables DMA
+    // remapping when `translate` (otherwise DMA passes untranslated).
+    int init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t fault_msi_data, sc_core::sc_time& d);
+    // A new, empty top-level table for an IOMMU domain; 0 when out of frames.
+    std::uint64_t new_table(sc_core::sc_time& d);
+    // Points requester `sid` at domain `did` with top-level table `pgd`.
+    int attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
+    // Maps one 4 KiB page. 0, EEXIST (already mapped) or ENOMEM.
+    int map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_core::sc_time& d);
+    // Unmaps one 4 KiB page and invalidates it in the IOTLB. 0 or ENOENT.
+    int unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
+    std::uint64_t tables_allocated() const { return tables_; }
+    std::uint64_t invalidations() const { return invalidations_; }
+
+private:
+    std::uint64_t read64(std::uint64_t a, sc_core::sc_time& d);
+    void write64(std::uint64_t a, std::uint64_t v, sc_core::sc_time& d);
+    void write_reg32(std::uint32_t off, std::uint32_t v, sc_core::sc_time& d);
+    void write_reg64(std::uint32_t off, std::uint64_t v, sc_core::sc_time& d);
+    std::uint64_t zeroed_frame(sc_core::sc_time& d);
+    // The level-1 entry address for `iova`, creating tables on the way if `create`.
+    std::uint64_t leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_core::sc_time& d);
+
+    bus_port& bus_;
+    std::uint64_t regs_;
+    frame_pool& pool_;
+    std::uint64_t root_ = 0;
+    std::uint64_t tables_ = 0, invalidations_ = 0;
+};
+
+} // namespace iotwin::hyp

@@ -1,0 +1,56 @@
+// The system interconnect between CPUs, the IOMMU's output and the targets
+// (memory, the root complex's ECAM and MMIO windows, the IOMMU registers, the
+// interrupt window). It decodes from an address map the platform builds; an
+// address no target claims is an address error, never a silent drop.
+// Addresses are passed on unchanged (targets decode absolute addresses).
+// DMI requests are forwarded to the target that decodes the address, and
+// invalidations from any target go to every initiator.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+
+#include "models/common/params.h"
+#include "models/common/stats.h"
+
+namespace iotwin::interconnect {
+
+struct router_params {
+    sc_core::sc_time latency = sc_core::sc_time(5, sc_core::SC_NS);
+    template <class V> void visit(V& v) { v("latency", latency, "ns", "system interconnect traversal per request"); }
+};
+
+struct address_range {
+    std::string name;
+    std::uint64_t base = 0;
+    std::uint64_t size = 0;
+    bool contains(std::uint64_t a, std::uint64_t len) const { return a >= base && len <= size && a - base <= size - len; }
+};
+
+class router : public sc_core::sc_module {
+public:
+    tlm_utils::multi_passthrough_target_socket<router> in;
+    tlm_utils::multi_passthrough_initiator_socket<router> out;
+
+    router(sc_core::sc_module_name name, const router_params& p);
+
+    // Maps `range` to the target bound to out[target]. Ranges must not overlap.
+    void map(const address_range& range, int target);
+    const std::vector<std::pair<address_range, int>>& address_map() const { return map_; }
+    void stats(stat_map& out) const;
+
+private:
+    void b_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    bool get_direct_mem_ptr(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    unsigned transport_dbg(int from, tlm::tlm_generic_payload& gp);
+    void invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end);
+    int decode(std::uint64_t addr, std::uint64_t len) const;
+
+    router_params p_;
+    std::vector<std::pair<address_range, int>> map_;
+    std::uint64_t requests_ = 0, decode_errors_ = 0;
+};
+
+} // namespace iotwin::interconnect

@@ -1,0 +1,44 @@
+#include "models/iommu/context_cache.h"
+
+#include <cassert>
+
+namespace iotwin::iommu {
+
+context_cache::context_cache(unsigned entries) : slots_(entries) { assert(entries > 0); }
+
+const context* context_cache::lookup(std::uint16_t sid) {
+    for (slot& s : slots_)
+        if (s.valid && s.sid == sid) {
+            s.last_use = ++clock_;
+            ++hits_;
+            return &s.c;
+        }
+    ++misses_;
+    return nullptr;
+}
+
+void context_cache::insert(std::uint16_t sid, const context& c) {
+    slot* victim = &slots_[0];
+    for (slot& s : slots_) {
+        if (s.valid && s.sid == sid) { victim = &s; break; }
+        if (!s.valid) { if (victim->valid) victim = &s; continue; }
+        if (victim->valid && s.last_use < victim->last_use) victim = &s;
+    }
+    *victim = {true, sid, ++clock_, c};
+}
+
+void context_cache::invalidate_all() {
+    for (slot& s : slots_) s.valid = false;
+}
+
+void context_cache::invalidate_domain(std::uint16_t did) {
+    for (slot& s : slots_)
+        if (s.c.did == did) s.valid = false;
+}
+
+void context_cache::invalidate_device(std::uint16_t sid) {
+    for (slot& s : slots_)
+        if (s.sid == sid) s.valid = false;
+}
+
+} // namespace iotwin::iommu

@@ -1,0 +1,40 @@
+// Primary fault logging (VT-d 3.x section 7.2.1): a ring of fault recording
+// registers. A fault goes to the register at the Fault Record Index if that
+// register's F bit is clear; otherwise Primary Fault Overflow is set and the
+// fault is dropped. Software clears F by writing 1. A plain class.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/iommu/vtd.h"
+
+namespace iotwin::iommu {
+
+struct fault_record {
+    std::uint16_t sid = 0;        // requester ID
+    std::uint64_t address = 0;    // faulting address (page-aligned in the register)
+    vtd::fault_reason reason = vtd::fault_reason::context_not_present;
+    bool read = false;            // T: 1 read, 0 write
+};
+
+class fault_recorder {
+public:
+    explicit fault_recorder(unsigned records) : regs_(records) {}
+    // Returns true when the fault was recorded, false on overflow.
+    bool record(const fault_record& f);
+    // Register view: the low and high quadwords of recording register i.
+    std::uint64_t low(unsigned i) const;
+    std::uint64_t high(unsigned i) const;
+    void clear(unsigned i) { regs_[i].valid = false; }
+    std::uint32_t status() const;  // FSTS: PFO, PPF, FRI
+    void clear_overflow() { overflow_ = false; }
+    unsigned size() const { return static_cast<unsigned>(regs_.size()); }
+
+private:
+    struct slot { bool valid = false; fault_record f; };
+    std::vector<slot> regs_;
+    unsigned index_ = 0;
+    bool overflow_ = false;
+};
+
+} // namespace iotwin::iommu

@@ -1,0 +1,109 @@
+// The IOMMU (DMA remapping unit) of the root complex, after Intel VT-d in
+// legacy mode: every request a device sends upstream is looked up by its
+// requester ID in the root and context tables (cached in the context cache),
+// which give the domain ID and the top of a 4-level second-level page table;
+// the IOVA is translated through the IOTLB or by a page walk made of timed TLM
+// reads of machine memory; a request that fails any check is recorded as a
+// fault (requester, address, reason), answered with Unsupported Request and
+// never reaches memory. Fault events raise the interrupt programmed in
+// FECTL/FEDATA/FEADDR.
+//
+// Modelled: GCMD/GSTS (TE, SRTP), RTADDR, CCMD (global/domain/device context
+// invalidation), IOTLB_REG/IVA_REG (global/domain/page invalidation with
+// address mask), primary fault logging with FSTS/FRCD, the fault event
+// interrupt; context entry translation types "untranslated" and
+// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages; fault processing disable.
+// Not modelled yet: queued invalidation, interrupt remapping, ATS (translated
+// requests are blocked, ECAP.DT = 0), PASID / scalable mode, page-walk caches.
+// Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping.
+// Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/common/params.h"
+#include "models/common/register_bank.h"
+#include "models/common/stats.h"
+#include "models/common/timed_resource.h"
+#include "models/iommu/context_cache.h"
+#include "models/iommu/fault_recorder.h"
+#include "models/iommu/iotlb.h"
+
+namespace iotwin::iommu {
+
+struct iommu_params {
+    std::uint64_t iotlb_entries = 64;
+    std::uint64_t iotlb_ways = 4;
+    std::uint64_t context_cache_entries = 16;
+    std::uint64_t fault_records = 8;
+    sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
+    sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
+
+    template <class V> void visit(V& v) {
+        v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity");
+        v("iotlb.ways", iotlb_ways, "ways", "IOTLB associativity (entries must be a multiple)");
+        v("context_cache.entries", context_cache_entries, "entries", "context-cache capacity (fully associative)");
+        v("fault_records", fault_records, "registers", "number of fault recording registers (CAP.NFR + 1)");
+        v("latency.lookup", lookup_latency, "ns", "context-cache and IOTLB lookup per request");
+        v("latency.walk_step", walk_step_latency, "ns", "page walker overhead per table level, besides the memory read");
+    }
+};
+
+// One fault as the simulator saw it (the hardware registers keep fewer).
+struct fault_event {
+    fault_record record;
+    sc_core::sc_time time;
+    bool logged = false;  // false: dropped by overflow or fault processing disable
+};
+
+class iommu : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<iommu> in;           // requests from the root complex
+    tlm_utils::simple_initiator_socket<iommu> mem_out;   // table walks and translated requests
+    tlm_utils::simple_target_socket<iommu> regs;         // the register block (MMIO)
+
+    iommu(sc_core::sc_module_name name, const iommu_params& p);
+
+    bool translation_enabled() const { return gsts_ & vtd::gsts::TES; }
+    const std::vector<fault_event>& faults() const { return faults_; }
+    const iotlb& tlb() const { return tlb_; }
+    void stats(stat_map& out) const;
+
+private:
+    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; };
+
+    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    outcome translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay);
+    bool fetch_context(std::uint16_t sid, context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
+    bool walk(const context& c, std::uint64_t iova, translation& t, vtd::fault_reason& why, bool write,
+              sc_core::sc_time& delay);
+    bool read_qword(std::uint64_t addr, std::uint64_t& v, sc_core::sc_time& delay);
+    void report_fault(const fault_record& f, bool fpd, sc_core::sc_time& delay);
+    void forward(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { mem_out->b_transport(gp, delay); }
+
+    std::uint64_t reg_read(std::uint32_t off, unsigned len) const;
+    void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
+    void on_gcmd(std::uint64_t value);
+    void on_ccmd(std::uint64_t value);
+    void on_iotlb(std::uint64_t value);
+
+    iommu_params p_;
+    register_bank bank_;
+    std::uint32_t gsts_ = 0;
+    std::uint64_t root_table_ = 0;  // latched by SRTP
+    iotlb tlb_;
+    context_cache ctx_;
+    fault_recorder recorder_;
+    timed_resource walker_;
+    std::vector<fault_event> faults_;
+    std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
+    std::uint64_t msi_forwarded_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
+};
+
+} // namespace iotwin::iommu

@@ -1,0 +1,58 @@
+#include "models/iommu/iotlb.h"
+
+#include <cassert>
+
+namespace iotwin::iommu {
+
+iotlb::iotlb(unsigned entries, unsigned ways) : sets_(entries / ways), assoc_(ways), ways_(entries) {
+    assert(ways > 0 && entries % ways == 0 && entries > 0);
+}
+
+const translation* iotlb::lookup(std::uint16_t did, std::uint64_t page) {
+    way* s = set_of(page);
+    for (unsigned i = 0; i < assoc_; ++i) {
+        if (s[i].valid && s[i].did == did && s[i].page == page) {
+            s[i].last_use = ++clock_;
+            ++hits_;
+            return &s[i].t;
+        }
+    }
+    ++misses_;
+    return nullptr;
+}
+
+void iotlb::insert(std::uint16_t did, std::uint64_t page, const translation& t) {
+    way* s = set_of(page);
+    way* victim = &s[0];
+    for (unsigned i = 0; i < assoc_; ++i) {
+        if (s[i].valid && s[i].did == did && s[i].page == page) { victim = &s[i]; break; }
+        if (!s[i].valid) { if (victim->valid) victim = &s[i]; continue; }
+        if (victim->valid && s[i].last_use < victim->last_use) victim = &s[i];
+    }
+    if (victim->valid && !(victim->did == did && victim->page == page)) ++evictions_;
+    *victim = {true, did, page, ++clock_, t};
+}
+
+void iotlb::invalidate_all() {
+    for (way& w : ways_) w.valid = false;
+}
+
+void iotlb::invalidate_domain(std::uint16_t did) {
+    for (way& w : ways_)
+        if (w.did == did) w.valid = false;
+}
+
+void iotlb::invalidate_pages(std::uint16_t did, std::uint64_t page, unsigned order) {
+    const std::uint64_t first = page & ~((std::uint64_t(1) << order) - 1);
+    const std::uint64_t count = std::uint64_t(1) << order;
+    for (way& w : ways_)
+        if (w.valid && w.did == did && w.page >= first && w.page - first < count) w.valid = false;
+}
+
+unsigned iotlb::valid_entries() const {
+    unsigned n = 0;
+    for (const way& w : ways_) n += w.valid;
+    return n;
+}
+
+} // namespace iotwin::iommu

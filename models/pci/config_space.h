@@ -1,0 +1,87 @@
+// PCI configuration space: the 4 KiB register bank of one function with the
+// type-0 / type-1 headers, the capability lists and the BAR sizing protocol.
+// Source: PCI Local Bus Specification 3.0 ch. 6; PCI-to-PCI Bridge
+// Architecture Specification 1.2 ch. 3; PCIe Base Specification 5.0 ch. 7.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/common/register_bank.h"
+
+namespace iotwin::pci {
+
+// Standard header offsets.
+namespace cfg {
+constexpr std::uint32_t vendor_id = 0x00, device_id = 0x02, command = 0x04, status = 0x06;
+constexpr std::uint32_t revision = 0x08, class_code = 0x09, cache_line = 0x0c, latency_timer = 0x0d;
+constexpr std::uint32_t header_type = 0x0e, bar0 = 0x10, subsystem_vendor = 0x2c, subsystem_id = 0x2e;
+constexpr std::uint32_t cap_ptr = 0x34, interrupt_line = 0x3c, interrupt_pin = 0x3d;
+// type 1
+constexpr std::uint32_t primary_bus = 0x18, secondary_bus = 0x19, subordinate_bus = 0x1a;
+constexpr std::uint32_t io_base = 0x1c, io_limit = 0x1d, secondary_status = 0x1e;
+constexpr std::uint32_t memory_base = 0x20, memory_limit = 0x22;
+constexpr std::uint32_t pref_base = 0x24, pref_limit = 0x26, pref_base_upper = 0x28, pref_limit_upper = 0x2c;
+constexpr std::uint32_t bridge_control = 0x3e;
+} // namespace cfg
+
+namespace command_bits {
+constexpr std::uint16_t io_space = 1 << 0, memory_space = 1 << 1, bus_master = 1 << 2;
+constexpr std::uint16_t parity_error_response = 1 << 6, serr = 1 << 8, interrupt_disable = 1 << 10;
+} // namespace command_bits
+
+namespace cap_id {
+constexpr std::uint8_t power_management = 0x01, msi = 0x05, pcie = 0x10, msix = 0x11;
+} // namespace cap_id
+namespace ext_cap_id {
+constexpr std::uint16_t acs = 0x000d, sriov = 0x0010;
+} // namespace ext_cap_id
+
+// PCI Express Capabilities register, Device/Port Type (PCIe 5.0 7.5.3.2).
+enum class port_type : std::uint8_t {
+    endpoint = 0x0, legacy_endpoint = 0x1, rciep = 0x9, rc_event_collector = 0xa,
+    root_port = 0x4, upstream_port = 0x5, downstream_port = 0x6,
+    pcie_to_pci_bridge = 0x7, pci_to_pcie_bridge = 0x8,
+};
+
+enum class bar_type { mem32, mem64 };
+struct bar_desc {
+    unsigned index = 0;          // 0..5; a mem64 BAR uses index and index+1
+    std::uint64_t size = 0;      // power of two, >= 16 bytes (4 KiB recommended)
+    bar_type type = bar_type::mem32;
+    bool prefetchable = false;
+};
+
+class config_space : public register_bank {
+public:
+    static constexpr std::size_t size_bytes = 4096;
+    config_space();
+
+    void define_type0(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, bool multifunction);
+    void define_type1(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, bool multifunction);
+    void define_bar(const bar_desc& b);
+
+    // Appends a capability to the list at 0x34 (or the extended list at 0x100);
+    // returns its offset. `size` includes the header.
+    std::uint32_t add_capability(std::uint8_t id, std::uint32_t size);
+    std::uint32_t add_ext_capability(std::uint16_t id, std::uint8_t version, std::uint32_t size);
+    std::optional<std::uint32_t> find_capability(std::uint8_t id) const;
+    std::optional<std::uint32_t> find_ext_capability(std::uint16_t id) const;
+
+    bool type1() const { return (get(cfg::header_type, 1) & 0x7f) == 1; }
+    std::uint16_t command() const { return static_cast<std::uint16_t>(get(cfg::command, 2)); }
+    bool memory_enabled() const { return command() & command_bits::memory_space; }
+    bool bus_master() const { return command() & command_bits::bus_master; }
+
+    // The programmed base of a BAR (both halves for mem64).
+    std::uint64_t bar_base(const bar_desc& b) const;
+
+private:
+    std::uint32_t next_cap_ = 0x40;
+    std::uint32_t last_cap_ = 0;
+    std::uint32_t next_ext_ = 0x100;
+    std::uint32_t last_ext_ = 0;
+};
+
+} // namespace iotwin::pci

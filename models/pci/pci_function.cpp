@@ -1,0 +1,186 @@
+#include "models/pci/pci_function.h"
+
+#include <algorithm>
+
+namespace iotwin::pci {
+
+using namespace sc_core;
+
+namespace {
+// MSI capability layout with a 64-bit address (PCIe 5.0 7.7.1).
+constexpr std::uint32_t msi_ctrl = 2, msi_addr_lo = 4, msi_addr_hi = 8, msi_data = 12;
+constexpr std::uint16_t msi_enable = 1 << 0, msi_64bit = 1 << 7;
+// PCI Express capability layout (PCIe 5.0 7.5.3).
+constexpr std::uint32_t px_caps = 2, px_devcap = 4, px_devctl = 8, px_devsta = 10;
+constexpr std::uint32_t px_lnkcap = 12, px_lnkctl = 16, px_lnksta = 18;
+
+unsigned log2u(unsigned v) { unsigned l = 0; while ((1u << l) < v) ++l; return l; }
+} // namespace
+
+pci_function::pci_function(sc_module_name name, const function_params& p)
+    : sc_module(name), pcie_in("pcie_in"), pcie_out("pcie_out"), p_(p) {
+    pcie_in.register_b_transport(this, &pci_function::b_transport);
+    const bool bridge = p.pcie && (*p.pcie == port_type::root_port || *p.pcie == port_type::upstream_port ||
+                                   *p.pcie == port_type::downstream_port || *p.pcie == port_type::pcie_to_pci_bridge);
+    if (bridge || (p.class_code >> 8) == 0x0604) cfg_.define_type1(p.vendor, p.device, p.class_code, p.multifunction);
+    else cfg_.define_type0(p.vendor, p.device, p.class_code, p.multifunction);
+    for (const bar_desc& b : p.bars) cfg_.define_bar(b);
+    if (p.pcie) define_pcie();
+    if (p.msi_vectors) define_msi();
+}
+
+void pci_function::define_pcie() {
+    pcie_cap_ = cfg_.add_capability(cap_id::pcie, 0x3c);
+    const std::uint32_t c = *pcie_cap_;
+    cfg_.define({"PCIE_CAPABILITIES", c + px_caps, 2, 0x2u | std::uint32_t(*p_.pcie) << 4});
+    cfg_.define({"DEVICE_CAPABILITIES", c + px_devcap, 4, 0x1});  // Max_Payload_Size Supported: 256 B
+    // Device Control: MPS (7:5) reset 128 B, MRRS (14:12) reset 512 B.
+    cfg_.define({"DEVICE_CONTROL", c + px_devctl, 2, 0x2u << 12, 0x70ffu | 0x7000u});
+    cfg_.define({"DEVICE_STATUS", c + px_devsta, 2, 0, 0, 0x000f});
+    cfg_.define({"LINK_CAPABILITIES", c + px_lnkcap, 4, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
+    cfg_.define({"LINK_CONTROL", c + px_lnkctl, 2, 0, 0x0fff});
+    cfg_.define({"LINK_STATUS", c + px_lnksta, 2, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
+}
+
+void pci_function::define_msi() {
+    msi_cap_ = cfg_.add_capability(cap_id::msi, 14);
+    const std::uint32_t c = *msi_cap_;
+    const std::uint16_t mmc = static_cast<std::uint16_t>(log2u(p_.msi_vectors) << 1);
+    cfg_.define({"MSI_MESSAGE_CONTROL", c + msi_ctrl, 2, std::uint64_t(msi_64bit | mmc), msi_enable | 0x70u});
+    cfg_.define({"MSI_MESSAGE_ADDRESS", c + msi_addr_lo, 4, 0, 0xfffffffcu});
+    cfg_.define({"MSI_MESSAGE_UPPER_ADDRESS", c + msi_addr_hi, 4, 0, 0xffffffffu});
+    cfg_.define({"MSI_MESSAGE_DATA", c + msi_data, 2, 0, 0xffff});
+}
+
+std::uint32_t pci_function::max_payload() const {
+    if (!pcie_cap_) return 128;
+    return 128u << ((cfg_.get(*pcie_cap_ + px_devctl, 2) >> 5) & 7);
+}
+
+std::uint32_t pci_function::max_read_request() const {
+    if (!pcie_cap_) return 512;
+    return 128u << ((cfg_.get(*pcie_cap_ + px_devctl, 2) >> 12) & 7);
+}
+
+std::optional<bar_desc> pci_function::bar_at(std::uint64_t addr) const {
+    if (!cfg_.memory_enabled()) return std::nullopt;
+    for (const bar_desc& b : p_.bars) {
+        const std::uint64_t base = cfg_.bar_base(b);
+        // An unassigned BAR (base 0) decodes nothing.
+        if (base != 0 && addr >= base && addr - base < b.size) return b;
+    }
+    return std::nullopt;
+}
+
+bool pci_function::claims_memory(std::uint64_t addr) const { return bar_at(addr).has_value(); }
+
+void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext) {
+    const std::uint16_t reg = pcie::ecam_reg(gp.get_address());
+    const unsigned len = gp.get_data_length();
+    if ((len != 1 && len != 2 && len != 4) || (reg & (len - 1)) != 0) {
+        pcie::complete(gp, ext, pcie::completion::CA);  // malformed configuration request
+        return;
+    }
+    std::uint8_t* d = gp.get_data_ptr();
+    if (gp.is_write()) {
+        bus_ = pcie::ecam_bdf(gp.get_address()).bus;  // ID capture on type-0 writes
+        std::uint64_t v = 0;
+        for (unsigned i = 0; i < len; ++i) v |= std::uint64_t(d[i]) << (8 * i);
+        cfg_.write(reg, len, v);
+    } else {
+        const std::uint64_t v = cfg_.read(reg, len);
+        for (unsigned i = 0; i < len; ++i) d[i] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
+    pcie::complete(gp, ext, pcie::completion::SC);
+}
+
+void pci_function::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    auto* ext = gp.get_extension<pcie::pcie_ext>();
+    if (ext && ext->kind == pcie::request_kind::config) {
+        config_access(gp, ext);
+        return;
+    }
+    const auto bar = bar_at(gp.get_address());
+    if (!bar) {
+        pcie::complete(gp, ext, pcie::completion::UR);
+        return;
+    }
+    const std::uint64_t off = gp.get_address() - cfg_.bar_base(*bar);
+    if (off + gp.get_data_length() > bar->size) {
+        pcie::complete(gp, ext, pcie::completion::UR);
+        return;
+    }
+    pcie::complete(gp, ext, bar_access(*bar, gp.get_command(), off, gp.get_data_ptr(), gp.get_data_length(), delay));
+}
+
+pcie::completion pci_function::bar_access(const bar_desc&, tlm::tlm_command, std::uint64_t, std::uint8_t*, unsigned,
+                                          sc_time&) {
+    return pcie::completion::UR;
+}
+
+pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
+                                           std::uint64_t len, sc_time& delay) {
+    dma_result r;
+    if (!cfg_.bus_master()) {
+        ++bme_blocked_;
+        return r;  // a well-behaved function issues nothing without Bus Master Enable
+    }
+    r.issued = true;
+    const std::uint64_t chunk_max = cmd == tlm::TLM_WRITE_COMMAND ? max_payload() : max_read_request();
+    pcie::pcie_ext ext;
+    tlm::tlm_generic_payload gp;
+    gp.set_extension(&ext);
+    for (std::uint64_t done = 0; done < len;) {
+        const std::uint64_t a = addr + done;
+        const std::uint64_t to_page = 4096 - (a & 4095);
+        const auto n = static_cast<unsigned>(std::min({len - done, chunk_max, to_page}));
+        ext = pcie::pcie_ext{};
+        ext.requester_id = bdf().rid();
+        gp.set_command(cmd);
+        gp.set_address(a);
+        gp.set_data_ptr(data + done);
+        gp.set_data_length(n);
+        gp.set_streaming_width(n);
+        gp.set_byte_enable_ptr(nullptr);
+        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        pcie_out->b_transport(gp, delay);
+        ++dma_requests_;
+        if (ext.iommu_fault) r.iommu_fault = true;
+        if (ext.status != pcie::completion::SC || !gp.is_response_ok()) {
+            r.status = ext.status == pcie::completion::SC ? pcie::completion::UR : ext.status;
+            r.failed_addr = a;
+            ++dma_errors_;
+            break;
+        }
+        dma_bytes_ += n;
+        done += n;
+    }
+    gp.clear_extension(&ext);
+    return r;
+}
+
+bool pci_function::send_msi(unsigned vector, sc_time& delay) {
+    if (!msi_cap_) return false;
+    const std::uint32_t c = *msi_cap_;
+    const auto ctrl = static_cast<std::uint16_t>(cfg_.get(c + msi_ctrl, 2));
+    const unsigned enabled = 1u << ((ctrl >> 4) & 7);
+    if (!(ctrl & msi_enable) || vector >= enabled) return false;
+    const std::uint64_t addr = cfg_.get(c + msi_addr_lo, 4) | cfg_.get(c + msi_addr_hi, 4) << 32;
+    // Multiple messages: the function modifies the low bits of the data (PCIe 5.0 7.7.1.5).
+    const auto data = static_cast<std::uint32_t>((cfg_.get(c + msi_data, 2) & ~(enabled - 1)) | vector);
+    std::uint8_t bytes[4] = {static_cast<std::uint8_t>(data), static_cast<std::uint8_t>(data >> 8), 0, 0};
+    const dma_result r = dma(tlm::TLM_WRITE_COMMAND, addr, bytes, 4, delay);
+    if (r.issued) ++msi_sent_;
+    return r.issued && r.status == pcie::completion::SC;
+}
+
+void pci_function::stats(stat_map& out) const {
+    const std::string n = basename();
+    add_stat(out, n, "dma_requests", dma_requests_);
+    add_stat(out, n, "dma_bytes", dma_bytes_);
+    add_stat(out, n, "dma_errors", dma_errors_);
+    add_stat(out, n, "msi_sent", msi_sent_);
+    add_stat(out, n, "bus_master_blocked", bme_blocked_);
+}
+
+} // namespace iotwin::pci

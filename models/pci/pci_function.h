@@ -1,0 +1,103 @@
+// One PCI function on the fabric: its configuration space, its BARs and the
+// decoding they do, the command register's gating, an MSI capability, and the
+// requests it issues upstream (DMA and MSI). Device models derive from it and
+// supply the behaviour behind their BARs; bridges derive from it and route.
+//
+// Modelled: type-0 header, BAR sizing for 32/64-bit memory BARs, Memory Space
+// Enable gating decode (a disabled BAR answers Unsupported Request), Bus Master
+// Enable gating every request the function issues (DMA and MSI), the MSI
+// capability with 64-bit address and multiple messages, the PCI Express
+// capability (port type, MPS/MRRS, link), capture of the bus number from
+// type-0 configuration writes.
+// Not modelled: I/O space BARs, expansion ROM, INTx, power management.
+// Source: PCI Local Bus Spec 3.0 sections 6.2 and 6.8; PCIe Base Spec 5.0
+// sections 2.2.6.2 (ID capture), 7.5.1, 7.5.3, 7.7.1 (MSI).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/common/stats.h"
+#include "models/pci/config_space.h"
+#include "models/pcie/link.h"
+#include "models/pcie/protocol.h"
+
+namespace iotwin::pci {
+
+struct function_params {
+    std::uint8_t devfn = 0;               // position on the parent bus
+    std::uint16_t vendor = 0x1af4;
+    std::uint16_t device = 0x0001;
+    std::uint32_t class_code = 0xff0000;  // "unassigned class"
+    bool multifunction = false;           // header type bit 7
+    std::optional<port_type> pcie;        // PCI Express capability; none for conventional PCI
+    pcie::link_params link;               // advertised in the Link Capabilities register
+    std::vector<bar_desc> bars;
+    unsigned msi_vectors = 1;             // 0: no MSI capability; else 1, 2, 4, 8, 16 or 32
+};
+
+class pci_function : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<pci_function> pcie_in;      // requests from the bus above
+    tlm_utils::simple_initiator_socket<pci_function> pcie_out;  // requests this function issues
+
+    pci_function(sc_core::sc_module_name name, const function_params& p);
+
+    const function_params& params() const { return p_; }
+    pcie::bdf bdf() const { return {bus_, static_cast<std::uint8_t>(p_.devfn >> 3), static_cast<std::uint8_t>(p_.devfn & 7)}; }
+    std::uint8_t devfn() const { return p_.devfn; }
+    config_space& config() { return cfg_; }
+    const config_space& config() const { return cfg_; }
+
+    // Whether a memory request to `addr` is claimed by this function (or, for a
+    // bridge, by something below it).
+    virtual bool claims_memory(std::uint64_t addr) const;
+    // For bridges: whether configuration requests for `bus` go below this function.
+    virtual bool routes_bus(std::uint8_t /*bus*/) const { return false; }
+    // The BAR that decodes `addr`, if memory decoding is enabled.
+    std::optional<bar_desc> bar_at(std::uint64_t addr) const;
+
+    // Issues a memory request upstream as this function. Honours Bus Master
+    // Enable, splits at 4 KiB boundaries and at Max Payload Size (writes) or
+    // Max Read Request Size (reads). Returns the first unsuccessful completion,
+    // or SC; `*fault` tells whether the IOMMU blocked any part.
+    struct dma_result { bool issued = false; pcie::completion status = pcie::completion::SC; bool iommu_fault = false; std::uint64_t failed_addr = 0; };
+    dma_result dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
+    // Sends MSI message `vector` (0-based within the enabled messages); false if
+    // MSI is disabled, the vector is not enabled, or bus mastering is off.
+    bool send_msi(unsigned vector, sc_core::sc_time& delay);
+
+    std::uint32_t max_payload() const;       // bytes, from Device Control
+    std::uint32_t max_read_request() const;  // bytes, from Device Control
+
+    virtual void stats(stat_map& out) const;
+
+protected:
+    // Behaviour behind the BARs: device models override this.
+    virtual pcie::completion bar_access(const bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
+                                        std::uint8_t* data, unsigned len, sc_core::sc_time& delay);
+    // Configuration requests addressed to this function (type 0).
+    void config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext);
+    // Requests from the bus above; bridges override to route below themselves.
+    virtual void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+
+    function_params p_;
+    config_space cfg_;
+    std::uint8_t bus_ = 0;  // captured from type-0 configuration writes
+    std::uint64_t dma_requests_ = 0, dma_bytes_ = 0, dma_errors_ = 0, msi_sent_ = 0, bme_blocked_ = 0;
+
+private:
+    void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { downstream(gp, delay); }
+    void define_msi();
+    void define_pcie();
+    std::optional<std::uint32_t> msi_cap_;
+    std::optional<std::uint32_t> pcie_cap_;
+};
+
+} // namespace iotwin::pci

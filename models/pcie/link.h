@@ -1,0 +1,42 @@
+// A PCIe link: serialization time of a TLP on each direction, with the link's
+// generation and width. Each direction is a timed resource, so back-to-back
+// TLPs queue behind each other.
+// Sources: PCIe Base Specification 5.0 section 4.2 (8b/10b for 2.5/5 GT/s,
+// 128b/130b from 8 GT/s), section 2.2 (TLP headers), 3.6 (sequence number, LCRC),
+// 4.2.2.3 (STP framing token).
+#pragma once
+#include <cstdint>
+
+#include "models/common/timed_resource.h"
+
+namespace iotwin::pcie {
+
+struct link_params {
+    std::uint64_t gen = 3;     // 1..5
+    std::uint64_t width = 8;   // lanes: 1, 2, 4, 8, 16, 32
+    // Bytes each TLP adds on the wire besides its payload: a 4-DW header (16),
+    // sequence number (2), LCRC (4) and framing (4 at 8 GT/s and above).
+    std::uint64_t tlp_overhead = 26;
+};
+
+// Usable bytes per nanosecond on one direction of a link.
+double link_bytes_per_ns(std::uint64_t gen, std::uint64_t width);
+// Whether (gen, width) names a real link.
+bool valid_link(std::uint64_t gen, std::uint64_t width);
+
+class link {
+public:
+    explicit link(const link_params& p = {});
+    // Occupies the upstream or downstream direction for one TLP with `payload` bytes.
+    void send_up(sc_core::sc_time& delay, std::uint64_t payload) { occupy(up_, delay, wire_time(payload)); }
+    void send_down(sc_core::sc_time& delay, std::uint64_t payload) { occupy(down_, delay, wire_time(payload)); }
+    sc_core::sc_time wire_time(std::uint64_t payload) const;
+    const link_params& params() const { return p_; }
+
+private:
+    link_params p_;
+    double bytes_per_ns_;
+    timed_resource up_, down_;
+};
+
+} // namespace iotwin::pcie

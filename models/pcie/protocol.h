@@ -1,0 +1,82 @@
+// What PCIe carries and TLM-2.0 lacks, in one place: routing IDs, the request
+// kind, the Address Type field, PASID and the completion status. Every model on
+// the fabric reads and writes transactions through these types.
+// Sources: PCIe Base Specification 5.0, sections 2.2.4 (address/ID routing),
+// 2.2.5 (AT field), 2.2.9 (completion status), 6.20 (PASID).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tlm>
+
+namespace iotwin::pcie {
+
+// Bus/device/function: the routing ID of a function (Requester ID / Completer ID).
+struct bdf {
+    std::uint8_t bus = 0;
+    std::uint8_t dev = 0;  // 0..31
+    std::uint8_t fn = 0;   // 0..7
+
+    std::uint16_t rid() const { return static_cast<std::uint16_t>(bus << 8 | dev << 3 | fn); }
+    std::uint8_t devfn() const { return static_cast<std::uint8_t>(dev << 3 | fn); }
+    static bdf from_rid(std::uint16_t rid) {
+        return {static_cast<std::uint8_t>(rid >> 8), static_cast<std::uint8_t>((rid >> 3) & 0x1f),
+                static_cast<std::uint8_t>(rid & 7)};
+    }
+    // "0000:01:00.0", as Linux names a function.
+    std::string str() const;
+    bool operator==(const bdf& o) const { return rid() == o.rid(); }
+    bool operator!=(const bdf& o) const { return !(*this == o); }
+};
+
+enum class request_kind : std::uint8_t {
+    memory,  // memory read/write (DMA upstream, MMIO downstream)
+    msi,     // a memory write that is an interrupt message (set by the root complex decode)
+    config,  // configuration request; address = ECAM offset (bus<<20 | dev<<15 | fn<<12 | reg)
+};
+
+// The TLP Address Type field.
+enum class address_type : std::uint8_t { untranslated = 0, translation_request = 1, translated = 2 };
+
+// Completion status (PCIe 5.0 table 2-34), plus `posted` for writes that get none.
+enum class completion : std::uint8_t { SC, UR, CRS, CA };
+const char* to_string(completion c);
+
+// Carried by every transaction on the fabric. The initiator sets it; a
+// PCIe-to-PCI bridge rewrites requester_id where hardware takes ownership.
+class pcie_ext : public tlm::tlm_extension<pcie_ext> {
+public:
+    request_kind kind = request_kind::memory;
+    std::uint16_t requester_id = 0;
+    address_type at = address_type::untranslated;
+    std::optional<std::uint32_t> pasid;
+    completion status = completion::SC;
+    bool iommu_fault = false;  // set by the IOMMU when it blocked this request
+    bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
+    bool host = false;         // issued by a CPU through the root complex (not a device's DMA)
+
+    tlm::tlm_extension_base* clone() const override { return new pcie_ext(*this); }
+    void copy_from(const tlm::tlm_extension_base& other) override {
+        *this = static_cast<const pcie_ext&>(other);
+    }
+};
+
+// Sets the completion status on both the extension and the TLM response.
+void complete(tlm::tlm_generic_payload& gp, pcie_ext* ext, completion c);
+
+// ECAM: the configuration address of (bus, dev, fn, register).
+inline std::uint64_t ecam_offset(const bdf& f, std::uint16_t reg) {
+    return std::uint64_t(f.bus) << 20 | std::uint64_t(f.dev) << 15 | std::uint64_t(f.fn) << 12 | reg;
+}
+inline bdf ecam_bdf(std::uint64_t off) {
+    return {static_cast<std::uint8_t>(off >> 20), static_cast<std::uint8_t>((off >> 15) & 0x1f),
+            static_cast<std::uint8_t>((off >> 12) & 7)};
+}
+inline std::uint16_t ecam_reg(std::uint64_t off) { return static_cast<std::uint16_t>(off & 0xfff); }
+
+// x86 interrupt messages: writes to 0xFEEx_xxxx are MSIs (Intel SDM vol. 3, 10.11).
+constexpr std::uint64_t msi_window_base = 0xFEE00000;
+constexpr std::uint64_t msi_window_size = 0x100000;
+inline bool is_msi_address(std::uint64_t a) { return a >= msi_window_base && a < msi_window_base + msi_window_size; }
+
+} // namespace iotwin::pcie

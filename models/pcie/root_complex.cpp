@@ -1,0 +1,101 @@
+#include "models/pcie/root_complex.h"
+
+#include <cstring>
+
+namespace iotwin::pcie {
+
+using namespace sc_core;
+
+root_complex::root_complex(sc_module_name name, const root_complex_params& p)
+    : sc_module(name), host_in("host_in"), down_out("down_out"), down_in("down_in"), iommu_out("iommu_out"), p_(p) {
+    host_in.register_b_transport(this, &root_complex::host_transport);
+    down_in.register_b_transport(this, &root_complex::device_transport);
+}
+
+void root_complex::attach(pci::pci_function& f) {
+    f.pcie_out.bind(down_in);
+    down_out.bind(f.pcie_in);
+    children_.push_back(&f);
+}
+
+int root_complex::route_config(const bdf& target) const {
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+        const auto* c = children_[i];
+        if (target.bus == 0 ? c->devfn() == target.devfn() : c->routes_bus(target.bus)) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+int root_complex::route_memory(std::uint64_t addr, int except) const {
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (static_cast<int>(i) != except && children_[i]->claims_memory(addr)) return static_cast<int>(i);
+    return -1;
+}
+
+void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    // A CPU access gets the PCIe attributes here unless its issuer attached them.
+    pcie_ext local;
+    auto* ext = gp.get_extension<pcie_ext>();
+    if (!ext) { ext = &local; gp.set_extension(ext); }
+    ext->host = true;
+    const std::uint64_t addr = gp.get_address();
+    const bool config = addr >= p_.ecam_base && addr < p_.ecam_base + (256u << 20);
+    int index;
+    delay += p_.latency;
+    if (config) {
+        ++config_requests_;
+        const std::uint64_t off = addr - p_.ecam_base;
+        ext->kind = request_kind::config;
+        ext->config_type0 = ecam_bdf(off).bus == 0;
+        index = route_config(ecam_bdf(off));
+        gp.set_address(off);
+    } else {
+        ++mmio_requests_;
+        ext->kind = request_kind::memory;
+        index = route_memory(addr, -1);
+    }
+    if (index >= 0) {
+        down_out[index]->b_transport(gp, delay);
+    } else {
+        complete(gp, ext, completion::UR);
+    }
+    gp.set_address(addr);
+    if (ext->status != completion::SC) {
+        ++unsupported_;
+        // Master abort on a PC: reads return all ones, writes are dropped.
+        if (gp.is_read()) std::memset(gp.get_data_ptr(), 0xff, gp.get_data_length());
+        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+    if (ext == &local) gp.clear_extension(&local);
+}
+
+void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
+    (void)from;
+    auto* ext = gp.get_extension<pcie_ext>();
+    const std::uint64_t a = gp.get_address();
+    const std::uint64_t len = gp.get_data_length();
+    ++upstream_requests_;
+    if (!ext || ext->kind == request_kind::config || len == 0 || (a & ~std::uint64_t(4095)) != ((a + len - 1) & ~std::uint64_t(4095))) {
+        ++unsupported_;
+        complete(gp, ext, completion::UR);
+        return;
+    }
+    if (gp.is_write() && is_msi_address(a)) {
+        ext->kind = request_kind::msi;
+        ++msi_requests_;
+    }
+    delay += p_.latency;
+    iommu_out->b_transport(gp, delay);
+    delay += p_.latency;
+}
+
+void root_complex::stats(stat_map& out) const {
+    const std::string n = basename();
+    add_stat(out, n, "config_requests", config_requests_);
+    add_stat(out, n, "mmio_requests", mmio_requests_);
+    add_stat(out, n, "upstream_requests", upstream_requests_);
+    add_stat(out, n, "msi_requests", msi_requests_);
+    add_stat(out, n, "unsupported_requests", unsupported_);
+}
+
+} // namespace iotwin::pcie

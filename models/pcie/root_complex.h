@@ -1,0 +1,58 @@
+// The root complex: the host bridge between the CPUs' address space and the
+// PCI hierarchy. It owns root bus 0 (and any further root buses), decodes the
+// ECAM window into configuration requests (PCIe 5.0 section 7.2.2) and its MMIO
+// windows into memory requests to the functions below, and passes requests from
+// devices to the IOMMU, marking writes to the interrupt window as MSIs.
+//
+// Requests from devices that cross a 4 KiB boundary are Malformed TLPs (PCIe
+// 5.0 section 2.2.7) and are answered with UR. A CPU read that ends in UR
+// returns all ones, as on PC hardware.
+#pragma once
+#include <vector>
+
+#include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/common/params.h"
+#include "models/common/stats.h"
+#include "models/pci/pci_function.h"
+
+namespace iotwin::pcie {
+
+struct root_complex_params {
+    std::uint64_t ecam_base = 0xE0000000;   // 256 MiB: buses 0..255
+    sc_core::sc_time latency = sc_core::sc_time(20, sc_core::SC_NS);
+
+    template <class V> void visit(V& v) {
+        v("latency", latency, "ns", "root complex traversal, each direction (host bridge and upstream queueing)");
+    }
+};
+
+class root_complex : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<root_complex> host_in;            // CPU accesses: ECAM and MMIO
+    tlm_utils::multi_passthrough_initiator_socket<root_complex> down_out;  // to root-bus functions
+    tlm_utils::multi_passthrough_target_socket<root_complex> down_in;      // from root-bus functions
+    tlm_utils::simple_initiator_socket<root_complex> iommu_out;       // device requests, to the IOMMU
+
+    root_complex(sc_core::sc_module_name name, const root_complex_params& p);
+
+    void attach(pci::pci_function& f);
+    const std::vector<pci::pci_function*>& root_functions() const { return children_; }
+    const root_complex_params& params() const { return p_; }
+    void stats(stat_map& out) const;
+
+private:
+    void host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void device_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    int route_config(const bdf& target) const;
+    int route_memory(std::uint64_t addr, int except) const;
+
+    root_complex_params p_;
+    std::vector<pci::pci_function*> children_;
+    std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0;
+};
+
+} // namespace iotwin::pcie

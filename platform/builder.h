@@ -1,0 +1,45 @@
+// Assembles a platform from its description: creates one module per block,
+// binds the sockets, and maps the address ranges on the interconnect. PCI
+// functions are created through a registry of device models, by name.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/hyp/hypervisor.h"
+#include "models/intc/msi_controller.h"
+#include "models/interconnect/router.h"
+#include "models/iommu/iommu.h"
+#include "models/mem/memory.h"
+#include "models/pci/pci_bridge.h"
+#include "models/pcie/root_complex.h"
+#include "platform/description.h"
+
+namespace iotwin::platform {
+
+// Creates the module of one endpoint-like function from its parameters.
+using device_factory = std::function<std::unique_ptr<pci::pci_function>(const char* name, const pci::function_params&)>;
+// The registry of device models ("dma_engine", "bar_ram", ...).
+const std::map<std::string, device_factory>& device_models();
+
+struct platform_instance {
+    std::unique_ptr<interconnect::router> interconnect;
+    std::unique_ptr<mem::memory> memory;
+    std::unique_ptr<pcie::root_complex> root_complex;
+    std::unique_ptr<iommu::iommu> iommu;
+    std::unique_ptr<intc::msi_controller> msi;
+    std::unique_ptr<hyp::hypervisor> hypervisor;
+    std::vector<std::unique_ptr<pci::pci_function>> functions;  // in tree order
+    std::map<std::string, pci::pci_function*> by_id;
+    std::map<const pci::pci_function*, const pcie_node*> node_of;
+
+    std::string id_of(std::uint16_t rid) const;  // "" for an unknown requester
+    void stats(stat_map& out) const;
+};
+
+// Throws input_error for descriptions the model cannot build.
+std::unique_ptr<platform_instance> build_platform(const scenario& s);
+
+} // namespace iotwin::platform

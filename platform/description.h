@@ -1,0 +1,160 @@
+// The description of a scenario as plain data: what the loader produces from a
+// YAML file and what the builder and the runner consume. Steps keep their
+// argument and expectation nodes for the step interpreter; nothing else here
+// knows about YAML.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "models/interconnect/router.h"
+#include "models/iommu/iommu.h"
+#include "models/mem/memory.h"
+#include "models/pci/config_space.h"
+#include "models/pci/pci_bridge.h"
+#include "models/pcie/link.h"
+#include "models/pcie/root_complex.h"
+
+namespace iotwin::platform {
+
+// Where something was written: FILE:LINE:COL (1-based), or a --set override.
+struct source_pos {
+    std::string file;
+    int line = 0;
+    int col = 0;
+    std::string str() const;
+};
+
+// Bad input: the message is "FILE:LINE:COL: what is wrong"; exit status 2.
+class input_error : public std::runtime_error {
+public:
+    input_error(const source_pos& pos, const std::string& what)
+        : std::runtime_error(pos.str() + ": " + what), where(pos) {}
+    source_pos where;
+};
+
+enum class node_type { rciep, root_port, upstream_port, downstream_port, endpoint, pcie_pci_bridge, pci_bridge, host_bridge, pci_device };
+const char* to_string(node_type t);
+bool is_bridge(node_type t);
+
+struct sriov_spec {
+    std::uint64_t total_vfs = 0, num_vfs = 0, first_vf_offset = 1, vf_stride = 1;
+    std::uint16_t vf_device = 0;
+};
+
+struct pcie_node {
+    std::string id;
+    node_type type = node_type::endpoint;
+    std::uint8_t dev = 0, fn = 0;       // resolved position on the parent bus
+    bool at_given = false;
+    std::vector<std::string> acs;       // ACS capability bits implemented
+    std::optional<std::vector<std::string>> acs_ctrl;
+    std::optional<std::uint16_t> vendor, device;
+    std::optional<std::uint32_t> class_code;
+    std::optional<pcie::link_params> link;
+    std::string model;                  // device model behind an endpoint
+    std::vector<pci::bar_desc> bars;
+    std::optional<sriov_spec> sriov;
+    std::optional<bool> multifunction;
+    std::optional<std::uint8_t> root_bus;
+    std::vector<pcie_node> children;
+    source_pos pos;
+};
+
+// Fabric timing that is not a single model's parameter.
+struct fabric_params {
+    pcie::root_complex_params root_complex;
+    pci::bridge_params port;
+    interconnect::router_params interconnect;
+    pcie::link_params link;  // default link of every PCIe port (gen, width) and the TLP overhead
+    sc_core::sc_time msi_latency = sc_core::sc_time(20, sc_core::SC_NS);
+
+    template <class V> void visit(V& v) {
+        v("root_complex_latency", root_complex.latency, "ns", "root complex traversal, each direction");
+        v("port_latency", port.forward_latency, "ns", "forwarding latency of a root or switch port, each direction");
+        v("interconnect_latency", interconnect.latency, "ns", "system interconnect traversal per request");
+        v("msi_latency", msi_latency, "ns", "interrupt message delivery from the interconnect to the local APIC");
+        v("link.gen", link.gen, "", "default PCIe generation of a link (1..5)");
+        v("link.width", link.width, "lanes", "default PCIe link width");
+        v("link.tlp_overhead", link.tlp_overhead, "bytes", "bytes a TLP adds on the wire besides its payload");
+    }
+};
+
+struct simulation_params {
+    sc_core::sc_time quantum = sc_core::sc_time(1, sc_core::SC_US);
+    sc_core::sc_time settle_limit = sc_core::sc_time(10, sc_core::SC_MS);
+    template <class V> void visit(V& v) {
+        v("quantum", quantum, "ns", "global quantum of temporal decoupling");
+        v("settle_limit", settle_limit, "ns", "longest a step waits for device activity it started to finish");
+    }
+};
+
+struct platform_desc {
+    std::uint64_t memory = 4ull << 30;
+    bool iommu_enabled = true;
+    iommu::iommu_params iommu;
+    mem::memory_params dram;
+    fabric_params fabric;
+    simulation_params simulation;
+    std::vector<pcie_node> pcie;
+    source_pos pos;
+};
+
+struct grant_table_spec {
+    std::uint64_t version = 1;
+    std::uint64_t max_frames = 32;
+};
+
+struct domain_desc {
+    std::string name;
+    bool privileged = false;
+    std::uint64_t memory = 0;
+    grant_table_spec grant_table;
+    std::vector<std::pair<std::string, source_pos>> devices;
+    source_pos pos;
+};
+
+struct process_desc {
+    std::string name;
+    std::string domain;
+    source_pos pos;
+};
+
+struct step_desc {
+    std::size_t index = 0;
+    std::string op;
+    std::string as;       // domain or process, when the operation has an actor
+    std::string device;   // for device-originated operations
+    YAML::Node args;      // a map (possibly empty)
+    YAML::Node expect;    // a map (possibly empty)
+    std::string save;
+    source_pos pos;
+};
+
+struct scenario {
+    std::string file;
+    std::string name;
+    std::string description;
+    std::uint64_t seed = 1;
+    platform_desc platform;
+    std::vector<domain_desc> domains;
+    std::vector<process_desc> processes;
+    std::vector<step_desc> steps;
+    std::vector<std::pair<std::string, source_pos>> invariants;
+    std::vector<std::pair<std::string, source_pos>> expect_violation;
+    bool invariants_given = false;
+};
+
+// Visits every pcie node depth-first, parents before children.
+template <class F> void for_each_node(const std::vector<pcie_node>& nodes, F&& f, const pcie_node* parent = nullptr) {
+    for (const pcie_node& n : nodes) {
+        f(n, parent);
+        for_each_node(n.children, f, &n);
+    }
+}
+
+} // namespace iotwin::platform

@@ -1,0 +1,211 @@
+#include "platform/enumerator.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "models/pci/config_space.h"
+#include "platform/address_map.h"
+
+namespace iotwin::platform {
+
+using namespace sc_core;
+namespace cfg = pci::cfg;
+
+namespace {
+constexpr std::uint64_t window_granule = 1ull << 20;
+std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+
+// One thing to place in a window: a BAR or a child bridge's window.
+struct item {
+    std::uint64_t size, align;
+    int function;
+    int bar;  // index into bars, or -1 for a bridge window
+};
+
+// Places items largest alignment first; returns the end offset.
+std::uint64_t layout(std::vector<item>& items, std::vector<std::uint64_t>* offsets) {
+    std::stable_sort(items.begin(), items.end(), [](const item& a, const item& b) { return a.align > b.align; });
+    std::uint64_t at = 0;
+    for (const item& i : items) {
+        at = align_up(at, i.align);
+        if (offsets) offsets->push_back(at);
+        at += i.size;
+    }
+    return at;
+}
+} // namespace
+
+std::uint32_t enumerator::read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_time& d) {
+    std::uint32_t v = 0;
+    cpu_.machine_access(tlm::TLM_READ_COMMAND, ecam_ + pcie::ecam_offset(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, d);
+    return len == 4 ? v : v & ((1u << (8 * len)) - 1);
+}
+
+void enumerator::write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v, sc_time& d) {
+    cpu_.machine_access(tlm::TLM_WRITE_COMMAND, ecam_ + pcie::ecam_offset(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, d);
+}
+
+std::vector<enumerated_function> enumerator::run(sc_time& d) {
+    found_.clear();
+    root_.clear();
+    last_bus_ = 0;
+    scan_bus(0, -1, d);
+    for (std::size_t i = 0; i < found_.size(); ++i)
+        if (found_[i].parent < 0) root_.push_back(static_cast<int>(i));
+    const auto [np, pf] = size_windows(root_);
+    if (np.size > address_map::mmio32_size) throw std::runtime_error("the 32-bit MMIO window cannot hold every non-prefetchable BAR");
+    if (pf.size > address_map::mmio64_size) throw std::runtime_error("the 64-bit MMIO window cannot hold every prefetchable BAR");
+    assign(root_, address_map::mmio32_base, address_map::mmio64_base, d);
+    for (enumerated_function& e : found_) {
+        const std::uint16_t cmd = static_cast<std::uint16_t>(read(e.bdf, cfg::command, 2, d));
+        std::uint16_t set = (e.bridge || !e.bars.empty()) ? pci::command_bits::memory_space : 0;
+        if (e.bridge) set |= pci::command_bits::bus_master;
+        write(e.bdf, cfg::command, 2, cmd | set, d);
+    }
+    return found_;
+}
+
+void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
+    for (std::uint8_t dev = 0; dev < 32; ++dev) {
+        const pcie::bdf f0{bus, dev, 0};
+        if (read(f0, cfg::vendor_id, 2, d) == 0xffff) continue;
+        const bool multi = read(f0, cfg::header_type, 1, d) & 0x80;
+        for (std::uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) {
+            const pcie::bdf f{bus, dev, fn};
+            if (fn && read(f, cfg::vendor_id, 2, d) == 0xffff) continue;
+            probe(f, parent, d);
+        }
+    }
+}
+
+void enumerator::probe(const pcie::bdf& f, int parent, sc_time& d) {
+    enumerated_function e;
+    e.bdf = f;
+    e.parent = parent;
+    e.vendor = static_cast<std::uint16_t>(read(f, cfg::vendor_id, 2, d));
+    e.device = static_cast<std::uint16_t>(read(f, cfg::device_id, 2, d));
+    e.class_code = read(f, cfg::revision, 4, d) >> 8;
+    e.bridge = (read(f, cfg::header_type, 1, d) & 0x7f) == 1;
+    // A write to the command register is the first type-0 write: the function captures its bus number.
+    write(f, cfg::command, 2, 0, d);
+    size_bars(e, e.bridge ? 2 : 6, d);
+    const int me = static_cast<int>(found_.size());
+    found_.push_back(e);
+    if (parent >= 0) found_[parent].children.push_back(me);
+    if (!e.bridge) return;
+    const std::uint8_t secondary = ++last_bus_;
+    // Primary, secondary, subordinate (0xff while the buses below are scanned).
+    write(f, cfg::primary_bus, 4, std::uint32_t(f.bus) | std::uint32_t(secondary) << 8 | 0xffu << 16, d);
+    scan_bus(secondary, me, d);
+    write(f, cfg::subordinate_bus, 1, last_bus_, d);
+    found_[me].secondary = secondary;
+    found_[me].subordinate = last_bus_;
+}
+
+void enumerator::size_bars(enumerated_function& e, unsigned count, sc_time& d) {
+    for (unsigned i = 0; i < count; ++i) {
+        const std::uint16_t reg = static_cast<std::uint16_t>(cfg::bar0 + 4 * i);
+        write(e.bdf, reg, 4, 0xffffffff, d);
+        const std::uint32_t lo = read(e.bdf, reg, 4, d);
+        if (lo == 0) continue;
+        const bool is64 = (lo & 0x6) == 0x4;
+        std::uint64_t mask = lo & ~0xfu;
+        if (is64) {
+            write(e.bdf, reg + 4, 4, 0xffffffff, d);
+            mask |= std::uint64_t(read(e.bdf, reg + 4, 4, d)) << 32;
+        } else {
+            mask |= 0xffffffff00000000ull;
+        }
+        enumerated_bar b;
+        b.index = i;
+        b.size = ~mask + 1;
+        b.is64 = is64;
+        b.prefetchable = lo & 0x8;
+        e.bars.push_back(b);
+        write(e.bdf, reg, 4, 0, d);
+        if (is64) write(e.bdf, reg + 4, 4, 0, d), ++i;
+    }
+}
+
+std::pair<enumerator::need, enumerator::need> enumerator::size_windows(const std::vector<int>& children) {
+    std::vector<item> np, pf;
+    for (int c : children) {
+        enumerated_function& e = found_[c];
+        for (std::size_t b = 0; b < e.bars.size(); ++b) {
+            const enumerated_bar& bar = e.bars[b];
+            (bar.prefetchable && bar.is64 ? pf : np).push_back({bar.size, bar.size, c, static_cast<int>(b)});
+        }
+        if (!e.bridge) continue;
+        const auto [cnp, cpf] = size_windows(e.children);
+        e.window_size = align_up(cnp.size, window_granule);
+        e.pref_size = align_up(cpf.size, window_granule);
+        e.window_align = std::max(window_granule, cnp.align);
+        e.pref_align = std::max(window_granule, cpf.align);
+        if (e.window_size) np.push_back({e.window_size, e.window_align, c, -1});
+        if (e.pref_size) pf.push_back({e.pref_size, e.pref_align, c, -2});
+    }
+    need n, p;
+    for (const item& i : np) n.align = std::max(n.align, i.align);
+    for (const item& i : pf) p.align = std::max(p.align, i.align);
+    n.size = layout(np, nullptr);
+    p.size = layout(pf, nullptr);
+    return {n, p};
+}
+
+void enumerator::assign(const std::vector<int>& children, std::uint64_t np_base, std::uint64_t pf_base, sc_time& d) {
+    std::vector<item> np, pf;
+    for (int c : children) {
+        const enumerated_function& e = found_[c];
+        for (std::size_t b = 0; b < e.bars.size(); ++b) {
+            const enumerated_bar& bar = e.bars[b];
+            (bar.prefetchable && bar.is64 ? pf : np).push_back({bar.size, bar.size, c, static_cast<int>(b)});
+        }
+        if (e.bridge && e.window_size) np.push_back({e.window_size, e.window_align, c, -1});
+        if (e.bridge && e.pref_size) pf.push_back({e.pref_size, e.pref_align, c, -2});
+    }
+    for (auto [list, base] : {std::pair{&np, np_base}, std::pair{&pf, pf_base}}) {
+        std::vector<std::uint64_t> offsets;
+        layout(*list, &offsets);
+        for (std::size_t k = 0; k < list->size(); ++k) {
+            const item& i = (*list)[k];
+            enumerated_function& e = found_[i.function];
+            const std::uint64_t at = base + offsets[k];
+            if (i.bar >= 0) {
+                enumerated_bar& b = e.bars[i.bar];
+                b.base = at;
+                const std::uint16_t reg = static_cast<std::uint16_t>(cfg::bar0 + 4 * b.index);
+                write(e.bdf, reg, 4, static_cast<std::uint32_t>(at), d);
+                if (b.is64) write(e.bdf, reg + 4, 4, static_cast<std::uint32_t>(at >> 32), d);
+            } else if (i.bar == -1) {
+                e.window_base = at;
+            } else {
+                e.pref_base = at;
+            }
+        }
+    }
+    for (int c : children) {
+        enumerated_function& e = found_[c];
+        if (!e.bridge) continue;
+        // Non-prefetchable window (1 MiB granules); an empty window has base > limit.
+        if (e.window_size) {
+            write(e.bdf, cfg::memory_base, 2, static_cast<std::uint32_t>(e.window_base >> 16) & 0xfff0, d);
+            write(e.bdf, cfg::memory_limit, 2, static_cast<std::uint32_t>((e.window_base + e.window_size - 1) >> 16) & 0xfff0, d);
+        } else {
+            write(e.bdf, cfg::memory_base, 2, 0xfff0, d);
+            write(e.bdf, cfg::memory_limit, 2, 0, d);
+        }
+        if (e.pref_size) {
+            const std::uint64_t last = e.pref_base + e.pref_size - 1;
+            write(e.bdf, cfg::pref_base, 2, (static_cast<std::uint32_t>(e.pref_base >> 16) & 0xfff0) | 1, d);
+            write(e.bdf, cfg::pref_limit, 2, (static_cast<std::uint32_t>(last >> 16) & 0xfff0) | 1, d);
+            write(e.bdf, cfg::pref_base_upper, 4, static_cast<std::uint32_t>(e.pref_base >> 32), d);
+            write(e.bdf, cfg::pref_limit_upper, 4, static_cast<std::uint32_t>(last >> 32), d);
+        } else {
+            write(e.bdf, cfg::pref_base, 2, 0xfff1, d);
+            write(e.bdf, cfg::pref_limit, 2, 0x0001, d);
+        }
+        assign(e.children, e.window_base, e.pref_base, d);
+    }
+}
+
+} // namespace iotwin::platform

@@ -1,0 +1,62 @@
+// Enumeration as PC firmware does it, through configuration requests in ECAM
+// issued from a CPU: a depth-first scan of every bus in device/function order
+// that numbers bridges' secondary and subordinate buses (so BDFs are the ones
+// Linux shows), sizes every BAR with the all-ones protocol, then assigns BARs
+// and bridge windows (non-prefetchable below 4 GiB, 64-bit prefetchable above)
+// with natural alignment and 1 MiB window granularity, and enables memory
+// decoding everywhere and bus mastering on bridges. Endpoints' Bus Master
+// Enable stays clear: their drivers set it.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "models/hyp/hypervisor.h"
+#include "models/pcie/protocol.h"
+
+namespace iotwin::platform {
+
+struct enumerated_bar {
+    unsigned index = 0;
+    std::uint64_t base = 0, size = 0;
+    bool is64 = false, prefetchable = false;
+};
+
+struct enumerated_function {
+    pcie::bdf bdf;
+    std::uint16_t vendor = 0, device = 0;
+    std::uint32_t class_code = 0;
+    bool bridge = false;
+    std::uint8_t secondary = 0, subordinate = 0;
+    std::vector<enumerated_bar> bars;
+    std::uint64_t window_base = 0, window_size = 0, pref_base = 0, pref_size = 0;
+    std::uint64_t window_align = 0, pref_align = 0;
+    int parent = -1;
+    std::vector<int> children;
+};
+
+class enumerator {
+public:
+    enumerator(hyp::hypervisor& cpu, std::uint64_t ecam_base) : cpu_(cpu), ecam_(ecam_base) {}
+    // Scans from bus 0 and assigns resources; returns every function found,
+    // parents before children. Throws std::runtime_error when the windows
+    // cannot hold the BARs.
+    std::vector<enumerated_function> run(sc_core::sc_time& d);
+
+private:
+    struct need { std::uint64_t size = 0, align = 1; };
+    std::uint32_t read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_core::sc_time& d);
+    void write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v, sc_core::sc_time& d);
+    void scan_bus(std::uint8_t bus, int parent, sc_core::sc_time& d);
+    void probe(const pcie::bdf& f, int parent, sc_core::sc_time& d);
+    void size_bars(enumerated_function& e, unsigned count, sc_core::sc_time& d);
+    std::pair<need, need> size_windows(const std::vector<int>& children);
+    void assign(const std::vector<int>& children, std::uint64_t np_base, std::uint64_t pf_base, sc_core::sc_time& d);
+
+    hyp::hypervisor& cpu_;
+    std::uint64_t ecam_;
+    std::uint8_t last_bus_ = 0;
+    std::vector<enumerated_function> found_;
+    std::vector<int> root_;
+};
+
+} // namespace iotwin::platform

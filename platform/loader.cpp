@@ -1,0 +1,851 @@
+#include "platform/loader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "models/common/errno_names.h"
+#include "platform/operations.h"
+
+namespace iotwin::platform {
+
+std::string source_pos::str() const {
+    if (line <= 0) return file.empty() ? "--set" : file;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(col);
+}
+
+const char* to_string(node_type t) {
+    switch (t) {
+    case node_type::rciep: return "rciep";
+    case node_type::root_port: return "root_port";
+    case node_type::upstream_port: return "upstream_port";
+    case node_type::downstream_port: return "downstream_port";
+    case node_type::endpoint: return "endpoint";
+    case node_type::pcie_pci_bridge: return "pcie_pci_bridge";
+    case node_type::pci_bridge: return "pci_bridge";
+    case node_type::host_bridge: return "host_bridge";
+    case node_type::pci_device: return "pci_device";
+    }
+    return "?";
+}
+
+bool is_bridge(node_type t) {
+    return t == node_type::root_port || t == node_type::upstream_port || t == node_type::downstream_port ||
+           t == node_type::pcie_pci_bridge || t == node_type::pci_bridge || t == node_type::host_bridge;
+}
+
+source_pos pos_of(const YAML::Node& node, const std::string& file) {
+    const YAML::Mark m = node.Mark();
+    if (m.is_null()) return {"", 0, 0};  // created by --set
+    return {file, m.line + 1, m.column + 1};
+}
+
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (const std::string& c : candidates) {
+        std::vector<std::size_t> prev(c.size() + 1), cur(c.size() + 1);
+        for (std::size_t j = 0; j <= c.size(); ++j) prev[j] = j;
+        for (std::size_t i = 1; i <= word.size(); ++i) {
+            cur[0] = i;
+            for (std::size_t j = 1; j <= c.size(); ++j)
+                cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word[i - 1] == c[j - 1] ? 0 : 1)});
+            std::swap(prev, cur);
+        }
+        if (prev[c.size()] < best_d) { best_d = prev[c.size()]; best = c; }
+    }
+    return best;
+}
+
+namespace {
+
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
+    const std::string n = nearest(word, candidates);
+    return n.empty() ? "" : " (did you mean '" + n + "'?)";
+}
+
+bool parse_number(const std::string& t, std::uint64_t& v) {
+    if (t.empty()) return false;
+    try {
+        std::size_t used = 0;
+        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) v = std::stoull(t.substr(2), &used, 16), used += 2;
+        else if (std::isdigit(static_cast<unsigned char>(t[0]))) v = std::stoull(t, &used, 10);
+        else return false;
+        return used == t.size();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+} // namespace
+
+std::uint64_t parse_integer(const std::string& text, const source_pos& pos) {
+    std::uint64_t v;
+    if (!parse_number(text, v)) throw input_error(pos, "'" + text + "' is not an integer (decimal or 0x-prefixed hex)");
+    return v;
+}
+
+std::uint64_t parse_size(const std::string& text, const source_pos& pos) {
+    static const std::pair<const char*, std::uint64_t> units[] = {
+        {"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {"B", 1}};
+    for (const auto& [u, mult] : units) {
+        const std::string us(u);
+        if (text.size() > us.size() && text.compare(text.size() - us.size(), us.size(), us) == 0) {
+            std::uint64_t v;
+            if (!parse_number(text.substr(0, text.size() - us.size()), v) || v > ~std::uint64_t(0) / mult)
+                throw input_error(pos, "'" + text + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
+            return v * mult;
+        }
+    }
+    std::uint64_t v;
+    if (!parse_number(text, v)) throw input_error(pos, "'" + text + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
+    return v;
+}
+
+sc_core::sc_time parse_time(const std::string& text, const source_pos& pos) {
+    static const std::pair<const char*, sc_core::sc_time_unit> units[] = {
+        {"ps", sc_core::SC_PS}, {"ns", sc_core::SC_NS}, {"us", sc_core::SC_US}, {"ms", sc_core::SC_MS}, {"s", sc_core::SC_SEC}};
+    for (const auto& [u, unit] : units) {
+        const std::string us(u);
+        if (text.size() <= us.size() || text.compare(text.size() - us.size(), us.size(), us) != 0) continue;
+        const std::string num = text.substr(0, text.size() - us.size());
+        if (us == "s" && !num.empty() && !std::isdigit(static_cast<unsigned char>(num.back()))) continue;  // "ns" etc.
+        try {
+            std::size_t used = 0;
+            const double v = std::stod(num, &used);
+            if (used == num.size() && v >= 0 && std::isfinite(v)) return sc_core::sc_time(v, unit);
+        } catch (const std::exception&) {
+        }
+    }
+    throw input_error(pos, "'" + text + "' is not a time (like 10ns, 1.5us, 2ms)");
+}
+
+std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& pos) {
+    std::vector<std::uint8_t> out;
+    if (node.IsSequence()) {
+        for (const auto& b : node) {
+            if (!b.IsScalar()) throw input_error(pos, "data bytes must be integers 0..255");
+            const std::uint64_t v = parse_integer(b.Scalar(), pos);
+            if (v > 255) throw input_error(pos, "data byte " + b.Scalar() + " is larger than 255");
+            out.push_back(static_cast<std::uint8_t>(v));
+        }
+        return out;
+    }
+    if (!node.IsScalar()) throw input_error(pos, "data must be hex bytes (\"de ad be ef\") or a list of bytes");
+    std::string hex;
+    for (char c : node.Scalar())
+        if (!std::isspace(static_cast<unsigned char>(c))) hex += c;
+    if (hex.rfind("0x", 0) == 0) hex = hex.substr(2);
+    if (hex.empty() || hex.size() % 2 || !std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+        throw input_error(pos, "data '" + node.Scalar() + "' must be whole hex bytes, like \"de ad be ef\"");
+    for (std::size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+namespace {
+
+// Reads YAML nodes of one file with precise errors.
+struct reader {
+    std::string file;
+
+    source_pos pos(const YAML::Node& n) const { return pos_of(n, file); }
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const { throw input_error(pos(n), msg); }
+
+    void keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& where) const {
+        if (!map.IsMap()) fail(map, where + " must be a mapping");
+        for (const auto& kv : map) {
+            const std::string k = kv.first.Scalar();
+            if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+                fail(kv.first, "unknown key '" + k + "' in " + where + suggestion(k, allowed));
+        }
+    }
+    const YAML::Node require(const YAML::Node& map, const char* key, const std::string& where) const {
+        const YAML::Node n = map[key];
+        if (!n) fail(map, where + " needs '" + key + "'");
+        return n;
+    }
+    std::string scalar(const YAML::Node& n, const std::string& what) const {
+        if (!n.IsScalar()) fail(n, what + " must be a single value");
+        return n.Scalar();
+    }
+    std::string name(const YAML::Node& n, const std::string& what, const char* pattern, const char* shown) const {
+        const std::string s = scalar(n, what);
+        if (!std::regex_match(s, std::regex(pattern))) fail(n, what + " '" + s + "' must match " + shown);
+        return s;
+    }
+    std::uint64_t integer(const YAML::Node& n, const std::string& what) const {
+        return parse_integer(scalar(n, what), pos(n));
+    }
+    std::uint64_t size(const YAML::Node& n, const std::string& what) const { return parse_size(scalar(n, what), pos(n)); }
+    sc_core::sc_time time(const YAML::Node& n, const std::string& what) const { return parse_time(scalar(n, what), pos(n)); }
+    bool boolean(const YAML::Node& n, const std::string& what) const {
+        const std::string s = scalar(n, what);
+        if (s == "true") return true;
+        if (s == "false") return false;
+        fail(n, what + " must be true or false, not '" + s + "'");
+    }
+    std::vector<std::string> strings(const YAML::Node& n, const std::string& what) const {
+        if (!n.IsSequence()) fail(n, what + " must be a list");
+        std::vector<std::string> out;
+        for (const auto& e : n) out.push_back(scalar(e, what + " entry"));
+        return out;
+    }
+};
+
+// Sets a parameter struct from a YAML map by the dotted names its visit() declares.
+struct param_reader {
+    const reader& r;
+    const YAML::Node map;
+    std::vector<std::string> known;
+
+    static YAML::Node find(const YAML::Node& m, const std::string& dotted) {
+        std::stringstream ss(dotted);
+        std::string part;
+        YAML::Node node = m;
+        while (std::getline(ss, part, '.')) {
+            if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+            const YAML::Node next = static_cast<const YAML::Node&>(node)[part];
+            if (!next) return YAML::Node(YAML::NodeType::Undefined);
+            node.reset(next);
+        }
+        return node;
+    }
+    template <class T> void operator()(const char* name, T& field, const char* unit, const char*) {
+        known.push_back(name);
+        const YAML::Node n = find(map, name);
+        if (n.IsDefined() && !n.IsNull()) set(field, n, name, unit);
+    }
+    void set(bool& f, const YAML::Node& n, const char* name, const char*) { f = r.boolean(n, name); }
+    void set(std::uint64_t& f, const YAML::Node& n, const char* name, const char* unit) {
+        f = std::string(unit) == "bytes" ? r.size(n, name) : r.integer(n, name);
+    }
+    void set(double& f, const YAML::Node& n, const char* name, const char*) {
+        const std::string s = r.scalar(n, name);
+        try {
+            std::size_t used = 0;
+            f = std::stod(s, &used);
+            if (used == s.size() && f > 0 && std::isfinite(f)) return;
+        } catch (const std::exception&) {
+        }
+        r.fail(n, std::string(name) + " must be a positive number, not '" + s + "'");
+    }
+    void set(sc_core::sc_time& f, const YAML::Node& n, const char* name, const char*) { f = r.time(n, name); }
+
+    // Every key in the map must be a declared parameter or a prefix of one.
+    void check_unknown(const std::string& where, const std::vector<std::string>& extra = {}) const {
+        std::vector<std::string> all = known;
+        all.insert(all.end(), extra.begin(), extra.end());
+        check_level(map, "", where, all);
+    }
+    void check_level(const YAML::Node& m, const std::string& prefix, const std::string& where,
+                     const std::vector<std::string>& all) const {
+        if (!m.IsMap()) r.fail(m, where + (prefix.empty() ? "" : "." + prefix.substr(0, prefix.size() - 1)) + " must be a mapping");
+        for (const auto& kv : m) {
+            const std::string path = prefix + kv.first.Scalar();
+            const bool leaf = std::find(all.begin(), all.end(), path) != all.end();
+            const bool inner = std::any_of(all.begin(), all.end(), [&](const std::string& k) { return k.rfind(path + ".", 0) == 0; });
+            if (leaf) continue;
+            if (inner) { check_level(kv.second, path + ".", where, all); continue; }
+            r.fail(kv.first, "unknown key '" + path + "' in " + where + suggestion(path, all));
+        }
+    }
+};
+
+template <class P> void read_params(const reader& r, const YAML::Node& map, P& params, const std::string& where,
+                                    const std::vector<std::string>& extra = {}) {
+    param_reader pr{r, map, {}};
+    params.visit(pr);
+    pr.check_unknown(where, extra);
+}
+
+const std::vector<std::string> acs_bits = {"SV", "TB", "RR", "CR", "UF", "EC", "DT"};
+const std::vector<std::string> node_types = {"rciep", "root_port", "upstream_port", "downstream_port", "endpoint",
+                                             "pcie_pci_bridge", "pci_bridge", "host_bridge", "pci_device"};
+const std::vector<std::string> device_models = {"dma_engine", "bar_ram"};
+
+class loader {
+public:
+    explicit loader(std::string file) : r_{std::move(file)} {}
+    scenario load(const YAML::Node& root);
+
+private:
+    void platform(const YAML::Node& n, platform_desc& p);
+    void pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out);
+    pcie_node pcie_function(const YAML::Node& n, const pcie_node* parent);
+    void placement(const YAML::Node& n, const pcie_node& node, const pcie_node* parent);
+    void bars(const YAML::Node& n, pcie_node& node);
+    void domains(const YAML::Node& n, scenario& s);
+    void processes(const YAML::Node& n, scenario& s);
+    void steps(const YAML::Node& n, scenario& s);
+    void step_args(const YAML::Node& args, const op_spec& op, const scenario& s, const std::set<std::string>& saved);
+    void step_expect(const YAML::Node& expect, const op_spec& op, const scenario& s);
+    void check_ref(const YAML::Node& n, const std::set<std::string>& saved);
+    void invariants(const YAML::Node& root, scenario& s);
+
+    reader r_;
+    std::map<std::string, const pcie_node*> ids_;
+    std::set<std::string> all_ids_;
+};
+
+scenario loader::load(const YAML::Node& root) {
+    scenario s;
+    s.file = r_.file;
+    if (!root.IsMap()) r_.fail(root, "a scenario must be a mapping with name, platform, domains and steps");
+    r_.keys(root, {"name", "description", "seed", "platform", "domains", "processes", "steps", "invariants", "expect_violation"},
+            "the scenario");
+    s.name = r_.name(r_.require(root, "name", "the scenario"), "name", "^[a-z0-9-]+$", "[a-z0-9-]+");
+    if (root["description"]) s.description = r_.scalar(root["description"], "description");
+    if (root["seed"]) s.seed = r_.integer(root["seed"], "seed");
+    platform(r_.require(root, "platform", "the scenario"), s.platform);
+    if (root["domains"]) domains(root["domains"], s);
+    if (root["processes"]) processes(root["processes"], s);
+    if (root["steps"]) steps(root["steps"], s);
+    invariants(root, s);
+    return s;
+}
+
+void loader::platform(const YAML::Node& n, platform_desc& p) {
+    p.pos = r_.pos(n);
+    r_.keys(n, {"memory", "iommu", "dram", "fabric", "simulation", "pcie"}, "platform");
+    if (n["memory"]) {
+        p.memory = r_.size(n["memory"], "platform.memory");
+        if (p.memory < (64ull << 20) || p.memory % (2ull << 20))
+            r_.fail(n["memory"], "platform.memory must be a multiple of 2MiB and at least 64MiB");
+        if (p.memory > (1ull << 40)) r_.fail(n["memory"], "platform.memory is larger than the 1TiB this model supports");
+    }
+    if (n["iommu"]) {
+        read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled"});
+        if (n["iommu"]["enabled"]) p.iommu_enabled = r_.boolean(n["iommu"]["enabled"], "platform.iommu.enabled");
+        const auto& io = p.iommu;
+        const YAML::Node where = n["iommu"];
+        if (io.iotlb_entries == 0 || io.iotlb_ways == 0 || io.iotlb_entries % io.iotlb_ways)
+            r_.fail(where, "platform.iommu.iotlb.entries must be a positive multiple of iotlb.ways");
+        if (io.context_cache_entries == 0) r_.fail(where, "platform.iommu.context_cache.entries must be at least 1");
+        if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
+    }
+    if (n["dram"]) read_params(r_, n["dram"], p.dram, "platform.dram");
+    if (n["fabric"]) {
+        read_params(r_, n["fabric"], p.fabric, "platform.fabric");
+        if (!pcie::valid_link(p.fabric.link.gen, p.fabric.link.width))
+            r_.fail(n["fabric"], "platform.fabric.link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
+    }
+    if (n["simulation"]) {
+        read_params(r_, n["simulation"], p.simulation, "platform.simulation");
+        if (p.simulation.quantum == sc_core::SC_ZERO_TIME) r_.fail(n["simulation"], "platform.simulation.quantum must be positive");
+    }
+    if (n["pcie"]) pcie_tree(n["pcie"], nullptr, p.pcie);
+}
+
+void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out) {
+    if (!list.IsSequence()) r_.fail(list, parent ? "children must be a list" : "platform.pcie must be a list of functions");
+    std::vector<YAML::Node> items(list.begin(), list.end());
+    out.reserve(items.size());
+    std::set<int> used_devs;
+    std::map<int, const YAML::Node> at_taken;
+    for (const YAML::Node& item : items) out.push_back(pcie_function(item, parent));
+    // Explicit positions first, then the rest take device numbers in order of appearance.
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (!out[i].at_given) continue;
+        const int key = out[i].dev << 3 | out[i].fn;
+        if (auto it = at_taken.find(key); it != at_taken.end())
+            r_.fail(items[i]["at"], "two functions at the same position '" + r_.scalar(items[i]["at"], "at") + "' ('" +
+                                        out[i].id + "' and another)");
+        at_taken.emplace(key, items[i]);
+        used_devs.insert(out[i].dev);
+    }
+    int next_dev = 0;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (out[i].at_given) continue;
+        while (used_devs.count(next_dev)) ++next_dev;
+        if (next_dev > 31) r_.fail(items[i], "no free device number left on this bus for '" + out[i].id + "'");
+        out[i].dev = static_cast<std::uint8_t>(next_dev);
+        out[i].fn = 0;
+        used_devs.insert(next_dev);
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const pcie_node& f = out[i];
+        if (f.fn != 0 && !std::any_of(out.begin(), out.end(), [&](const pcie_node& o) { return o.dev == f.dev && o.fn == 0; }))
+            r_.fail(items[i], "function '" + f.id + "' is function " + std::to_string(f.fn) + " of device " +
+                                  std::to_string(f.dev) + ", which has no function 0");
+        placement(items[i], f, parent);
+    }
+    // Recurse only now: the children's parent pointers must stay valid.
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (items[i]["children"]) pcie_tree(items[i]["children"], &out[i], out[i].children);
+        ids_[out[i].id] = &out[i];
+    }
+}
+
+pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
+    (void)parent;
+    pcie_node f;
+    f.pos = r_.pos(n);
+    r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
+                "sriov", "multifunction", "root_bus"}, "a pcie function");
+    f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+    if (!all_ids_.insert(f.id).second) r_.fail(n["id"], "duplicate id '" + f.id + "'");
+    const YAML::Node t = r_.require(n, "type", "function '" + f.id + "'");
+    const std::string ts = r_.scalar(t, "type");
+    const auto ti = std::find(node_types.begin(), node_types.end(), ts);
+    if (ti == node_types.end()) r_.fail(t, "unknown type '" + ts + "'" + suggestion(ts, node_types));
+    f.type = static_cast<node_type>(ti - node_types.begin());
+    if (n["at"]) {
+        const std::string at = r_.scalar(n["at"], "at");
+        std::smatch m;
+        if (!std::regex_match(at, m, std::regex("^([0-9a-fA-F]{1,2})\\.([0-7])$")))
+            r_.fail(n["at"], "at '" + at + "' must be device.function in hex, like \"01.0\"");
+        const unsigned long dev = std::stoul(m[1].str(), nullptr, 16);
+        if (dev > 31) r_.fail(n["at"], "device number in '" + at + "' is larger than 1f");
+        f.dev = static_cast<std::uint8_t>(dev);
+        f.fn = static_cast<std::uint8_t>(std::stoul(m[2].str()));
+        f.at_given = true;
+    }
+    if (n["acs"]) {
+        f.acs = r_.strings(n["acs"], "acs");
+        for (std::size_t i = 0; i < f.acs.size(); ++i)
+            if (std::find(acs_bits.begin(), acs_bits.end(), f.acs[i]) == acs_bits.end())
+                r_.fail(n["acs"][i], "unknown ACS bit '" + f.acs[i] + "'" + suggestion(f.acs[i], acs_bits));
+    }
+    if (n["acs_ctrl"]) {
+        if (!n["acs"]) r_.fail(n["acs_ctrl"], "acs_ctrl on '" + f.id + "', which has no ACS capability (no 'acs')");
+        f.acs_ctrl = r_.strings(n["acs_ctrl"], "acs_ctrl");
+        for (std::size_t i = 0; i < f.acs_ctrl->size(); ++i)
+            if (std::find(f.acs.begin(), f.acs.end(), (*f.acs_ctrl)[i]) == f.acs.end())
+                r_.fail(n["acs_ctrl"][i], "ACS control bit '" + (*f.acs_ctrl)[i] + "' is not in the capability (acs)");
+    }
+    auto id16 = [&](const char* key) -> std::optional<std::uint16_t> {
+        if (!n[key]) return std::nullopt;
+        const std::uint64_t v = r_.integer(n[key], key);
+        if (v > 0xffff) r_.fail(n[key], std::string(key) + " must fit in 16 bits");
+        return static_cast<std::uint16_t>(v);
+    };
+    f.vendor = id16("vendor");
+    f.device = id16("device");
+    if (n["class"]) {
+        const std::uint64_t v = r_.integer(n["class"], "class");
+        if (v > 0xffffff) r_.fail(n["class"], "class must fit in 24 bits (base, sub-class, programming interface)");
+        f.class_code = static_cast<std::uint32_t>(v);
+    }
+    if (n["link"]) {
+        r_.keys(n["link"], {"gen", "width"}, "link");
+        pcie::link_params lp;
+        if (n["link"]["gen"]) lp.gen = r_.integer(n["link"]["gen"], "link.gen");
+        if (n["link"]["width"]) lp.width = r_.integer(n["link"]["width"], "link.width");
+        if (!pcie::valid_link(lp.gen, lp.width)) r_.fail(n["link"], "link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
+        f.link = lp;
+    }
+    if (n["model"]) {
+        const std::string m = r_.scalar(n["model"], "model");
+        if (std::find(device_models.begin(), device_models.end(), m) == device_models.end())
+            r_.fail(n["model"], "unknown device model '" + m + "'" + suggestion(m, device_models));
+        if (is_bridge(f.type)) r_.fail(n["model"], "a " + std::string(to_string(f.type)) + " has no device model");
+        f.model = m;
+    }
+    if (n["bars"]) bars(n["bars"], f);
+    if (n["multifunction"]) f.multifunction = r_.boolean(n["multifunction"], "multifunction");
+    if (n["root_bus"]) {
+        if (f.type != node_type::host_bridge) r_.fail(n["root_bus"], "root_bus belongs to a host_bridge");
+        const std::uint64_t b = r_.integer(n["root_bus"], "root_bus");
+        if (b == 0 || b > 255) r_.fail(n["root_bus"], "root_bus must be 1..255");
+        f.root_bus = static_cast<std::uint8_t>(b);
+    } else if (f.type == node_type::host_bridge) {
+        r_.fail(n, "host_bridge '" + f.id + "' needs root_bus");
+    }
+    if (n["sriov"]) {
+        const YAML::Node s = n["sriov"];
+        if (f.type != node_type::endpoint && f.type != node_type::rciep)
+            r_.fail(s, "sriov belongs to an endpoint or rciep (a physical function)");
+        r_.keys(s, {"total_vfs", "num_vfs", "first_vf_offset", "vf_stride", "vf_device"}, "sriov");
+        sriov_spec sp;
+        sp.total_vfs = r_.integer(r_.require(s, "total_vfs", "sriov"), "total_vfs");
+        sp.num_vfs = s["num_vfs"] ? r_.integer(s["num_vfs"], "num_vfs") : sp.total_vfs;
+        if (s["first_vf_offset"]) sp.first_vf_offset = r_.integer(s["first_vf_offset"], "first_vf_offset");
+        if (s["vf_stride"]) sp.vf_stride = r_.integer(s["vf_stride"], "vf_stride");
+        if (s["vf_device"]) {
+            const std::uint64_t d = r_.integer(s["vf_device"], "vf_device");
+            if (d > 0xffff) r_.fail(s["vf_device"], "vf_device must fit in 16 bits");
+            sp.vf_device = static_cast<std::uint16_t>(d);
+        }
+        if (sp.total_vfs == 0 || sp.total_vfs > 0xffff) r_.fail(s, "sriov.total_vfs must be 1..65535");
+        if (sp.num_vfs > sp.total_vfs) r_.fail(s["num_vfs"], "sriov.num_vfs is larger than total_vfs");
+        if (sp.first_vf_offset == 0 || sp.first_vf_offset > 0xffff) r_.fail(s, "sriov.first_vf_offset must be 1..65535");
+        if (sp.num_vfs > 1 && (sp.vf_stride == 0 || sp.vf_stride > 0xffff)) r_.fail(s, "sriov.vf_stride must be 1..65535");
+        f.sriov = sp;
+        for (std::uint64_t i = 0; i < sp.num_vfs; ++i) {
+            const std::string vf = f.id + "-vf" + std::to_string(i);
+            if (!all_ids_.insert(vf).second) r_.fail(s, "virtual function id '" + vf + "' is already the id of another function");
+        }
+    }
+    if (n["children"] && !is_bridge(f.type))
+        r_.fail(n["children"], "a " + std::string(to_string(f.type)) + " cannot have children ('" + f.id + "')");
+    return f;
+}
+
+void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node* parent) {
+    using t = node_type;
+    const auto where = [&] { return parent ? "below " + std::string(to_string(parent->type)) + " '" + parent->id + "'" : std::string("on the root bus"); };
+    const auto bad = [&](const std::string& why) { r_.fail(n, std::string(to_string(f.type)) + " '" + f.id + "' " + where() + ": " + why); };
+    const t p = parent ? parent->type : t::host_bridge;  // the root bus behaves like a host bridge's bus
+    const bool root_bus = !parent || parent->type == t::host_bridge;
+    const bool pcie_link = parent && (p == t::root_port || p == t::downstream_port);
+    const bool conventional_bus = parent && (p == t::pcie_pci_bridge || p == t::pci_bridge);
+    switch (f.type) {
+    case t::rciep: case t::root_port:
+        if (!root_bus) bad("it must sit on a root bus");
+        break;
+    case t::host_bridge:
+        if (parent) bad("additional host bridges sit on bus 0 of the root complex");
+        break;
+    case t::upstream_port:
+        if (!pcie_link) bad("a switch's upstream port sits below a root port or a downstream port");
+        break;
+    case t::downstream_port:
+        if (!parent || p != t::upstream_port) bad("a downstream port outside a switch (its parent must be an upstream_port)");
+        break;
+    case t::endpoint:
+        if (!pcie_link) bad("a PCIe endpoint sits below a root port or a downstream port (use rciep on a root bus, pci_device on a PCI bus)");
+        break;
+    case t::pcie_pci_bridge:
+        if (!pcie_link) bad("a PCIe-to-PCI bridge sits below a root port or a downstream port");
+        break;
+    case t::pci_bridge: case t::pci_device:
+        if (!conventional_bus && !root_bus) bad("conventional PCI functions sit on a PCI bus (below a PCI bridge) or on a root bus");
+        break;
+    }
+    if (parent && p == t::upstream_port && f.type != t::downstream_port) bad("a switch's internal bus holds only downstream ports");
+    if (pcie_link && f.dev != 0) bad("a PCIe link has only device 0 below its port (at \"00.x\")");
+}
+
+void loader::bars(const YAML::Node& n, pcie_node& f) {
+    if (!n.IsSequence()) r_.fail(n, "bars must be a list");
+    if (f.type == node_type::host_bridge) r_.fail(n, "host bridges have no BARs here");
+    const unsigned max_index = is_bridge(f.type) ? 1 : 5;
+    std::set<unsigned> used;
+    for (const auto& b : n) {
+        r_.keys(b, {"index", "size", "type", "prefetchable"}, "a BAR");
+        pci::bar_desc d;
+        d.index = static_cast<unsigned>(r_.integer(r_.require(b, "index", "a BAR"), "index"));
+        d.size = r_.size(r_.require(b, "size", "a BAR"), "size");
+        if (b["type"]) {
+            const std::string ty = r_.scalar(b["type"], "type");
+            if (ty == "mem64") d.type = pci::bar_type::mem64;
+            else if (ty != "mem32") r_.fail(b["type"], "BAR type '" + ty + "' must be mem32 or mem64" + suggestion(ty, {"mem32", "mem64"}));
+        }
+        if (b["prefetchable"]) d.prefetchable = r_.boolean(b["prefetchable"], "prefetchable");
+        const unsigned last = d.index + (d.type == pci::bar_type::mem64 ? 1 : 0);
+        if (last > max_index) r_.fail(b["index"], "BAR index " + std::to_string(d.index) + (d.type == pci::bar_type::mem64 ? " (64-bit, two slots)" : "") +
+                                                      " does not fit: a " + to_string(f.type) + " has BARs 0.." + std::to_string(max_index));
+        if (d.size < 16 || (d.size & (d.size - 1))) r_.fail(b["size"], "BAR size must be a power of two of at least 16 bytes");
+        if (d.type == pci::bar_type::mem32 && d.size > (1ull << 30)) r_.fail(b["size"], "a 32-bit BAR cannot be larger than 1GiB here; use mem64");
+        if (!used.insert(d.index).second || (last != d.index && !used.insert(last).second))
+            r_.fail(b["index"], "BAR " + std::to_string(d.index) + " overlaps another BAR (a mem64 BAR uses two slots)");
+        f.bars.push_back(d);
+    }
+}
+
+void loader::domains(const YAML::Node& n, scenario& s) {
+    if (!n.IsSequence()) r_.fail(n, "domains must be a list");
+    std::map<std::string, std::string> assigned;  // device -> domain
+    std::uint64_t total = 0;
+    for (const auto& d : n) {
+        domain_desc dd;
+        dd.pos = r_.pos(d);
+        r_.keys(d, {"name", "privileged", "memory", "grant_table", "devices"}, "a domain");
+        dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+        for (const auto& o : s.domains)
+            if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
+        if (d["privileged"]) dd.privileged = r_.boolean(d["privileged"], "privileged");
+        dd.memory = r_.size(r_.require(d, "memory", "domain '" + dd.name + "'"), "memory");
+        if (dd.memory < (1ull << 20) || dd.memory % 4096) r_.fail(d["memory"], "domain memory must be a multiple of 4KiB and at least 1MiB");
+        total += dd.memory;
+        if (d["grant_table"]) {
+            const YAML::Node g = d["grant_table"];
+            r_.keys(g, {"version", "max_frames"}, "grant_table");
+            if (g["version"]) dd.grant_table.version = r_.integer(g["version"], "grant_table.version");
+            if (dd.grant_table.version != 1 && dd.grant_table.version != 2) r_.fail(g["version"], "grant_table.version must be 1 or 2");
+            if (g["max_frames"]) dd.grant_table.max_frames = r_.integer(g["max_frames"], "grant_table.max_frames");
+            if (dd.grant_table.max_frames == 0 || dd.grant_table.max_frames > 4096) r_.fail(g["max_frames"], "grant_table.max_frames must be 1..4096");
+        }
+        if (d["devices"]) {
+            if (!d["devices"].IsSequence()) r_.fail(d["devices"], "devices must be a list of function ids");
+            for (const auto& dev : d["devices"]) {
+                const std::string id = r_.scalar(dev, "device");
+                if (!all_ids_.count(id)) {
+                    std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
+                    r_.fail(dev, "no function with id '" + id + "' in platform.pcie" + suggestion(id, ids));
+                }
+                auto it = ids_.find(id);
+                if (it != ids_.end() && is_bridge(it->second->type))
+                    r_.fail(dev, "'" + id + "' is a " + to_string(it->second->type) + "; only endpoints and PCI devices are passed through");
+                if (auto [a, fresh] = assigned.emplace(id, dd.name); !fresh)
+                    r_.fail(dev, "'" + id + "' is already passed through to domain '" + a->second + "'");
+                dd.devices.emplace_back(id, r_.pos(dev));
+            }
+        }
+        s.domains.push_back(std::move(dd));
+    }
+    // The hypervisor keeps 16 MiB; every domain's memory is 2 MiB aligned.
+    std::uint64_t need = 16ull << 20;
+    for (const auto& dd : s.domains) need += (dd.memory + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+    if (need > s.platform.memory)
+        r_.fail(n, "the domains need " + std::to_string(need >> 20) + "MiB with the hypervisor's 16MiB, but platform.memory is " +
+                       std::to_string(s.platform.memory >> 20) + "MiB");
+    (void)total;
+}
+
+void loader::processes(const YAML::Node& n, scenario& s) {
+    if (!n.IsSequence()) r_.fail(n, "processes must be a list");
+    for (const auto& p : n) {
+        process_desc pd;
+        pd.pos = r_.pos(p);
+        r_.keys(p, {"name", "domain"}, "a process");
+        pd.name = r_.name(r_.require(p, "name", "a process"), "process name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+        pd.domain = r_.scalar(r_.require(p, "domain", "process '" + pd.name + "'"), "domain");
+        if (std::none_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == pd.domain; })) {
+            std::vector<std::string> names;
+            for (const auto& d : s.domains) names.push_back(d.name);
+            r_.fail(p["domain"], "no domain named '" + pd.domain + "'" + suggestion(pd.domain, names));
+        }
+        for (const auto& d : s.domains)
+            if (d.name == pd.name) r_.fail(p["name"], "process '" + pd.name + "' has the name of a domain");
+        for (const auto& o : s.processes)
+            if (o.name == pd.name) r_.fail(p["name"], "duplicate process '" + pd.name + "'");
+        s.processes.push_back(std::move(pd));
+    }
+}
+
+void loader::check_ref(const YAML::Node& n, const std::set<std::string>& saved) {
+    if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '$') {
+        std::smatch m;
+        const std::string text = n.Scalar();
+        if (!std::regex_match(text, m, std::regex("^\\$([A-Za-z_][A-Za-z0-9_]*)((\\.[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\])*)$")))
+            r_.fail(n, "reference '" + text + "' must look like $name.field or $name.list[0]");
+        if (!saved.count(m[1].str())) {
+            std::vector<std::string> names(saved.begin(), saved.end());
+            r_.fail(n, "'" + text + "' refers to '" + m[1].str() + "', which no earlier step saves" + suggestion(m[1].str(), names));
+        }
+    }
+    if (n.IsSequence())
+        for (const auto& e : n) check_ref(e, saved);
+}
+
+void loader::step_args(const YAML::Node& args, const op_spec& op, const scenario& s, const std::set<std::string>& saved) {
+    std::vector<std::string> allowed;
+    for (const arg_spec& a : op.args) allowed.push_back(a.name);
+    r_.keys(args, allowed, std::string("args of ") + op.name);
+    for (const arg_spec& a : op.args) {
+        const YAML::Node v = args[a.name];
+        if (!v) {
+            if (a.required) r_.fail(args, std::string(op.name) + " needs args." + a.name + " (" + a.description + ")");
+            continue;
+        }
+        check_ref(v, saved);
+        if (v.IsScalar() && !v.Scalar().empty() && v.Scalar()[0] == '$') continue;  // checked when the step runs
+        const std::string what = std::string("args.") + a.name;
+        switch (a.type) {
+        case arg_type::integer: r_.integer(v, what); break;
+        case arg_type::size: r_.size(v, what); break;
+        case arg_type::boolean: r_.boolean(v, what); break;
+        case arg_type::time: r_.time(v, what); break;
+        case arg_type::string: r_.scalar(v, what); break;
+        case arg_type::data: parse_data(v, r_.pos(v)); break;
+        case arg_type::domain: {
+            const std::string d = r_.scalar(v, what);
+            std::uint64_t num;
+            const bool numeric = !d.empty() && std::isdigit(static_cast<unsigned char>(d[0]));
+            if (numeric) { num = r_.integer(v, what); if (num >= s.domains.size()) r_.fail(v, "no domain with domid " + d); break; }
+            std::vector<std::string> names;
+            for (const auto& dd : s.domains) names.push_back(dd.name);
+            if (std::find(names.begin(), names.end(), d) == names.end())
+                r_.fail(v, "no domain named '" + d + "'" + suggestion(d, names));
+            break;
+        }
+        case arg_type::device: {
+            const std::string id = r_.scalar(v, what);
+            if (!all_ids_.count(id)) {
+                std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
+                r_.fail(v, "no function with id '" + id + "' in platform.pcie" + suggestion(id, ids));
+            }
+            break;
+        }
+        }
+    }
+}
+
+void loader::step_expect(const YAML::Node& expect, const op_spec& op, const scenario& s) {
+    std::vector<std::string> allowed = common_expect_keys();
+    for (const char* r : op.results) allowed.push_back(r);
+    r_.keys(expect, allowed, std::string("expect of ") + op.name);
+    for (const auto& kv : expect) {
+        const std::string k = kv.first.Scalar();
+        const YAML::Node v = kv.second;
+        if (k == "errno") {
+            const std::string e = r_.scalar(v, "expect.errno");
+            if (!errno_value(e)) r_.fail(v, "expect.errno '" + e + "' is not 0 or an errno name like EINVAL");
+        } else if (k == "fault") {
+            r_.boolean(v, "expect.fault");
+        } else if (k == "value") {
+            r_.integer(v, "expect.value");
+        } else if (k == "latency_max") {
+            r_.time(v, "expect.latency_max");
+        } else if (k == "data") {
+            parse_data(v, r_.pos(v));
+        } else if (k == "delivered") {
+            std::vector<std::string> names;
+            for (const auto& d : s.domains) names.push_back(d.name);
+            const auto check = [&](const YAML::Node& e) {
+                const std::string d = r_.scalar(e, "expect.delivered");
+                if (d != "false" && d != "hypervisor" && std::find(names.begin(), names.end(), d) == names.end())
+                    r_.fail(e, "expect.delivered names no domain '" + d + "'" + suggestion(d, names));
+            };
+            if (v.IsSequence()) for (const auto& e : v) check(e);
+            else check(v);
+        }
+    }
+}
+
+void loader::steps(const YAML::Node& n, scenario& s) {
+    if (!n.IsSequence()) r_.fail(n, "steps must be a list");
+    std::set<std::string> saved;
+    std::vector<std::string> op_names;
+    for (const op_spec& o : operations()) op_names.push_back(o.name);
+    for (const auto& st : n) {
+        step_desc sd;
+        sd.index = s.steps.size();
+        sd.pos = r_.pos(st);
+        r_.keys(st, {"do", "as", "device", "args", "expect", "save", "description"}, "a step");
+        const YAML::Node dn = r_.require(st, "do", "a step");
+        sd.op = r_.scalar(dn, "do");
+        const op_spec* op = find_operation(sd.op);
+        if (!op) r_.fail(dn, "unknown operation '" + sd.op + "'" + suggestion(sd.op, op_names));
+        if (op->who == actor::domain) {
+            const YAML::Node a = r_.require(st, "as", std::string("step ") + sd.op);
+            sd.as = r_.scalar(a, "as");
+            const bool known = std::any_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == sd.as; }) ||
+                               std::any_of(s.processes.begin(), s.processes.end(), [&](const process_desc& p) { return p.name == sd.as; });
+            if (!known) {
+                std::vector<std::string> names;
+                for (const auto& d : s.domains) names.push_back(d.name);
+                for (const auto& p : s.processes) names.push_back(p.name);
+                r_.fail(a, "'as: " + sd.as + "' names no domain or process" + suggestion(sd.as, names));
+            }
+        } else if (st["as"]) {
+            r_.fail(st["as"], sd.op + " is not done by a domain or process; remove 'as'");
+        }
+        if (op->who == actor::device) {
+            const YAML::Node d = r_.require(st, "device", std::string("step ") + sd.op);
+            sd.device = r_.scalar(d, "device");
+            if (!all_ids_.count(sd.device)) {
+                std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
+                r_.fail(d, "no function with id '" + sd.device + "' in platform.pcie" + suggestion(sd.device, ids));
+            }
+        } else if (st["device"]) {
+            r_.fail(st["device"], sd.op + " is not device-originated; name the device in args");
+        }
+        sd.args = st["args"] ? st["args"] : YAML::Node(YAML::NodeType::Map);
+        if (st["args"]) { if (!st["args"].IsMap()) r_.fail(st["args"], "args must be a mapping"); }
+        step_args(sd.args, *op, s, saved);
+        sd.expect = st["expect"] ? st["expect"] : YAML::Node(YAML::NodeType::Map);
+        if (st["expect"]) step_expect(sd.expect, *op, s);
+        if (st["save"]) {
+            sd.save = r_.name(st["save"], "save", "^[A-Za-z_][A-Za-z0-9_]*$", "[A-Za-z_][A-Za-z0-9_]*");
+            saved.insert(sd.save);
+        }
+        s.steps.push_back(std::move(sd));
+    }
+}
+
+const std::vector<std::string> known_invariants = {"dma_isolation"};
+
+void loader::invariants(const YAML::Node& root, scenario& s) {
+    auto names = [&](const YAML::Node& n, const char* key, std::vector<std::pair<std::string, source_pos>>& out) {
+        if (!n.IsSequence()) r_.fail(n, std::string(key) + " must be a list of invariant names");
+        for (const auto& e : n) {
+            const std::string name = r_.scalar(e, key);
+            if (std::find(known_invariants.begin(), known_invariants.end(), name) == known_invariants.end())
+                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known_invariants) + "; this version checks: dma_isolation");
+            out.emplace_back(name, r_.pos(e));
+        }
+    };
+    if (root["invariants"]) {
+        names(root["invariants"], "invariants", s.invariants);
+        s.invariants_given = true;
+    } else {
+        for (const auto& k : known_invariants) s.invariants.emplace_back(k, source_pos{s.file, 0, 0});
+    }
+    if (root["expect_violation"]) {
+        names(root["expect_violation"], "expect_violation", s.expect_violation);
+        for (std::size_t i = 0; i < s.expect_violation.size(); ++i) {
+            const auto& name = s.expect_violation[i].first;
+            if (std::none_of(s.invariants.begin(), s.invariants.end(), [&](const auto& v) { return v.first == name; }))
+                r_.fail(root["expect_violation"][i], "expect_violation names '" + name + "', which 'invariants' does not check");
+        }
+    }
+}
+
+// --set: replaces or adds the value at a dotted path; numeric parts index lists.
+void apply_override(YAML::Node root, const std::string& assignment) {
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw input_error({"", 0, 0}, "--set '" + assignment + "' must be KEY=VALUE with KEY a dotted path");
+    const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+    std::vector<std::string> parts;
+    std::stringstream ss(path);
+    for (std::string p; std::getline(ss, p, '.');) {
+        if (p.empty()) throw input_error({"", 0, 0}, "--set " + path + ": empty path component");
+        parts.push_back(p);
+    }
+    YAML::Node node = root;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        const std::string& p = parts[i];
+        if (node.IsSequence()) {
+            std::uint64_t idx;
+            if (!parse_number(p, idx) || idx >= node.size())
+                throw input_error({"", 0, 0}, "--set " + path + ": '" + p + "' is not an index of that list (0.." + std::to_string(node.size() ? node.size() - 1 : 0) + ")");
+            node.reset(node[static_cast<std::size_t>(idx)]);
+            continue;
+        }
+        if (!node.IsMap() && !node.IsNull()) throw input_error({"", 0, 0}, "--set " + path + ": '" + p + "' is inside a single value");
+        YAML::Node next = node[p];
+        if (!next.IsDefined() || next.IsNull()) {
+            node[p] = YAML::Node(YAML::NodeType::Map);
+            next.reset(node[p]);
+        }
+        node.reset(next);
+    }
+    YAML::Node v = (!value.empty() && (value[0] == '[' || value[0] == '{')) ? YAML::Load(value) : YAML::Node(value);
+    const std::string& last = parts.back();
+    if (node.IsSequence()) {
+        std::uint64_t idx;
+        if (!parse_number(last, idx) || idx >= node.size()) throw input_error({"", 0, 0}, "--set " + path + ": '" + last + "' is not an index of that list");
+        node[static_cast<std::size_t>(idx)] = v;
+    } else {
+        node[last] = v;
+    }
+}
+
+} // namespace
+
+scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides) {
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(file);
+    } catch (const YAML::BadFile&) {
+        throw input_error({file, 0, 0}, "cannot read the file");
+    } catch (const YAML::ParserException& e) {
+        throw input_error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    }
+    if (!root.IsDefined() || root.IsNull()) throw input_error({file, 1, 1}, "the file is empty");
+    for (const std::string& o : overrides) apply_override(root, o);
+    try {
+        return loader(file).load(root);
+    } catch (const YAML::Exception& e) {
+        throw input_error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
+    }
+}
+
+} // namespace iotwin::platform

@@ -1,0 +1,17 @@
+# Runs a scenario twice and requires identical JSON reports except wall time.
+foreach(i 1 2)
+  execute_process(COMMAND ${IOTWIN} run ${FILE} --json ${OUT}/determinism-${i}.json --trace ${OUT}/determinism-${i}.trace
+                  RESULT_VARIABLE rc OUTPUT_QUIET)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "run ${i} exited ${rc}")
+  endif()
+  file(READ ${OUT}/determinism-${i}.json json${i})
+  string(REGEX REPLACE "\"wall_s\": [0-9.e+-]+" "" json${i} "${json${i}}")
+  file(READ ${OUT}/determinism-${i}.trace trace${i})
+endforeach()
+if(NOT json1 STREQUAL json2)
+  message(FATAL_ERROR "the two JSON reports differ")
+endif()
+if(NOT trace1 STREQUAL trace2)
+  message(FATAL_ERROR "the two traces differ")
+endif()
