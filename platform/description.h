@@ -74,10 +74,10 @@ struct fabric_params {
     sc_core::sc_time msi_latency = sc_core::sc_time(20, sc_core::SC_NS);
 
     template <class V> void visit(V& v) {
-        v("root_complex_latency", root_complex.latency, "ns", "root complex traversal, each direction");
-        v("port_latency", port.forward_latency, "ns", "forwarding latency of a root or switch port, each direction");
-        v("interconnect_latency", interconnect.latency, "ns", "system interconnect traversal per request");
-        v("msi_latency", msi_latency, "ns", "interrupt message delivery from the interconnect to the local APIC");
+        v("root_complex_latency", root_complex.latency, "time", "root complex traversal, each direction");
+        v("port_latency", port.forward_latency, "time", "forwarding latency of a root or switch port, each direction");
+        v("interconnect_latency", interconnect.latency, "time", "system interconnect traversal per request");
+        v("msi_latency", msi_latency, "time", "interrupt message delivery from the interconnect to the local APIC");
         v("link.gen", link.gen, "", "default PCIe generation of a link (1..5)");
         v("link.width", link.width, "lanes", "default PCIe link width");
         v("link.tlp_overhead", link.tlp_overhead, "bytes", "bytes a TLP adds on the wire besides its payload");
@@ -88,8 +88,8 @@ struct simulation_params {
     sc_core::sc_time quantum = sc_core::sc_time(1, sc_core::SC_US);
     sc_core::sc_time settle_limit = sc_core::sc_time(10, sc_core::SC_MS);
     template <class V> void visit(V& v) {
-        v("quantum", quantum, "ns", "global quantum of temporal decoupling");
-        v("settle_limit", settle_limit, "ns", "longest a step waits for device activity it started to finish");
+        v("quantum", quantum, "time", "global quantum of temporal decoupling");
+        v("settle_limit", settle_limit, "time", "longest a step waits for device activity it started to finish");
     }
 };
 

@@ -46,7 +46,7 @@ source_pos pos_of(const YAML::Node& node, const std::string& file) {
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
     std::string best;
-    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+    std::size_t best_d = std::max<std::size_t>(2, word.size() / 2) + 1;
     for (const std::string& c : candidates) {
         std::vector<std::size_t> prev(c.size() + 1), cur(c.size() + 1);
         for (std::size_t j = 0; j <= c.size(); ++j) prev[j] = j;
@@ -72,8 +72,11 @@ bool parse_number(const std::string& t, std::uint64_t& v) {
     if (t.empty()) return false;
     try {
         std::size_t used = 0;
-        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) v = std::stoull(t.substr(2), &used, 16), used += 2;
-        else if (std::isdigit(static_cast<unsigned char>(t[0]))) v = std::stoull(t, &used, 10);
+        // stoull would also take a sign or blanks after "0x": only hex digits may follow.
+        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+            if (!std::isxdigit(static_cast<unsigned char>(t[2]))) return false;
+            v = std::stoull(t.substr(2), &used, 16), used += 2;
+        } else if (std::isdigit(static_cast<unsigned char>(t[0]))) v = std::stoull(t, &used, 10);
         else return false;
         return used == t.size();
     } catch (const std::exception&) {
@@ -345,16 +348,16 @@ void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vec
     std::vector<YAML::Node> items(list.begin(), list.end());
     out.reserve(items.size());
     std::set<int> used_devs;
-    std::map<int, const YAML::Node> at_taken;
+    std::map<int, std::size_t> at_taken;  // position -> index of the function there
     for (const YAML::Node& item : items) out.push_back(pcie_function(item, parent));
     // Explicit positions first, then the rest take device numbers in order of appearance.
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (!out[i].at_given) continue;
         const int key = out[i].dev << 3 | out[i].fn;
         if (auto it = at_taken.find(key); it != at_taken.end())
-            r_.fail(items[i]["at"], "two functions at the same position '" + r_.scalar(items[i]["at"], "at") + "' ('" +
-                                        out[i].id + "' and another)");
-        at_taken.emplace(key, items[i]);
+            r_.fail(items[i]["at"], "two functions at the same position '" + r_.scalar(items[i]["at"], "at") + "': '" +
+                                        out[it->second].id + "' and '" + out[i].id + "'");
+        at_taken.emplace(key, i);
         used_devs.insert(out[i].dev);
     }
     int next_dev = 0;
@@ -442,7 +445,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         const std::string m = r_.scalar(n["model"], "model");
         if (std::find(device_models.begin(), device_models.end(), m) == device_models.end())
             r_.fail(n["model"], "unknown device model '" + m + "'" + suggestion(m, device_models));
-        if (is_bridge(f.type)) r_.fail(n["model"], "a " + std::string(to_string(f.type)) + " has no device model");
+        if (is_bridge(f.type)) r_.fail(n["model"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model");
         f.model = m;
     }
     if (n["bars"]) bars(n["bars"], f);
@@ -481,7 +484,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         }
     }
     if (n["children"] && !is_bridge(f.type))
-        r_.fail(n["children"], "a " + std::string(to_string(f.type)) + " cannot have children ('" + f.id + "')");
+        r_.fail(n["children"], "'" + f.id + "' is of type " + to_string(f.type) + ", which cannot have children");
     return f;
 }
 
@@ -538,7 +541,7 @@ void loader::bars(const YAML::Node& n, pcie_node& f) {
         if (b["prefetchable"]) d.prefetchable = r_.boolean(b["prefetchable"], "prefetchable");
         const unsigned last = d.index + (d.type == pci::bar_type::mem64 ? 1 : 0);
         if (last > max_index) r_.fail(b["index"], "BAR index " + std::to_string(d.index) + (d.type == pci::bar_type::mem64 ? " (64-bit, two slots)" : "") +
-                                                      " does not fit: a " + to_string(f.type) + " has BARs 0.." + std::to_string(max_index));
+                                                      " does not fit: a function of type " + to_string(f.type) + " has BARs 0.." + std::to_string(max_index));
         if (d.size < 16 || (d.size & (d.size - 1))) r_.fail(b["size"], "BAR size must be a power of two of at least 16 bytes");
         if (d.type == pci::bar_type::mem32 && d.size > (1ull << 30)) r_.fail(b["size"], "a 32-bit BAR cannot be larger than 1GiB here; use mem64");
         if (!used.insert(d.index).second || (last != d.index && !used.insert(last).second))
@@ -819,6 +822,9 @@ void apply_override(YAML::Node root, const std::string& assignment) {
     }
     YAML::Node v = (!value.empty() && (value[0] == '[' || value[0] == '{')) ? YAML::Load(value) : YAML::Node(value);
     const std::string& last = parts.back();
+    // yaml-cpp throws its own exception for a key below a scalar; the user gets an input_error.
+    if (!node.IsMap() && !node.IsNull() && !node.IsSequence())
+        throw input_error({"", 0, 0}, "--set " + path + ": '" + last + "' is inside a single value");
     if (node.IsSequence()) {
         std::uint64_t idx;
         if (!parse_number(last, idx) || idx >= node.size()) throw input_error({"", 0, 0}, "--set " + path + ": '" + last + "' is not an index of that list");

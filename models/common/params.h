@@ -8,13 +8,14 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <systemc>
 
 namespace iotwin {
 
 struct param_doc {
     std::string path;        // e.g. "platform.iommu.iotlb.entries"
-    std::string unit;        // "entries", "bytes", "ns", "GB/s", ...
+    std::string unit;        // "entries", "bytes", "time", "GB/s", ...
     std::string description;
     std::string default_value;
 };

@@ -43,6 +43,8 @@ pcie::completion dma_engine::bar_access(const pci::bar_desc& bar, tlm::tlm_comma
     if (bar.index != 0) return pcie::completion::UR;
     delay += dp_.register_latency;
     if (offset >= BUFFER) {
+        // BAR0 may be declared larger than the register map: nothing lies past the buffer.
+        if (offset - BUFFER > BUFFER_SIZE || len > BUFFER_SIZE - (offset - BUFFER)) return pcie::completion::CA;
         std::uint8_t* b = buffer_.data() + (offset - BUFFER);
         if (cmd == tlm::TLM_READ_COMMAND) std::memcpy(data, b, len);
         else std::memcpy(b, data, len);
@@ -70,10 +72,12 @@ void dma_engine::run() {
         const error_code e = transfer(qk);
         qk.sync();
         finish(e, e == NONE ? regs_.get(LEN, 4) : regs_.get(BYTES_DONE, 4));
+        // The MSI is a posted write: the engine does not wait for it. Waiting
+        // here would leave the thread deaf to a START written meanwhile (BUSY
+        // is already clear), and the transfer would never run.
         if (regs_.get(CONTROL, 4) & 2) {
             sc_time d = SC_ZERO_TIME;
             send_msi(0, d);
-            wait(d);
         }
     }
 }
@@ -84,7 +88,8 @@ dma_engine::error_code dma_engine::transfer(tlm_utils::tlm_quantumkeeper& qk) {
     const auto dir = static_cast<direction>(regs_.get(DIRECTION, 4));
     regs_.set(BYTES_DONE, 4, 0);
     if (len == 0 || len > BUFFER_SIZE) return BAD_LENGTH;
-    if ((dir == MEM_TO_DEV && dst + len > BUFFER_SIZE) || (dir == DEV_TO_MEM && src + len > BUFFER_SIZE)) return BAD_RANGE;
+    // Written as offset > size - len: offset + len could wrap past 2^64.
+    if ((dir == MEM_TO_DEV && dst > BUFFER_SIZE - len) || (dir == DEV_TO_MEM && src > BUFFER_SIZE - len)) return BAD_RANGE;
     if (!config().bus_master()) return BUS_MASTER_DISABLED;
     std::vector<std::uint8_t> staging(len);
     auto fail = [this](const dma_result& r) {

@@ -63,13 +63,14 @@ int hypervisor::create_domain(const std::string& name, bool privileged, std::uin
         if (start > base) rest.emplace_back(base, start - base);
         if (start + take < base + size) rest.emplace_back(start + take, base + size - start - take);
     }
-    if (need) {
+    // A failed creation claims nothing: the ledger must not keep extents for a
+    // domain ID that the next successful domain would reuse.
+    if (!need) dom.iommu_pgd = vtd_.new_table(d);
+    if (need || !dom.iommu_pgd) {
         for (const extent& e : dom.p2m) ledger_.erase(e.maddr);
         return -ENOMEM;
     }
     free_ram_ = rest;
-    dom.iommu_pgd = vtd_.new_table(d);
-    if (!dom.iommu_pgd) return -ENOMEM;
     domains_.push_back(std::move(dom));
     return domains_.back().id;
 }

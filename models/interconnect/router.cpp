@@ -43,8 +43,12 @@ bool router::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi&
     for (const auto& [r, target] : map_) {
         if (target != t || !r.contains(gp.get_address(), 1)) continue;
         const bool ok = out[t]->get_direct_mem_ptr(gp, dmi);
-        // Never hand out more than the range this router decodes to that target.
-        if (dmi.get_start_address() < r.base) dmi.set_start_address(r.base);
+        // Never hand out more than the range this router decodes to that target;
+        // the pointer moves with the start address.
+        if (dmi.get_start_address() < r.base) {
+            dmi.set_dmi_ptr(dmi.get_dmi_ptr() + (r.base - dmi.get_start_address()));
+            dmi.set_start_address(r.base);
+        }
         if (dmi.get_end_address() > r.base + r.size - 1) dmi.set_end_address(r.base + r.size - 1);
         return ok;
     }

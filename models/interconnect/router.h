@@ -19,7 +19,7 @@ namespace iotwin::interconnect {
 
 struct router_params {
     sc_core::sc_time latency = sc_core::sc_time(5, sc_core::SC_NS);
-    template <class V> void visit(V& v) { v("latency", latency, "ns", "system interconnect traversal per request"); }
+    template <class V> void visit(V& v) { v("latency", latency, "time", "system interconnect traversal per request"); }
 };
 
 struct address_range {

@@ -8,6 +8,9 @@ bool fault_recorder::record(const fault_record& f) {
         overflow_ = true;
         return false;
     }
+    bool pending = false;
+    for (const slot& r : regs_) pending |= r.valid;
+    if (!pending) fri_ = index_;  // this fault sets PPF
     s = {true, f};
     index_ = (index_ + 1) % regs_.size();
     return true;
@@ -27,7 +30,7 @@ std::uint64_t fault_recorder::high(unsigned i) const {
 std::uint32_t fault_recorder::status() const {
     bool pending = false;
     for (const slot& s : regs_) pending |= s.valid;
-    return (overflow_ ? vtd::fsts::PFO : 0u) | (pending ? vtd::fsts::PPF : 0u) | index_ << vtd::fsts::FRI_SHIFT;
+    return (overflow_ ? vtd::fsts::PFO : 0u) | (pending ? vtd::fsts::PPF : 0u) | fri_ << vtd::fsts::FRI_SHIFT;
 }
 
 } // namespace iotwin::iommu

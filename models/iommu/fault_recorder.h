@@ -1,7 +1,9 @@
 // Primary fault logging (VT-d 3.x section 7.2.1): a ring of fault recording
-// registers. A fault goes to the register at the Fault Record Index if that
+// registers. A fault goes to the next register of the ring if that
 // register's F bit is clear; otherwise Primary Fault Overflow is set and the
-// fault is dropped. Software clears F by writing 1. A plain class.
+// fault is dropped. Software clears F by writing 1. FSTS.FRI names the register
+// of the first pending fault (the one recorded while PPF was clear), where
+// software starts scanning (VT-d 3.x 11.4.9.1). A plain class.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -33,7 +35,8 @@ public:
 private:
     struct slot { bool valid = false; fault_record f; };
     std::vector<slot> regs_;
-    unsigned index_ = 0;
+    unsigned index_ = 0;  // where the next fault goes (the hardware's internal index)
+    unsigned fri_ = 0;    // FSTS.FRI: the register of the fault that set PPF
     bool overflow_ = false;
 };
 

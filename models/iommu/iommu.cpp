@@ -168,6 +168,9 @@ bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_t
 bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_reason& why, bool write, sc_time& delay) {
     ++walks_;
     std::uint64_t table = c.slptptr;
+    // R and W apply to everything below an entry: the leaf grants only what
+    // every level above it grants too (VT-d 3.x 3.7).
+    bool read = true, write_ok = true;
     for (int level = vtd::levels; level >= 1; --level) {
         const unsigned shift = 12 + 9 * (level - 1);
         const std::uint64_t index = (iova >> shift) & 0x1ff;
@@ -178,14 +181,16 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
             why = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;
             return false;
         }
+        read = read && (e & vtd::entry::R);
+        write_ok = write_ok && (e & vtd::entry::W);
         const bool leaf = level == 1 || ((level == 2 || level == 3) && (e & vtd::entry::PS));
         if (leaf) {
             const std::uint64_t page_mask = (std::uint64_t(1) << shift) - 1;
             const std::uint64_t base = e & vtd::entry::ADDR_MASK & ~page_mask;
             if ((e & vtd::entry::ADDR_MASK) & page_mask) { why = fault_reason::reserved_paging; return false; }
             t.frame = (base | (iova & page_mask)) >> 12;
-            t.read = e & vtd::entry::R;
-            t.write = e & vtd::entry::W;
+            t.read = read;
+            t.write = write_ok;
             return true;
         }
         if (level == 4 && (e & vtd::entry::PS)) { why = fault_reason::reserved_paging; return false; }
@@ -197,10 +202,12 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
 
 void iommu::report_fault(const fault_record& f, bool fpd, sc_time& delay) {
     fault_event ev{f, sc_time_stamp() + delay, false};
+    // A fault event is generated only when PPF goes from clear to set (VT-d 7.3.1).
+    const bool was_pending = recorder_.status() & vtd::fsts::PPF;
     if (!fpd) ev.logged = recorder_.record(f);
     faults_.push_back(ev);
     const auto fectl = static_cast<std::uint32_t>(bank_.get(vtd::reg::FECTL, 4));
-    if (!ev.logged || (fectl & vtd::fectl::IP)) return;
+    if (!ev.logged || was_pending || (fectl & vtd::fectl::IP)) return;
     if (fectl & vtd::fectl::IM) {
         bank_.set(vtd::reg::FECTL, 4, fectl | vtd::fectl::IP);  // pending until unmasked
         return;

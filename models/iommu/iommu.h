@@ -49,8 +49,8 @@ struct iommu_params {
         v("iotlb.ways", iotlb_ways, "ways", "IOTLB associativity (entries must be a multiple)");
         v("context_cache.entries", context_cache_entries, "entries", "context-cache capacity (fully associative)");
         v("fault_records", fault_records, "registers", "number of fault recording registers (CAP.NFR + 1)");
-        v("latency.lookup", lookup_latency, "ns", "context-cache and IOTLB lookup per request");
-        v("latency.walk_step", walk_step_latency, "ns", "page walker overhead per table level, besides the memory read");
+        v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
+        v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
     }
 };
 

@@ -34,8 +34,8 @@ struct memory_params {
     double bandwidth = 21.3;  // GB/s, one channel
 
     template <class V> void visit(V& v) {
-        v("read_latency", read_latency, "ns", "idle DRAM load-to-use latency of a read");
-        v("write_latency", write_latency, "ns", "latency until a posted write is accepted by the memory controller");
+        v("read_latency", read_latency, "time", "idle DRAM load-to-use latency of a read");
+        v("write_latency", write_latency, "time", "latency until a posted write is accepted by the memory controller");
         v("bandwidth", bandwidth, "GB/s", "peak bandwidth of the channel all requesters share");
     }
 };

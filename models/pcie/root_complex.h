@@ -26,7 +26,7 @@ struct root_complex_params {
     sc_core::sc_time latency = sc_core::sc_time(20, sc_core::SC_NS);
 
     template <class V> void visit(V& v) {
-        v("latency", latency, "ns", "root complex traversal, each direction (host bridge and upstream queueing)");
+        v("latency", latency, "time", "root complex traversal, each direction (host bridge and upstream queueing)");
     }
 };
 
