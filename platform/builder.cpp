@@ -89,7 +89,7 @@ private:
             return std::make_unique<pci::pci_bridge>(name, p, s_.platform.fabric.port);
         default: {
             const auto& models = device_models();
-            return models.at(n.model.empty() ? "bar_ram" : n.model)(name, p);
+            return models.at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
         }
         }
     }
@@ -102,8 +102,12 @@ private:
 
 const std::map<std::string, device_factory>& device_models() {
     static const std::map<std::string, device_factory> registry = {
-        {"dma_engine", [](const char* n, const pci::function_params& p) { return std::make_unique<devices::dma_engine>(n, p); }},
-        {"bar_ram", [](const char* n, const pci::function_params& p) { return std::make_unique<devices::bar_ram>(n, p); }},
+        {"dma_engine", [](const char* n, const pci::function_params& p, const device_params& d) {
+             return std::make_unique<devices::dma_engine>(n, p, d.dma_engine);
+         }},
+        {"bar_ram", [](const char* n, const pci::function_params& p, const device_params& d) {
+             return std::make_unique<devices::bar_ram>(n, p, d.bar_ram);
+         }},
     };
     return registry;
 }

@@ -20,7 +20,8 @@
 namespace iotwin::platform {
 
 // Creates the module of one endpoint-like function from its parameters.
-using device_factory = std::function<std::unique_ptr<pci::pci_function>(const char* name, const pci::function_params&)>;
+using device_factory = std::function<std::unique_ptr<pci::pci_function>(const char* name, const pci::function_params&,
+                                                                         const device_params&)>;
 // The registry of device models ("dma_engine", "bar_ram", ...).
 const std::map<std::string, device_factory>& device_models();
 

@@ -11,6 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "models/devices/dma_engine.h"
 #include "models/interconnect/router.h"
 #include "models/iommu/iommu.h"
 #include "models/mem/memory.h"
@@ -93,6 +94,25 @@ struct simulation_params {
     }
 };
 
+// Parameters of the device models, by model name.
+struct device_params {
+    devices::dma_engine_params dma_engine;
+    devices::bar_ram_params bar_ram;
+    template <class V> void visit(V& v) {
+        nested(v, "dma_engine.", dma_engine);
+        nested(v, "bar_ram.", bar_ram);
+    }
+
+private:
+    template <class V, class P> static void nested(V& v, const std::string& prefix, P& p) {
+        auto prefixed = [&](const char* name, auto& field, const char* unit, const char* description) {
+            const std::string full = prefix + name;
+            v(full.c_str(), field, unit, description);
+        };
+        p.visit(prefixed);
+    }
+};
+
 struct platform_desc {
     std::uint64_t memory = 4ull << 30;
     bool iommu_enabled = true;
@@ -100,6 +120,7 @@ struct platform_desc {
     mem::memory_params dram;
     fabric_params fabric;
     simulation_params simulation;
+    device_params devices;
     std::vector<pcie_node> pcie;
     source_pos pos;
 };

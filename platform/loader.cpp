@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "models/common/errno_names.h"
+#include "platform/builder.h"
 #include "platform/operations.h"
 
 namespace iotwin::platform {
@@ -268,7 +269,6 @@ template <class P> void read_params(const reader& r, const YAML::Node& map, P& p
 const std::vector<std::string> acs_bits = {"SV", "TB", "RR", "CR", "UF", "EC", "DT"};
 const std::vector<std::string> node_types = {"rciep", "root_port", "upstream_port", "downstream_port", "endpoint",
                                              "pcie_pci_bridge", "pci_bridge", "host_bridge", "pci_device"};
-const std::vector<std::string> device_models = {"dma_engine", "bar_ram"};
 
 class loader {
 public:
@@ -313,7 +313,7 @@ scenario loader::load(const YAML::Node& root) {
 
 void loader::platform(const YAML::Node& n, platform_desc& p) {
     p.pos = r_.pos(n);
-    r_.keys(n, {"memory", "iommu", "dram", "fabric", "simulation", "pcie"}, "platform");
+    r_.keys(n, {"memory", "iommu", "dram", "fabric", "simulation", "devices", "pcie"}, "platform");
     if (n["memory"]) {
         p.memory = r_.size(n["memory"], "platform.memory");
         if (p.memory < (64ull << 20) || p.memory % (2ull << 20))
@@ -340,6 +340,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         read_params(r_, n["simulation"], p.simulation, "platform.simulation");
         if (p.simulation.quantum == sc_core::SC_ZERO_TIME) r_.fail(n["simulation"], "platform.simulation.quantum must be positive");
     }
+    if (n["devices"]) read_params(r_, n["devices"], p.devices, "platform.devices");
     if (n["pcie"]) pcie_tree(n["pcie"], nullptr, p.pcie);
 }
 
@@ -443,8 +444,10 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     }
     if (n["model"]) {
         const std::string m = r_.scalar(n["model"], "model");
-        if (std::find(device_models.begin(), device_models.end(), m) == device_models.end())
-            r_.fail(n["model"], "unknown device model '" + m + "'" + suggestion(m, device_models));
+        std::vector<std::string> models;
+        for (const auto& [name, factory] : device_models()) models.push_back(name);
+        if (std::find(models.begin(), models.end(), m) == models.end())
+            r_.fail(n["model"], "unknown device model '" + m + "'" + suggestion(m, models));
         if (is_bridge(f.type)) r_.fail(n["model"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model");
         f.model = m;
     }

@@ -152,6 +152,7 @@ void list_params() {
     add("platform.dram", p.dram);
     add("platform.fabric", p.fabric);
     add("platform.simulation", p.simulation);
+    add("platform.devices", p.devices);
     for (const auto& r : rows) std::cout << r.path << " = " << r.default_value << (r.unit.empty() ? "" : " [" + r.unit + "]") << "  " << r.description << "\n";
 }
 

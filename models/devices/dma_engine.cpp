@@ -129,7 +129,7 @@ void dma_engine::stats(stat_map& out) const {
     add_stat(out, n, "ignored_starts", ignored_starts_);
 }
 
-bar_ram::bar_ram(sc_module_name name, const pci::function_params& p) : pci_function(name, p) {}
+bar_ram::bar_ram(sc_module_name name, const pci::function_params& p, const bar_ram_params& bp) : pci_function(name, p), bp_(bp) {}
 
 pcie::completion bar_ram::bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                      std::uint8_t* data, unsigned len, sc_time& delay) {
@@ -142,7 +142,7 @@ pcie::completion bar_ram::bar_access(const pci::bar_desc& bar, tlm::tlm_command 
         else std::memcpy(page.data() + (a & 4095), data + done, in_page);
         done += in_page;
     }
-    delay += sc_time(10, SC_NS);
+    delay += bp_.latency;
     return pcie::completion::SC;
 }
 

@@ -31,6 +31,16 @@ namespace iotwin::devices {
 struct dma_engine_params {
     sc_core::sc_time register_latency = sc_core::sc_time(10, sc_core::SC_NS);
     sc_core::sc_time start_latency = sc_core::sc_time(50, sc_core::SC_NS);
+
+    template <class V> void visit(V& v) {
+        v("register_latency", register_latency, "time", "completion of an MMIO access to a register or the buffer");
+        v("start_latency", start_latency, "time", "from a START write to the first DMA request");
+    }
+};
+
+struct bar_ram_params {
+    sc_core::sc_time latency = sc_core::sc_time(10, sc_core::SC_NS);
+    template <class V> void visit(V& v) { v("latency", latency, "time", "completion of an MMIO access to BAR memory"); }
 };
 
 class dma_engine : public pci::pci_function {
@@ -67,13 +77,14 @@ private:
 // model of an endpoint that names none.
 class bar_ram : public pci::pci_function {
 public:
-    bar_ram(sc_core::sc_module_name name, const pci::function_params& p);
+    bar_ram(sc_core::sc_module_name name, const pci::function_params& p, const bar_ram_params& bp = {});
 
 protected:
     pcie::completion bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                 std::uint8_t* data, unsigned len, sc_core::sc_time& delay) override;
 
 private:
+    bar_ram_params bp_;
     // Sparse: 4 KiB pages keyed by (BAR index, page), allocated on first touch,
     // so a 16 GiB prefetchable BAR costs only what is written.
     std::map<std::pair<unsigned, std::uint64_t>, std::vector<std::uint8_t>> pages_;
