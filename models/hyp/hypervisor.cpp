@@ -1,4 +1,5 @@
 #include "models/hyp/hypervisor.h"
+#include "models/common/payload.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -85,12 +86,7 @@ domain* hypervisor::find(domid_t id) { return id < domains_.size() ? &domains_[i
 
 bool hypervisor::access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_time& delay) {
     tlm::tlm_generic_payload gp;
-    gp.set_command(cmd);
-    gp.set_address(addr);
-    gp.set_data_ptr(static_cast<unsigned char*>(data));
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, cmd, addr, data, len);
     cpu->b_transport(gp, delay);
     return gp.is_response_ok();
 }
@@ -100,12 +96,7 @@ pcie::completion hypervisor::machine_access(tlm::tlm_command cmd, std::uint64_t 
     pcie::pcie_ext ext;
     ext.host = true;
     tlm::tlm_generic_payload gp;
-    gp.set_command(cmd);
-    gp.set_address(addr);
-    gp.set_data_ptr(data);
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, cmd, addr, data, len);
     gp.set_extension(&ext);
     cpu->b_transport(gp, d);
     gp.clear_extension(&ext);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "models/pcie/protocol.h"
+#include "models/common/payload.h"
 
 namespace iotwin::iommu {
 
@@ -127,12 +128,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
 bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
     std::uint8_t buf[8];
     tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_READ_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(buf);
-    gp.set_data_length(8);
-    gp.set_streaming_width(8);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 8);
     mem_out->b_transport(gp, delay);
     ++walk_reads_;
     if (!gp.is_response_ok()) return false;
@@ -216,12 +212,7 @@ void iommu::report_fault(const fault_record& f, bool fpd, sc_time& delay) {
     const std::uint64_t addr = bank_.get(vtd::reg::FEADDR, 4) | bank_.get(vtd::reg::FEUADDR, 4) << 32;
     std::uint32_t data = static_cast<std::uint32_t>(bank_.get(vtd::reg::FEDATA, 4));
     tlm::tlm_generic_payload gp;
-    gp.set_command(tlm::TLM_WRITE_COMMAND);
-    gp.set_address(addr);
-    gp.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
-    gp.set_data_length(4);
-    gp.set_streaming_width(4);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, tlm::TLM_WRITE_COMMAND, addr, &data, 4);
     mem_out->b_transport(gp, delay);
     ++fault_interrupts_;
 }

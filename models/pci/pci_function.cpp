@@ -1,4 +1,5 @@
 #include "models/pci/pci_function.h"
+#include "models/common/payload.h"
 
 #include <algorithm>
 
@@ -136,13 +137,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         const auto n = static_cast<unsigned>(std::min({len - done, chunk_max, to_page}));
         ext = pcie::pcie_ext{};
         ext.requester_id = bdf().rid();
-        gp.set_command(cmd);
-        gp.set_address(a);
-        gp.set_data_ptr(data + done);
-        gp.set_data_length(n);
-        gp.set_streaming_width(n);
-        gp.set_byte_enable_ptr(nullptr);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, cmd, a, data + done, n);
         pcie_out->b_transport(gp, delay);
         ++dma_requests_;
         if (ext.iommu_fault) r.iommu_fault = true;

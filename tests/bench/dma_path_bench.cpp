@@ -22,6 +22,7 @@
 #include "platform/address_map.h"
 #include "platform/boot.h"
 #include "platform/builder.h"
+#include "models/common/payload.h"
 
 namespace {
 
@@ -64,12 +65,7 @@ struct bare_chain : sc_module {
     }
     void read64(std::uint64_t addr, std::uint8_t* buf, sc_time& d) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(tlm::TLM_READ_COMMAND);
-        gp.set_address(addr);
-        gp.set_data_ptr(buf);
-        gp.set_data_length(64);
-        gp.set_streaming_width(64);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 64);
         out->b_transport(gp, d);
     }
 };

@@ -13,6 +13,7 @@
 #include "models/devices/dma_engine.h"
 #include "models/pcie/root_complex.h"
 #include "models/pcie/root_port.h"
+#include "models/common/payload.h"
 
 namespace {
 
@@ -62,12 +63,7 @@ struct cpu : sc_module {
     pcie::completion access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len) {
         pcie::pcie_ext ext;
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, cmd, addr, data, len);
         gp.set_extension(&ext);
         sc_time d = SC_ZERO_TIME;
         out->b_transport(gp, d);

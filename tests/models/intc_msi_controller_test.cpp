@@ -11,6 +11,7 @@
 
 #include "models/intc/msi_controller.h"
 #include "models/pcie/protocol.h"
+#include "models/common/payload.h"
 
 namespace iotwin::intc {
 namespace {
@@ -24,12 +25,7 @@ struct initiator : sc_module {
     tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_time& delay,
                                     pcie::pcie_ext* ext = nullptr) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, cmd, addr, data, len);
         if (ext) gp.set_extension(ext);
         socket->b_transport(gp, delay);
         // The extension lives on the caller's stack: the payload must not free it.

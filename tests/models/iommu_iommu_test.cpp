@@ -17,6 +17,7 @@
 #include "models/iommu/vtd.h"
 #include "models/mem/memory.h"
 #include "models/pcie/protocol.h"
+#include "models/common/payload.h"
 
 namespace iotwin::iommu {
 namespace {
@@ -45,12 +46,7 @@ struct initiator : sc_module {
     tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len,
                                     pcie::pcie_ext* ext = nullptr) {
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, cmd, addr, data, len);
         if (ext) gp.set_extension(ext);
         sc_time d;
         socket->b_transport(gp, d);

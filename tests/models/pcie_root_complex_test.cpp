@@ -14,6 +14,7 @@
 #include "models/pci/config_space.h"
 #include "models/pcie/root_complex.h"
 #include "models/pcie/root_port.h"
+#include "models/common/payload.h"
 
 namespace {
 
@@ -56,12 +57,7 @@ struct cpu : sc_module {
     pcie::completion access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len) {
         pcie::pcie_ext ext;
         tlm::tlm_generic_payload gp;
-        gp.set_command(cmd);
-        gp.set_address(addr);
-        gp.set_data_ptr(static_cast<unsigned char*>(data));
-        gp.set_data_length(len);
-        gp.set_streaming_width(len);
-        gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        prepare(gp, cmd, addr, data, len);
         gp.set_extension(&ext);
         sc_time d = SC_ZERO_TIME;
         out->b_transport(gp, d);
@@ -456,12 +452,7 @@ pcie::completion raw_request(pci::pci_function& f, tlm::tlm_command cmd, std::ui
     pcie::pcie_ext ext;
     ext.requester_id = f.bdf().rid();
     tlm::tlm_generic_payload gp;
-    gp.set_command(cmd);
-    gp.set_address(a);
-    gp.set_data_ptr(data.data());
-    gp.set_data_length(len);
-    gp.set_streaming_width(len);
-    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    prepare(gp, cmd, a, data.data(), len);
     gp.set_extension(&ext);
     sc_time d = SC_ZERO_TIME;
     f.pcie_out->b_transport(gp, d);
