@@ -1,6 +1,7 @@
 #include "platform/boot.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "models/common/errno_names.h"
 #include "platform/address_map.h"
@@ -10,12 +11,26 @@ namespace iotwin::platform {
 std::map<std::string, enumerated_function> boot_platform(const scenario& s, platform_instance& pi, sc_core::sc_time& d) {
     hyp::hypervisor& h = *pi.hypervisor;
     if (h.init(d)) throw input_error(s.platform.pos, "the hypervisor's heap cannot hold the IOMMU root table");
+    std::vector<std::uint8_t> root_buses;
+    for (const pcie_node& n : s.platform.pcie)
+        if (n.type == node_type::host_bridge) root_buses.push_back(*n.root_bus);
+    enumerator en(h, address_map::ecam_base, root_buses);
     std::vector<enumerated_function> found;
     try {
-        found = enumerator(h, address_map::ecam_base).run(d);
+        found = en.run(d);
     } catch (const std::runtime_error& e) {
         throw input_error(s.platform.pos, e.what());
     }
+    // The PF drivers enable their virtual functions (pci_enable_sriov()).
+    for (const topo_function& f : pi.topo.functions) {
+        if (f.is_vf || !f.node->sriov || !f.node->sriov->num_vfs) continue;
+        const auto vfs = en.enable_sriov(pi.by_id.at(f.id)->bdf(), static_cast<std::uint16_t>(f.node->sriov->num_vfs), d);
+        found.insert(found.end(), vfs.begin(), vfs.end());
+    }
+    // The simulated firmware and the static numbering must agree on every BDF.
+    for (const topo_function& tf : pi.topo.functions)
+        if (tf.segment == 0 && pi.by_id.at(tf.id)->bdf() != tf.bdf)
+            throw std::logic_error("enumeration gives '" + tf.id + "' " + pi.by_id.at(tf.id)->bdf().str() + ", the topology " + tf.bdf_string());
     std::map<std::string, enumerated_function> by_id;
     for (const auto& f : pi.functions) {
         const auto it = std::find_if(found.begin(), found.end(), [&](const enumerated_function& e) { return e.bdf == f->bdf(); });
@@ -28,17 +43,27 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
         if (id < 0)
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");
     }
-    for (const domain_desc& dd : s.domains)
-        for (const auto& [dev, pos] : dd.devices) {
-            const int e = h.assign_device(h.find(dd.name)->id, pi.by_id.at(dev)->bdf().rid(), d);
-            if (e) throw input_error(pos, "cannot pass '" + dev + "' through to '" + dd.name + "' (" + errno_name(e) + ")");
+    // A device gets context entries for every requester ID its DMA can carry
+    // (its own and the aliases bridges above it give it), as Linux and Xen do.
+    auto assign = [&](const std::string& dev, const domain_desc& dd, const source_pos& pos) {
+        const hyp::domid_t dom = h.find(dd.name)->id;
+        for (std::uint16_t rid : pi.topo.dma_aliases(pi.topo.by_id.at(dev))) {
+            const auto owner = h.device_owner(rid);
+            if (owner && *owner != dom)
+                throw input_error(pos, "cannot give '" + dev + "' to '" + dd.name + "': its DMA can carry requester ID " +
+                                           pcie::bdf::from_rid(rid).str() + ", which '" + h.find(*owner)->name +
+                                           "' already holds (devices behind one PCI bridge must go to one domain)");
+            if (const int e = h.assign_device(dom, rid, d))
+                throw input_error(pos, "cannot pass '" + dev + "' through to '" + dd.name + "' (" + errno_name(e) + ")");
         }
+    };
+    for (const domain_desc& dd : s.domains)
+        for (const auto& [dev, pos] : dd.devices) assign(dev, dd, pos);
     const auto hw = std::find_if(s.domains.begin(), s.domains.end(), [](const domain_desc& x) { return x.privileged; });
     if (hw == s.domains.end()) return by_id;
-    for (const auto& f : pi.functions) {
-        if (dynamic_cast<const pci::pci_bridge*>(f.get()) || h.device_owner(f->bdf().rid())) continue;
-        if (const int e = h.assign_device(h.find(hw->name)->id, f->bdf().rid(), d))
-            throw input_error(hw->pos, "cannot give '" + std::string(f->basename()) + "' to '" + hw->name + "' (" + errno_name(e) + ")");
+    for (const topo_function& f : pi.topo.functions) {
+        if (f.bridge || h.device_owner(f.bdf.rid())) continue;
+        assign(f.id, *hw, hw->pos);
     }
     return by_id;
 }

@@ -1,49 +1,33 @@
 #include "platform/builder.h"
 
 #include "models/devices/dma_engine.h"
-#include "models/pcie/root_port.h"
+#include "models/pci/pci_bridge.h"
+#include "models/pci/virtual_function.h"
 #include "platform/address_map.h"
 
 namespace iotwin::platform {
 
 namespace {
 
-// Identity of each node type when the description gives none: QEMU's IDs for
-// bridges and ports (so that no quirk applies), iotwin's own for its devices.
-struct identity { std::uint16_t vendor, device; std::uint32_t class_code; std::optional<pci::port_type> port; };
-
-identity default_identity(const pcie_node& n) {
-    using t = node_type;
-    using pt = pci::port_type;
-    switch (n.type) {
-    case t::root_port: return {0x1b36, 0x000c, 0x060400, pt::root_port};
-    case t::upstream_port: return {0x104c, 0x8232, 0x060400, pt::upstream_port};
-    case t::downstream_port: return {0x104c, 0x8233, 0x060400, pt::downstream_port};
-    case t::pcie_pci_bridge: return {0x1b36, 0x000e, 0x060400, pt::pcie_to_pci_bridge};
-    case t::pci_bridge: return {0x1b36, 0x0001, 0x060400, std::nullopt};
-    case t::host_bridge: return {0x8086, 0x29c0, 0x060000, std::nullopt};
-    case t::rciep: return {0x1b36, 0x00f0, 0x088000, pt::rciep};
-    case t::endpoint: return {0x1b36, 0x00f0, 0x088000, pt::endpoint};
-    case t::pci_device: return {0x1b36, 0x00f1, 0x088000, std::nullopt};
-    }
-    return {};
-}
-
-pci::function_params function_params_of(const pcie_node& n, const std::vector<pcie_node>& siblings, const fabric_params& f) {
-    const identity id = default_identity(n);
+pci::function_params function_params_of(const topo_function& f, const fabric_params& fabric) {
+    const pcie_node& n = *f.node;
     pci::function_params p;
-    p.devfn = static_cast<std::uint8_t>(n.dev << 3 | n.fn);
-    p.vendor = n.vendor.value_or(id.vendor);
-    p.device = n.device.value_or(id.device);
-    p.class_code = n.class_code.value_or(id.class_code);
-    p.pcie = id.port;
-    p.link = n.link.value_or(f.link);
-    p.link.tlp_overhead = f.link.tlp_overhead;
+    p.devfn = f.bdf.devfn();
+    p.vendor = f.vendor;
+    p.device = f.device;
+    p.class_code = f.class_code;
+    if (f.pcie_type) p.pcie = static_cast<pci::port_type>(*f.pcie_type);
+    p.link = n.link.value_or(fabric.link);
+    p.link.tlp_overhead = fabric.link.tlp_overhead;
     p.bars = n.bars;
     p.msi_vectors = is_bridge(n.type) ? 0 : 1;
-    int same_device = 0;
-    for (const pcie_node& s : siblings) same_device += s.dev == n.dev;
-    p.multifunction = n.multifunction.value_or(same_device > 1);
+    p.multifunction = f.header_multifunction;
+    if (f.has_acs) p.acs = pci::function_params::acs_regs{f.acs_cap, f.acs_ctrl};
+    if (n.sriov)
+        p.sriov = pci::function_params::sriov_regs{static_cast<std::uint16_t>(n.sriov->total_vfs), static_cast<std::uint16_t>(n.sriov->first_vf_offset),
+                                                   static_cast<std::uint16_t>(n.sriov->vf_stride),
+                                                   n.sriov->vf_device ? n.sriov->vf_device : f.device};
+    p.internal_p2p = f.internal_p2p;
     return p;
 }
 
@@ -51,47 +35,54 @@ class assembler {
 public:
     assembler(const scenario& s, platform_instance& pi) : s_(s), pi_(pi) {}
 
-    void functions(const std::vector<pcie_node>& nodes, pci::pci_bridge* parent) {
+    // Creates the functions of `nodes` and binds them below `parent`, or on
+    // root bus `root_bus` of the root complex when there is no parent.
+    void functions(const std::vector<pcie_node>& nodes, pci::pci_bridge* parent, std::uint8_t root_bus) {
         for (const pcie_node& n : nodes) {
-            if (n.type == node_type::host_bridge)
-                throw input_error(n.pos, "host_bridge '" + n.id + "': additional root buses are not simulated by this version");
-            if (n.sriov)
-                throw input_error(n.pos, "'" + n.id + "': SR-IOV virtual functions are not simulated by this version");
-            const pci::function_params p = function_params_of(n, nodes, s_.platform.fabric);
-            std::unique_ptr<pci::pci_function> f = create(n, p);
-            pci::pci_function* raw = f.get();
-            pi_.by_id[n.id] = raw;
-            pi_.node_of[raw] = &n;
-            pi_.functions.push_back(std::move(f));
-            if (parent) {
-                parent->attach(*raw);
-                pcie::link_params lp = parent->params().link;
-                lp.gen = std::min(lp.gen, raw->params().link.gen);
-                lp.width = std::min(lp.width, raw->params().link.width);
-                parent->set_secondary_link(lp);
-            } else {
-                pi_.root_complex->attach(*raw);
-            }
-            if (auto* bridge = dynamic_cast<pci::pci_bridge*>(raw)) functions(n.children, bridge);
+            if (n.type == node_type::host_bridge && n.segment != 0)
+                throw input_error(n.pos, "host_bridge '" + n.id + "': segment " + std::to_string(n.segment) +
+                                             " is computed by 'iotwin groups' and 'lspci' but not simulated (one ECAM window, segment 0)");
+            const topo_function& tf = pi_.topo.at(n.id);
+            pci::pci_function* f = add(n.id, create(n, function_params_of(tf, s_.platform.fabric)), tf, parent, root_bus);
+            for (const topo_function& vf : pi_.topo.functions)
+                if (vf.is_vf && vf.node == &n) {
+                    auto m = std::make_unique<pci::virtual_function>(vf.id.c_str(), function_params_of(vf, s_.platform.fabric), *f, vf.vf_index);
+                    add(vf.id, std::move(m), vf, parent, root_bus);
+                }
+            if (auto* bridge = dynamic_cast<pci::pci_bridge*>(f)) functions(n.children, bridge, 0);
+            if (n.type == node_type::host_bridge) functions(n.children, nullptr, *n.root_bus);
         }
     }
 
 private:
+    pci::pci_function* add(const std::string& id, std::unique_ptr<pci::pci_function> f, const topo_function& tf,
+                           pci::pci_bridge* parent, std::uint8_t root_bus) {
+        pci::pci_function* raw = f.get();
+        pi_.by_id[id] = raw;
+        pi_.node_of[raw] = tf.node;
+        pi_.functions.push_back(std::move(f));
+        if (parent) {
+            parent->attach(*raw);
+            pcie::link_params lp = parent->params().link;
+            lp.gen = std::min(lp.gen, raw->params().link.gen);
+            lp.width = std::min(lp.width, raw->params().link.width);
+            parent->set_secondary_link(lp);
+        } else {
+            pi_.root_complex->attach(*raw, root_bus);
+        }
+        return raw;
+    }
+
     std::unique_ptr<pci::pci_function> create(const pcie_node& n, const pci::function_params& p) {
         const char* name = n.id.c_str();
-        switch (n.type) {
-        case node_type::root_port:
-        case node_type::downstream_port:
-            return std::make_unique<pcie::root_port>(name, p, s_.platform.fabric.port);
-        case node_type::upstream_port:
-        case node_type::pcie_pci_bridge:
-        case node_type::pci_bridge:
+        if (is_bridge(n.type) && n.type != node_type::host_bridge)
             return std::make_unique<pci::pci_bridge>(name, p, s_.platform.fabric.port);
-        default: {
-            const auto& models = device_models();
-            return models.at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
+        if (n.type == node_type::host_bridge) {
+            pci::function_params hp = p;
+            hp.msi_vectors = 0;
+            return std::make_unique<devices::bar_ram>(name, hp, s_.platform.devices.bar_ram);
         }
-        }
+        return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
     }
 
     const scenario& s_;
@@ -132,6 +123,7 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     namespace am = address_map;
     const platform_desc& d = s.platform;
     auto pi = std::make_unique<platform_instance>();
+    pi->topo = build_topology(d);
     mem::memory_params mp = d.dram;
     mp.size = d.memory;
     for (auto [base, size] : am::ram_regions(d.memory)) mp.regions.push_back({base, size});
@@ -167,7 +159,7 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hyp::hypervisor* h = pi->hypervisor.get();
     pi->msi->set_sink([h](const intc::interrupt_message& m) { h->deliver(m); });
 
-    assembler(s, *pi).functions(d.pcie, nullptr);
+    assembler(s, *pi).functions(d.pcie, nullptr, 0);
     return pi;
 }
 

@@ -16,6 +16,7 @@
 #include "models/pci/pci_bridge.h"
 #include "models/pcie/root_complex.h"
 #include "platform/description.h"
+#include "platform/topology.h"
 
 namespace iotwin::platform {
 
@@ -26,6 +27,7 @@ using device_factory = std::function<std::unique_ptr<pci::pci_function>(const ch
 const std::map<std::string, device_factory>& device_models();
 
 struct platform_instance {
+    topology topo;  // the hierarchy as Linux numbers it (IDs, ACS, aliases, VFs)
     std::unique_ptr<interconnect::router> interconnect;
     std::unique_ptr<mem::memory> memory;
     std::unique_ptr<pcie::root_complex> root_complex;

@@ -52,6 +52,7 @@ struct pcie_node {
     node_type type = node_type::endpoint;
     std::uint8_t dev = 0, fn = 0;       // resolved position on the parent bus
     bool at_given = false;
+    bool has_acs = false;               // an ACS extended capability (the `acs` key is present)
     std::vector<std::string> acs;       // ACS capability bits implemented
     std::optional<std::vector<std::string>> acs_ctrl;
     std::optional<std::uint16_t> vendor, device;
@@ -62,6 +63,8 @@ struct pcie_node {
     std::optional<sriov_spec> sriov;
     std::optional<bool> multifunction;
     std::optional<std::uint8_t> root_bus;
+    std::uint16_t segment = 0;          // PCI segment (domain) a host_bridge opens its root bus in
+    bool internal_p2p = true;           // functions of this device reach each other inside it unless ACS redirects
     std::vector<pcie_node> children;
     source_pos pos;
 };

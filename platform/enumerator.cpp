@@ -50,6 +50,11 @@ std::vector<enumerated_function> enumerator::run(sc_time& d) {
     root_.clear();
     last_bus_ = 0;
     scan_bus(0, -1, d);
+    for (std::uint8_t root : root_buses_) {
+        if (root <= last_bus_) throw std::runtime_error("root bus " + std::to_string(root) + " is already used below bus 0");
+        last_bus_ = root;
+        scan_bus(root, -1, d);
+    }
     for (std::size_t i = 0; i < found_.size(); ++i)
         if (found_[i].parent < 0) root_.push_back(static_cast<int>(i));
     const auto [np, pf] = size_windows(root_);
@@ -66,6 +71,7 @@ std::vector<enumerated_function> enumerator::run(sc_time& d) {
 }
 
 void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
+    std::vector<int> on_bus;
     for (std::uint8_t dev = 0; dev < 32; ++dev) {
         const pcie::bdf f0{bus, dev, 0};
         if (read(f0, cfg::vendor_id, 2, d) == 0xffff) continue;
@@ -73,12 +79,34 @@ void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
         for (std::uint8_t fn = 0; fn < (multi ? 8 : 1); ++fn) {
             const pcie::bdf f{bus, dev, fn};
             if (fn && read(f, cfg::vendor_id, 2, d) == 0xffff) continue;
-            probe(f, parent, d);
+            on_bus.push_back(probe(f, parent, d));
         }
+    }
+    // Reserve the buses the virtual functions of this bus's PFs can need.
+    for (int i : on_bus) {
+        const pcie::bdf pf = found_[i].bdf;
+        const auto c = find_ext_cap(pf, pci::ext_cap_id::sriov, d);
+        if (!c) continue;
+        const std::uint32_t total = read(pf, static_cast<std::uint16_t>(*c + 0x0e), 2, d);
+        if (!total) continue;
+        const std::uint32_t last_vf = pf.rid() + read(pf, static_cast<std::uint16_t>(*c + 0x14), 2, d) +
+                                      read(pf, static_cast<std::uint16_t>(*c + 0x16), 2, d) * (total - 1);
+        last_bus_ = std::max<std::uint32_t>(last_bus_, std::min<std::uint32_t>(last_vf >> 8, 255));
+    }
+    for (int i : on_bus) {
+        if (!found_[i].bridge) continue;
+        const pcie::bdf f = found_[i].bdf;
+        const std::uint8_t secondary = static_cast<std::uint8_t>(++last_bus_);
+        // Primary, secondary, subordinate (0xff while the buses below are scanned).
+        write(f, cfg::primary_bus, 4, std::uint32_t(f.bus) | std::uint32_t(secondary) << 8 | 0xffu << 16, d);
+        scan_bus(secondary, i, d);
+        write(f, cfg::subordinate_bus, 1, last_bus_, d);
+        found_[i].secondary = secondary;
+        found_[i].subordinate = static_cast<std::uint8_t>(last_bus_);
     }
 }
 
-void enumerator::probe(const pcie::bdf& f, int parent, sc_time& d) {
+int enumerator::probe(const pcie::bdf& f, int parent, sc_time& d) {
     enumerated_function e;
     e.bdf = f;
     e.parent = parent;
@@ -92,14 +120,39 @@ void enumerator::probe(const pcie::bdf& f, int parent, sc_time& d) {
     const int me = static_cast<int>(found_.size());
     found_.push_back(e);
     if (parent >= 0) found_[parent].children.push_back(me);
-    if (!e.bridge) return;
-    const std::uint8_t secondary = ++last_bus_;
-    // Primary, secondary, subordinate (0xff while the buses below are scanned).
-    write(f, cfg::primary_bus, 4, std::uint32_t(f.bus) | std::uint32_t(secondary) << 8 | 0xffu << 16, d);
-    scan_bus(secondary, me, d);
-    write(f, cfg::subordinate_bus, 1, last_bus_, d);
-    found_[me].secondary = secondary;
-    found_[me].subordinate = last_bus_;
+    return me;
+}
+
+std::optional<std::uint16_t> enumerator::find_ext_cap(const pcie::bdf& f, std::uint16_t id, sc_time& d) {
+    for (std::uint16_t off = 0x100; off;) {
+        const std::uint32_t h = read(f, off, 4, d);
+        if (h == 0 || h == 0xffffffff) return std::nullopt;
+        if ((h & 0xffff) == id) return off;
+        off = static_cast<std::uint16_t>(h >> 20);
+    }
+    return std::nullopt;
+}
+
+std::vector<enumerated_function> enumerator::enable_sriov(const pcie::bdf& pf, std::uint16_t num_vfs, sc_time& d) {
+    std::vector<enumerated_function> vfs;
+    const auto c = find_ext_cap(pf, pci::ext_cap_id::sriov, d);
+    if (!c || !num_vfs) return vfs;
+    const auto reg = [&](unsigned off) { return static_cast<std::uint16_t>(*c + off); };
+    write(pf, reg(0x10), 2, num_vfs, d);
+    write(pf, reg(0x08), 2, 0x1 | 0x8, d);  // VF Enable, VF Memory Space Enable
+    const std::uint32_t offset = read(pf, reg(0x14), 2, d), stride = read(pf, reg(0x16), 2, d);
+    const std::uint16_t vf_device = static_cast<std::uint16_t>(read(pf, reg(0x1a), 2, d));
+    const std::uint16_t vendor = static_cast<std::uint16_t>(read(pf, cfg::vendor_id, 2, d));
+    const std::uint32_t class_code = read(pf, cfg::revision, 4, d) >> 8;
+    for (std::uint16_t n = 0; n < num_vfs; ++n) {
+        enumerated_function e;
+        e.bdf = pcie::bdf::from_rid(static_cast<std::uint16_t>(pf.rid() + offset + stride * n));
+        e.vendor = vendor;  // a VF's own Vendor ID register reads FFFFh
+        e.device = vf_device;
+        e.class_code = class_code;
+        vfs.push_back(e);
+    }
+    return vfs;
 }
 
 void enumerator::size_bars(enumerated_function& e, unsigned count, sc_time& d) {

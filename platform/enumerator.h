@@ -8,6 +8,7 @@
 // Enable stays clear: their drivers set it.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "models/hyp/hypervisor.h"
@@ -36,24 +37,33 @@ struct enumerated_function {
 
 class enumerator {
 public:
-    enumerator(hyp::hypervisor& cpu, std::uint64_t ecam_base) : cpu_(cpu), ecam_(ecam_base) {}
+    // `root_buses`: the root buses of additional host bridges (from ACPI), scanned after bus 0.
+    enumerator(hyp::hypervisor& cpu, std::uint64_t ecam_base, std::vector<std::uint8_t> root_buses = {})
+        : cpu_(cpu), ecam_(ecam_base), root_buses_(std::move(root_buses)) {}
     // Scans from bus 0 and assigns resources; returns every function found,
-    // parents before children. Throws std::runtime_error when the windows
+    // each bus's functions before the buses below its bridges. Bus numbers for
+    // SR-IOV virtual functions are reserved after their PF's bus, as Linux's
+    // pci_iov_bus_range() does. Throws std::runtime_error when the windows
     // cannot hold the BARs.
     std::vector<enumerated_function> run(sc_core::sc_time& d);
+    // pci_enable_sriov(): sets NumVFs and VF Enable on the physical function
+    // at `pf` and returns its virtual functions.
+    std::vector<enumerated_function> enable_sriov(const pcie::bdf& pf, std::uint16_t num_vfs, sc_core::sc_time& d);
 
 private:
     struct need { std::uint64_t size = 0, align = 1; };
     std::uint32_t read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_core::sc_time& d);
     void write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v, sc_core::sc_time& d);
     void scan_bus(std::uint8_t bus, int parent, sc_core::sc_time& d);
-    void probe(const pcie::bdf& f, int parent, sc_core::sc_time& d);
+    int probe(const pcie::bdf& f, int parent, sc_core::sc_time& d);
+    std::optional<std::uint16_t> find_ext_cap(const pcie::bdf& f, std::uint16_t id, sc_core::sc_time& d);
     void size_bars(enumerated_function& e, unsigned count, sc_core::sc_time& d);
     std::pair<need, need> size_windows(const std::vector<int>& children);
     void assign(const std::vector<int>& children, std::uint64_t np_base, std::uint64_t pf_base, sc_core::sc_time& d);
 
     hyp::hypervisor& cpu_;
     std::uint64_t ecam_;
+    std::vector<std::uint8_t> root_buses_;
     std::uint8_t last_bus_ = 0;
     std::vector<enumerated_function> found_;
     std::vector<int> root_;

@@ -1,11 +1,31 @@
 #include "platform/invariants.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 namespace iotwin::platform {
 
-isolation_checker::isolation_checker(platform_instance& pi, bool enabled) : pi_(pi) {
-    if (enabled) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe(gp); });
+const std::vector<std::string>& known_invariants() {
+    static const std::vector<std::string> names = {"dma_isolation", "group_isolation", "group_viability"};
+    return names;
+}
+
+isolation_checker::isolation_checker(platform_instance& pi, const std::vector<std::string>& enabled)
+    : pi_(pi), enabled_(enabled), groups_(compute_groups(pi.topo)) {
+    const topology& t = pi_.topo;
+    for (std::size_t i = 0; i < t.functions.size(); ++i) function_of_rid_[t.functions[i].bdf.rid()] = static_cast<int>(i);
+    // Requests a bridge takes ownership of carry its alias: they belong to its group.
+    for (std::size_t i = 0; i < t.functions.size(); ++i)
+        for (std::uint16_t rid : t.dma_aliases(static_cast<int>(i))) function_of_rid_.emplace(rid, static_cast<int>(i));
+    if (this->enabled("dma_isolation")) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe_memory(gp); });
+    if (this->enabled("dma_isolation") || this->enabled("group_isolation"))
+        for (auto& f : pi_.functions)
+            f->set_bar_observer([this](const pci::pci_function& target, const tlm::tlm_generic_payload& gp) { observe_bar(target, gp); });
+}
+
+bool isolation_checker::enabled(const char* name) const {
+    return std::find(enabled_.begin(), enabled_.end(), name) != enabled_.end();
 }
 
 std::string isolation_checker::domain_name(hyp::domid_t id) const {
@@ -15,37 +35,119 @@ std::string isolation_checker::domain_name(hyp::domid_t id) const {
     return "domain " + std::to_string(id);
 }
 
-void isolation_checker::observe(const tlm::tlm_generic_payload& gp) {
+std::optional<hyp::domid_t> isolation_checker::domain_of_requester(std::uint16_t rid) const {
+    const hyp::hypervisor& h = *pi_.hypervisor;
+    if (auto d = h.device_owner(rid)) return d;
+    for (const hyp::domain& d : h.domains())
+        if (d.privileged) return d.id;
+    return std::nullopt;
+}
+
+std::string isolation_checker::requester_name(std::uint16_t rid) const {
+    auto it = function_of_rid_.find(rid);
+    return it != function_of_rid_.end() ? pi_.topo.functions[it->second].id : pcie::bdf::from_rid(rid).str();
+}
+
+namespace {
+violation base(const char* invariant, std::size_t step, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) {
+    violation v;
+    v.invariant = invariant;
+    v.step = step;
+    v.time = sc_core::sc_time_stamp();
+    v.requester_id = ext.requester_id;
+    v.address = gp.get_address();
+    v.length = gp.get_data_length();
+    v.write = gp.is_write();
+    return v;
+}
+} // namespace
+
+void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
     const auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext || ext->host) return;  // CPU and IOMMU-walker accesses are not device DMA
-    hyp::hypervisor& h = *pi_.hypervisor;
-    std::optional<hyp::domid_t> dom = h.device_owner(ext->requester_id);
-    if (!dom)
-        for (const hyp::domain& d : h.domains())
-            if (d.privileged) { dom = d.id; break; }
+    const hyp::hypervisor& h = *pi_.hypervisor;
+    const std::optional<hyp::domid_t> dom = domain_of_requester(ext->requester_id);
     const std::uint64_t a = gp.get_address(), len = gp.get_data_length();
     for (std::uint64_t frame = a & ~std::uint64_t(4095); frame < a + len; frame += 4096) {
         const hyp::domid_t owner = h.owner_of(frame);
         if (dom && owner == *dom) continue;
-        violation v;
-        v.invariant = "dma_isolation";
-        v.step = step_;
-        v.time = sc_core::sc_time_stamp();
-        v.requester_id = ext->requester_id;
-        v.device = pi_.id_of(ext->requester_id);
-        if (v.device.empty()) v.device = pcie::bdf::from_rid(ext->requester_id).str();
-        v.address = a;
-        v.length = len;
-        v.write = gp.is_write();
+        violation v = base("dma_isolation", step_, gp, *ext);
+        v.device = requester_name(ext->requester_id);
         v.owner = domain_name(owner);
         v.expected = dom ? domain_name(*dom) : "no domain";
         std::ostringstream m;
         m << "DMA " << (v.write ? "write" : "read") << " by " << v.device << " (" << pcie::bdf::from_rid(v.requester_id).str()
-          << ") reached machine address 0x" << std::hex << a << std::dec << ", a frame of " << v.owner << "; the device belongs to "
-          << v.expected;
+          << ") reached machine address 0x" << std::hex << a << std::dec << ", a frame of " << v.owner << "; the device belongs to " << v.expected;
         v.message = m.str();
         violations_.push_back(v);
         return;
+    }
+}
+
+void isolation_checker::observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp) {
+    const auto* ext = gp.get_extension<pcie::pcie_ext>();
+    if (!ext || ext->host) return;  // a CPU's MMIO, not a device's request
+    const std::string who = requester_name(ext->requester_id);
+    const std::string what = target.basename();
+    if (enabled("dma_isolation")) {
+        const auto from = domain_of_requester(ext->requester_id);
+        const auto to = domain_of_requester(target.bdf().rid());
+        if (from != to) {
+            violation v = base("dma_isolation", step_, gp, *ext);
+            v.device = who;
+            v.owner = to ? domain_name(*to) : "no domain";
+            v.expected = from ? domain_name(*from) : "no domain";
+            std::ostringstream m;
+            m << (v.write ? "write" : "read") << " by " << who << " (" << pcie::bdf::from_rid(v.requester_id).str() << ") reached a BAR of "
+              << what << " at 0x" << std::hex << v.address << std::dec << (ext->passed_iommu ? "" : " peer-to-peer, without the IOMMU")
+              << "; " << what << " belongs to " << v.owner << ", the requester to " << v.expected;
+            v.message = m.str();
+            violations_.push_back(v);
+        }
+    }
+    if (enabled("group_isolation") && !ext->passed_iommu) {
+        auto src = function_of_rid_.find(ext->requester_id);
+        const int dst = pi_.topo.by_id.at(what);
+        if (src != function_of_rid_.end() && groups_.group_of[src->second] != groups_.group_of[dst]) {
+            violation v = base("group_isolation", step_, gp, *ext);
+            v.device = who;
+            v.owner = "IOMMU group " + std::to_string(groups_.group_of[dst]);
+            v.expected = "IOMMU group " + std::to_string(groups_.group_of[src->second]);
+            v.message = who + " (group " + std::to_string(groups_.group_of[src->second]) + ") reached " + what + " (group " +
+                        std::to_string(groups_.group_of[dst]) + ") peer-to-peer, without the IOMMU: the groups claim an isolation the fabric does not give";
+            violations_.push_back(v);
+        }
+    }
+}
+
+void isolation_checker::check_assignment() {
+    if (!enabled("group_viability")) return;
+    const topology& t = pi_.topo;
+    for (const iommu_group& g : groups_.groups) {
+        std::map<hyp::domid_t, std::vector<std::string>> holders;
+        for (int m : g.members) {
+            if (t.functions[m].bridge) continue;  // bridges stay with the host, as VFIO allows
+            if (const auto d = domain_of_requester(t.functions[m].bdf.rid())) holders[*d].push_back(t.functions[m].id);
+        }
+        if (holders.size() < 2) continue;
+        violation v;
+        v.invariant = "group_viability";
+        v.step = violation::boot;
+        v.time = sc_core::sc_time_stamp();
+        std::ostringstream m;
+        m << "IOMMU group " << g.id << " is split across domains:";
+        bool first = true;
+        for (const auto& [dom, ids] : holders) {
+            m << (first ? " " : "; ") << domain_name(dom) << " holds";
+            for (const auto& id : ids) m << " " << id;
+            first = false;
+        }
+        if (!g.reason.empty()) m << " (the group exists because " << g.reason << ")";
+        v.device = holders.begin()->second.front();
+        v.owner = domain_name(std::next(holders.begin())->first);
+        v.expected = domain_name(holders.begin()->first);
+        v.message = m.str();
+        violations_.push_back(v);
     }
 }
 

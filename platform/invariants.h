@@ -1,11 +1,20 @@
 // Isolation is checked, not assumed: checkers observe every access that
-// reaches memory and compare it with the hypervisor's ownership ledger.
+// reaches memory or a BAR and compare it with the hypervisor's ownership
+// ledger and with the IOMMU groups Linux computes.
 //
-// dma_isolation: a device's DMA may only reach machine frames owned by the
-// domain the device is assigned to (devices nobody was given belong to the
-// first privileged domain, as Xen's hardware domain owns them).
+// dma_isolation: a device's DMA reaches only machine frames owned by the
+//   domain the device is assigned to, and only BARs of functions of that
+//   domain (devices nobody was given belong to the first privileged domain,
+//   as Xen's hardware domain owns them).
+// group_isolation: no request travels between functions of different IOMMU
+//   groups without passing the IOMMU (peer-to-peer the groups say cannot
+//   happen).
+// group_viability: no IOMMU group is split across domains by the
+//   configuration (checked once, after boot).
 #pragma once
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,34 +22,49 @@
 #include <systemc>
 
 #include "platform/builder.h"
+#include "platform/iommu_groups.h"
 
 namespace iotwin::platform {
 
+const std::vector<std::string>& known_invariants();
+
 struct violation {
+    static constexpr std::size_t boot = std::numeric_limits<std::size_t>::max();
     std::string invariant;
-    std::size_t step = 0;
+    std::size_t step = 0;       // `boot` when found before the first step
     sc_core::sc_time time;
-    std::string device;       // id of the requester, or its requester ID
+    std::string device;         // id of the requester, or its requester ID
     std::uint16_t requester_id = 0;
     std::uint64_t address = 0;  // machine address
     std::uint64_t length = 0;
     bool write = false;
-    std::string owner;        // who owns the frame
-    std::string expected;     // whose frames the device may reach
+    std::string owner;          // who owns what was reached
+    std::string expected;       // whose frames the device may reach
     std::string message;
 };
 
 class isolation_checker {
 public:
-    isolation_checker(platform_instance& pi, bool enabled);
+    // Checks the invariants named in `enabled`.
+    isolation_checker(platform_instance& pi, const std::vector<std::string>& enabled);
     void set_step(std::size_t step) { step_ = step; }
+    // group_viability: after boot, once domains hold their devices.
+    void check_assignment();
     const std::vector<violation>& violations() const { return violations_; }
+    const group_result& groups() const { return groups_; }
 
 private:
-    void observe(const tlm::tlm_generic_payload& gp);
+    void observe_memory(const tlm::tlm_generic_payload& gp);
+    void observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp);
+    std::optional<hyp::domid_t> domain_of_requester(std::uint16_t rid) const;
     std::string domain_name(hyp::domid_t id) const;
+    std::string requester_name(std::uint16_t rid) const;
+    bool enabled(const char* name) const;
 
     platform_instance& pi_;
+    std::vector<std::string> enabled_;
+    group_result groups_;
+    std::map<std::uint16_t, int> function_of_rid_;  // own and alias requester IDs -> topology index
     std::size_t step_ = 0;
     std::vector<violation> violations_;
 };

@@ -10,6 +10,7 @@
 
 #include "models/common/errno_names.h"
 #include "platform/builder.h"
+#include "platform/invariants.h"
 #include "platform/operations.h"
 
 namespace iotwin::platform {
@@ -361,7 +362,13 @@ void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vec
         at_taken.emplace(key, i);
         used_devs.insert(out[i].dev);
     }
-    int next_dev = 0;
+    // Device 0 of root bus 0 is the root complex's own host bridge (00:00.0).
+    const bool bus0 = parent == nullptr;
+    if (bus0)
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i].at_given && out[i].dev == 0)
+                r_.fail(items[i]["at"], "00:00.0 is the root complex's host bridge; '" + out[i].id + "' needs another device number on bus 0");
+    int next_dev = bus0 ? 1 : 0;
     for (std::size_t i = 0; i < out.size(); ++i) {
         if (out[i].at_given) continue;
         while (used_devs.count(next_dev)) ++next_dev;
@@ -376,6 +383,11 @@ void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vec
             r_.fail(items[i], "function '" + f.id + "' is function " + std::to_string(f.fn) + " of device " +
                                   std::to_string(f.dev) + ", which has no function 0");
         placement(items[i], f, parent);
+        // Linux (and firmware) scan functions 1..7 only when function 0 says multi-function.
+        const auto f0 = std::find_if(out.begin(), out.end(), [&](const pcie_node& o) { return o.dev == f.dev && o.fn == 0; });
+        if (f.fn != 0 && f0->multifunction && !*f0->multifunction)
+            r_.fail(items[i], "function '" + f.id + "' would never be found: function 0 of its device ('" + f0->id +
+                                  "') has multifunction: false");
     }
     // Recurse only now: the children's parent pointers must stay valid.
     for (std::size_t i = 0; i < out.size(); ++i) {
@@ -389,7 +401,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     pcie_node f;
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
-                "sriov", "multifunction", "root_bus"}, "a pcie function");
+                "sriov", "multifunction", "root_bus", "segment", "internal_p2p"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (!all_ids_.insert(f.id).second) r_.fail(n["id"], "duplicate id '" + f.id + "'");
     const YAML::Node t = r_.require(n, "type", "function '" + f.id + "'");
@@ -409,6 +421,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         f.at_given = true;
     }
     if (n["acs"]) {
+        f.has_acs = true;
         f.acs = r_.strings(n["acs"], "acs");
         for (std::size_t i = 0; i < f.acs.size(); ++i)
             if (std::find(acs_bits.begin(), acs_bits.end(), f.acs[i]) == acs_bits.end())
@@ -461,6 +474,13 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     } else if (f.type == node_type::host_bridge) {
         r_.fail(n, "host_bridge '" + f.id + "' needs root_bus");
     }
+    if (n["segment"]) {
+        if (f.type != node_type::host_bridge) r_.fail(n["segment"], "segment belongs to a host_bridge");
+        const std::uint64_t seg = r_.integer(n["segment"], "segment");
+        if (seg > 0xffff) r_.fail(n["segment"], "segment must be 0..65535");
+        f.segment = static_cast<std::uint16_t>(seg);
+    }
+    if (n["internal_p2p"]) f.internal_p2p = r_.boolean(n["internal_p2p"], "internal_p2p");
     if (n["sriov"]) {
         const YAML::Node s = n["sriov"];
         if (f.type != node_type::endpoint && f.type != node_type::rciep)
@@ -765,15 +785,15 @@ void loader::steps(const YAML::Node& n, scenario& s) {
     }
 }
 
-const std::vector<std::string> known_invariants = {"dma_isolation"};
 
 void loader::invariants(const YAML::Node& root, scenario& s) {
     auto names = [&](const YAML::Node& n, const char* key, std::vector<std::pair<std::string, source_pos>>& out) {
         if (!n.IsSequence()) r_.fail(n, std::string(key) + " must be a list of invariant names");
         for (const auto& e : n) {
             const std::string name = r_.scalar(e, key);
-            if (std::find(known_invariants.begin(), known_invariants.end(), name) == known_invariants.end())
-                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known_invariants) + "; this version checks: dma_isolation");
+            const auto& known = known_invariants();
+            if (std::find(known.begin(), known.end(), name) == known.end())
+                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known) + "; known: dma_isolation, group_isolation, group_viability");
             out.emplace_back(name, r_.pos(e));
         }
     };
@@ -781,7 +801,7 @@ void loader::invariants(const YAML::Node& root, scenario& s) {
         names(root["invariants"], "invariants", s.invariants);
         s.invariants_given = true;
     } else {
-        for (const auto& k : known_invariants) s.invariants.emplace_back(k, source_pos{s.file, 0, 0});
+        for (const auto& k : known_invariants()) s.invariants.emplace_back(k, source_pos{s.file, 0, 0});
     }
     if (root["expect_violation"]) {
         names(root["expect_violation"], "expect_violation", s.expect_violation);

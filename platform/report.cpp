@@ -17,7 +17,7 @@ std::string hex(std::uint64_t v) {
 }
 
 json violation_json(const violation& v) {
-    return json{{"step", v.step}, {"sim_time_ns", ns(v.time)}, {"device", v.device},
+    return json{{"step", v.step == violation::boot ? json("boot") : json(v.step)}, {"sim_time_ns", ns(v.time)}, {"device", v.device},
                 {"requester_id", pcie::bdf::from_rid(v.requester_id).str()}, {"address", hex(v.address)},
                 {"length", v.length}, {"access", v.write ? "write" : "read"}, {"owner", v.owner},
                 {"allowed", v.expected}, {"message", v.message}};
@@ -109,7 +109,9 @@ void write_summary(std::ostream& os, const run_report& r) {
     for (const invariant_outcome& i : r.invariants) {
         os << "  invariant " << i.name << ": " << (i.held ? "held" : "BROKEN") << (i.expected_violation ? " (a violation was expected)" : "")
            << (i.ok() ? "" : "  <- unexpected") << "\n";
-        if (i.first) os << "        first at step " << i.first->step << ": " << i.first->message << "\n";
+        if (i.first)
+            os << "        first " << (i.first->step == violation::boot ? std::string("at boot") : "at step " + std::to_string(i.first->step)) << ": "
+               << i.first->message << "\n";
     }
 }
 

@@ -428,7 +428,11 @@ const std::vector<std::string>& common_expect_keys() {
 
 runner::runner(sc_module_name name, const scenario& s, platform_instance& pi)
     : sc_module(name), s_(s), pi_(pi),
-      checker_(pi, std::any_of(s.invariants.begin(), s.invariants.end(), [](const auto& i) { return i.first == "dma_isolation"; })) {
+      checker_(pi, [&] {
+          std::vector<std::string> names;
+          for (const auto& i : s.invariants) names.push_back(i.first);
+          return names;
+      }()) {
     report_.scenario = s.name;
     report_.seed = s.seed;
     SC_THREAD(main);
@@ -450,6 +454,7 @@ void runner::main() {
         tlm::tlm_global_quantum::instance().set(s_.platform.simulation.quantum);
         sc_time d = SC_ZERO_TIME;
         boot(d);
+        checker_.check_assignment();
         wait(d);
         report_.boot_time = sc_time_stamp();
         for (const step_desc& st : s_.steps) run_step(st);

@@ -19,6 +19,8 @@
 
 #include "models/common/params.h"
 #include "platform/builder.h"
+#include "platform/groups_report.h"
+#include "platform/iommu_groups.h"
 #include "platform/loader.h"
 #include "platform/report.h"
 #include "platform/runner.h"
@@ -140,6 +142,25 @@ int check(const std::vector<std::string>& paths, unsigned jobs, const std::strin
     return failed_n ? failed : ok;
 }
 
+int groups(const std::string& file, const std::string& format) {
+    try {
+        const platform::scenario s = platform::load_scenario(file);
+        const platform::topology t = platform::build_topology(s.platform);
+        const platform::group_result g = platform::compute_groups(t);
+        if (format == "json") std::cout << platform::groups_json(t, g).dump(2) << "\n";
+        else if (format == "sysfs") platform::write_groups_sysfs(std::cout, t, g);
+        else if (format == "dot") platform::write_groups_dot(std::cout, t, g);
+        else platform::write_groups_text(std::cout, t, g);
+        return ok;
+    } catch (const platform::input_error& e) {
+        std::cerr << e.what() << "\n";
+        return bad_input;
+    } catch (const std::exception& e) {
+        std::cerr << "iotwin: internal error: " << e.what() << "\n";
+        return internal;
+    }
+}
+
 void list_params() {
     platform::platform_desc p;
     std::vector<param_doc> rows;
@@ -178,6 +199,11 @@ int sc_main(int argc, char* argv[]) {
     check_cmd->add_option("paths", check_paths, "files or directories")->required();
     check_cmd->add_option("-j,--jobs", jobs, "scenarios run at once")->check(CLI::Range(1u, 256u));
 
+    std::string groups_file, groups_format = "text";
+    auto* groups_cmd = app.add_subcommand("groups", "compute the IOMMU groups of the file's platform.pcie (Linux 6.1 rules)");
+    groups_cmd->add_option("file", groups_file, "scenario file (YAML)")->required();
+    groups_cmd->add_option("--format", groups_format, "text, json, sysfs or dot")->check(CLI::IsMember({"text", "json", "sysfs", "dot"}));
+
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
 
     try {
@@ -186,6 +212,7 @@ int sc_main(int argc, char* argv[]) {
         return app.exit(e) == 0 ? ok : bad_input;
     }
     if (*run_cmd) return run(ro);
+    if (*groups_cmd) return groups(groups_file, groups_format);
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
         return check(check_paths, jobs, self);

@@ -56,6 +56,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         forward(gp, delay);
         return;
     }
+    ext->passed_iommu = true;
     if (!translation_enabled()) {
         ++untranslated_;
         forward(gp, delay);

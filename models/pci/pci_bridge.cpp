@@ -15,6 +15,16 @@ void pci_bridge::attach(pci_function& child) {
     children_.push_back(&child);
 }
 
+pci_bridge::secondary_kind pci_bridge::bus_kind() const {
+    if (!p_.pcie || *p_.pcie == port_type::pcie_to_pci_bridge) return secondary_kind::pci_bus;
+    if (*p_.pcie == port_type::upstream_port) return secondary_kind::switch_bus;
+    return secondary_kind::pcie_link;
+}
+
+bool pci_bridge::downstream_port() const {
+    return p_.pcie && (*p_.pcie == port_type::root_port || *p_.pcie == port_type::downstream_port);
+}
+
 bool pci_bridge::routes_bus(std::uint8_t bus) const {
     return bus >= secondary_bus() && bus <= subordinate_bus() && secondary_bus() != 0;
 }
@@ -32,22 +42,33 @@ bool pci_bridge::claims_memory(std::uint64_t addr) const {
     return pci_function::claims_memory(addr) || (cfg_.memory_enabled() && in_windows(addr));
 }
 
-pci_function* pci_bridge::child_for_config(const pcie::bdf& target, int* index) const {
+int pci_bridge::child_for_config(const pcie::bdf& target, bool& type0) const {
+    const std::uint8_t sec = secondary_bus();
     for (std::size_t i = 0; i < children_.size(); ++i) {
-        pci_function* c = children_[i];
-        const bool hit = target.bus == secondary_bus() ? c->devfn() == target.devfn() : c->routes_bus(target.bus);
-        if (hit) { *index = static_cast<int>(i); return c; }
+        const pci_function* c = children_[i];
+        // Below a PCIe port only device 0 answers, unless it is a virtual function (ARI).
+        if (c->decodes_config(target, sec) &&
+            (bus_kind() != secondary_kind::pcie_link || target.dev == 0 || c->is_virtual_function())) {
+            type0 = true;
+            return static_cast<int>(i);
+        }
+        if (c->routes_bus(target.bus)) {
+            type0 = false;
+            return static_cast<int>(i);
+        }
     }
-    return nullptr;
+    return -1;
 }
 
-pci_function* pci_bridge::child_for_memory(std::uint64_t addr, int except, int* index) const {
+int pci_bridge::child_for_memory(std::uint64_t addr, int except) const {
     for (std::size_t i = 0; i < children_.size(); ++i)
-        if (static_cast<int>(i) != except && children_[i]->claims_memory(addr)) {
-            *index = static_cast<int>(i);
-            return children_[i];
-        }
-    return nullptr;
+        if (static_cast<int>(i) != except && children_[i]->claims_memory(addr)) return static_cast<int>(i);
+    return -1;
+}
+
+void pci_bridge::refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter) {
+    ++counter;
+    pcie::complete(gp, ext, pcie::completion::UR);
 }
 
 void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -62,45 +83,85 @@ void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& 
 void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (ext && ext->kind == pcie::request_kind::config) {
-        const pcie::bdf target = pcie::ecam_bdf(gp.get_address());
         if (ext->config_type0) { config_access(gp, ext); return; }
-        int index = -1;
-        const bool type0 = target.bus == secondary_bus();
-        if ((!type0 || secondary_device_allowed(target.dev)) && routes_bus(target.bus) &&
-            child_for_config(target, &index)) {
-            ext->config_type0 = type0;  // Type 1 becomes Type 0 on the secondary bus
-            forward_down(index, gp, delay);
-            return;
-        }
-        ++unsupported_;
-        pcie::complete(gp, ext, pcie::completion::UR);
-        return;
-    }
-    if (bar_at(gp.get_address())) { pci_function::downstream(gp, delay); return; }
-    int index = -1;
-    if (cfg_.memory_enabled() && in_windows(gp.get_address()) && child_for_memory(gp.get_address(), -1, &index)) {
+        const pcie::bdf target = pcie::ecam_bdf(gp.get_address());
+        bool type0 = false;
+        const int index = routes_bus(target.bus) ? child_for_config(target, type0) : -1;
+        if (index < 0) { refuse(gp, ext, unsupported_); return; }
+        ext->config_type0 = type0;  // Type 1 becomes Type 0 on the bus the target sits on
         forward_down(index, gp, delay);
         return;
     }
-    ++unsupported_;
-    pcie::complete(gp, ext, pcie::completion::UR);
+    if (bar_at(gp.get_address())) { pci_function::downstream(gp, delay); return; }
+    const int index = cfg_.memory_enabled() && in_windows(gp.get_address()) ? child_for_memory(gp.get_address(), -1) : -1;
+    if (index < 0) { refuse(gp, ext, unsupported_); return; }
+    forward_down(index, gp, delay);
+}
+
+pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const {
+    const int target = child_for_memory(gp.get_address(), from);
+    if (target < 0) return {};
+    const pci_function& src = *children_[from];
+    switch (bus_kind()) {
+    case secondary_kind::pci_bus:
+        return {peer_route::direct, target};  // a shared bus: the target claims it, nobody in between
+    case secondary_kind::pcie_link:
+        // Functions of one device: inside the device, or out on the link (redirected).
+        if (src.reaches_sibling(*children_[target])) return {peer_route::direct, target};
+        return {peer_route::redirected, target};
+    case secondary_kind::switch_bus: {
+        // The ingress downstream port's ACS decides (PCIe 5.0 6.12.1.2).
+        const std::uint16_t ctl = src.acs_control();
+        const bool translated = ext.at == pcie::address_type::translated;
+        if ((ctl & acs_bits::DT) && translated) return {peer_route::direct, target};
+        if (ctl & acs_bits::RR) return {peer_route::redirected, target};
+        if (ctl & acs_bits::EC) return {peer_route::blocked, target};
+        return {peer_route::direct, target};
+    }
+    }
+    return {};
 }
 
 void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     const std::uint64_t addr = gp.get_address();
-    // Requests from below: configuration requests never travel upstream, and an
-    // address that this bridge decodes as its own secondary side is not passed up.
-    if ((ext && ext->kind == pcie::request_kind::config) || in_windows(addr) || !cfg_.bus_master()) {
-        ++unsupported_;
-        pcie::complete(gp, ext, pcie::completion::UR);
+    if (!ext || ext->kind == pcie::request_kind::config) { refuse(gp, ext, unsupported_); return; }
+    const peer_route route = peer(from, gp, *ext);
+    if (route.how == peer_route::blocked) { refuse(gp, ext, acs_blocked_); return; }
+    if (route.how == peer_route::direct) {
+        // Peer-to-peer below this bridge: it never reaches the root complex or the IOMMU.
+        ++peer_to_peer_;
+        if (bus_kind() == secondary_kind::switch_bus) delay += bp_.forward_latency;
+        secondary_out[route.target]->b_transport(gp, delay);
         return;
     }
-    (void)from;
+    if (downstream_port()) {
+        const std::uint16_t ctl = acs_control();
+        const pcie::bdf rid = pcie::bdf::from_rid(ext->requester_id);
+        // Source Validation: the requester must sit below this port.
+        if ((ctl & acs_bits::SV) && !routes_bus(rid.bus)) { refuse(gp, ext, acs_blocked_); return; }
+        if ((ctl & acs_bits::TB) && ext->at == pcie::address_type::translated) { refuse(gp, ext, acs_blocked_); return; }
+    }
+    // A downstream port's P2P Request Redirect sends the request out of the
+    // switch through the upstream port, whatever its address.
+    if (route.how == peer_route::redirected && bus_kind() == secondary_kind::switch_bus) {
+        ++acs_redirected_;
+    } else if (in_windows(addr)) {
+        // Addressed below this bridge, and no peer took it: a root or
+        // downstream port forwards it to the root complex only with ACS
+        // Upstream Forwarding (a request redirected by a component below).
+        if (!downstream_port() || !(acs_control() & acs_bits::UF)) { refuse(gp, ext, unsupported_); return; }
+    }
+    if (!cfg_.bus_master()) { refuse(gp, ext, unsupported_); return; }
+    // A bridge to conventional PCI takes ownership of the requests it forwards.
+    const std::uint16_t original = ext->requester_id;
+    if (bus_kind() == secondary_kind::pci_bus)
+        ext->requester_id = p_.pcie ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
     link_.send_up(delay, gp.is_write() ? gp.get_data_length() : 0);
     delay += bp_.forward_latency;
     pcie_out->b_transport(gp, delay);
     if (gp.is_read()) link_.send_down(delay, gp.get_data_length());
+    ext->requester_id = original;
     ++forwarded_up_;
 }
 
@@ -110,6 +171,9 @@ void pci_bridge::stats(stat_map& out) const {
     add_stat(out, n, "forwarded_up", forwarded_up_);
     add_stat(out, n, "forwarded_down", forwarded_down_);
     add_stat(out, n, "unsupported_requests", unsupported_);
+    add_stat(out, n, "peer_to_peer", peer_to_peer_);
+    add_stat(out, n, "acs_blocked", acs_blocked_);
+    add_stat(out, n, "acs_redirected", acs_redirected_);
 }
 
 } // namespace iotwin::pci

@@ -1,14 +1,31 @@
 // A PCI-to-PCI bridge function (type-1 header): bus number registers, the
 // memory and prefetchable memory windows, and routing between its primary and
-// secondary interfaces. Root ports and switch ports are bridges in this sense.
+// secondary interfaces. Root ports, switch ports, PCIe-to-PCI bridges and
+// conventional PCI bridges are bridges in this sense; what lies on the
+// secondary side decides how peers reach each other:
 //
-// Modelled: configuration routing by ID (type 1 -> type 0 on the secondary
-// bus, type 1 passed on to the child bridge whose bus range holds the bus);
-// memory routing by the windows (Memory Space Enable gates the downstream
-// direction, Bus Master Enable the upstream direction, PCI-to-PCI Bridge
-// Architecture Spec 1.2 section 3.2.2.3.x); a request from below whose address
-// falls inside the bridge's own windows is not forwarded upstream.
-// Not modelled: I/O window, VGA and ISA enables, bridge-control error handling.
+// - a PCIe link (root port, switch downstream port): the functions of one
+//   device; they reach each other inside the device unless their ACS
+//   redirects peer-to-peer requests, and only device 0 exists (ARI aside:
+//   virtual functions use their own routing IDs);
+// - a switch's internal bus (upstream port): the downstream ports; a request
+//   from below one of them goes straight to the peer port that decodes it
+//   unless the ingress port's ACS P2P Request Redirect (or Egress Control)
+//   sends it upstream (Direct Translated P2P lets translated requests through);
+// - a conventional PCI bus (PCIe-to-PCI bridge, PCI bridge): shared; any
+//   function on it claims a request by address, without a bridge in between.
+//
+// Requests from below: ACS Source Validation and Translation Blocking on root
+// and downstream ports; an address inside the bridge's own windows is not
+// forwarded upstream unless ACS Upstream Forwarding is enabled; Bus Master
+// Enable gates the upstream direction; a PCIe-to-PCI bridge takes ownership of
+// the requests it forwards (requester ID = secondary bus, device 0, function
+// 0) and a conventional bridge uses its own ID (PCI-to-PCI Bridge Architecture
+// Spec 1.2 section 3.2; PCIe-to-PCI/PCI-X Bridge Spec 1.0 section 2.3;
+// PCIe 5.0 sections 6.12 and 7.7.8).
+// Not modelled: I/O window, VGA and ISA enables, bridge-control error
+// handling, ACS egress control vectors beyond "block all", completion redirect
+// (completions return with their b_transport).
 #pragma once
 #include <vector>
 
@@ -49,20 +66,28 @@ public:
 
 protected:
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
-    // Whether a type-0 request may reach device `dev` on the secondary bus (a
-    // PCIe downstream port only has device 0 below it).
-    virtual bool secondary_device_allowed(std::uint8_t /*dev*/) const { return true; }
-    pci_function* child_for_config(const pcie::bdf& target, int* index) const;
-    pci_function* child_for_memory(std::uint64_t addr, int except, int* index) const;
+
+private:
+    enum class secondary_kind { pcie_link, switch_bus, pci_bus };
+    secondary_kind bus_kind() const;
+    bool downstream_port() const;
+    int child_for_config(const pcie::bdf& target, bool& type0) const;
+    int child_for_memory(std::uint64_t addr, int except) const;
+    // What happens to a request from child `from` whose address a peer on the
+    // secondary side decodes.
+    struct peer_route {
+        enum { none, direct, redirected, blocked } how = none;
+        int target = -1;
+    };
+    peer_route peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const;
+    void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter);
 
     bridge_params bp_;
     pcie::link link_;
     std::vector<pci_function*> children_;
-    std::uint64_t forwarded_up_ = 0, forwarded_down_ = 0, unsupported_ = 0;
-
-private:
-    void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
-    void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    std::uint64_t forwarded_up_ = 0, forwarded_down_ = 0, unsupported_ = 0, peer_to_peer_ = 0, acs_blocked_ = 0, acs_redirected_ = 0;
 };
 
 } // namespace iotwin::pci

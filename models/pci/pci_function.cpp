@@ -28,6 +28,58 @@ pci_function::pci_function(sc_module_name name, const function_params& p)
     for (const bar_desc& b : p.bars) cfg_.define_bar(b);
     if (p.pcie) define_pcie();
     if (p.msi_vectors) define_msi();
+    if (p.acs) define_acs();
+    if (p.sriov) define_sriov();
+}
+
+void pci_function::define_acs() {
+    // Egress Control Vector Size 0 (one bit) when EC is implemented.
+    const bool ec = p_.acs->cap & acs_bits::EC;
+    acs_cap_ = cfg_.add_ext_capability(ext_cap_id::acs, 1, ec ? 12 : 8);
+    const std::uint32_t c = *acs_cap_;
+    cfg_.define({"ACS_CAPABILITY", c + 4, 2, p_.acs->cap});
+    cfg_.define({"ACS_CONTROL", c + 6, 2, std::uint64_t(p_.acs->ctrl & p_.acs->cap), p_.acs->cap});
+    if (ec) cfg_.define({"ACS_EGRESS_CONTROL_VECTOR", c + 8, 4, 0, 0x1});
+}
+
+void pci_function::define_sriov() {
+    // SR-IOV Extended Capability (PCIe 5.0 9.3.3); VF BARs are not modelled.
+    sriov_cap_ = cfg_.add_ext_capability(ext_cap_id::sriov, 1, 0x40);
+    const std::uint32_t c = *sriov_cap_;
+    const auto& sv = *p_.sriov;
+    cfg_.define({"SRIOV_CAPABILITIES", c + 0x04, 4, 0});
+    cfg_.define({"SRIOV_CONTROL", c + 0x08, 2, 0, 0x001f});  // VF Enable, Migration, Int, VF MSE, ARI Capable Hierarchy
+    cfg_.define({"SRIOV_STATUS", c + 0x0a, 2, 0});
+    cfg_.define({"SRIOV_INITIAL_VFS", c + 0x0c, 2, sv.total_vfs});
+    cfg_.define({"SRIOV_TOTAL_VFS", c + 0x0e, 2, sv.total_vfs});
+    cfg_.define({"SRIOV_NUM_VFS", c + 0x10, 2, 0, 0xffff});
+    cfg_.define({"SRIOV_FIRST_VF_OFFSET", c + 0x14, 2, sv.first_vf_offset});
+    cfg_.define({"SRIOV_VF_STRIDE", c + 0x16, 2, sv.vf_stride});
+    cfg_.define({"SRIOV_VF_DEVICE_ID", c + 0x1a, 2, sv.vf_device});
+    cfg_.define({"SRIOV_SUPPORTED_PAGE_SIZES", c + 0x1c, 4, 0x553});
+    cfg_.define({"SRIOV_SYSTEM_PAGE_SIZE", c + 0x20, 4, 0x1, 0xffffffff});
+}
+
+std::uint16_t pci_function::acs_control() const {
+    return acs_cap_ ? static_cast<std::uint16_t>(cfg_.get(*acs_cap_ + 6, 2)) : 0;
+}
+
+bool pci_function::reaches_sibling(const pci_function& other) const {
+    if (&other == this || is_virtual_function() || other.is_virtual_function()) return false;
+    if ((other.devfn() >> 3) != (devfn() >> 3) || !p_.internal_p2p) return false;
+    // P2P Request Redirect (or Egress Control) sends the request to the link instead.
+    return !(acs_control() & (acs_bits::RR | acs_bits::EC));
+}
+
+bool pci_function::sriov_enabled() const { return sriov_cap_ && (cfg_.get(*sriov_cap_ + 0x08, 2) & 1); }
+
+std::uint16_t pci_function::num_vfs() const {
+    return sriov_cap_ ? static_cast<std::uint16_t>(cfg_.get(*sriov_cap_ + 0x10, 2)) : 0;
+}
+
+std::uint16_t pci_function::vf_routing_id(unsigned n) const {
+    const std::uint32_t c = *sriov_cap_;
+    return static_cast<std::uint16_t>(bdf().rid() + cfg_.get(c + 0x14, 2) + cfg_.get(c + 0x16, 2) * n);
 }
 
 void pci_function::define_pcie() {
@@ -84,7 +136,7 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
     }
     std::uint8_t* d = gp.get_data_ptr();
     if (gp.is_write()) {
-        bus_ = pcie::ecam_bdf(gp.get_address()).bus;  // ID capture on type-0 writes
+        if (!is_virtual_function()) bus_ = pcie::ecam_bdf(gp.get_address()).bus;  // ID capture on type-0 writes
         std::uint64_t v = 0;
         for (unsigned i = 0; i < len; ++i) v |= std::uint64_t(d[i]) << (8 * i);
         cfg_.write(reg, len, v);
@@ -112,6 +164,7 @@ void pci_function::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     pcie::complete(gp, ext, bar_access(*bar, gp.get_command(), off, gp.get_data_ptr(), gp.get_data_length(), delay));
+    if (bar_observer_) bar_observer_(*this, gp);
 }
 
 pcie::completion pci_function::bar_access(const bar_desc&, tlm::tlm_command, std::uint64_t, std::uint8_t*, unsigned,
@@ -122,7 +175,7 @@ pcie::completion pci_function::bar_access(const bar_desc&, tlm::tlm_command, std
 pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
                                            std::uint64_t len, sc_time& delay) {
     dma_result r;
-    if (!cfg_.bus_master()) {
+    if (!present() || !cfg_.bus_master()) {
         ++bme_blocked_;
         return r;  // a well-behaved function issues nothing without Bus Master Enable
     }

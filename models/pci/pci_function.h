@@ -14,6 +14,7 @@
 // sections 2.2.6.2 (ID capture), 7.5.1, 7.5.3, 7.7.1 (MSI).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +41,22 @@ struct function_params {
     pcie::link_params link;               // advertised in the Link Capabilities register
     std::vector<bar_desc> bars;
     unsigned msi_vectors = 1;             // 0: no MSI capability; else 1, 2, 4, 8, 16 or 32
+    // ACS extended capability: implemented bits and the control bits set at
+    // reset (as Linux leaves them after boot); none: no capability.
+    struct acs_regs { std::uint16_t cap = 0, ctrl = 0; };
+    std::optional<acs_regs> acs;
+    // SR-IOV extended capability of a physical function.
+    struct sriov_regs { std::uint16_t total_vfs = 0, first_vf_offset = 1, vf_stride = 1, vf_device = 0; };
+    std::optional<sriov_regs> sriov;
+    // Whether the functions of this device reach each other inside it when
+    // ACS does not redirect peer-to-peer requests (the conservative default).
+    bool internal_p2p = true;
 };
+
+// ACS Capability/Control bits (PCIe 5.0 7.7.8.2).
+namespace acs_bits {
+constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, EC = 0x20, DT = 0x40;
+}
 
 class pci_function : public sc_core::sc_module {
 public:
@@ -50,8 +66,34 @@ public:
     pci_function(sc_core::sc_module_name name, const function_params& p);
 
     const function_params& params() const { return p_; }
-    pcie::bdf bdf() const { return {bus_, static_cast<std::uint8_t>(p_.devfn >> 3), static_cast<std::uint8_t>(p_.devfn & 7)}; }
+    // The routing ID: bus captured from configuration writes, device and
+    // function from the position (a virtual function computes its own).
+    virtual pcie::bdf bdf() const { return {bus_, static_cast<std::uint8_t>(p_.devfn >> 3), static_cast<std::uint8_t>(p_.devfn & 7)}; }
     std::uint8_t devfn() const { return p_.devfn; }
+    // Whether a configuration request for `target`, seen on a bus numbered
+    // `bus` that this function sits on, is addressed to this function (Type 0).
+    virtual bool decodes_config(const pcie::bdf& target, std::uint8_t bus) const {
+        return target.bus == bus && target.devfn() == devfn();
+    }
+    virtual bool is_virtual_function() const { return false; }
+    // Whether the function exists now (a virtual function only while enabled).
+    virtual bool present() const { return true; }
+
+    // ACS Control bits in force (0 without an ACS capability).
+    std::uint16_t acs_control() const;
+    bool has_acs() const { return acs_cap_.has_value(); }
+    // Whether this function and `other` are functions of one device that can
+    // reach each other inside it: neither redirects peer-to-peer requests.
+    bool reaches_sibling(const pci_function& other) const;
+
+    // SR-IOV (a physical function): VF Enable and NumVFs as software set them.
+    bool sriov_enabled() const;
+    std::uint16_t num_vfs() const;
+    std::uint16_t vf_routing_id(unsigned n) const;
+
+    // Sees every memory request this function's BARs complete (isolation checkers).
+    using bar_observer = std::function<void(const pci_function&, const tlm::tlm_generic_payload&)>;
+    void set_bar_observer(bar_observer o) { bar_observer_ = std::move(o); }
     config_space& config() { return cfg_; }
     const config_space& config() const { return cfg_; }
 
@@ -96,8 +138,13 @@ private:
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { downstream(gp, delay); }
     void define_msi();
     void define_pcie();
+    void define_acs();
+    void define_sriov();
     std::optional<std::uint32_t> msi_cap_;
     std::optional<std::uint32_t> pcie_cap_;
+    std::optional<std::uint32_t> acs_cap_;
+    std::optional<std::uint32_t> sriov_cap_;
+    bar_observer bar_observer_;
 };
 
 } // namespace iotwin::pci

@@ -54,6 +54,7 @@ public:
     bool iommu_fault = false;  // set by the IOMMU when it blocked this request
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
     bool host = false;         // issued by a CPU through the root complex (not a device's DMA)
+    bool passed_iommu = false; // the IOMMU forwarded it (translated or not); peer-to-peer inside the fabric never does
 
     tlm::tlm_extension_base* clone() const override { return new pcie_ext(*this); }
     void copy_from(const tlm::tlm_extension_base& other) override {

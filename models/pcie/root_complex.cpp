@@ -12,16 +12,18 @@ root_complex::root_complex(sc_module_name name, const root_complex_params& p)
     down_in.register_b_transport(this, &root_complex::device_transport);
 }
 
-void root_complex::attach(pci::pci_function& f) {
+void root_complex::attach(pci::pci_function& f, std::uint8_t root_bus) {
     f.pcie_out.bind(down_in);
     down_out.bind(f.pcie_in);
     children_.push_back(&f);
+    root_bus_.push_back(root_bus);
 }
 
-int root_complex::route_config(const bdf& target) const {
+int root_complex::route_config(const bdf& target, bool& type0) const {
     for (std::size_t i = 0; i < children_.size(); ++i) {
         const auto* c = children_[i];
-        if (target.bus == 0 ? c->devfn() == target.devfn() : c->routes_bus(target.bus)) return static_cast<int>(i);
+        if (c->decodes_config(target, root_bus_[i])) { type0 = true; return static_cast<int>(i); }
+        if (c->routes_bus(target.bus)) { type0 = false; return static_cast<int>(i); }
     }
     return -1;
 }
@@ -46,8 +48,7 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
         ++config_requests_;
         const std::uint64_t off = addr - p_.ecam_base;
         ext->kind = request_kind::config;
-        ext->config_type0 = ecam_bdf(off).bus == 0;
-        index = route_config(ecam_bdf(off));
+        index = route_config(ecam_bdf(off), ext->config_type0);
         gp.set_address(off);
     } else {
         ++mmio_requests_;
@@ -70,7 +71,6 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
 }
 
 void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
-    (void)from;
     auto* ext = gp.get_extension<pcie_ext>();
     const std::uint64_t a = gp.get_address();
     const std::uint64_t len = gp.get_data_length();
@@ -78,6 +78,13 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
     if (!ext || ext->kind == request_kind::config || len == 0 || (a & ~std::uint64_t(4095)) != ((a + len - 1) & ~std::uint64_t(4095))) {
         ++unsupported_;
         complete(gp, ext, completion::UR);
+        return;
+    }
+    // Another function of the same root-bus device, reached inside the device.
+    if (const int peer = route_memory(a, from); peer >= 0 && root_bus_[peer] == root_bus_[from] &&
+                                                children_[from]->reaches_sibling(*children_[peer])) {
+        ++peer_to_peer_;
+        down_out[peer]->b_transport(gp, delay);
         return;
     }
     if (gp.is_write() && is_msi_address(a)) {
@@ -96,6 +103,7 @@ void root_complex::stats(stat_map& out) const {
     add_stat(out, n, "upstream_requests", upstream_requests_);
     add_stat(out, n, "msi_requests", msi_requests_);
     add_stat(out, n, "unsupported_requests", unsupported_);
+    add_stat(out, n, "peer_to_peer", peer_to_peer_);
 }
 
 } // namespace iotwin::pcie

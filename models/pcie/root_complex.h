@@ -6,7 +6,10 @@
 //
 // Requests from devices that cross a 4 KiB boundary are Malformed TLPs (PCIe
 // 5.0 section 2.2.7) and are answered with UR. A CPU read that ends in UR
-// returns all ones, as on PC hardware.
+// returns all ones, as on PC hardware. Functions of one root-bus device reach
+// each other inside the device unless their ACS redirects; every other
+// request from a device goes to the IOMMU (peer-to-peer between root ports
+// happens after translation, through the interconnect's MMIO decode).
 #pragma once
 #include <vector>
 
@@ -39,7 +42,8 @@ public:
 
     root_complex(sc_core::sc_module_name name, const root_complex_params& p);
 
-    void attach(pci::pci_function& f);
+    // Binds `f` on root bus `root_bus` (0, or one an additional host bridge opens).
+    void attach(pci::pci_function& f, std::uint8_t root_bus = 0);
     const std::vector<pci::pci_function*>& root_functions() const { return children_; }
     const root_complex_params& params() const { return p_; }
     void stats(stat_map& out) const;
@@ -47,12 +51,13 @@ public:
 private:
     void host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void device_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
-    int route_config(const bdf& target) const;
+    int route_config(const bdf& target, bool& type0) const;
     int route_memory(std::uint64_t addr, int except) const;
 
     root_complex_params p_;
     std::vector<pci::pci_function*> children_;
-    std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0;
+    std::vector<std::uint8_t> root_bus_;  // the root bus of each child
+    std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0, peer_to_peer_ = 0;
 };
 
 } // namespace iotwin::pcie

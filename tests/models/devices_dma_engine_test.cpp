@@ -12,7 +12,7 @@
 
 #include "models/devices/dma_engine.h"
 #include "models/pcie/root_complex.h"
-#include "models/pcie/root_port.h"
+#include "models/pci/pci_bridge.h"
 #include "models/common/payload.h"
 
 namespace {
@@ -112,7 +112,7 @@ protected:
     }
 
     pcie::root_complex rc{"rc", pcie::root_complex_params{}};
-    pcie::root_port rp{"rp", port_params(), pci::bridge_params{}};
+    pci::pci_bridge rp{"rp", port_params(), pci::bridge_params{}};
     dma engine;
     memory_target mem{"mem"};
     cpu host{"host"};

@@ -13,7 +13,7 @@
 #include "models/devices/dma_engine.h"
 #include "models/pci/config_space.h"
 #include "models/pcie/root_complex.h"
-#include "models/pcie/root_port.h"
+#include "models/pci/pci_bridge.h"
 #include "models/common/payload.h"
 
 namespace {
@@ -109,7 +109,7 @@ pci::function_params rciep_params() {
 class RootComplex : public ::testing::Test {
 protected:
     pcie::root_complex rc{"rc", pcie::root_complex_params{}};
-    pcie::root_port rp{"rp", port_params(), pci::bridge_params{}};
+    pci::pci_bridge rp{"rp", port_params(), pci::bridge_params{}};
     devices::bar_ram ep{"ep", endpoint_params()};
     devices::bar_ram rciep{"rciep", rciep_params()};
     recorder iommu{"iommu"};

@@ -110,7 +110,7 @@ TEST(Enumerator, BdfsAreDepthFirstInDeviceFunctionOrder) {
     EXPECT_EQ(b.pi->id_of(pcie::bdf{3, 1, 0}.rid()), "pci_b");
 }
 
-TEST(Enumerator, RunReturnsParentsBeforeChildrenInScanOrder) {
+TEST(Enumerator, RunReturnsFunctionsInLinuxProbeOrder) {
     // The enumerator on its own, after the hypervisor's IOMMU setup as boot does it.
     scenario s = tree();
     auto pi = build_platform(s);
@@ -120,20 +120,22 @@ TEST(Enumerator, RunReturnsParentsBeforeChildrenInScanOrder) {
     const auto found = enumerator(*pi->hypervisor, am::ecam_base).run(d);
     std::vector<std::string> order;
     for (const auto& f : found) order.push_back(f.bdf.str());
-    EXPECT_EQ(order, (std::vector<std::string>{"0000:00:00.0", "0000:01:00.0", "0000:00:01.0", "0000:02:00.0",
-                                               "0000:03:00.0", "0000:03:01.0", "0000:00:1f.0", "0000:00:1f.3"}));
+    // Linux's probe order: every function of a bus, then the buses below its bridges.
+    EXPECT_EQ(order, (std::vector<std::string>{"0000:00:00.0", "0000:00:01.0", "0000:00:1f.0", "0000:00:1f.3",
+                                               "0000:01:00.0", "0000:02:00.0", "0000:03:00.0", "0000:03:01.0"}));
     ASSERT_EQ(found.size(), 8u);
-    EXPECT_EQ(found[1].parent, 0);
-    EXPECT_EQ(found[3].parent, 2);
-    EXPECT_EQ(found[4].parent, 3);
-    EXPECT_EQ(found[5].parent, 3);
-    EXPECT_EQ(found[6].parent, -1);
-    EXPECT_EQ(found[3].children, (std::vector<int>{4, 5}));
+    EXPECT_EQ(found[1].parent, -1);
+    EXPECT_EQ(found[4].parent, 0);
+    EXPECT_EQ(found[5].parent, 1);
+    EXPECT_EQ(found[6].parent, 5);
+    EXPECT_EQ(found[7].parent, 5);
+    EXPECT_EQ(found[2].parent, -1);
+    EXPECT_EQ(found[5].children, (std::vector<int>{6, 7}));
     EXPECT_EQ(found[0].vendor, 0x1b36);
     EXPECT_EQ(found[0].device, 0x000c);
     EXPECT_EQ(found[0].class_code, 0x060400u);
     EXPECT_TRUE(found[0].bridge);
-    EXPECT_FALSE(found[1].bridge);
+    EXPECT_FALSE(found[4].bridge);
 }
 
 TEST(Enumerator, SecondaryAndSubordinateBuses) {

@@ -385,11 +385,12 @@ platform:
 )");
     const auto& p = s.platform.pcie;
     ASSERT_EQ(p.size(), 5u);
-    // Explicit positions are taken first; the rest fill the lowest free numbers in order.
-    EXPECT_EQ(p[0].dev, 0);
+    // Explicit positions are taken first; the rest fill the lowest free numbers
+    // in order, from 1 on bus 0 (00:00.0 is the root complex's host bridge).
+    EXPECT_EQ(p[0].dev, 2);
     EXPECT_EQ(p[1].dev, 1);
-    EXPECT_EQ(p[2].dev, 2);
-    EXPECT_EQ(p[3].dev, 3);
+    EXPECT_EQ(p[2].dev, 3);
+    EXPECT_EQ(p[3].dev, 4);
     EXPECT_EQ(p[4].dev, 31);
     for (const auto& n : p) EXPECT_EQ(n.fn, 0) << n.id;
     EXPECT_FALSE(p[0].at_given);
@@ -405,11 +406,11 @@ platform:
   pcie:
     - { id: a, type: root_port }
     - { id: b, type: root_port }
-    - { id: c, type: root_port, at: "00.0" }
+    - { id: c, type: root_port, at: "01.0" }
 )");
-    EXPECT_EQ(s.platform.pcie[0].dev, 1);
-    EXPECT_EQ(s.platform.pcie[1].dev, 2);
-    EXPECT_EQ(s.platform.pcie[2].dev, 0);
+    EXPECT_EQ(s.platform.pcie[0].dev, 2);
+    EXPECT_EQ(s.platform.pcie[1].dev, 3);
+    EXPECT_EQ(s.platform.pcie[2].dev, 1);
 }
 
 TEST_F(Loader, FunctionsOfOneDeviceKeepTheirPositionAndMultifunctionIsLeftToTheBuilder) {
@@ -425,7 +426,7 @@ platform:
     EXPECT_EQ(p[0].fn, 0);
     EXPECT_EQ(p[1].dev, 0x1f);
     EXPECT_EQ(p[1].fn, 3);
-    EXPECT_EQ(p[2].dev, 0);
+    EXPECT_EQ(p[2].dev, 1);
     EXPECT_EQ(p[2].fn, 0);
     // The loader says nothing about the header's multifunction bit unless told.
     for (const auto& n : p) EXPECT_FALSE(n.multifunction.has_value()) << n.id;

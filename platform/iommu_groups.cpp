@@ -1,0 +1,217 @@
+#include "platform/iommu_groups.h"
+
+#include <algorithm>
+#include <bitset>
+
+#include "platform/quirks.h"
+
+namespace iotwin::platform {
+
+namespace {
+
+constexpr std::uint16_t required = acs::SV | acs::RR | acs::CR | acs::UF;  // REQ_ACS_FLAGS
+
+std::string quoted(const topo_function& f) { return "'" + f.id + "'"; }
+
+// pci_acs_flags_enabled(): missing capability bits count as enabled, except EC.
+bool flags_enabled(const topo_function& f, std::uint16_t flags, std::string* why) {
+    if (!f.has_acs) {
+        if (why) *why = quoted(f) + " has no ACS capability";
+        return false;
+    }
+    flags &= f.acs_cap | acs::EC;
+    const std::uint16_t missing = flags & ~f.acs_ctrl;
+    if (missing && why) *why = quoted(f) + " does not enable ACS " + acs::names(missing);
+    return !missing;
+}
+
+} // namespace
+
+bool linux_acs_enabled(const topology& t, int i, std::string* why) {
+    const topo_function& f = t.functions[i];
+    quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
+    std::string quirk;
+    if (const auto r = quirk_acs_enabled(q, required, &quirk)) {
+        if (!*r && why) *why = quoted(f) + " is not isolated per " + quirk;
+        return *r;
+    }
+    if (!f.pcie_type) {
+        if (why) *why = quoted(f) + " is conventional PCI";
+        return false;
+    }
+    switch (*f.pcie_type) {
+    case port::pcie_to_pci_bridge:
+    case port::pci_to_pcie_bridge:
+        if (why) *why = quoted(f) + " is a PCIe-to-PCI bridge";
+        return false;
+    case port::rc_event_collector:
+        if (why) *why = quoted(f) + " is a root complex event collector";
+        return false;
+    case port::downstream:
+    case port::root_port:
+        return flags_enabled(f, required, why);
+    case port::endpoint:
+    case port::upstream:
+    case port::legacy_endpoint:
+    case port::rc_endpoint:
+        // PCIe 3.0 6.12.1.3: ACS does not apply to single-function devices.
+        return f.multifunction ? flags_enabled(f, required, why) : true;
+    default:
+        return true;
+    }
+}
+
+namespace {
+
+class grouper {
+public:
+    explicit grouper(const topology& t)
+        : t_(t), group_of_(t.functions.size(), -1), joined_(t.functions.size()), path_(t.functions.size(), -1), path_why_(t.functions.size()) {}
+
+    group_result run() {
+        for (std::size_t i = 0; i < t_.functions.size(); ++i) {
+            const int g = device_group(static_cast<int>(i));
+            group_of_[i] = g;
+            members_[g].push_back(static_cast<int>(i));
+        }
+        return number();
+    }
+
+private:
+    // pci_acs_path_enabled(b, NULL, REQ), memoized: b and every bridge above it.
+    bool path_enabled(int b, std::string* why) {
+        if (path_[b] < 0) {
+            std::string w;
+            const bool ok = linux_acs_enabled(t_, b, &w) &&
+                            (t_.functions[b].parent < 0 || path_enabled(t_.functions[b].parent, &w));
+            path_[b] = ok;
+            path_why_[b] = w;
+        }
+        if (why) *why = path_why_[b];
+        return path_[b] == 1;
+    }
+
+    int new_group() {
+        const int g = static_cast<int>(members_.size());
+        members_.emplace_back();
+        return g;
+    }
+
+    // pci_device_group()
+    int device_group(int i) {
+        const topo_function& f = t_.functions[i];
+        // (1) The DMA alias walk: the first bridge above that takes ownership
+        // of the function's requests and already has a group.
+        int pdev = i;
+        for (int b = f.parent; b >= 0; b = t_.functions[b].parent) {
+            const topo_function& br = t_.functions[b];
+            if (br.xlate_root) break;
+            const bool aliases = !br.pcie_type || *br.pcie_type == port::pcie_to_pci_bridge || *br.pcie_type == port::pci_to_pcie_bridge;
+            if (!aliases) continue;
+            pdev = b;
+            if (group_of_[b] >= 0) {
+                joined_[i] = quoted(f) + " is behind " + quoted(br) + ", a PCI bridge that takes ownership of its requests";
+                return group_of_[b];
+            }
+        }
+        // (2) Up the hierarchy until the path to the root is ACS-isolated.
+        for (int b = t_.functions[pdev].parent; b >= 0; b = t_.functions[b].parent) {
+            std::string why;
+            if (path_enabled(b, &why)) break;
+            pdev = b;
+            if (group_of_[b] >= 0) {
+                joined_[i] = quoted(f) + " is below " + quoted(t_.functions[b]) + ", whose path to the root complex is not ACS-isolated (" + why + ")";
+                return group_of_[b];
+            }
+        }
+        // (3) and (4): same-bus DMA aliases, then multi-function siblings without ACS.
+        std::bitset<256> seen;
+        std::string via;
+        int g = alias_group(pdev, seen, via);
+        if (g < 0) g = function_alias_group(pdev, seen, via);
+        if (g >= 0) {
+            joined_[i] = via;
+            return g;
+        }
+        return new_group();
+    }
+
+    // get_pci_alias_group()
+    int alias_group(int p, std::bitset<256>& seen, std::string& via) {
+        const topo_function& f = t_.functions[p];
+        if (seen.test(f.bdf.devfn())) return -1;
+        seen.set(f.bdf.devfn());
+        if (group_of_[p] >= 0) return group_of_[p];
+        for (int o : t_.by_bus.at(f.bus_key())) {
+            const topo_function& x = t_.functions[o];
+            if (o == p || !(f.dma_alias.test(x.bdf.devfn()) || x.dma_alias.test(f.bdf.devfn()))) continue;
+            int g = alias_group(o, seen, via);
+            if (g < 0) g = function_alias_group(o, seen, via);
+            if (g >= 0) {
+                if (via.empty()) {
+                    const std::string& q = f.alias_quirk.empty() ? x.alias_quirk : f.alias_quirk;
+                    via = quoted(f) + " and " + quoted(x) + " are DMA aliases of each other (" + q + ")";
+                }
+                return g;
+            }
+        }
+        return -1;
+    }
+
+    // get_pci_function_alias_group()
+    int function_alias_group(int p, std::bitset<256>& seen, std::string& via) {
+        const topo_function& f = t_.functions[p];
+        if (!f.multifunction || linux_acs_enabled(t_, p)) return -1;
+        for (int o : t_.by_bus.at(f.bus_key())) {
+            const topo_function& x = t_.functions[o];
+            if (o == p || x.bdf.dev != f.bdf.dev || linux_acs_enabled(t_, o)) continue;
+            const int g = alias_group(o, seen, via);
+            if (g >= 0) {
+                if (via.empty()) via = quoted(f) + " and " + quoted(x) + " are functions of one multi-function device without ACS";
+                return g;
+            }
+        }
+        return -1;
+    }
+
+    // Renumbers groups in order of their lowest BDF and writes the reasons.
+    group_result number() {
+        auto key = [&](int i) {
+            const topo_function& f = t_.functions[i];
+            return std::uint32_t(f.segment) << 16 | f.bdf.rid();
+        };
+        for (auto& m : members_) std::sort(m.begin(), m.end(), [&](int a, int b) { return key(a) < key(b); });
+        std::vector<int> order(members_.size());
+        for (std::size_t g = 0; g < order.size(); ++g) order[g] = static_cast<int>(g);
+        std::sort(order.begin(), order.end(), [&](int a, int b) { return key(members_[a].front()) < key(members_[b].front()); });
+        group_result r;
+        r.group_of.assign(t_.functions.size(), -1);
+        for (std::size_t id = 0; id < order.size(); ++id) {
+            iommu_group g;
+            g.id = static_cast<int>(id);
+            g.members = members_[order[id]];
+            std::vector<int> by_probe = g.members;
+            std::sort(by_probe.begin(), by_probe.end());
+            for (int m : by_probe) {
+                if (joined_[m].empty()) continue;
+                g.reason += (g.reason.empty() ? "" : "; ") + joined_[m];
+            }
+            for (int m : g.members) r.group_of[m] = g.id;
+            r.groups.push_back(std::move(g));
+        }
+        return r;
+    }
+
+    const topology& t_;
+    std::vector<int> group_of_;
+    std::vector<std::vector<int>> members_;
+    std::vector<std::string> joined_;
+    std::vector<int> path_;
+    std::vector<std::string> path_why_;
+};
+
+} // namespace
+
+group_result compute_groups(const topology& t) { return grouper(t).run(); }
+
+} // namespace iotwin::platform

@@ -1,0 +1,232 @@
+#include "platform/topology.h"
+
+#include <algorithm>
+
+#include "platform/quirks.h"
+
+namespace iotwin::platform {
+
+namespace acs {
+
+namespace {
+constexpr std::pair<const char*, std::uint16_t> bit_names[] = {{"SV", SV}, {"TB", TB}, {"RR", RR}, {"CR", CR},
+                                                               {"UF", UF}, {"EC", EC}, {"DT", DT}};
+}
+
+std::uint16_t bits(const std::vector<std::string>& names) {
+    std::uint16_t b = 0;
+    for (const std::string& n : names)
+        for (const auto& [name, bit] : bit_names)
+            if (n == name) b |= bit;
+    return b;
+}
+
+std::string names(std::uint16_t b) {
+    std::string s;
+    for (const auto& [name, bit] : bit_names)
+        if (b & bit) s += (s.empty() ? "" : " ") + std::string(name);
+    return s;
+}
+
+} // namespace acs
+
+node_identity identity_of(const pcie_node& n) {
+    using t = node_type;
+    node_identity id{};
+    switch (n.type) {
+    case t::root_port: id = {0x1b36, 0x000c, 0x060400, port::root_port}; break;
+    case t::upstream_port: id = {0x104c, 0x8232, 0x060400, port::upstream}; break;
+    case t::downstream_port: id = {0x104c, 0x8233, 0x060400, port::downstream}; break;
+    case t::pcie_pci_bridge: id = {0x1b36, 0x000e, 0x060400, port::pcie_to_pci_bridge}; break;
+    case t::pci_bridge: id = {0x1b36, 0x0001, 0x060400, std::nullopt}; break;
+    case t::host_bridge: id = {0x8086, 0x29c0, 0x060000, std::nullopt}; break;
+    case t::rciep: id = {0x1b36, 0x00f0, 0x088000, port::rc_endpoint}; break;
+    case t::endpoint: id = {0x1b36, 0x00f0, 0x088000, port::endpoint}; break;
+    case t::pci_device: id = {0x1b36, 0x00f1, 0x088000, std::nullopt}; break;
+    }
+    if (n.vendor) id.vendor = *n.vendor;
+    if (n.device) id.device = *n.device;
+    if (n.class_code) id.class_code = *n.class_code;
+    return id;
+}
+
+std::string topo_function::bdf_string() const {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%x", segment, bdf.bus, bdf.dev, bdf.fn);
+    return buf;
+}
+
+namespace {
+
+class numbering {
+public:
+    explicit numbering(topology& t) : t_(t) {}
+
+    void run(const platform_desc& p) {
+        last_bus_[0] = 0;
+        scan_bus(p.pcie, 0, 0, -1);
+        // Additional host bridges open their root buses in description order.
+        for (const pcie_node& n : p.pcie) {
+            if (n.type != node_type::host_bridge) continue;
+            const std::uint16_t seg = n.segment;
+            const std::uint8_t root = *n.root_bus;
+            auto used = last_bus_.find(seg);
+            if (used != last_bus_.end() && root <= used->second)
+                throw input_error(n.pos, "root_bus " + std::to_string(root) + " of '" + n.id + "' is already used: buses up to " +
+                                             std::to_string(used->second) + " of segment " + std::to_string(seg) + " are taken");
+            last_bus_[seg] = root;
+            scan_bus(n.children, seg, root, -1);
+        }
+        add_virtual_functions();
+        for (std::size_t i = 0; i < t_.functions.size(); ++i) {
+            t_.by_id[t_.functions[i].id] = static_cast<int>(i);
+            t_.by_bus[t_.functions[i].bus_key()].push_back(static_cast<int>(i));
+        }
+        t_.graph = topo_graph(t_.functions.size());
+        for (std::size_t i = 0; i < t_.functions.size(); ++i)
+            if (t_.functions[i].parent >= 0) boost::add_edge(static_cast<std::size_t>(t_.functions[i].parent), i, t_.graph);
+    }
+
+private:
+    void scan_bus(const std::vector<pcie_node>& nodes, std::uint16_t seg, std::uint8_t bus, int parent) {
+        std::vector<const pcie_node*> order;
+        for (const pcie_node& n : nodes) order.push_back(&n);
+        std::stable_sort(order.begin(), order.end(), [](const pcie_node* a, const pcie_node* b) {
+            return (a->dev << 3 | a->fn) < (b->dev << 3 | b->fn);
+        });
+        std::vector<std::pair<int, const pcie_node*>> bridges;
+        std::uint32_t vf_bus_max = bus;
+        for (const pcie_node* n : order) {
+            const int idx = add(*n, nodes, seg, bus, parent);
+            if (is_bridge(n->type) && n->type != node_type::host_bridge) bridges.emplace_back(idx, n);
+            if (n->sriov && n->sriov->total_vfs) {
+                // pci_iov_bus_range(): the buses the PF's last possible VF needs.
+                const std::uint32_t rid = (std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn)) + n->sriov->first_vf_offset +
+                                          n->sriov->vf_stride * (n->sriov->total_vfs - 1);
+                vf_bus_max = std::max(vf_bus_max, rid >> 8);
+            }
+        }
+        std::uint32_t& last = last_bus_[seg];
+        last = std::max<std::uint32_t>(last, vf_bus_max);
+        if (last > 255) throw input_error(order.empty() ? source_pos{} : order.front()->pos, "SR-IOV virtual functions need bus numbers beyond 255");
+        for (auto [idx, n] : bridges) {
+            if (last >= 255) throw input_error(n->pos, "no bus number left for the secondary bus of '" + n->id + "'");
+            const auto secondary = static_cast<std::uint8_t>(++last);
+            t_.functions[idx].secondary = secondary;
+            scan_bus(n->children, seg, secondary, idx);
+            t_.functions[idx].subordinate = static_cast<std::uint8_t>(last);
+        }
+    }
+
+    int add(const pcie_node& n, const std::vector<pcie_node>& siblings, std::uint16_t seg, std::uint8_t bus, int parent) {
+        const node_identity id = identity_of(n);
+        topo_function f;
+        f.id = n.id;
+        f.type = n.type;
+        f.node = &n;
+        f.segment = seg;
+        f.bdf = {bus, n.dev, n.fn};
+        f.vendor = id.vendor;
+        f.device = id.device;
+        f.class_code = id.class_code;
+        f.pcie_type = id.pcie_type;
+        int same_device = 0;
+        for (const pcie_node& s : siblings) same_device += s.dev == n.dev;
+        f.header_multifunction = n.multifunction.value_or(same_device > 1);
+        f.multifunction = f.header_multifunction || n.fn > 0;
+        f.has_acs = n.has_acs;
+        f.acs_cap = acs::bits(n.acs);
+        f.acs_ctrl = n.acs_ctrl ? acs::bits(*n.acs_ctrl) : (f.acs_cap & acs::linux_default);
+        f.parent = parent;
+        f.on_root_bus = parent < 0;
+        f.bridge = is_bridge(n.type) && n.type != node_type::host_bridge;
+        f.internal_p2p = n.internal_p2p;
+        apply_alias_quirks(f);
+        t_.functions.push_back(f);
+        return static_cast<int>(t_.functions.size() - 1);
+    }
+
+    void apply_alias_quirks(topo_function& f) {
+        quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
+        const alias_quirk a = quirk_dma_alias(q, f.bdf.devfn());
+        f.dma_alias = a.dma_alias_devfns;
+        f.xlate_root = a.xlate_root;
+        // quirk_use_pcie_bridge_dma_alias: conventional bridges directly below
+        // a PCIe port that is not itself a PCIe-to-PCI bridge.
+        if (a.pcie_bridge_alias && f.bridge && !f.pcie_type && f.parent >= 0) {
+            const topo_function& up = t_.functions[f.parent];
+            f.pcie_bridge_alias = up.pcie_type && *up.pcie_type != port::pcie_to_pci_bridge;
+        }
+        if (f.dma_alias.any() || f.xlate_root || f.pcie_bridge_alias) f.alias_quirk = a.name;
+    }
+
+    void add_virtual_functions() {
+        const std::size_t boot = t_.functions.size();
+        std::map<std::uint32_t, std::string> taken;  // (segment, rid) -> id
+        for (std::size_t i = 0; i < boot; ++i) taken[std::uint32_t(t_.functions[i].segment) << 16 | t_.functions[i].bdf.rid()] = t_.functions[i].id;
+        for (std::size_t i = 0; i < boot; ++i) {
+            const pcie_node& n = *t_.functions[i].node;
+            if (!n.sriov) continue;
+            const sriov_spec& sp = *n.sriov;
+            for (std::uint64_t v = 0; v < sp.num_vfs; ++v) {
+                const topo_function& pf = t_.functions[i];
+                const std::uint32_t rid = pf.bdf.rid() + sp.first_vf_offset + sp.vf_stride * v;
+                topo_function f;
+                f.id = n.id + "-vf" + std::to_string(v);
+                if (rid > 0xffff) throw input_error(n.pos, "virtual function " + f.id + " would need a bus number beyond 255");
+                const std::uint32_t key = std::uint32_t(pf.segment) << 16 | rid;
+                if (auto it = taken.find(key); it != taken.end())
+                    throw input_error(n.pos, "virtual function " + f.id + " has routing ID " + pcie::bdf::from_rid(static_cast<std::uint16_t>(rid)).str() +
+                                                 ", the routing ID of '" + it->second + "'");
+                taken[key] = f.id;
+                f.type = pf.type;
+                f.node = &n;
+                f.segment = pf.segment;
+                f.bdf = pcie::bdf::from_rid(static_cast<std::uint16_t>(rid));
+                f.vendor = pf.vendor;
+                f.device = sp.vf_device ? sp.vf_device : pf.device;
+                f.class_code = pf.class_code;
+                f.pcie_type = pf.pcie_type;
+                f.is_vf = true;
+                f.pf = static_cast<int>(i);
+                f.vf_index = static_cast<unsigned>(v);
+                f.parent = pf.parent;
+                f.on_root_bus = pf.on_root_bus && f.bdf.bus == pf.bdf.bus;
+                t_.functions.push_back(f);
+            }
+        }
+    }
+
+    topology& t_;
+    std::map<std::uint16_t, std::uint32_t> last_bus_;
+};
+
+} // namespace
+
+topology build_topology(const platform_desc& p) {
+    topology t;
+    numbering(t).run(p);
+    return t;
+}
+
+std::vector<std::uint16_t> topology::dma_aliases(int i) const {
+    // pci_for_each_dma_alias(): the function, its quirk aliases on its bus,
+    // then every bridge above that takes ownership of its requests.
+    const topo_function& f = functions[i];
+    std::vector<std::uint16_t> out{f.bdf.rid()};
+    for (unsigned d = 0; d < 256; ++d)
+        if (f.dma_alias.test(d)) out.push_back(static_cast<std::uint16_t>(f.bdf.bus << 8 | d));
+    for (int b = f.parent; b >= 0; b = functions[b].parent) {
+        const topo_function& br = functions[b];
+        if (br.xlate_root) break;
+        if (br.pcie_type) {
+            if (*br.pcie_type == port::pcie_to_pci_bridge) out.push_back(static_cast<std::uint16_t>(br.secondary << 8));
+            else if (*br.pcie_type == port::pci_to_pcie_bridge) out.push_back(br.bdf.rid());
+        } else {
+            out.push_back(br.pcie_bridge_alias ? static_cast<std::uint16_t>(br.secondary << 8) : br.bdf.rid());
+        }
+    }
+    return out;
+}
+
+} // namespace iotwin::platform

@@ -1,0 +1,95 @@
+// The PCI hierarchy of a description as Linux sees it after boot, computed
+// statically (without simulating): every function with the BDF that
+// depth-first enumeration gives it, its PCI Express port type, its ACS
+// capability and control as Linux leaves them, its DMA-alias quirks, the
+// SR-IOV virtual functions, all in Linux's probe order, on a Boost.Graph
+// whose edges go from a bridge to each function on its secondary bus. The
+// simulated firmware enumeration (platform/enumerator.cpp) must and does
+// produce the same BDFs; tests compare the two.
+#pragma once
+#include <bitset>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+
+#include "models/pcie/protocol.h"
+#include "platform/description.h"
+
+namespace iotwin::platform {
+
+// ACS Capability and Control register bits (PCIe 5.0 7.7.8).
+namespace acs {
+constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, EC = 0x20, DT = 0x40;
+// What Linux's pci_std_enable_acs() turns on of what a function implements.
+constexpr std::uint16_t linux_default = SV | RR | CR | UF;
+std::uint16_t bits(const std::vector<std::string>& names);
+std::string names(std::uint16_t bits);  // "SV RR CR UF"
+} // namespace acs
+
+// PCI Express port types as the capability encodes them.
+namespace port {
+constexpr std::uint8_t endpoint = 0x0, legacy_endpoint = 0x1, root_port = 0x4, upstream = 0x5, downstream = 0x6,
+                       pcie_to_pci_bridge = 0x7, pci_to_pcie_bridge = 0x8, rc_endpoint = 0x9, rc_event_collector = 0xa;
+}
+
+// The IDs and PCI Express port type of a node: its own, or the defaults of
+// its type (QEMU's IDs for ports and bridges so that no quirk applies,
+// iotwin's own 1b36:00f0/00f1 for endpoints and conventional functions).
+struct node_identity {
+    std::uint16_t vendor, device;
+    std::uint32_t class_code;
+    std::optional<std::uint8_t> pcie_type;
+};
+node_identity identity_of(const pcie_node& n);
+
+struct topo_function {
+    std::string id;
+    node_type type = node_type::endpoint;
+    const pcie_node* node = nullptr;  // for a virtual function, its physical function's node
+    std::uint16_t segment = 0;
+    pcie::bdf bdf;
+    std::uint16_t vendor = 0, device = 0;
+    std::uint32_t class_code = 0;
+    std::optional<std::uint8_t> pcie_type;  // none: conventional PCI
+    bool header_multifunction = false;      // header type bit 7
+    bool multifunction = false;             // Linux's flag: the header bit, or function > 0
+    bool has_acs = false;
+    std::uint16_t acs_cap = 0, acs_ctrl = 0;
+    bool is_vf = false;
+    int pf = -1;                            // index of the physical function of a VF
+    unsigned vf_index = 0;                  // n of VF n
+    int parent = -1;                        // the bridge above (bus->self); -1 on a root bus
+    bool on_root_bus = false;
+    bool bridge = false;
+    std::uint8_t secondary = 0, subordinate = 0;
+    std::bitset<256> dma_alias;             // same-bus devfns from DMA-alias quirks
+    bool pcie_bridge_alias = false, xlate_root = false;
+    std::string alias_quirk;
+    bool internal_p2p = true;
+
+    std::string bdf_string() const;         // "0000:01:00.0"
+    std::uint32_t bus_key() const { return std::uint32_t(segment) << 8 | bdf.bus; }
+};
+
+using topo_graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
+
+struct topology {
+    std::vector<topo_function> functions;  // Linux probe order
+    topo_graph graph;                      // vertex i is functions[i]
+    std::map<std::string, int> by_id;
+    std::map<std::uint32_t, std::vector<int>> by_bus;  // (segment, bus) -> functions, probe order
+
+    const topo_function& at(const std::string& id) const { return functions[by_id.at(id)]; }
+    // Requester IDs the IOMMU may see for DMA from function i (pci_for_each_dma_alias order).
+    std::vector<std::uint16_t> dma_aliases(int i) const;
+};
+
+// Throws input_error when the hierarchy cannot be numbered (bus numbers run
+// out, a root bus collides with buses already used, VF routing IDs collide).
+topology build_topology(const platform_desc& p);
+
+} // namespace iotwin::platform
