@@ -80,7 +80,7 @@ private:
         if (n.type == node_type::host_bridge) {
             pci::function_params hp = p;
             hp.msi_vectors = 0;
-            return std::make_unique<devices::bar_ram>(name, hp, s_.platform.devices.bar_ram);
+            return std::make_unique<pci::pci_function>(name, hp);
         }
         return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
     }

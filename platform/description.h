@@ -64,7 +64,13 @@ struct pcie_node {
     std::optional<bool> multifunction;
     std::optional<std::uint8_t> root_bus;
     std::uint16_t segment = 0;          // PCI segment (domain) a host_bridge opens its root bus in
-    bool internal_p2p = true;           // functions of this device reach each other inside it unless ACS redirects
+    // Whether peer-to-peer requests from this function go straight to a peer
+    // when its ACS does not redirect them (functions of one device inside it,
+    // a switch port across the switch). Default: yes, unless an ACS quirk of
+    // Linux declares the function isolated, in which case the model honours
+    // the quirk; `true` models a quirk that claims an isolation the hardware
+    // does not give.
+    std::optional<bool> internal_p2p;
     std::vector<pcie_node> children;
     source_pos pos;
 };

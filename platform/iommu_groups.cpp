@@ -66,9 +66,24 @@ namespace {
 class grouper {
 public:
     explicit grouper(const topology& t)
-        : t_(t), group_of_(t.functions.size(), -1), joined_(t.functions.size()), path_(t.functions.size(), -1), path_why_(t.functions.size()) {}
+        : t_(t), group_of_(t.functions.size(), -1), joined_(t.functions.size()), path_(t.functions.size(), -1), path_why_(t.functions.size()),
+          acs_(t.functions.size(), -1), bus_of_(t.functions.size(), nullptr), bus_index_(t.functions.size()) {
+        // Each function's bus, and which buses have DMA-alias quirks at all:
+        // on the others the same-bus alias scan of get_pci_alias_group() finds nothing.
+        bus_alias_.reserve(t.by_bus.size());
+        for (const auto& [key, members] : t.by_bus) {
+            bool any = false;
+            for (int m : members) {
+                bus_of_[m] = &members;
+                bus_index_[m] = bus_alias_.size();
+                any = any || t.functions[m].dma_alias.any();
+            }
+            bus_alias_.push_back(any);
+        }
+    }
 
     group_result run() {
+        members_.reserve(t_.functions.size());
         for (std::size_t i = 0; i < t_.functions.size(); ++i) {
             const int g = device_group(static_cast<int>(i));
             group_of_[i] = g;
@@ -78,16 +93,25 @@ public:
     }
 
 private:
+    // linux_acs_enabled() without the reason, memoized.
+    bool acs_enabled(int i) {
+        if (acs_[i] < 0) acs_[i] = linux_acs_enabled(t_, i);
+        return acs_[i] == 1;
+    }
+
     // pci_acs_path_enabled(b, NULL, REQ), memoized: b and every bridge above it.
-    bool path_enabled(int b, std::string* why) {
+    // The reason, when the path is not enabled, stays in path_why_[b].
+    bool path_enabled(int b) {
         if (path_[b] < 0) {
             std::string w;
-            const bool ok = linux_acs_enabled(t_, b, &w) &&
-                            (t_.functions[b].parent < 0 || path_enabled(t_.functions[b].parent, &w));
+            bool ok = linux_acs_enabled(t_, b, &w);
+            if (ok && t_.functions[b].parent >= 0) {
+                ok = path_enabled(t_.functions[b].parent);
+                w = path_why_[t_.functions[b].parent];
+            }
             path_[b] = ok;
-            path_why_[b] = w;
+            path_why_[b] = std::move(w);
         }
-        if (why) *why = path_why_[b];
         return path_[b] == 1;
     }
 
@@ -116,11 +140,11 @@ private:
         }
         // (2) Up the hierarchy until the path to the root is ACS-isolated.
         for (int b = t_.functions[pdev].parent; b >= 0; b = t_.functions[b].parent) {
-            std::string why;
-            if (path_enabled(b, &why)) break;
+            if (path_enabled(b)) break;
             pdev = b;
             if (group_of_[b] >= 0) {
-                joined_[i] = quoted(f) + " is below " + quoted(t_.functions[b]) + ", whose path to the root complex is not ACS-isolated (" + why + ")";
+                joined_[i] = quoted(f) + " is below " + quoted(t_.functions[b]) + ", whose path to the root complex is not ACS-isolated (" +
+                             path_why_[b] + ")";
                 return group_of_[b];
             }
         }
@@ -130,7 +154,7 @@ private:
         int g = alias_group(pdev, seen, via);
         if (g < 0) g = function_alias_group(pdev, seen, via);
         if (g >= 0) {
-            joined_[i] = via;
+            joined_[i] = std::move(via);
             return g;
         }
         return new_group();
@@ -142,7 +166,8 @@ private:
         if (seen.test(f.bdf.devfn())) return -1;
         seen.set(f.bdf.devfn());
         if (group_of_[p] >= 0) return group_of_[p];
-        for (int o : t_.by_bus.at(f.bus_key())) {
+        if (!bus_alias_[bus_index_[p]]) return -1;  // no function on the bus has a DMA alias
+        for (int o : *bus_of_[p]) {
             const topo_function& x = t_.functions[o];
             if (o == p || !(f.dma_alias.test(x.bdf.devfn()) || x.dma_alias.test(f.bdf.devfn()))) continue;
             int g = alias_group(o, seen, via);
@@ -161,10 +186,10 @@ private:
     // get_pci_function_alias_group()
     int function_alias_group(int p, std::bitset<256>& seen, std::string& via) {
         const topo_function& f = t_.functions[p];
-        if (!f.multifunction || linux_acs_enabled(t_, p)) return -1;
-        for (int o : t_.by_bus.at(f.bus_key())) {
+        if (!f.multifunction || acs_enabled(p)) return -1;
+        for (int o : *bus_of_[p]) {
             const topo_function& x = t_.functions[o];
-            if (o == p || x.bdf.dev != f.bdf.dev || linux_acs_enabled(t_, o)) continue;
+            if (o == p || x.bdf.dev != f.bdf.dev || acs_enabled(o)) continue;
             const int g = alias_group(o, seen, via);
             if (g >= 0) {
                 if (via.empty()) via = quoted(f) + " and " + quoted(x) + " are functions of one multi-function device without ACS";
@@ -176,25 +201,35 @@ private:
 
     // Renumbers groups in order of their lowest BDF and writes the reasons.
     group_result number() {
-        auto key = [&](int i) {
+        std::vector<std::uint32_t> keys(t_.functions.size());
+        for (std::size_t i = 0; i < keys.size(); ++i) {
             const topo_function& f = t_.functions[i];
-            return std::uint32_t(f.segment) << 16 | f.bdf.rid();
-        };
-        for (auto& m : members_) std::sort(m.begin(), m.end(), [&](int a, int b) { return key(a) < key(b); });
-        std::vector<int> order(members_.size());
-        for (std::size_t g = 0; g < order.size(); ++g) order[g] = static_cast<int>(g);
-        std::sort(order.begin(), order.end(), [&](int a, int b) { return key(members_[a].front()) < key(members_[b].front()); });
+            keys[i] = std::uint32_t(f.segment) << 16 | f.bdf.rid();
+        }
+        auto key = [&](int i) { return keys[i]; };
+        for (auto& m : members_)
+            if (m.size() > 1) std::sort(m.begin(), m.end(), [&](int a, int b) { return key(a) < key(b); });
+        std::vector<std::pair<std::uint32_t, int>> order(members_.size());  // (lowest key, group)
+        for (std::size_t g = 0; g < order.size(); ++g) order[g] = {key(members_[g].front()), static_cast<int>(g)};
+        std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         group_result r;
         r.group_of.assign(t_.functions.size(), -1);
+        r.groups.reserve(order.size());
+        std::vector<int> by_probe;
         for (std::size_t id = 0; id < order.size(); ++id) {
             iommu_group g;
             g.id = static_cast<int>(id);
-            g.members = members_[order[id]];
-            std::vector<int> by_probe = g.members;
-            std::sort(by_probe.begin(), by_probe.end());
-            for (int m : by_probe) {
-                if (joined_[m].empty()) continue;
-                g.reason += (g.reason.empty() ? "" : "; ") + joined_[m];
+            g.members = std::move(members_[order[id].second]);
+            if (g.members.size() == 1) {
+                g.reason = std::move(joined_[g.members.front()]);
+            } else {
+                by_probe = g.members;
+                std::sort(by_probe.begin(), by_probe.end());
+                for (int m : by_probe) {
+                    if (joined_[m].empty()) continue;
+                    if (!g.reason.empty()) g.reason += "; ";
+                    g.reason += joined_[m];
+                }
             }
             for (int m : g.members) r.group_of[m] = g.id;
             r.groups.push_back(std::move(g));
@@ -208,6 +243,10 @@ private:
     std::vector<std::string> joined_;
     std::vector<int> path_;
     std::vector<std::string> path_why_;
+    std::vector<signed char> acs_;                   // linux_acs_enabled(), -1 until asked
+    std::vector<const std::vector<int>*> bus_of_;    // function -> the functions on its bus
+    std::vector<std::size_t> bus_index_;             // function -> its bus's index in by_bus
+    std::vector<bool> bus_alias_;                    // by bus index: some function there has a DMA alias
 };
 
 } // namespace

@@ -648,8 +648,8 @@ void loader::check_ref(const YAML::Node& n, const std::set<std::string>& saved) 
     if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '$') {
         std::smatch m;
         const std::string text = n.Scalar();
-        if (!std::regex_match(text, m, std::regex("^\\$([A-Za-z_][A-Za-z0-9_]*)((\\.[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\])*)$")))
-            r_.fail(n, "reference '" + text + "' must look like $name.field or $name.list[0]");
+        if (!std::regex_match(text, m, std::regex("^\\$([A-Za-z_][A-Za-z0-9_]*)((\\.[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\])*)([+-](0x[0-9a-fA-F]+|[0-9]+))?$")))
+            r_.fail(n, "reference '" + text + "' must look like $name.field, $name.list[0] or $name.field+0x100");
         if (!saved.count(m[1].str())) {
             std::vector<std::string> names(saved.begin(), saved.end());
             r_.fail(n, "'" + text + "' refers to '" + m[1].str() + "', which no earlier step saves" + suggestion(m[1].str(), names));

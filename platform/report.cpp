@@ -99,7 +99,7 @@ void write_summary(std::ostream& os, const run_report& r) {
         for (const auto& [k, v] : s.result.items()) {
             if (k == "delivered" && v.empty()) continue;
             if (k == "fault" && !v.get<bool>()) continue;
-            const bool as_hex = v.is_number_unsigned() && (k == "value" || k.rfind("address", 0) == 0 || k == "vector" || k == "data");
+            const bool as_hex = v.is_number_unsigned() && (k == "value" || k.rfind("address", 0) == 0 || k == "vector" || k == "data" || k == "start" || k == "end");
             os << (first ? "" : " ") << k << "=" << (v.is_string() ? v.get<std::string>() : as_hex ? hex(v.get<std::uint64_t>()) : v.dump());
             first = false;
         }

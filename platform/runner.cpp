@@ -119,7 +119,16 @@ private:
         if (!n || !n.IsScalar()) throw step_error(std::string("args.") + name + " must be a single value");
         return n.Scalar();
     }
-    YAML::Node resolve(const std::string& ref) const {
+    YAML::Node resolve(const std::string& text) const {
+        // An integer offset may follow the reference: $r.start+0x8000.
+        const std::size_t op = text.find_first_of("+-");
+        const std::string ref = text.substr(0, op);
+        if (op != std::string::npos) {
+            const YAML::Node base = resolve(ref);
+            const std::uint64_t v = guarded([&] { return parse_integer(base.IsScalar() ? base.Scalar() : "", source_pos{}); });
+            const std::uint64_t k = guarded([&] { return parse_integer(text.substr(op + 1), source_pos{}); });
+            return YAML::Node(std::to_string(text[op] == '+' ? v + k : v - k));
+        }
         static const std::regex part("\\.([A-Za-z_][A-Za-z0-9_]*)|\\[([0-9]+)\\]");
         const std::size_t end = ref.find_first_of(".[");
         const std::string name = ref.substr(1, end == std::string::npos ? std::string::npos : end - 1);
@@ -225,6 +234,27 @@ void mmio(step_context& c, tlm::tlm_command cmd) {
 
 void op_mmio_read(step_context& c) { mmio(c, tlm::TLM_READ_COMMAND); }
 void op_mmio_write(step_context& c) { mmio(c, tlm::TLM_WRITE_COMMAND); }
+
+// The `resource` file of the function in sysfs: where a BAR sits, as the
+// kernel assigned it.
+void op_resource(step_context& c) {
+    int err;
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = owned_device(c, dom, err);
+    if (dom.privileged) err = 0;  // the hardware domain sees every function in sysfs
+    const std::uint64_t bar = c.integer("bar");
+    const enumerated_function* e = c.run().enumerated(f.basename());
+    const enumerated_bar* b = nullptr;
+    if (!err && e)
+        for (const enumerated_bar& x : e->bars)
+            if (x.index == bar) b = &x;
+    if (!err && !b) err = EINVAL;
+    c.result()["errno"] = errno_json(err);
+    if (err) return;
+    c.result()["start"] = b->base;
+    c.result()["end"] = b->base + b->size - 1;
+    c.result()["size"] = b->size;
+}
 
 void op_set_master(step_context& c) {
     int err;
@@ -366,6 +396,9 @@ const std::vector<operation>& table() {
            {"offset", t::integer, true, "offset in the BAR"}, {"size", t::integer, false, "1, 2, 4 or 8 bytes (default 4)"},
            {"value", t::integer, true, "value to store"}},
           {"completion"}, "stores to a BAR of a function the domain owns"}, op_mmio_write},
+        {{"pci.resource", actor::domain,
+          {{"device", t::device, true, "function id"}, {"bar", t::integer, true, "BAR index"}},
+          {"start", "end", "size"}, "where a BAR sits (the function's sysfs resource file)"}, op_resource},
         {{"pci.set_master", actor::domain, {{"device", t::device, true, "function id"}}, {},
           "Linux pci_set_master(): sets Bus Master Enable in the command register"}, op_set_master},
         {{"pci.enable_msi", actor::domain, {{"device", t::device, true, "function id"}}, {"vector", "address_lo", "address_hi"},

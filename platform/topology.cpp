@@ -1,6 +1,8 @@
 #include "platform/topology.h"
 
 #include <algorithm>
+#include <array>
+#include <unordered_map>
 
 #include "platform/quirks.h"
 
@@ -78,9 +80,17 @@ public:
             scan_bus(n.children, seg, root, -1);
         }
         add_virtual_functions();
+        index_by_id();
+        // Functions of one bus mostly follow each other in probe order.
+        std::vector<int>* bus = nullptr;
+        std::uint32_t bus_key = 0;
         for (std::size_t i = 0; i < t_.functions.size(); ++i) {
-            t_.by_id[t_.functions[i].id] = static_cast<int>(i);
-            t_.by_bus[t_.functions[i].bus_key()].push_back(static_cast<int>(i));
+            const std::uint32_t k = t_.functions[i].bus_key();
+            if (!bus || k != bus_key) {
+                bus = &t_.by_bus[k];
+                bus_key = k;
+            }
+            bus->push_back(static_cast<int>(i));
         }
         t_.graph = topo_graph(t_.functions.size());
         for (std::size_t i = 0; i < t_.functions.size(); ++i)
@@ -88,6 +98,37 @@ public:
     }
 
 private:
+    // by_id[id] = i for every function in probe order (the last of equal ids
+    // wins), inserted in key order so that each insertion is amortized O(1).
+    // The sort compares the first 16 bytes of the ids as two integers (zero
+    // padded, big-endian: the same order as the strings') and the strings
+    // only when those are equal.
+    void index_by_id() {
+        const std::vector<topo_function>& fs = t_.functions;
+        struct key {
+            std::uint64_t hi, lo;
+            int i;
+        };
+        const auto word = [](const std::string& s, std::size_t off) {
+            std::uint64_t v = 0;
+            for (std::size_t k = off; k < off + 8; ++k) v = v << 8 | (k < s.size() ? static_cast<unsigned char>(s[k]) : 0u);
+            return v;
+        };
+        std::vector<key> order(fs.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = {word(fs[i].id, 0), word(fs[i].id, 8), static_cast<int>(i)};
+        const auto same = [&](const key& a, const key& b) { return a.hi == b.hi && a.lo == b.lo && fs[a.i].id == fs[b.i].id; };
+        std::sort(order.begin(), order.end(), [&](const key& a, const key& b) {
+            if (a.hi != b.hi) return a.hi < b.hi;
+            if (a.lo != b.lo) return a.lo < b.lo;
+            const int c = fs[a.i].id.compare(fs[b.i].id);
+            return c < 0 || (c == 0 && a.i < b.i);
+        });
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            if (k + 1 < order.size() && same(order[k + 1], order[k])) continue;  // a later function has this id
+            t_.by_id.emplace_hint(t_.by_id.end(), fs[order[k].i].id, order[k].i);
+        }
+    }
+
     void scan_bus(const std::vector<pcie_node>& nodes, std::uint16_t seg, std::uint8_t bus, int parent) {
         std::vector<const pcie_node*> order;
         for (const pcie_node& n : nodes) order.push_back(&n);
@@ -96,8 +137,10 @@ private:
         });
         std::vector<std::pair<int, const pcie_node*>> bridges;
         std::uint32_t vf_bus_max = bus;
+        std::array<int, 256> per_device{};  // functions of the description at each device number
+        for (const pcie_node& n : nodes) ++per_device[n.dev];
         for (const pcie_node* n : order) {
-            const int idx = add(*n, nodes, seg, bus, parent);
+            const int idx = add(*n, per_device[n->dev], seg, bus, parent);
             if (is_bridge(n->type) && n->type != node_type::host_bridge) bridges.emplace_back(idx, n);
             if (n->sriov && n->sriov->total_vfs) {
                 // pci_iov_bus_range(): the buses the PF's last possible VF needs.
@@ -118,7 +161,8 @@ private:
         }
     }
 
-    int add(const pcie_node& n, const std::vector<pcie_node>& siblings, std::uint16_t seg, std::uint8_t bus, int parent) {
+    // same_device: how many functions of the parent bus's description share n's device number.
+    int add(const pcie_node& n, int same_device, std::uint16_t seg, std::uint8_t bus, int parent) {
         const node_identity id = identity_of(n);
         topo_function f;
         f.id = n.id;
@@ -130,8 +174,6 @@ private:
         f.device = id.device;
         f.class_code = id.class_code;
         f.pcie_type = id.pcie_type;
-        int same_device = 0;
-        for (const pcie_node& s : siblings) same_device += s.dev == n.dev;
         f.header_multifunction = n.multifunction.value_or(same_device > 1);
         f.multifunction = f.header_multifunction || n.fn > 0;
         f.has_acs = n.has_acs;
@@ -140,9 +182,11 @@ private:
         f.parent = parent;
         f.on_root_bus = parent < 0;
         f.bridge = is_bridge(n.type) && n.type != node_type::host_bridge;
-        f.internal_p2p = n.internal_p2p;
+        quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
+        const auto quirk = quirk_acs_enabled(q, acs::linux_default);
+        f.internal_p2p = n.internal_p2p.value_or(!(quirk && *quirk));
         apply_alias_quirks(f);
-        t_.functions.push_back(f);
+        t_.functions.push_back(std::move(f));
         return static_cast<int>(t_.functions.size() - 1);
     }
 
@@ -162,8 +206,13 @@ private:
 
     void add_virtual_functions() {
         const std::size_t boot = t_.functions.size();
-        std::map<std::uint32_t, std::string> taken;  // (segment, rid) -> id
-        for (std::size_t i = 0; i < boot; ++i) taken[std::uint32_t(t_.functions[i].segment) << 16 | t_.functions[i].bdf.rid()] = t_.functions[i].id;
+        std::size_t vfs = 0;
+        for (std::size_t i = 0; i < boot; ++i)
+            if (t_.functions[i].node->sriov) vfs += t_.functions[i].node->sriov->num_vfs;
+        t_.functions.reserve(boot + vfs);
+        std::unordered_map<std::uint32_t, int> taken;  // (segment, rid) -> function
+        taken.reserve(boot + vfs);
+        for (std::size_t i = 0; i < boot; ++i) taken[std::uint32_t(t_.functions[i].segment) << 16 | t_.functions[i].bdf.rid()] = static_cast<int>(i);
         for (std::size_t i = 0; i < boot; ++i) {
             const pcie_node& n = *t_.functions[i].node;
             if (!n.sriov) continue;
@@ -177,8 +226,8 @@ private:
                 const std::uint32_t key = std::uint32_t(pf.segment) << 16 | rid;
                 if (auto it = taken.find(key); it != taken.end())
                     throw input_error(n.pos, "virtual function " + f.id + " has routing ID " + pcie::bdf::from_rid(static_cast<std::uint16_t>(rid)).str() +
-                                                 ", the routing ID of '" + it->second + "'");
-                taken[key] = f.id;
+                                                 ", the routing ID of '" + t_.functions[it->second].id + "'");
+                taken[key] = static_cast<int>(t_.functions.size());
                 f.type = pf.type;
                 f.node = &n;
                 f.segment = pf.segment;
@@ -192,7 +241,7 @@ private:
                 f.vf_index = static_cast<unsigned>(v);
                 f.parent = pf.parent;
                 f.on_root_bus = pf.on_root_bus && f.bdf.bus == pf.bdf.bus;
-                t_.functions.push_back(f);
+                t_.functions.push_back(std::move(f));
             }
         }
     }

@@ -69,7 +69,7 @@ struct topo_function {
     std::bitset<256> dma_alias;             // same-bus devfns from DMA-alias quirks
     bool pcie_bridge_alias = false, xlate_root = false;
     std::string alias_quirk;
-    bool internal_p2p = true;
+    bool internal_p2p = true;               // see pcie_node::internal_p2p
 
     std::string bdf_string() const;         // "0000:01:00.0"
     std::uint32_t bus_key() const { return std::uint32_t(segment) << 8 | bdf.bus; }

@@ -19,9 +19,11 @@
 
 #include "models/common/params.h"
 #include "platform/builder.h"
+#include "platform/group_probe.h"
 #include "platform/groups_report.h"
 #include "platform/iommu_groups.h"
 #include "platform/loader.h"
+#include "platform/lspci.h"
 #include "platform/report.h"
 #include "platform/runner.h"
 
@@ -142,15 +144,29 @@ int check(const std::vector<std::string>& paths, unsigned jobs, const std::strin
     return failed_n ? failed : ok;
 }
 
-int groups(const std::string& file, const std::string& format) {
+int groups(const std::string& file, const std::string& format, bool verify) {
     try {
         const platform::scenario s = platform::load_scenario(file);
+        if (verify) return platform::verify_groups(s, std::cout) ? ok : failed;
         const platform::topology t = platform::build_topology(s.platform);
         const platform::group_result g = platform::compute_groups(t);
         if (format == "json") std::cout << platform::groups_json(t, g).dump(2) << "\n";
         else if (format == "sysfs") platform::write_groups_sysfs(std::cout, t, g);
         else if (format == "dot") platform::write_groups_dot(std::cout, t, g);
         else platform::write_groups_text(std::cout, t, g);
+        return ok;
+    } catch (const platform::input_error& e) {
+        std::cerr << e.what() << "\n";
+        return bad_input;
+    } catch (const std::exception& e) {
+        std::cerr << "iotwin: internal error: " << e.what() << "\n";
+        return internal;
+    }
+}
+
+int lspci(const std::string& file, const platform::lspci_options& o) {
+    try {
+        platform::lspci(std::cout, platform::load_scenario(file), o);
         return ok;
     } catch (const platform::input_error& e) {
         std::cerr << e.what() << "\n";
@@ -203,6 +219,17 @@ int sc_main(int argc, char* argv[]) {
     auto* groups_cmd = app.add_subcommand("groups", "compute the IOMMU groups of the file's platform.pcie (Linux 6.1 rules)");
     groups_cmd->add_option("file", groups_file, "scenario file (YAML)")->required();
     groups_cmd->add_option("--format", groups_format, "text, json, sysfs or dot")->check(CLI::IsMember({"text", "json", "sysfs", "dot"}));
+    bool groups_verify = false;
+    groups_cmd->add_flag("--verify", groups_verify,
+                         "simulate: every function tries peer-to-peer DMA to every BAR and DMA upstream; report what "
+                         "reaches across groups untranslated and requester IDs the IOMMU sees that the groups did not predict");
+
+    std::string lspci_file;
+    platform::lspci_options lspci_opts;
+    auto* lspci_cmd = app.add_subcommand("lspci", "build and boot the file's platform and show the enumerated PCI functions as lspci does");
+    lspci_cmd->add_option("file", lspci_file, "scenario file (YAML)")->required();
+    lspci_cmd->add_flag("-t,--tree", lspci_opts.tree, "show the bus tree (lspci -t)");
+    lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose: registers and capabilities (lspci -vv); with -t, device names (lspci -tv)");
 
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
 
@@ -212,7 +239,8 @@ int sc_main(int argc, char* argv[]) {
         return app.exit(e) == 0 ? ok : bad_input;
     }
     if (*run_cmd) return run(ro);
-    if (*groups_cmd) return groups(groups_file, groups_format);
+    if (*groups_cmd) return groups(groups_file, groups_format, groups_verify);
+    if (*lspci_cmd) return lspci(lspci_file, lspci_opts);
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
         return check(check_paths, jobs, self);

@@ -114,7 +114,7 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
         const std::uint16_t ctl = src.acs_control();
         const bool translated = ext.at == pcie::address_type::translated;
         if ((ctl & acs_bits::DT) && translated) return {peer_route::direct, target};
-        if (ctl & acs_bits::RR) return {peer_route::redirected, target};
+        if ((ctl & acs_bits::RR) || !src.params().internal_p2p) return {peer_route::redirected, target};
         if (ctl & acs_bits::EC) return {peer_route::blocked, target};
         return {peer_route::direct, target};
     }

@@ -66,7 +66,8 @@ std::uint16_t pci_function::acs_control() const {
 
 bool pci_function::reaches_sibling(const pci_function& other) const {
     if (&other == this || is_virtual_function() || other.is_virtual_function()) return false;
-    if ((other.devfn() >> 3) != (devfn() >> 3) || !p_.internal_p2p) return false;
+    // A function that isolates (a quirk's claim honoured) neither sends nor takes internal peer traffic.
+    if ((other.devfn() >> 3) != (devfn() >> 3) || !p_.internal_p2p || !other.params().internal_p2p) return false;
     // P2P Request Redirect (or Egress Control) sends the request to the link instead.
     return !(acs_control() & (acs_bits::RR | acs_bits::EC));
 }

@@ -48,8 +48,10 @@ struct function_params {
     // SR-IOV extended capability of a physical function.
     struct sriov_regs { std::uint16_t total_vfs = 0, first_vf_offset = 1, vf_stride = 1, vf_device = 0; };
     std::optional<sriov_regs> sriov;
-    // Whether the functions of this device reach each other inside it when
-    // ACS does not redirect peer-to-peer requests (the conservative default).
+    // Whether peer-to-peer requests from this function reach a peer directly
+    // when ACS does not redirect them: functions of one device inside it, a
+    // switch port across the switch. False models isolation that the device
+    // gives without (working) ACS registers, as Linux's ACS quirks claim.
     bool internal_p2p = true;
 };
 
