@@ -41,7 +41,7 @@ public:
         for (const pcie_node& n : nodes) {
             if (n.type == node_type::host_bridge && n.segment != 0)
                 throw input_error(n.pos, "host_bridge '" + n.id + "': segment " + std::to_string(n.segment) +
-                                             " is computed by 'iotwin groups' and 'lspci' but not simulated (one ECAM window, segment 0)");
+                                             " is computed by 'iotwin groups' but not simulated (one ECAM window, segment 0)");
             const topo_function& tf = pi_.topo.at(n.id);
             pci::pci_function* f = add(n.id, create(n, function_params_of(tf, s_.platform.fabric)), tf, parent, root_bus);
             for (const topo_function& vf : pi_.topo.functions)

@@ -31,7 +31,7 @@ bool linux_acs_enabled(const topology& t, int i, std::string* why) {
     const topo_function& f = t.functions[i];
     quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
     std::string quirk;
-    if (const auto r = quirk_acs_enabled(q, required, &quirk)) {
+    if (const auto r = quirk_acs_enabled(q, required, why ? &quirk : nullptr)) {
         if (!*r && why) *why = quoted(f) + " is not isolated per " + quirk;
         return *r;
     }

@@ -131,10 +131,10 @@ private:
 
     void scan_bus(const std::vector<pcie_node>& nodes, std::uint16_t seg, std::uint8_t bus, int parent) {
         std::vector<const pcie_node*> order;
+        order.reserve(nodes.size());
         for (const pcie_node& n : nodes) order.push_back(&n);
-        std::stable_sort(order.begin(), order.end(), [](const pcie_node* a, const pcie_node* b) {
-            return (a->dev << 3 | a->fn) < (b->dev << 3 | b->fn);
-        });
+        const auto by_devfn = [](const pcie_node* a, const pcie_node* b) { return (a->dev << 3 | a->fn) < (b->dev << 3 | b->fn); };
+        if (!std::is_sorted(order.begin(), order.end(), by_devfn)) std::stable_sort(order.begin(), order.end(), by_devfn);
         std::vector<std::pair<int, const pcie_node*>> bridges;
         std::uint32_t vf_bus_max = bus;
         std::array<int, 256> per_device{};  // functions of the description at each device number
@@ -183,7 +183,7 @@ private:
         f.on_root_bus = parent < 0;
         f.bridge = is_bridge(n.type) && n.type != node_type::host_bridge;
         quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
-        const auto quirk = quirk_acs_enabled(q, acs::linux_default);
+        const auto quirk = acs_quirk_.get(q);
         f.internal_p2p = n.internal_p2p.value_or(!(quirk && *quirk));
         apply_alias_quirks(f);
         t_.functions.push_back(std::move(f));
@@ -210,9 +210,30 @@ private:
         for (std::size_t i = 0; i < boot; ++i)
             if (t_.functions[i].node->sriov) vfs += t_.functions[i].node->sriov->num_vfs;
         t_.functions.reserve(boot + vfs);
-        std::unordered_map<std::uint32_t, int> taken;  // (segment, rid) -> function
-        taken.reserve(boot + vfs);
-        for (std::size_t i = 0; i < boot; ++i) taken[std::uint32_t(t_.functions[i].segment) << 16 | t_.functions[i].bdf.rid()] = static_cast<int>(i);
+        // Routing IDs taken, a bitmap of 65536 per segment.
+        std::unordered_map<std::uint16_t, std::vector<std::uint64_t>> taken;
+        std::uint16_t taken_seg = 0;
+        std::vector<std::uint64_t>* taken_bits = nullptr;
+        const auto bits_of = [&](std::uint16_t seg) -> std::vector<std::uint64_t>& {
+            if (!taken_bits || seg != taken_seg) {
+                taken_bits = &taken[seg];
+                taken_seg = seg;
+                if (taken_bits->empty()) taken_bits->assign(65536 / 64, 0);
+            }
+            return *taken_bits;
+        };
+        for (std::size_t i = 0; i < boot; ++i) {
+            const std::uint16_t rid = t_.functions[i].bdf.rid();
+            bits_of(t_.functions[i].segment)[rid >> 6] |= std::uint64_t(1) << (rid & 63);
+        }
+        // Who has a routing ID that is taken: the last boot function with it,
+        // else the one virtual function that has it.
+        const auto owner = [&](std::uint16_t seg, std::uint16_t rid) -> const topo_function& {
+            for (std::size_t j = boot; j-- > 0;)
+                if (t_.functions[j].segment == seg && t_.functions[j].bdf.rid() == rid) return t_.functions[j];
+            for (std::size_t j = boot;; ++j)
+                if (t_.functions[j].segment == seg && t_.functions[j].bdf.rid() == rid) return t_.functions[j];
+        };
         for (std::size_t i = 0; i < boot; ++i) {
             const pcie_node& n = *t_.functions[i].node;
             if (!n.sriov) continue;
@@ -223,11 +244,12 @@ private:
                 topo_function f;
                 f.id = n.id + "-vf" + std::to_string(v);
                 if (rid > 0xffff) throw input_error(n.pos, "virtual function " + f.id + " would need a bus number beyond 255");
-                const std::uint32_t key = std::uint32_t(pf.segment) << 16 | rid;
-                if (auto it = taken.find(key); it != taken.end())
+                std::uint64_t& word = bits_of(pf.segment)[rid >> 6];
+                const std::uint64_t bit = std::uint64_t(1) << (rid & 63);
+                if (word & bit)
                     throw input_error(n.pos, "virtual function " + f.id + " has routing ID " + pcie::bdf::from_rid(static_cast<std::uint16_t>(rid)).str() +
-                                                 ", the routing ID of '" + t_.functions[it->second].id + "'");
-                taken[key] = static_cast<int>(t_.functions.size());
+                                                 ", the routing ID of '" + owner(pf.segment, static_cast<std::uint16_t>(rid)).id + "'");
+                word |= bit;
                 f.type = pf.type;
                 f.node = &n;
                 f.segment = pf.segment;
@@ -246,8 +268,33 @@ private:
         }
     }
 
+    // quirk_acs_enabled(s, acs::linux_default) remembered for the last
+    // subjects seen (a pure function of the subject; functions repeat a few
+    // kinds), so that the quirk table is not scanned for every function.
+    class acs_quirk_memo {
+    public:
+        std::optional<bool> get(const quirk_subject& s) {
+            const std::uint64_t k1 = std::uint64_t(s.vendor) << 48 | std::uint64_t(s.device) << 32 |
+                                     std::uint64_t(s.pcie_type ? 0x100u | *s.pcie_type : 0u) << 16 | std::uint64_t(s.fn) << 8 |
+                                     std::uint64_t(s.multifunction) << 2 | std::uint64_t(s.on_root_bus) << 1 | std::uint64_t(s.has_acs_cap);
+            const std::uint64_t k2 = std::uint64_t(s.acs_cap) << 16 | s.acs_ctrl;
+            entry& e = slots_[((k1 ^ (k1 >> 29) ^ (k2 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 56];
+            if (!e.valid || e.k1 != k1 || e.k2 != k2) e = {true, k1, k2, quirk_acs_enabled(s, acs::linux_default)};
+            return e.result;
+        }
+
+    private:
+        struct entry {
+            bool valid = false;
+            std::uint64_t k1 = 0, k2 = 0;
+            std::optional<bool> result;
+        };
+        std::array<entry, 256> slots_{};
+    };
+
     topology& t_;
     std::map<std::uint16_t, std::uint32_t> last_bus_;
+    acs_quirk_memo acs_quirk_;
 };
 
 } // namespace

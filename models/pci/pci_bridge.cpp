@@ -68,7 +68,9 @@ int pci_bridge::child_for_memory(std::uint64_t addr, int except) const {
 
 void pci_bridge::refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter) {
     ++counter;
-    pcie::complete(gp, ext, pcie::completion::UR);
+    // An ACS Violation is completed with Completer Abort; a request the bridge
+    // does not route, with Unsupported Request.
+    pcie::complete(gp, ext, &counter == &acs_blocked_ ? pcie::completion::CA : pcie::completion::UR);
 }
 
 void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& delay) {

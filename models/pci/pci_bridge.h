@@ -16,7 +16,7 @@
 //   function on it claims a request by address, without a bridge in between.
 //
 // Requests from below: ACS Source Validation and Translation Blocking on root
-// and downstream ports; an address inside the bridge's own windows is not
+// and downstream ports (an ACS Violation: Completer Abort); an address inside the bridge's own windows is not
 // forwarded upstream unless ACS Upstream Forwarding is enabled; Bus Master
 // Enable gates the upstream direction; a PCIe-to-PCI bridge takes ownership of
 // the requests it forwards (requester ID = secondary bus, device 0, function
@@ -43,8 +43,9 @@ struct bridge_params {
 
 class pci_bridge : public pci_function {
 public:
-    tlm_utils::multi_passthrough_initiator_socket<pci_bridge> secondary_out;
-    tlm_utils::multi_passthrough_target_socket<pci_bridge> secondary_in;
+    // A bridge may have nothing below it (an empty slot).
+    tlm_utils::multi_passthrough_initiator_socket<pci_bridge, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_out;
+    tlm_utils::multi_passthrough_target_socket<pci_bridge, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_in;
 
     pci_bridge(sc_core::sc_module_name name, const function_params& p, const bridge_params& bp);
 

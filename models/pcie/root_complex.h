@@ -36,8 +36,9 @@ struct root_complex_params {
 class root_complex : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<root_complex> host_in;            // CPU accesses: ECAM and MMIO
-    tlm_utils::multi_passthrough_initiator_socket<root_complex> down_out;  // to root-bus functions
-    tlm_utils::multi_passthrough_target_socket<root_complex> down_in;      // from root-bus functions
+    // To and from the root-bus functions (there may be none).
+    tlm_utils::multi_passthrough_initiator_socket<root_complex, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
+    tlm_utils::multi_passthrough_target_socket<root_complex, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_in;
     tlm_utils::simple_initiator_socket<root_complex> iommu_out;       // device requests, to the IOMMU
 
     root_complex(sc_core::sc_module_name name, const root_complex_params& p);
