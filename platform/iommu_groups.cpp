@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bitset>
+#include <map>
+#include <set>
 
 #include "platform/quirks.h"
 
@@ -62,6 +64,13 @@ bool linux_acs_enabled(const topology& t, int i, std::string* why) {
 }
 
 namespace {
+
+// How a function came to share a group, for the group's reason.
+struct join {
+    enum kind { none, behind_bridge, below_path, dma_alias, mf_sibling } how = none;
+    int anchor = -1;     // the bridge, alias or sibling it joined through
+    std::string detail;  // why the path is not isolated, or the alias quirk
+};
 
 class grouper {
 public:
@@ -134,7 +143,7 @@ private:
             if (!aliases) continue;
             pdev = b;
             if (group_of_[b] >= 0) {
-                joined_[i] = quoted(f) + " is behind " + quoted(br) + ", a PCI bridge that takes ownership of its requests";
+                joined_[i] = {join::behind_bridge, b, ""};
                 return group_of_[b];
             }
         }
@@ -143,14 +152,13 @@ private:
             if (path_enabled(b)) break;
             pdev = b;
             if (group_of_[b] >= 0) {
-                joined_[i] = quoted(f) + " is below " + quoted(t_.functions[b]) + ", whose path to the root complex is not ACS-isolated (" +
-                             path_why_[b] + ")";
+                joined_[i] = {join::below_path, b, path_why_[b]};
                 return group_of_[b];
             }
         }
         // (3) and (4): same-bus DMA aliases, then multi-function siblings without ACS.
         std::bitset<256> seen;
-        std::string via;
+        join via;
         int g = alias_group(pdev, seen, via);
         if (g < 0) g = function_alias_group(pdev, seen, via);
         if (g >= 0) {
@@ -161,7 +169,7 @@ private:
     }
 
     // get_pci_alias_group()
-    int alias_group(int p, std::bitset<256>& seen, std::string& via) {
+    int alias_group(int p, std::bitset<256>& seen, join& via) {
         const topo_function& f = t_.functions[p];
         if (seen.test(f.bdf.devfn())) return -1;
         seen.set(f.bdf.devfn());
@@ -173,10 +181,7 @@ private:
             int g = alias_group(o, seen, via);
             if (g < 0) g = function_alias_group(o, seen, via);
             if (g >= 0) {
-                if (via.empty()) {
-                    const std::string& q = f.alias_quirk.empty() ? x.alias_quirk : f.alias_quirk;
-                    via = quoted(f) + " and " + quoted(x) + " are DMA aliases of each other (" + q + ")";
-                }
+                if (via.how == join::none) via = {join::dma_alias, o, f.alias_quirk.empty() ? x.alias_quirk : f.alias_quirk};
                 return g;
             }
         }
@@ -184,7 +189,7 @@ private:
     }
 
     // get_pci_function_alias_group()
-    int function_alias_group(int p, std::bitset<256>& seen, std::string& via) {
+    int function_alias_group(int p, std::bitset<256>& seen, join& via) {
         const topo_function& f = t_.functions[p];
         if (!f.multifunction || acs_enabled(p)) return -1;
         for (int o : *bus_of_[p]) {
@@ -192,7 +197,7 @@ private:
             if (o == p || x.bdf.dev != f.bdf.dev || acs_enabled(o)) continue;
             const int g = alias_group(o, seen, via);
             if (g >= 0) {
-                if (via.empty()) via = quoted(f) + " and " + quoted(x) + " are functions of one multi-function device without ACS";
+                if (via.how == join::none) via = {join::mf_sibling, o, ""};
                 return g;
             }
         }
@@ -220,16 +225,10 @@ private:
             iommu_group g;
             g.id = static_cast<int>(id);
             g.members = std::move(members_[order[id].second]);
-            if (g.members.size() == 1) {
-                g.reason = std::move(joined_[g.members.front()]);
-            } else {
+            if (g.members.size() > 1) {
                 by_probe = g.members;
                 std::sort(by_probe.begin(), by_probe.end());
-                for (int m : by_probe) {
-                    if (joined_[m].empty()) continue;
-                    if (!g.reason.empty()) g.reason += "; ";
-                    g.reason += joined_[m];
-                }
+                g.reason = reason(by_probe);
             }
             for (int m : g.members) r.group_of[m] = g.id;
             r.groups.push_back(std::move(g));
@@ -237,10 +236,60 @@ private:
         return r;
     }
 
+    // The sentence of a group: its members' joins, the same kind and anchor
+    // told once ("'a' and 'b' are behind 'br', ...").
+    std::string reason(const std::vector<int>& members) const {
+        std::map<int, std::vector<int>> behind;                      // bridge -> functions behind it
+        std::map<std::string, std::pair<std::set<int>, std::vector<int>>> below;  // why -> (bridges, functions)
+        std::map<std::uint32_t, std::set<int>> slots;               // multi-function device -> functions
+        std::vector<std::string> clauses;
+        for (int m : members) {
+            const join& j = joined_[m];
+            if (j.how == join::behind_bridge) behind[j.anchor].push_back(m);
+            if (j.how == join::below_path) {
+                auto& [bridges, functions] = below[j.detail];
+                bridges.insert(j.anchor);
+                functions.push_back(m);
+            }
+            if (j.how == join::mf_sibling) {
+                const topo_function& f = t_.functions[m];
+                std::set<int>& slot = slots[f.bus_key() << 5 | f.bdf.dev];
+                slot.insert(m);
+                slot.insert(j.anchor);
+            }
+            if (j.how == join::dma_alias)
+                clauses.push_back(quoted(t_.functions[m]) + " and " + quoted(t_.functions[j.anchor]) + " are DMA aliases of each other (" +
+                                  j.detail + ")");
+        }
+        for (const auto& [bridge, subjects] : behind) {
+            const bool one = subjects.size() == 1;
+            clauses.push_back(listing(subjects) + (one ? " is" : " are") + " behind " + quoted(t_.functions[bridge]) +
+                              ", a PCI bridge that takes ownership of " + (one ? "its" : "their") + " requests");
+        }
+        for (const auto& [why, where] : below) {
+            const auto& [bridges, subjects] = where;
+            const bool one = subjects.size() == 1;
+            const std::string place = bridges.size() == 1 ? "below " + quoted(t_.functions[*bridges.begin()]) + ", whose path" : "below bridges whose path";
+            clauses.push_back(listing(subjects) + (one ? " is " : " are ") + place + " to the root complex is not ACS-isolated (" + why + ")");
+        }
+        for (const auto& [slot, functions] : slots)
+            clauses.push_back(listing({functions.begin(), functions.end()}) + " are functions of one multi-function device without ACS");
+        std::string r;
+        for (const std::string& c : clauses) r += (r.empty() ? "" : "; ") + c;
+        return r;
+    }
+
+    std::string listing(const std::vector<int>& ids) const {
+        std::string s;
+        for (std::size_t k = 0; k < ids.size(); ++k)
+            s += (k == 0 ? "" : k + 1 == ids.size() ? " and " : ", ") + quoted(t_.functions[ids[k]]);
+        return s;
+    }
+
     const topology& t_;
     std::vector<int> group_of_;
     std::vector<std::vector<int>> members_;
-    std::vector<std::string> joined_;
+    std::vector<join> joined_;
     std::vector<int> path_;
     std::vector<std::string> path_why_;
     std::vector<signed char> acs_;                   // linux_acs_enabled(), -1 until asked
