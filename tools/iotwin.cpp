@@ -55,8 +55,21 @@ bool write_file(const std::string& path, const std::function<void(std::ostream&)
     return static_cast<bool>(f);
 }
 
-int run(const run_options& o) {
+// Runs a command body, turning errors into the exit statuses of the contract.
+int with_exit_codes(const std::function<int()>& body) {
     try {
+        return body();
+    } catch (const platform::input_error& e) {
+        std::cerr << e.what() << "\n";
+        return bad_input;
+    } catch (const std::exception& e) {
+        std::cerr << "iotwin: internal error: " << e.what() << "\n";
+        return internal;
+    }
+}
+
+int run(const run_options& o) {
+    return with_exit_codes([&] {
         platform::scenario s = platform::load_scenario(o.file, o.sets);
         if (o.seed) s.seed = *o.seed;
         auto pi = platform::build_platform(s);
@@ -71,15 +84,9 @@ int run(const run_options& o) {
         if (!o.json_out.empty()) written &= write_file(o.json_out, [&](std::ostream& os) { os << platform::to_json(rep, *pi).dump(2) << "\n"; });
         if (!o.junit_out.empty()) written &= write_file(o.junit_out, [&](std::ostream& os) { platform::write_junit(os, rep); });
         if (!o.trace_out.empty()) written &= write_file(o.trace_out, [&](std::ostream& os) { platform::write_trace(os, rep, *pi); });
-        if (!written) return internal;
-        return rep.pass ? ok : failed;
-    } catch (const platform::input_error& e) {
-        std::cerr << e.what() << "\n";
-        return bad_input;
-    } catch (const std::exception& e) {
-        std::cerr << "iotwin: internal error: " << e.what() << "\n";
-        return internal;
-    }
+        if (!written) return static_cast<int>(internal);
+        return static_cast<int>(rep.pass ? ok : failed);
+    });
 }
 
 // Runs every scenario under `paths` as its own process (SystemC elaborates once
@@ -145,7 +152,7 @@ int check(const std::vector<std::string>& paths, unsigned jobs, const std::strin
 }
 
 int groups(const std::string& file, const std::string& format, bool verify) {
-    try {
+    return with_exit_codes([&] {
         const platform::scenario s = platform::load_scenario(file);
         if (verify) return platform::verify_groups(s, std::cout) ? ok : failed;
         const platform::topology t = platform::build_topology(s.platform);
@@ -155,26 +162,14 @@ int groups(const std::string& file, const std::string& format, bool verify) {
         else if (format == "dot") platform::write_groups_dot(std::cout, t, g);
         else platform::write_groups_text(std::cout, t, g);
         return ok;
-    } catch (const platform::input_error& e) {
-        std::cerr << e.what() << "\n";
-        return bad_input;
-    } catch (const std::exception& e) {
-        std::cerr << "iotwin: internal error: " << e.what() << "\n";
-        return internal;
-    }
+    });
 }
 
 int lspci(const std::string& file, const platform::lspci_options& o) {
-    try {
+    return with_exit_codes([&] {
         platform::lspci(std::cout, platform::load_scenario(file), o);
         return ok;
-    } catch (const platform::input_error& e) {
-        std::cerr << e.what() << "\n";
-        return bad_input;
-    } catch (const std::exception& e) {
-        std::cerr << "iotwin: internal error: " << e.what() << "\n";
-        return internal;
-    }
+    });
 }
 
 void list_params() {
