@@ -114,9 +114,9 @@ private:
         if (path_[b] < 0) {
             std::string w;
             bool ok = linux_acs_enabled(t_, b, &w);
-            if (ok && t_.functions[b].parent >= 0) {
-                ok = path_enabled(t_.functions[b].parent);
-                w = path_why_[t_.functions[b].parent];
+            if (const int up = parent(b); ok && up >= 0) {
+                ok = path_enabled(up);
+                w = path_why_[up];
             }
             path_[b] = ok;
             path_why_[b] = std::move(w);
@@ -132,11 +132,10 @@ private:
 
     // pci_device_group()
     int device_group(int i) {
-        const topo_function& f = t_.functions[i];
         // (1) The DMA alias walk: the first bridge above that takes ownership
         // of the function's requests and already has a group.
         int pdev = i;
-        for (int b = f.parent; b >= 0; b = t_.functions[b].parent) {
+        for (int b = parent(i); b >= 0; b = parent(b)) {
             const topo_function& br = t_.functions[b];
             if (br.xlate_root) break;
             const bool aliases = !br.pcie_type || *br.pcie_type == port::pcie_to_pci_bridge || *br.pcie_type == port::pci_to_pcie_bridge;
@@ -148,7 +147,7 @@ private:
             }
         }
         // (2) Up the hierarchy until the path to the root is ACS-isolated.
-        for (int b = t_.functions[pdev].parent; b >= 0; b = t_.functions[b].parent) {
+        for (int b = parent(pdev); b >= 0; b = parent(b)) {
             if (path_enabled(b)) break;
             pdev = b;
             if (group_of_[b] >= 0) {
@@ -234,6 +233,13 @@ private:
             r.groups.push_back(std::move(g));
         }
         return r;
+    }
+
+    // The bridge above function v (bus->self): its in-edge in the topology
+    // graph; -1 on a root bus.
+    int parent(int v) const {
+        const auto [first, last] = boost::in_edges(static_cast<topo_graph::vertex_descriptor>(v), t_.graph);
+        return first == last ? -1 : static_cast<int>(boost::source(*first, t_.graph));
     }
 
     // The sentence of a group: its members' joins, the same kind and anchor
