@@ -1,13 +1,15 @@
 #include "models/common/register_bank.h"
 
 #include <cassert>
+#include <cstring>
 
 namespace iotwin {
 
 namespace {
+// Registers are little-endian, as the host is (x86-64): a copy is the load.
 std::uint64_t load(const std::vector<std::uint8_t>& v, std::uint32_t off, unsigned len) {
     std::uint64_t x = 0;
-    for (unsigned i = 0; i < len; ++i) x |= std::uint64_t(v[off + i]) << (8 * i);
+    std::memcpy(&x, v.data() + off, len);
     return x;
 }
 void store(std::vector<std::uint8_t>& v, std::uint32_t off, unsigned len, std::uint64_t x) {

@@ -7,6 +7,7 @@ using namespace sc_core;
 pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const bridge_params& bp)
     : pci_function(name, p), secondary_out("secondary_out"), secondary_in("secondary_in"), bp_(bp) {
     secondary_in.register_b_transport(this, &pci_bridge::upstream);
+    config_written();
 }
 
 void pci_bridge::attach(pci_function& child) {
@@ -29,13 +30,15 @@ bool pci_bridge::routes_bus(std::uint8_t bus) const {
     return bus >= secondary_bus() && bus <= subordinate_bus() && secondary_bus() != 0;
 }
 
+void pci_bridge::config_written() {
+    memory_ = {(cfg_.get(cfg::memory_base, 2) & 0xfff0) << 16, ((cfg_.get(cfg::memory_limit, 2) & 0xfff0) << 16) | 0xfffff};
+    prefetchable_ = {(cfg_.get(cfg::pref_base, 2) & 0xfff0) << 16 | cfg_.get(cfg::pref_base_upper, 4) << 32,
+                     ((cfg_.get(cfg::pref_limit, 2) & 0xfff0) << 16 | 0xfffff) | cfg_.get(cfg::pref_limit_upper, 4) << 32};
+}
+
 bool pci_bridge::in_windows(std::uint64_t addr) const {
-    const std::uint64_t mb = (cfg_.get(cfg::memory_base, 2) & 0xfff0) << 16;
-    const std::uint64_t ml = ((cfg_.get(cfg::memory_limit, 2) & 0xfff0) << 16) | 0xfffff;
-    if (mb <= ml && addr >= mb && addr <= ml) return true;
-    const std::uint64_t pb = (cfg_.get(cfg::pref_base, 2) & 0xfff0) << 16 | cfg_.get(cfg::pref_base_upper, 4) << 32;
-    const std::uint64_t pl = ((cfg_.get(cfg::pref_limit, 2) & 0xfff0) << 16 | 0xfffff) | cfg_.get(cfg::pref_limit_upper, 4) << 32;
-    return pb <= pl && addr >= pb && addr <= pl;
+    // A window whose base is above its limit is closed.
+    return (addr >= memory_.base && addr <= memory_.limit) || (addr >= prefetchable_.base && addr <= prefetchable_.limit);
 }
 
 bool pci_bridge::claims_memory(std::uint64_t addr) const {

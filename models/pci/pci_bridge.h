@@ -67,6 +67,7 @@ public:
 
 protected:
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+    void config_written() override;
 
 private:
     enum class secondary_kind { pcie_link, switch_bus, pci_bus };
@@ -84,6 +85,11 @@ private:
     void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter);
+
+    // The windows as the base/limit registers say, decoded on every
+    // configuration write (routing reads them on every request).
+    struct window { std::uint64_t base = 1, limit = 0; };
+    window memory_, prefetchable_;
 
     bridge_params bp_;
     pcie::link link_;

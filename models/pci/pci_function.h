@@ -128,6 +128,9 @@ protected:
                                         std::uint8_t* data, unsigned len, sc_core::sc_time& delay);
     // Configuration requests addressed to this function (type 0).
     void config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext);
+    // Called after software wrote configuration space (models that decode
+    // from it cache what they need here).
+    virtual void config_written() {}
     // Requests from the bus above; bridges override to route below themselves.
     virtual void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
 

@@ -15,6 +15,13 @@ root_complex::root_complex(sc_module_name name, const root_complex_params& p)
 void root_complex::attach(pci::pci_function& f, std::uint8_t root_bus) {
     f.pcie_out.bind(down_in);
     down_out.bind(f.pcie_in);
+    const int me = static_cast<int>(children_.size());
+    same_device_.emplace_back();
+    for (int i = 0; i < me; ++i)
+        if (root_bus_[i] == root_bus && (children_[i]->devfn() >> 3) == (f.devfn() >> 3)) {
+            same_device_[i].push_back(me);
+            same_device_[me].push_back(i);
+        }
     children_.push_back(&f);
     root_bus_.push_back(root_bus);
 }
@@ -81,12 +88,12 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
         return;
     }
     // Another function of the same root-bus device, reached inside the device.
-    if (const int peer = route_memory(a, from); peer >= 0 && root_bus_[peer] == root_bus_[from] &&
-                                                children_[from]->reaches_sibling(*children_[peer])) {
-        ++peer_to_peer_;
-        down_out[peer]->b_transport(gp, delay);
-        return;
-    }
+    for (int peer : same_device_[from])
+        if (children_[peer]->claims_memory(a) && children_[from]->reaches_sibling(*children_[peer])) {
+            ++peer_to_peer_;
+            down_out[peer]->b_transport(gp, delay);
+            return;
+        }
     if (gp.is_write() && is_msi_address(a)) {
         ext->kind = request_kind::msi;
         ++msi_requests_;

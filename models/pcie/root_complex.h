@@ -58,6 +58,7 @@ private:
     root_complex_params p_;
     std::vector<pci::pci_function*> children_;
     std::vector<std::uint8_t> root_bus_;  // the root bus of each child
+    std::vector<std::vector<int>> same_device_;  // each child's other functions of its device
     std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0, peer_to_peer_ = 0;
 };
 
