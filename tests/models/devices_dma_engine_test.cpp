@@ -15,10 +15,13 @@
 #include "models/pci/pci_bridge.h"
 #include "models/common/payload.h"
 
+#include "tests/support/test_fabric.h"
+
 namespace {
 
 using namespace iotwin;
 using namespace sc_core;
+using cpu = iotwin::test_support::test_cpu;
 namespace cfg = pci::cfg;
 using dma = devices::dma_engine;
 
@@ -57,20 +60,6 @@ struct memory_target : sc_module {
     }
 };
 
-struct cpu : sc_module {
-    tlm_utils::simple_initiator_socket<cpu> out{"out"};
-    explicit cpu(sc_module_name n) : sc_module(n) {}
-    pcie::completion access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len) {
-        pcie::pcie_ext ext;
-        tlm::tlm_generic_payload gp;
-        prepare(gp, cmd, addr, data, len);
-        gp.set_extension(&ext);
-        sc_time d = SC_ZERO_TIME;
-        out->b_transport(gp, d);
-        gp.clear_extension(&ext);
-        return ext.status;
-    }
-};
 
 constexpr std::uint64_t bar0 = 0xC0000000;
 

@@ -38,6 +38,8 @@
 #include "platform/boot.h"
 #include "platform/builder.h"
 
+#include "tests/support/test_fabric.h"
+
 namespace {
 
 using namespace iotwin;
@@ -60,15 +62,7 @@ constexpr std::uint64_t ram = 0x200000;
 
 // ---- the fabric ------------------------------------------------------------------
 
-pcie_node node(const std::string& id, node_type t, std::uint8_t dev, std::uint8_t fn) {
-    pcie_node n;
-    n.id = id;
-    n.type = t;
-    n.dev = dev;
-    n.fn = fn;
-    n.at_given = true;
-    return n;
-}
+const auto node = iotwin::test_support::make_node;
 
 pcie_node with_acs(pcie_node n) {
     n.has_acs = true;

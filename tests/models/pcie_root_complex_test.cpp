@@ -16,10 +16,13 @@
 #include "models/pci/pci_bridge.h"
 #include "models/common/payload.h"
 
+#include "tests/support/test_fabric.h"
+
 namespace {
 
 using namespace iotwin;
 using namespace sc_core;
+using cpu = iotwin::test_support::test_cpu;
 namespace cfg = pci::cfg;
 
 // Stands in for the IOMMU: remembers what reached it and answers every request.
@@ -49,26 +52,6 @@ struct recorder : sc_module {
     }
 };
 
-// The CPU side: plain TLM requests into host_in, with a pcie_ext attached so
-// the test can read the completion status the root complex saw.
-struct cpu : sc_module {
-    tlm_utils::simple_initiator_socket<cpu> out{"out"};
-    explicit cpu(sc_module_name n) : sc_module(n) {}
-    pcie::completion access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len) {
-        pcie::pcie_ext ext;
-        tlm::tlm_generic_payload gp;
-        prepare(gp, cmd, addr, data, len);
-        gp.set_extension(&ext);
-        sc_time d = SC_ZERO_TIME;
-        out->b_transport(gp, d);
-        gp.clear_extension(&ext);
-        last_delay = d;
-        last_response = gp.get_response_status();
-        return ext.status;
-    }
-    sc_time last_delay;
-    tlm::tlm_response_status last_response = tlm::TLM_INCOMPLETE_RESPONSE;
-};
 
 constexpr std::uint64_t ep_bar0 = 0xC0000000;        // 4 KiB, 32-bit
 constexpr std::uint64_t ep_bar2 = 0x20000000000;     // 1 MiB, 64-bit prefetchable

@@ -26,6 +26,8 @@
 #include "platform/quirks.h"
 #include "platform/topology.h"
 
+#include "tests/support/test_fabric.h"
+
 namespace {
 
 using namespace iotwin;
@@ -271,15 +273,7 @@ TEST(Quirks, MarvellFunctionZeroAliasesFunctionOne) {
 
 // ---- topology::dma_aliases ----------------------------------------------------------------------
 
-pcie_node node(const std::string& id, node_type t, std::uint8_t dev, std::uint8_t fn) {
-    pcie_node n;
-    n.id = id;
-    n.type = t;
-    n.dev = dev;
-    n.fn = fn;
-    n.at_given = true;
-    return n;
-}
+const auto node = iotwin::test_support::make_node;
 
 TEST(Topology, DmaAliasesBehindAPcieToPciBridge) {
     platform_desc p;
