@@ -626,6 +626,10 @@ private:
         return type;
     }
 
+    // The name of `code` in a table of names numbered from 0, or `other`.
+    template <std::size_t N> static const char* name_of(int code, const char* const (&names)[N], const char* other) {
+        return code >= 0 && static_cast<std::size_t>(code) < N ? names[code] : other;
+    }
     static const char* latency_l0s(int v) {
         static const char* l[] = {"<64ns", "<128ns", "<256ns", "<512ns", "<1us", "<2us", "<4us", "unlimited"};
         return l[v & 7];
@@ -674,15 +678,8 @@ private:
     }
 
     static const char* link_speed(int speed) {
-        switch (speed) {
-        case 1: return "2.5GT/s";
-        case 2: return "5GT/s";
-        case 3: return "8GT/s";
-        case 4: return "16GT/s";
-        case 5: return "32GT/s";
-        case 6: return "64GT/s";
-        default: return "unknown";
-        }
+        static const char* const names[] = {"unknown", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s"};
+        return name_of(speed, names, "unknown");
     }
     static const char* link_compare(int type, u32 sta, u32 cap) {
         if (sta > cap) return " (overdriven)";
@@ -691,13 +688,8 @@ private:
         return " (downgraded)";
     }
     static const char* aspm_support(int code) {
-        switch (code) {
-        case 0: return "not supported";
-        case 1: return "L0s";
-        case 2: return "L1";
-        case 3: return "L0s L1";
-        default: return "unknown";
-        }
+        static const char* const names[] = {"not supported", "L0s", "L1", "L0s L1"};
+        return name_of(code, names, "unknown");
     }
 
     void express_link(unsigned where, int type) {
@@ -785,45 +777,24 @@ private:
         }
     }
     static const char* devcap2_obff(int o) {
-        switch (o) {
-        case 1: return "Via message";
-        case 2: return "Via WAKE#";
-        case 3: return "Via message/WAKE#";
-        default: return "Not Supported";
-        }
+        static const char* const names[] = {"Not Supported", "Via message", "Via WAKE#", "Via message/WAKE#"};
+        return name_of(o, names, "Not Supported");
     }
     static const char* devcap2_epr(int e) {
-        switch (e) {
-        case 1: return "Dev Specific";
-        case 2: return "Form Factor Dev Specific";
-        case 3: return "Reserved";
-        default: return "Not Supported";
-        }
+        static const char* const names[] = {"Not Supported", "Dev Specific", "Form Factor Dev Specific", "Reserved"};
+        return name_of(e, names, "Not Supported");
     }
     static const char* devcap2_lncls(int l) {
-        switch (l) {
-        case 1: return "64byte cachelines";
-        case 2: return "128byte cachelines";
-        case 3: return "Reserved";
-        default: return "Not Supported";
-        }
+        static const char* const names[] = {"Not Supported", "64byte cachelines", "128byte cachelines", "Reserved"};
+        return name_of(l, names, "Not Supported");
     }
     static const char* devcap2_tphcomp(int t) {
-        switch (t) {
-        case 1: return "TPHComp+ ExtTPHComp-";
-        case 2: return "";
-        case 3: return "TPHComp+ ExtTPHComp+";
-        default: return "TPHComp- ExtTPHComp-";
-        }
+        static const char* const names[] = {"TPHComp- ExtTPHComp-", "TPHComp+ ExtTPHComp-", "", "TPHComp+ ExtTPHComp+"};
+        return name_of(t, names, "TPHComp- ExtTPHComp-");
     }
     static const char* devctl2_obff(int o) {
-        switch (o) {
-        case 0: return "Disabled";
-        case 1: return "Via message A";
-        case 2: return "Via message B";
-        case 3: return "Via WAKE#";
-        default: return "Unknown";
-        }
+        static const char* const names[] = {"Disabled", "Via message A", "Via message B", "Via WAKE#"};
+        return name_of(o, names, "Unknown");
     }
 
     void express_dev2(unsigned where, int type) {
@@ -871,44 +842,30 @@ private:
         return "Unknown";
     }
     static const char* link2_speed(int t) {
-        switch (t) {
-        case 0:
-        case 1: return "2.5GT/s";
-        case 2: return "5GT/s";
-        case 3: return "8GT/s";
-        case 4: return "16GT/s";
-        case 5: return "32GT/s";
-        case 6: return "64GT/s";
-        default: return "Unknown";
-        }
+        static const char* const names[] = {"2.5GT/s", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s"};
+        return name_of(t, names, "Unknown");
     }
-    static const char* deemphasis(int t) { return t == 0 ? "-6dB" : t == 1 ? "-3.5dB" : "Unknown"; }
+    static const char* deemphasis(int t) {
+        static const char* const names[] = {"-6dB", "-3.5dB"};
+        return name_of(t, names, "Unknown");
+    }
     static const char* compliance_preset(int t) {
         static const char* p[] = {"-6dB de-emphasis, 0dB preshoot", "-3.5dB de-emphasis, 0dB preshoot",
                                   "-4.4dB de-emphasis, 0dB preshoot", "-2.5dB de-emphasis, 0dB preshoot",
                                   "0dB de-emphasis, 0dB preshoot", "0dB de-emphasis, 1.9dB preshoot",
                                   "0dB de-emphasis, 2.5dB preshoot", "-6.0dB de-emphasis, 3.5dB preshoot",
                                   "-3.5dB de-emphasis, 3.5dB preshoot", "0dB de-emphasis, 3.5dB preshoot"};
-        return t >= 0 && t <= 9 ? p[t] : "Unknown";
+        return name_of(t, p, "Unknown");
     }
     static const char* transmargin(int t) {
-        switch (t) {
-        case 0: return "Normal Operating Range";
-        case 1: return "800-1200mV(full-swing)/400-700mV(half-swing)";
-        case 2:
-        case 3:
-        case 4:
-        case 5: return "200-400mV(full-swing)/100-200mV(half-swing)";
-        default: return "Unknown";
-        }
+        static const char* const names[] = {"Normal Operating Range", "800-1200mV(full-swing)/400-700mV(half-swing)",
+                                  "200-400mV(full-swing)/100-200mV(half-swing)", "200-400mV(full-swing)/100-200mV(half-swing)",
+                                  "200-400mV(full-swing)/100-200mV(half-swing)", "200-400mV(full-swing)/100-200mV(half-swing)"};
+        return name_of(t, names, "Unknown");
     }
     static const char* crosslink_res(int c) {
-        switch (c) {
-        case 0: return "unsupported";
-        case 1: return "Upstream Port";
-        case 2: return "Downstream Port";
-        default: return "incomplete";
-        }
+        static const char* const names[] = {"unsupported", "Upstream Port", "Downstream Port"};
+        return name_of(c, names, "incomplete");
     }
     static const char* link2_component(int p) {
         switch (p) {
