@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "platform/loader.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -19,19 +20,10 @@ using sc_core::sc_time;
 
 class Loader : public ::testing::Test {
 protected:
-    std::string dir;
-    void SetUp() override {
-        char tmpl[] = "/tmp/iotwin-loader-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
+    test::temp_dir temp;
+    const std::string& dir = temp.path();
 
-    std::string write(const std::string& name, const std::string& text) {
-        const std::string path = dir + "/" + name;
-        std::ofstream(path) << text;
-        return path;
-    }
+    std::string write(const std::string& name, const std::string& text) { return temp.write(name, text); }
     scenario load(const std::string& text, const std::vector<std::string>& overrides = {}) {
         return load_scenario(write("s.yaml", text), overrides);
     }

@@ -16,6 +16,7 @@
 #include "platform/builder.h"
 #include "platform/loader.h"
 #include "platform/lspci.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -50,9 +51,8 @@ platform:
 )";
 
 scenario load() {
-    const std::string file = testing::TempDir() + "lspci_test.yaml";
-    std::ofstream(file) << topology;
-    return load_scenario(file);
+    const test::temp_dir dir;
+    return load_scenario(dir.write("lspci_test.yaml", topology));
 }
 
 std::vector<std::string> lines(const std::string& text) {
