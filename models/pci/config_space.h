@@ -18,11 +18,14 @@ constexpr std::uint32_t vendor_id = 0x00, device_id = 0x02, command = 0x04, stat
 constexpr std::uint32_t revision = 0x08, class_code = 0x09, cache_line = 0x0c, latency_timer = 0x0d;
 constexpr std::uint32_t header_type = 0x0e, bar0 = 0x10, subsystem_vendor = 0x2c, subsystem_id = 0x2e;
 constexpr std::uint32_t cap_ptr = 0x34, interrupt_line = 0x3c, interrupt_pin = 0x3d;
+constexpr std::uint32_t prog_if = 0x09, class_device = 0x0a, bist = 0x0f;  // parts of class_code / 0x0c dword
+constexpr std::uint32_t rom = 0x30, min_gnt = 0x3e, max_lat = 0x3f;
 // type 1
 constexpr std::uint32_t primary_bus = 0x18, secondary_bus = 0x19, subordinate_bus = 0x1a;
 constexpr std::uint32_t io_base = 0x1c, io_limit = 0x1d, secondary_status = 0x1e;
 constexpr std::uint32_t memory_base = 0x20, memory_limit = 0x22;
 constexpr std::uint32_t pref_base = 0x24, pref_limit = 0x26, pref_base_upper = 0x28, pref_limit_upper = 0x2c;
+constexpr std::uint32_t sec_latency = 0x1b, io_base_upper = 0x30, io_limit_upper = 0x32, rom1 = 0x38;
 constexpr std::uint32_t bridge_control = 0x3e;
 } // namespace cfg
 
@@ -37,6 +40,27 @@ constexpr std::uint8_t power_management = 0x01, msi = 0x05, pcie = 0x10, msix = 
 namespace ext_cap_id {
 constexpr std::uint16_t acs = 0x000d, sriov = 0x0010;
 } // namespace ext_cap_id
+
+// ACS Extended Capability registers, offsets from the capability (PCIe 5.0 7.7.8).
+namespace acs_reg {
+constexpr std::uint32_t capability = 0x04, control = 0x06, egress_control_vector = 0x08;
+} // namespace acs_reg
+
+// SR-IOV Extended Capability registers, offsets from the capability (PCIe 5.0 9.3.3).
+namespace sriov_reg {
+constexpr std::uint32_t capabilities = 0x04, control = 0x08, status = 0x0a, initial_vfs = 0x0c, total_vfs = 0x0e;
+constexpr std::uint32_t num_vfs = 0x10, function_dependency_link = 0x12, first_vf_offset = 0x14, vf_stride = 0x16;
+constexpr std::uint32_t vf_device_id = 0x1a, supported_page_sizes = 0x1c, system_page_size = 0x20;
+// SR-IOV Control bits.
+constexpr std::uint16_t vf_enable = 0x1, vf_migration_enable = 0x2, vf_migration_interrupt = 0x4, vf_mse = 0x8, ari_hierarchy = 0x10;
+} // namespace sriov_reg
+
+// Routing ID of virtual function n (0-based) of a physical function (PCIe 5.0
+// 9.3.3.10/11: First VF Offset and VF Stride). Wider than 16 bits so callers
+// can tell a VF that would fall past bus 255.
+constexpr std::uint32_t vf_routing_id(std::uint32_t pf_rid, std::uint32_t first_vf_offset, std::uint32_t vf_stride, unsigned n) {
+    return pf_rid + first_vf_offset + vf_stride * n;
+}
 
 // PCI Express Capabilities register, Device/Port Type (PCIe 5.0 7.5.3.2).
 enum class port_type : std::uint8_t {
