@@ -30,6 +30,11 @@ std::uint32_t register_bank::define(const reg_desc& r, write_hook on_write) {
     return r.offset;
 }
 
+void register_bank::set_hooks(std::uint32_t offset, unsigned len, const write_hook& on_write) {
+    for (entry& e : regs_)
+        if (offset < e.desc.offset + e.desc.width && e.desc.offset < offset + len) e.hook = on_write;
+}
+
 std::uint64_t register_bank::read(std::uint32_t offset, unsigned len) const { return get(offset, len); }
 
 void register_bank::write(std::uint32_t offset, unsigned len, std::uint64_t value) {

@@ -28,6 +28,10 @@ public:
 
     // Declares a register; sets its reset value and masks. Returns its offset.
     std::uint32_t define(const reg_desc& r, write_hook on_write = nullptr);
+    // Sets the write hook of every register that overlaps [offset, offset + len),
+    // replacing any they had (a model that decodes registers of a standard
+    // layout defined for it).
+    void set_hooks(std::uint32_t offset, unsigned len, const write_hook& on_write);
 
     // Accesses as software sees them: writes honour wmask/w1cmask and run hooks
     // of every register the access touches, after the bytes are updated.

@@ -8,9 +8,7 @@ bool fault_recorder::record(const fault_record& f) {
         overflow_ = true;
         return false;
     }
-    bool pending = false;
-    for (const slot& r : regs_) pending |= r.valid;
-    if (!pending) fri_ = index_;  // this fault sets PPF
+    if (!pending()) fri_ = index_;  // this fault sets PPF
     s = {true, f};
     index_ = (index_ + 1) % regs_.size();
     return true;
@@ -27,10 +25,14 @@ std::uint64_t fault_recorder::high(unsigned i) const {
            std::uint64_t(s.f.read) << 62 | std::uint64_t(1) << 63;
 }
 
+bool fault_recorder::pending() const {
+    for (const slot& s : regs_)
+        if (s.valid) return true;
+    return false;
+}
+
 std::uint32_t fault_recorder::status() const {
-    bool pending = false;
-    for (const slot& s : regs_) pending |= s.valid;
-    return (overflow_ ? vtd::fsts::PFO : 0u) | (pending ? vtd::fsts::PPF : 0u) | fri_ << vtd::fsts::FRI_SHIFT;
+    return (overflow_ ? vtd::fsts::PFO : 0u) | (pending() ? vtd::fsts::PPF : 0u) | fri_ << vtd::fsts::FRI_SHIFT;
 }
 
 } // namespace iotwin::iommu

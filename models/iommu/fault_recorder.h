@@ -29,6 +29,7 @@ public:
     std::uint64_t high(unsigned i) const;
     void clear(unsigned i) { regs_[i].valid = false; }
     std::uint32_t status() const;  // FSTS: PFO, PPF, FRI
+    bool pending() const;          // any fault recorded and not cleared (FSTS.PPF)
     void clear_overflow() { overflow_ = false; }
     unsigned size() const { return static_cast<unsigned>(regs_.size()); }
 

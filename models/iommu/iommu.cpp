@@ -200,7 +200,7 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
 void iommu::report_fault(const fault_record& f, bool fpd, sc_time& delay) {
     fault_event ev{f, sc_time_stamp() + delay, false};
     // A fault event is generated only when PPF goes from clear to set (VT-d 7.3.1).
-    const bool was_pending = recorder_.status() & vtd::fsts::PPF;
+    const bool was_pending = recorder_.pending();
     if (!fpd) ev.logged = recorder_.record(f);
     faults_.push_back(ev);
     const auto fectl = static_cast<std::uint32_t>(bank_.get(vtd::reg::FECTL, 4));

@@ -5,9 +5,14 @@ namespace iotwin::pci {
 using namespace sc_core;
 
 pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const bridge_params& bp)
-    : pci_function(name, p), secondary_out("secondary_out"), secondary_in("secondary_in"), bp_(bp) {
+    : pci_function(name, p), secondary_out("secondary_out"), secondary_in("secondary_in"), bus_kind_(kind_of(p)),
+      downstream_port_(is_downstream_port(p)), bp_(bp) {
     secondary_in.register_b_transport(this, &pci_bridge::upstream);
-    config_written();
+    // Re-decode the windows whenever software writes one of their registers
+    // (memory base at 0x20 through prefetchable limit upper 32 bits at 0x2c).
+    cfg_.set_hooks(cfg::memory_base, cfg::pref_limit_upper + 4 - cfg::memory_base,
+                   [this](std::uint64_t, std::uint64_t) { decode_windows(); });
+    decode_windows();
 }
 
 void pci_bridge::attach(pci_function& child) {
@@ -16,21 +21,21 @@ void pci_bridge::attach(pci_function& child) {
     children_.push_back(&child);
 }
 
-pci_bridge::secondary_kind pci_bridge::bus_kind() const {
-    if (!p_.pcie || *p_.pcie == port_type::pcie_to_pci_bridge) return secondary_kind::pci_bus;
-    if (*p_.pcie == port_type::upstream_port) return secondary_kind::switch_bus;
+pci_bridge::secondary_kind pci_bridge::kind_of(const function_params& p) {
+    if (!p.pcie || *p.pcie == port_type::pcie_to_pci_bridge) return secondary_kind::pci_bus;
+    if (*p.pcie == port_type::upstream_port) return secondary_kind::switch_bus;
     return secondary_kind::pcie_link;
 }
 
-bool pci_bridge::downstream_port() const {
-    return p_.pcie && (*p_.pcie == port_type::root_port || *p_.pcie == port_type::downstream_port);
+bool pci_bridge::is_downstream_port(const function_params& p) {
+    return p.pcie && (*p.pcie == port_type::root_port || *p.pcie == port_type::downstream_port);
 }
 
 bool pci_bridge::routes_bus(std::uint8_t bus) const {
     return bus >= secondary_bus() && bus <= subordinate_bus() && secondary_bus() != 0;
 }
 
-void pci_bridge::config_written() {
+void pci_bridge::decode_windows() {
     memory_ = {(cfg_.get(cfg::memory_base, 2) & 0xfff0) << 16, ((cfg_.get(cfg::memory_limit, 2) & 0xfff0) << 16) | 0xfffff};
     prefetchable_ = {(cfg_.get(cfg::pref_base, 2) & 0xfff0) << 16 | cfg_.get(cfg::pref_base_upper, 4) << 32,
                      ((cfg_.get(cfg::pref_limit, 2) & 0xfff0) << 16 | 0xfffff) | cfg_.get(cfg::pref_limit_upper, 4) << 32};
@@ -51,7 +56,7 @@ int pci_bridge::child_for_config(const pcie::bdf& target, bool& type0) const {
         const pci_function* c = children_[i];
         // Below a PCIe port only device 0 answers, unless it is a virtual function (ARI).
         if (c->decodes_config(target, sec) &&
-            (bus_kind() != secondary_kind::pcie_link || target.dev == 0 || c->is_virtual_function())) {
+            (bus_kind_ != secondary_kind::pcie_link || target.dev == 0 || c->is_virtual_function())) {
             type0 = true;
             return static_cast<int>(i);
         }
@@ -69,11 +74,12 @@ int pci_bridge::child_for_memory(std::uint64_t addr, int except) const {
     return -1;
 }
 
-void pci_bridge::refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter) {
+// An ACS Violation is completed with Completer Abort; a request the bridge
+// does not route, with Unsupported Request.
+void pci_bridge::refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter,
+                        pcie::completion status) {
     ++counter;
-    // An ACS Violation is completed with Completer Abort; a request the bridge
-    // does not route, with Unsupported Request.
-    pcie::complete(gp, ext, &counter == &acs_blocked_ ? pcie::completion::CA : pcie::completion::UR);
+    pcie::complete(gp, ext, status);
 }
 
 void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -92,14 +98,14 @@ void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
         const pcie::bdf target = pcie::ecam_bdf(gp.get_address());
         bool type0 = false;
         const int index = routes_bus(target.bus) ? child_for_config(target, type0) : -1;
-        if (index < 0) { refuse(gp, ext, unsupported_); return; }
+        if (index < 0) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
         ext->config_type0 = type0;  // Type 1 becomes Type 0 on the bus the target sits on
         forward_down(index, gp, delay);
         return;
     }
     if (bar_at(gp.get_address())) { pci_function::downstream(gp, delay); return; }
     const int index = cfg_.memory_enabled() && in_windows(gp.get_address()) ? child_for_memory(gp.get_address(), -1) : -1;
-    if (index < 0) { refuse(gp, ext, unsupported_); return; }
+    if (index < 0) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
     forward_down(index, gp, delay);
 }
 
@@ -107,13 +113,14 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
     const int target = child_for_memory(gp.get_address(), from);
     if (target < 0) return {};
     const pci_function& src = *children_[from];
-    switch (bus_kind()) {
+    switch (bus_kind_) {
     case secondary_kind::pci_bus:
         return {peer_route::direct, target};  // a shared bus: the target claims it, nobody in between
     case secondary_kind::pcie_link:
-        // Functions of one device: inside the device, or out on the link (redirected).
+        // Functions of one device: inside the device, or out on the link,
+        // where this port sees it as any request no peer took.
         if (src.reaches_sibling(*children_[target])) return {peer_route::direct, target};
-        return {peer_route::redirected, target};
+        return {};
     case secondary_kind::switch_bus: {
         // The ingress downstream port's ACS decides (PCIe 5.0 6.12.1.2).
         const std::uint16_t ctl = src.acs_control();
@@ -130,37 +137,37 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
 void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     const std::uint64_t addr = gp.get_address();
-    if (!ext || ext->kind == pcie::request_kind::config) { refuse(gp, ext, unsupported_); return; }
+    if (!ext || ext->kind == pcie::request_kind::config) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
     const peer_route route = peer(from, gp, *ext);
-    if (route.how == peer_route::blocked) { refuse(gp, ext, acs_blocked_); return; }
+    if (route.how == peer_route::blocked) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
     if (route.how == peer_route::direct) {
         // Peer-to-peer below this bridge: it never reaches the root complex or the IOMMU.
         ++peer_to_peer_;
-        if (bus_kind() == secondary_kind::switch_bus) delay += bp_.forward_latency;
+        if (bus_kind_ == secondary_kind::switch_bus) delay += bp_.forward_latency;
         secondary_out[route.target]->b_transport(gp, delay);
         return;
     }
-    if (downstream_port()) {
-        const std::uint16_t ctl = acs_control();
+    const std::uint16_t ctl = acs_control();
+    if (downstream_port_) {
         const pcie::bdf rid = pcie::bdf::from_rid(ext->requester_id);
         // Source Validation: the requester must sit below this port.
-        if ((ctl & acs_bits::SV) && !routes_bus(rid.bus)) { refuse(gp, ext, acs_blocked_); return; }
-        if ((ctl & acs_bits::TB) && ext->at == pcie::address_type::translated) { refuse(gp, ext, acs_blocked_); return; }
+        if ((ctl & acs_bits::SV) && !routes_bus(rid.bus)) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
+        if ((ctl & acs_bits::TB) && ext->at == pcie::address_type::translated) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
     }
     // A downstream port's P2P Request Redirect sends the request out of the
     // switch through the upstream port, whatever its address.
-    if (route.how == peer_route::redirected && bus_kind() == secondary_kind::switch_bus) {
+    if (route.how == peer_route::redirected) {
         ++acs_redirected_;
     } else if (in_windows(addr)) {
         // Addressed below this bridge, and no peer took it: a root or
         // downstream port forwards it to the root complex only with ACS
         // Upstream Forwarding (a request redirected by a component below).
-        if (!downstream_port() || !(acs_control() & acs_bits::UF)) { refuse(gp, ext, unsupported_); return; }
+        if (!downstream_port_ || !(ctl & acs_bits::UF)) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
     }
-    if (!cfg_.bus_master()) { refuse(gp, ext, unsupported_); return; }
+    if (!cfg_.bus_master()) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
     // A bridge to conventional PCI takes ownership of the requests it forwards.
     const std::uint16_t original = ext->requester_id;
-    if (bus_kind() == secondary_kind::pci_bus)
+    if (bus_kind_ == secondary_kind::pci_bus)
         ext->requester_id = p_.pcie ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
     link_.send_up(delay, gp.is_write() ? gp.get_data_length() : 0);
     delay += bp_.forward_latency;

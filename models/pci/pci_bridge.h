@@ -67,27 +67,30 @@ public:
 
 protected:
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
-    void config_written() override;
 
 private:
     enum class secondary_kind { pcie_link, switch_bus, pci_bus };
-    secondary_kind bus_kind() const;
-    bool downstream_port() const;
+    static secondary_kind kind_of(const function_params& p);
+    static bool is_downstream_port(const function_params& p);
     int child_for_config(const pcie::bdf& target, bool& type0) const;
     int child_for_memory(std::uint64_t addr, int except) const;
     // What happens to a request from child `from` whose address a peer on the
     // secondary side decodes.
     struct peer_route {
+        // redirected, blocked: by the ingress port's ACS, on a switch's internal bus.
         enum { none, direct, redirected, blocked } how = none;
         int target = -1;
     };
     peer_route peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const;
     void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
-    void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter);
+    void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter, pcie::completion status);
+    void decode_windows();
 
-    // The windows as the base/limit registers say, decoded on every
-    // configuration write (routing reads them on every request).
+    const secondary_kind bus_kind_;  // what lies on the secondary side
+    const bool downstream_port_;     // a root port or a switch downstream port
+    // The windows as the base/limit registers say, decoded whenever one of
+    // them is written (routing reads them on every request).
     struct window { std::uint64_t base = 1, limit = 0; };
     window memory_, prefetchable_;
 

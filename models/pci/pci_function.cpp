@@ -37,9 +37,9 @@ void pci_function::define_acs() {
     const bool ec = p_.acs->cap & acs_bits::EC;
     acs_cap_ = cfg_.add_ext_capability(ext_cap_id::acs, 1, ec ? 12 : 8);
     const std::uint32_t c = *acs_cap_;
-    cfg_.define({"ACS_CAPABILITY", c + 4, 2, p_.acs->cap});
-    cfg_.define({"ACS_CONTROL", c + 6, 2, std::uint64_t(p_.acs->ctrl & p_.acs->cap), p_.acs->cap});
-    if (ec) cfg_.define({"ACS_EGRESS_CONTROL_VECTOR", c + 8, 4, 0, 0x1});
+    cfg_.define({"ACS_CAPABILITY", c + acs_reg::capability, 2, p_.acs->cap});
+    cfg_.define({"ACS_CONTROL", c + acs_reg::control, 2, std::uint64_t(p_.acs->ctrl & p_.acs->cap), p_.acs->cap});
+    if (ec) cfg_.define({"ACS_EGRESS_CONTROL_VECTOR", c + acs_reg::egress_control_vector, 4, 0, 0x1});
 }
 
 void pci_function::define_sriov() {
@@ -47,21 +47,24 @@ void pci_function::define_sriov() {
     sriov_cap_ = cfg_.add_ext_capability(ext_cap_id::sriov, 1, 0x40);
     const std::uint32_t c = *sriov_cap_;
     const auto& sv = *p_.sriov;
-    cfg_.define({"SRIOV_CAPABILITIES", c + 0x04, 4, 0});
-    cfg_.define({"SRIOV_CONTROL", c + 0x08, 2, 0, 0x001f});  // VF Enable, Migration, Int, VF MSE, ARI Capable Hierarchy
-    cfg_.define({"SRIOV_STATUS", c + 0x0a, 2, 0});
-    cfg_.define({"SRIOV_INITIAL_VFS", c + 0x0c, 2, sv.total_vfs});
-    cfg_.define({"SRIOV_TOTAL_VFS", c + 0x0e, 2, sv.total_vfs});
-    cfg_.define({"SRIOV_NUM_VFS", c + 0x10, 2, 0, 0xffff});
-    cfg_.define({"SRIOV_FIRST_VF_OFFSET", c + 0x14, 2, sv.first_vf_offset});
-    cfg_.define({"SRIOV_VF_STRIDE", c + 0x16, 2, sv.vf_stride});
-    cfg_.define({"SRIOV_VF_DEVICE_ID", c + 0x1a, 2, sv.vf_device});
-    cfg_.define({"SRIOV_SUPPORTED_PAGE_SIZES", c + 0x1c, 4, 0x553});
-    cfg_.define({"SRIOV_SYSTEM_PAGE_SIZE", c + 0x20, 4, 0x1, 0xffffffff});
+    // Control: VF Enable, Migration, Int, VF MSE, ARI Capable Hierarchy.
+    constexpr std::uint16_t control_mask = sriov_reg::vf_enable | sriov_reg::vf_migration_enable |
+                                           sriov_reg::vf_migration_interrupt | sriov_reg::vf_mse | sriov_reg::ari_hierarchy;
+    cfg_.define({"SRIOV_CAPABILITIES", c + sriov_reg::capabilities, 4, 0});
+    cfg_.define({"SRIOV_CONTROL", c + sriov_reg::control, 2, 0, control_mask});
+    cfg_.define({"SRIOV_STATUS", c + sriov_reg::status, 2, 0});
+    cfg_.define({"SRIOV_INITIAL_VFS", c + sriov_reg::initial_vfs, 2, sv.total_vfs});
+    cfg_.define({"SRIOV_TOTAL_VFS", c + sriov_reg::total_vfs, 2, sv.total_vfs});
+    cfg_.define({"SRIOV_NUM_VFS", c + sriov_reg::num_vfs, 2, 0, 0xffff});
+    cfg_.define({"SRIOV_FIRST_VF_OFFSET", c + sriov_reg::first_vf_offset, 2, sv.first_vf_offset});
+    cfg_.define({"SRIOV_VF_STRIDE", c + sriov_reg::vf_stride, 2, sv.vf_stride});
+    cfg_.define({"SRIOV_VF_DEVICE_ID", c + sriov_reg::vf_device_id, 2, sv.vf_device});
+    cfg_.define({"SRIOV_SUPPORTED_PAGE_SIZES", c + sriov_reg::supported_page_sizes, 4, 0x553});
+    cfg_.define({"SRIOV_SYSTEM_PAGE_SIZE", c + sriov_reg::system_page_size, 4, 0x1, 0xffffffff});
 }
 
 std::uint16_t pci_function::acs_control() const {
-    return acs_cap_ ? static_cast<std::uint16_t>(cfg_.get(*acs_cap_ + 6, 2)) : 0;
+    return acs_cap_ ? static_cast<std::uint16_t>(cfg_.get(*acs_cap_ + acs_reg::control, 2)) : 0;
 }
 
 bool pci_function::reaches_sibling(const pci_function& other) const {
@@ -72,15 +75,19 @@ bool pci_function::reaches_sibling(const pci_function& other) const {
     return !(acs_control() & (acs_bits::RR | acs_bits::EC));
 }
 
-bool pci_function::sriov_enabled() const { return sriov_cap_ && (cfg_.get(*sriov_cap_ + 0x08, 2) & 1); }
+bool pci_function::sriov_enabled() const {
+    return sriov_cap_ && (cfg_.get(*sriov_cap_ + sriov_reg::control, 2) & sriov_reg::vf_enable);
+}
 
 std::uint16_t pci_function::num_vfs() const {
-    return sriov_cap_ ? static_cast<std::uint16_t>(cfg_.get(*sriov_cap_ + 0x10, 2)) : 0;
+    return sriov_cap_ ? static_cast<std::uint16_t>(cfg_.get(*sriov_cap_ + sriov_reg::num_vfs, 2)) : 0;
 }
 
 std::uint16_t pci_function::vf_routing_id(unsigned n) const {
     const std::uint32_t c = *sriov_cap_;
-    return static_cast<std::uint16_t>(bdf().rid() + cfg_.get(c + 0x14, 2) + cfg_.get(c + 0x16, 2) * n);
+    const auto offset = static_cast<std::uint32_t>(cfg_.get(c + sriov_reg::first_vf_offset, 2));
+    const auto stride = static_cast<std::uint32_t>(cfg_.get(c + sriov_reg::vf_stride, 2));
+    return static_cast<std::uint16_t>(pci::vf_routing_id(bdf().rid(), offset, stride, n));
 }
 
 void pci_function::define_pcie() {
@@ -141,7 +148,6 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
         std::uint64_t v = 0;
         for (unsigned i = 0; i < len; ++i) v |= std::uint64_t(d[i]) << (8 * i);
         cfg_.write(reg, len, v);
-        config_written();
     } else {
         const std::uint64_t v = cfg_.read(reg, len);
         for (unsigned i = 0; i < len; ++i) d[i] = static_cast<std::uint8_t>(v >> (8 * i));
@@ -183,6 +189,8 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     }
     r.issued = true;
     const std::uint64_t chunk_max = cmd == tlm::TLM_WRITE_COMMAND ? max_payload() : max_read_request();
+    // A virtual function's routing ID comes from its PF's registers: read it once.
+    const std::uint16_t rid = bdf().rid();
     pcie::pcie_ext ext;
     tlm::tlm_generic_payload gp;
     gp.set_extension(&ext);
@@ -191,7 +199,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         const std::uint64_t to_page = 4096 - (a & 4095);
         const auto n = static_cast<unsigned>(std::min({len - done, chunk_max, to_page}));
         ext = pcie::pcie_ext{};
-        ext.requester_id = bdf().rid();
+        ext.requester_id = rid;
         prepare(gp, cmd, a, data + done, n);
         pcie_out->b_transport(gp, delay);
         ++dma_requests_;

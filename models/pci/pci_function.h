@@ -83,7 +83,6 @@ public:
 
     // ACS Control bits in force (0 without an ACS capability).
     std::uint16_t acs_control() const;
-    bool has_acs() const { return acs_cap_.has_value(); }
     // Whether this function and `other` are functions of one device that can
     // reach each other inside it: neither redirects peer-to-peer requests.
     bool reaches_sibling(const pci_function& other) const;
@@ -128,9 +127,6 @@ protected:
                                         std::uint8_t* data, unsigned len, sc_core::sc_time& delay);
     // Configuration requests addressed to this function (type 0).
     void config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext);
-    // Called after software wrote configuration space (models that decode
-    // from it cache what they need here).
-    virtual void config_written() {}
     // Requests from the bus above; bridges override to route below themselves.
     virtual void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
 

@@ -14,12 +14,9 @@ public:
     virtual_function(sc_core::sc_module_name name, const function_params& p, const pci_function& pf, unsigned index);
 
     pcie::bdf bdf() const override { return pcie::bdf::from_rid(pf_.vf_routing_id(index_)); }
-    bool decodes_config(const pcie::bdf& target, std::uint8_t) const override { return enabled() && target == bdf(); }
+    bool decodes_config(const pcie::bdf& target, std::uint8_t) const override { return present() && target == bdf(); }
     bool is_virtual_function() const override { return true; }
-    bool present() const override { return enabled(); }
-    bool enabled() const { return pf_.sriov_enabled() && index_ < pf_.num_vfs(); }
-    const pci_function& physical_function() const { return pf_; }
-    unsigned index() const { return index_; }
+    bool present() const override { return pf_.sriov_enabled() && index_ < pf_.num_vfs(); }
 
 private:
     static function_params vf_params(function_params p);
