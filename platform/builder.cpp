@@ -1,5 +1,7 @@
 #include "platform/builder.h"
 
+#include <unordered_map>
+
 #include "models/devices/dma_engine.h"
 #include "models/pci/pci_bridge.h"
 #include "models/pci/virtual_function.h"
@@ -16,7 +18,7 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.vendor = f.vendor;
     p.device = f.device;
     p.class_code = f.class_code;
-    if (f.pcie_type) p.pcie = static_cast<pci::port_type>(*f.pcie_type);
+    p.pcie = f.pcie_type;
     p.link = n.link.value_or(fabric.link);
     p.link.tlp_overhead = fabric.link.tlp_overhead;
     p.bars = n.bars;
@@ -33,7 +35,10 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
 
 class assembler {
 public:
-    assembler(const scenario& s, platform_instance& pi) : s_(s), pi_(pi) {}
+    assembler(const scenario& s, platform_instance& pi) : s_(s), pi_(pi) {
+        for (const topo_function& f : pi_.topo.functions)
+            if (f.is_vf) vfs_of_[f.node].push_back(&f);
+    }
 
     // Creates the functions of `nodes` and binds them below `parent`, or on
     // root bus `root_bus` of the root complex when there is no parent.
@@ -43,11 +48,11 @@ public:
                 throw input_error(n.pos, "host_bridge '" + n.id + "': segment " + std::to_string(n.segment) +
                                              " is computed by 'iotwin groups' but not simulated (one ECAM window, segment 0)");
             const topo_function& tf = pi_.topo.at(n.id);
-            pci::pci_function* f = add(n.id, create(n, function_params_of(tf, s_.platform.fabric)), tf, parent, root_bus);
-            for (const topo_function& vf : pi_.topo.functions)
-                if (vf.is_vf && vf.node == &n) {
-                    auto m = std::make_unique<pci::virtual_function>(vf.id.c_str(), function_params_of(vf, s_.platform.fabric), *f, vf.vf_index);
-                    add(vf.id, std::move(m), vf, parent, root_bus);
+            pci::pci_function* f = add(n.id, create(n, tf, function_params_of(tf, s_.platform.fabric)), tf, parent, root_bus);
+            if (const auto vfs = vfs_of_.find(&n); vfs != vfs_of_.end())
+                for (const topo_function* vf : vfs->second) {
+                    auto m = std::make_unique<pci::virtual_function>(vf->id.c_str(), function_params_of(*vf, s_.platform.fabric), *f, vf->vf_index);
+                    add(vf->id, std::move(m), *vf, parent, root_bus);
                 }
             if (auto* bridge = dynamic_cast<pci::pci_bridge*>(f)) functions(n.children, bridge, 0);
             if (n.type == node_type::host_bridge) functions(n.children, nullptr, *n.root_bus);
@@ -73,20 +78,16 @@ private:
         return raw;
     }
 
-    std::unique_ptr<pci::pci_function> create(const pcie_node& n, const pci::function_params& p) {
+    std::unique_ptr<pci::pci_function> create(const pcie_node& n, const topo_function& tf, const pci::function_params& p) {
         const char* name = n.id.c_str();
-        if (is_bridge(n.type) && n.type != node_type::host_bridge)
-            return std::make_unique<pci::pci_bridge>(name, p, s_.platform.fabric.port);
-        if (n.type == node_type::host_bridge) {
-            pci::function_params hp = p;
-            hp.msi_vectors = 0;
-            return std::make_unique<pci::pci_function>(name, hp);
-        }
+        if (tf.bridge) return std::make_unique<pci::pci_bridge>(name, p, s_.platform.fabric.port);
+        if (n.type == node_type::host_bridge) return std::make_unique<pci::pci_function>(name, p);
         return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
     }
 
     const scenario& s_;
     platform_instance& pi_;
+    std::unordered_map<const pcie_node*, std::vector<const topo_function*>> vfs_of_;  // a PF's node -> its VFs, in probe order
 };
 
 } // namespace

@@ -12,20 +12,28 @@ const std::vector<std::string>& known_invariants() {
 }
 
 isolation_checker::isolation_checker(platform_instance& pi, const std::vector<std::string>& enabled)
-    : pi_(pi), enabled_(enabled), groups_(compute_groups(pi.topo)) {
+    : pi_(pi), groups_(compute_groups(pi.topo)) {
+    const auto on = [&](const char* name) { return std::find(enabled.begin(), enabled.end(), name) != enabled.end(); };
+    dma_isolation_ = on("dma_isolation");
+    group_isolation_ = on("group_isolation");
+    group_viability_ = on("group_viability");
     const topology& t = pi_.topo;
     for (std::size_t i = 0; i < t.functions.size(); ++i) function_of_rid_[t.functions[i].bdf.rid()] = static_cast<int>(i);
     // Requests a bridge takes ownership of carry its alias: they belong to its group.
     for (std::size_t i = 0; i < t.functions.size(); ++i)
         for (std::uint16_t rid : t.dma_aliases(static_cast<int>(i))) function_of_rid_.emplace(rid, static_cast<int>(i));
-    if (this->enabled("dma_isolation")) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe_memory(gp); });
-    if (this->enabled("dma_isolation") || this->enabled("group_isolation"))
+    for (const auto& f : pi_.functions)
+        if (const auto it = t.by_id.find(f->basename()); it != t.by_id.end()) index_of_.emplace(f.get(), it->second);
+    if (dma_isolation_) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe_memory(gp); });
+    if (dma_isolation_ || group_isolation_)
         for (auto& f : pi_.functions)
             f->set_bar_observer([this](const pci::pci_function& target, const tlm::tlm_generic_payload& gp) { observe_bar(target, gp); });
 }
 
-bool isolation_checker::enabled(const char* name) const {
-    return std::find(enabled_.begin(), enabled_.end(), name) != enabled_.end();
+// The topology index of a module: by its name, as the builder named it.
+int isolation_checker::function_index(const pci::pci_function& f) const {
+    const auto it = index_of_.find(&f);
+    return it != index_of_.end() ? it->second : pi_.topo.by_id.at(f.basename());
 }
 
 std::string isolation_checker::domain_name(hyp::domid_t id) const {
@@ -87,12 +95,11 @@ void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
 void isolation_checker::observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp) {
     const auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext || ext->host) return;  // a CPU's MMIO, not a device's request
-    const std::string who = requester_name(ext->requester_id);
-    const std::string what = target.basename();
-    if (enabled("dma_isolation")) {
+    if (dma_isolation_) {
         const auto from = domain_of_requester(ext->requester_id);
         const auto to = domain_of_requester(target.bdf().rid());
         if (from != to) {
+            const std::string who = requester_name(ext->requester_id), what = target.basename();
             violation v = base("dma_isolation", step_, gp, *ext);
             v.device = who;
             v.owner = to ? domain_name(*to) : "no domain";
@@ -105,10 +112,11 @@ void isolation_checker::observe_bar(const pci::pci_function& target, const tlm::
             violations_.push_back(v);
         }
     }
-    if (enabled("group_isolation") && !ext->passed_iommu) {
+    if (group_isolation_ && !ext->passed_iommu) {
         auto src = function_of_rid_.find(ext->requester_id);
-        const int dst = pi_.topo.by_id.at(what);
+        const int dst = function_index(target);
         if (src != function_of_rid_.end() && groups_.group_of[src->second] != groups_.group_of[dst]) {
+            const std::string who = requester_name(ext->requester_id), what = target.basename();
             violation v = base("group_isolation", step_, gp, *ext);
             v.device = who;
             v.owner = "IOMMU group " + std::to_string(groups_.group_of[dst]);
@@ -121,7 +129,7 @@ void isolation_checker::observe_bar(const pci::pci_function& target, const tlm::
 }
 
 void isolation_checker::check_assignment() {
-    if (!enabled("group_viability")) return;
+    if (!group_viability_) return;
     const topology& t = pi_.topo;
     for (const iommu_group& g : groups_.groups) {
         std::map<hyp::domid_t, std::vector<std::string>> holders;

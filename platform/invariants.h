@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <systemc>
@@ -51,7 +52,6 @@ public:
     // group_viability: after boot, once domains hold their devices.
     void check_assignment();
     const std::vector<violation>& violations() const { return violations_; }
-    const group_result& groups() const { return groups_; }
 
 private:
     void observe_memory(const tlm::tlm_generic_payload& gp);
@@ -59,12 +59,13 @@ private:
     std::optional<hyp::domid_t> domain_of_requester(std::uint16_t rid) const;
     std::string domain_name(hyp::domid_t id) const;
     std::string requester_name(std::uint16_t rid) const;
-    bool enabled(const char* name) const;
+    int function_index(const pci::pci_function& f) const;
 
     platform_instance& pi_;
-    std::vector<std::string> enabled_;
+    bool dma_isolation_ = false, group_isolation_ = false, group_viability_ = false;  // enabled
     group_result groups_;
     std::map<std::uint16_t, int> function_of_rid_;  // own and alias requester IDs -> topology index
+    std::unordered_map<const pci::pci_function*, int> index_of_;  // module -> topology index (by its name)
     std::size_t step_ = 0;
     std::vector<violation> violations_;
 };

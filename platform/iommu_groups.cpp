@@ -11,18 +11,17 @@ namespace iotwin::platform {
 
 namespace {
 
-constexpr std::uint16_t required = acs::SV | acs::RR | acs::CR | acs::UF;  // REQ_ACS_FLAGS
+constexpr std::uint16_t required = acs::linux_default;  // REQ_ACS_FLAGS
 
 std::string quoted(const topo_function& f) { return "'" + f.id + "'"; }
 
-// pci_acs_flags_enabled(): missing capability bits count as enabled, except EC.
+// pci_acs_flags_enabled() (acs::not_enabled), saying why when not.
 bool flags_enabled(const topo_function& f, std::uint16_t flags, std::string* why) {
     if (!f.has_acs) {
         if (why) *why = quoted(f) + " has no ACS capability";
         return false;
     }
-    flags &= f.acs_cap | acs::EC;
-    const std::uint16_t missing = flags & ~f.acs_ctrl;
+    const std::uint16_t missing = acs::not_enabled(flags, f.acs_cap, f.acs_ctrl);
     if (missing && why) *why = quoted(f) + " does not enable ACS " + acs::names(missing);
     return !missing;
 }
@@ -31,9 +30,8 @@ bool flags_enabled(const topo_function& f, std::uint16_t flags, std::string* why
 
 bool linux_acs_enabled(const topology& t, int i, std::string* why) {
     const topo_function& f = t.functions[i];
-    quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
     std::string quirk;
-    if (const auto r = quirk_acs_enabled(q, required, why ? &quirk : nullptr)) {
+    if (const auto r = quirk_acs_enabled(f.subject(), required, why ? &quirk : nullptr)) {
         if (!*r && why) *why = quoted(f) + " is not isolated per " + quirk;
         return *r;
     }
@@ -41,6 +39,7 @@ bool linux_acs_enabled(const topology& t, int i, std::string* why) {
         if (why) *why = quoted(f) + " is conventional PCI";
         return false;
     }
+    using port = pci::port_type;
     switch (*f.pcie_type) {
     case port::pcie_to_pci_bridge:
     case port::pci_to_pcie_bridge:
@@ -49,13 +48,13 @@ bool linux_acs_enabled(const topology& t, int i, std::string* why) {
     case port::rc_event_collector:
         if (why) *why = quoted(f) + " is a root complex event collector";
         return false;
-    case port::downstream:
+    case port::downstream_port:
     case port::root_port:
         return flags_enabled(f, required, why);
     case port::endpoint:
-    case port::upstream:
+    case port::upstream_port:
     case port::legacy_endpoint:
-    case port::rc_endpoint:
+    case port::rciep:
         // PCIe 3.0 6.12.1.3: ACS does not apply to single-function devices.
         return f.multifunction ? flags_enabled(f, required, why) : true;
     default:
@@ -76,18 +75,17 @@ class grouper {
 public:
     explicit grouper(const topology& t)
         : t_(t), group_of_(t.functions.size(), -1), joined_(t.functions.size()), path_(t.functions.size(), -1), path_why_(t.functions.size()),
-          acs_(t.functions.size(), -1), bus_of_(t.functions.size(), nullptr), bus_index_(t.functions.size()) {
+          acs_(t.functions.size(), -1), bus_of_(t.functions.size(), nullptr), bus_alias_(t.functions.size()) {
         // Each function's bus, and which buses have DMA-alias quirks at all:
         // on the others the same-bus alias scan of get_pci_alias_group() finds nothing.
-        bus_alias_.reserve(t.by_bus.size());
         for (const auto& [key, members] : t.by_bus) {
             bool any = false;
             for (int m : members) {
                 bus_of_[m] = &members;
-                bus_index_[m] = bus_alias_.size();
                 any = any || t.functions[m].dma_alias.any();
             }
-            bus_alias_.push_back(any);
+            if (any)
+                for (int m : members) bus_alias_[m] = true;
         }
     }
 
@@ -138,8 +136,7 @@ private:
         for (int b = parent(i); b >= 0; b = parent(b)) {
             const topo_function& br = t_.functions[b];
             if (br.xlate_root) break;
-            const bool aliases = !br.pcie_type || *br.pcie_type == port::pcie_to_pci_bridge || *br.pcie_type == port::pci_to_pcie_bridge;
-            if (!aliases) continue;
+            if (!br.takes_ownership()) continue;
             pdev = b;
             if (group_of_[b] >= 0) {
                 joined_[i] = {join::behind_bridge, b, ""};
@@ -173,7 +170,7 @@ private:
         if (seen.test(f.bdf.devfn())) return -1;
         seen.set(f.bdf.devfn());
         if (group_of_[p] >= 0) return group_of_[p];
-        if (!bus_alias_[bus_index_[p]]) return -1;  // no function on the bus has a DMA alias
+        if (!bus_alias_[p]) return -1;  // no function on the bus has a DMA alias
         for (int o : *bus_of_[p]) {
             const topo_function& x = t_.functions[o];
             if (o == p || !(f.dma_alias.test(x.bdf.devfn()) || x.dma_alias.test(f.bdf.devfn()))) continue;
@@ -300,8 +297,7 @@ private:
     std::vector<std::string> path_why_;
     std::vector<signed char> acs_;                   // linux_acs_enabled(), -1 until asked
     std::vector<const std::vector<int>*> bus_of_;    // function -> the functions on its bus
-    std::vector<std::size_t> bus_index_;             // function -> its bus's index in by_bus
-    std::vector<bool> bus_alias_;                    // by bus index: some function there has a DMA alias
+    std::vector<bool> bus_alias_;                    // function -> some function on its bus has a DMA alias
 };
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "platform/builder.h"
 #include "platform/invariants.h"
 #include "platform/operations.h"
+#include "platform/topology.h"
 
 namespace iotwin::platform {
 
@@ -267,7 +268,6 @@ template <class P> void read_params(const reader& r, const YAML::Node& map, P& p
     pr.check_unknown(where, extra);
 }
 
-const std::vector<std::string> acs_bits = {"SV", "TB", "RR", "CR", "UF", "EC", "DT"};
 const std::vector<std::string> node_types = {"rciep", "root_port", "upstream_port", "downstream_port", "endpoint",
                                              "pcie_pci_bridge", "pci_bridge", "host_bridge", "pci_device"};
 
@@ -423,9 +423,10 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     if (n["acs"]) {
         f.has_acs = true;
         f.acs = r_.strings(n["acs"], "acs");
+        const std::vector<std::string>& acs_names = acs::known_names();
         for (std::size_t i = 0; i < f.acs.size(); ++i)
-            if (std::find(acs_bits.begin(), acs_bits.end(), f.acs[i]) == acs_bits.end())
-                r_.fail(n["acs"][i], "unknown ACS bit '" + f.acs[i] + "'" + suggestion(f.acs[i], acs_bits));
+            if (std::find(acs_names.begin(), acs_names.end(), f.acs[i]) == acs_names.end())
+                r_.fail(n["acs"][i], "unknown ACS bit '" + f.acs[i] + "'" + suggestion(f.acs[i], acs_names));
     }
     if (n["acs_ctrl"]) {
         if (!n["acs"]) r_.fail(n["acs_ctrl"], "acs_ctrl on '" + f.id + "', which has no ACS capability (no 'acs')");
@@ -792,8 +793,11 @@ void loader::invariants(const YAML::Node& root, scenario& s) {
         for (const auto& e : n) {
             const std::string name = r_.scalar(e, key);
             const auto& known = known_invariants();
-            if (std::find(known.begin(), known.end(), name) == known.end())
-                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known) + "; known: dma_isolation, group_isolation, group_viability");
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                std::string list;
+                for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known) + "; known: " + list);
+            }
             out.emplace_back(name, r_.pos(e));
         }
     };

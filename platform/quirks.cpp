@@ -1,15 +1,18 @@
 #include "platform/quirks.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <vector>
+
+#include "platform/topology.h"
 
 namespace iotwin::platform {
 
 namespace {
 
-constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, EC = 0x20, DT = 0x40;
+using namespace pci::acs_bits;
+using port = pci::port_type;
 constexpr std::uint16_t ANY = 0xffff;
-constexpr std::uint8_t ROOT_PORT = 0x4, DOWNSTREAM = 0x6, RC_END = 0x9;
 
 // pci_acs_ctrl_enabled(): every requested flag is among the enabled ones.
 int ctrl_enabled(std::uint16_t req, std::uint16_t ena) { return (req & ena) == req ? 1 : 0; }
@@ -22,17 +25,17 @@ using acs_quirk_fn = int (*)(const quirk_subject&, std::uint16_t);
 int amd_sb_acs(const quirk_subject&, std::uint16_t) { return -1; }
 int mf_endpoint_acs(const quirk_subject&, std::uint16_t f) { return ctrl_enabled(f, SV | TB | RR | CR | UF | DT); }
 int rciep_acs(const quirk_subject& s, std::uint16_t f) {
-    if (s.pcie_type != RC_END) return -1;
+    if (s.pcie_type != port::rciep) return -1;
     return ctrl_enabled(f, SV | RR | CR | UF);
 }
 int isolated_rp_acs(const quirk_subject&, std::uint16_t f) { return ctrl_enabled(f, SV | RR | CR | UF); }
 int al_acs(const quirk_subject& s, std::uint16_t f) {
-    if (s.pcie_type != ROOT_PORT) return -1;
+    if (s.pcie_type != port::root_port) return -1;
     f &= ~(SV | RR | CR | UF);
     return f ? 0 : 1;
 }
 int cavium_acs(const quirk_subject& s, std::uint16_t f) {
-    const bool match = s.pcie_type == ROOT_PORT &&
+    const bool match = s.pcie_type == port::root_port &&
                        ((s.device >= 0xa000 && s.device <= 0xa7ff) || s.device == 0xaf84 || s.device == 0xb884);
     if (!match) return -1;
     return ctrl_enabled(f, SV | RR | CR | UF);
@@ -51,19 +54,18 @@ int intel_pch_acs(const quirk_subject& s, std::uint16_t f) {
                                       {0x9c90, 0x9c9b}, {0x8d10, 0x8d1e}}) ||
                         (s.device >= 0x1d10 && s.device <= 0x1d1e && s.device % 2 == 0) ||
                         (s.device >= 0x8c90 && s.device <= 0x8c9e && s.device % 2 == 0);
-    if (s.pcie_type != ROOT_PORT || !listed) return -1;
+    if (s.pcie_type != port::root_port || !listed) return -1;
     return ctrl_enabled(f, SV | RR | CR | UF);
 }
 // Sunrise/Union Point root ports: a standard-looking ACS capability at
 // non-standard register offsets; its contents are what `acs`/`acs_ctrl` say.
 int intel_spt_pch_acs(const quirk_subject& s, std::uint16_t f) {
     const bool listed = in(s.device, {{0xa110, 0xa11f}, {0xa167, 0xa16a}, {0xa290, 0xa29f}, {0xa2e7, 0xa2ee}, {0x9d10, 0x9d1b}});
-    if (s.pcie_type != ROOT_PORT || !listed || !s.has_acs_cap) return -1;
-    f &= s.acs_cap | EC;
-    return ctrl_enabled(f, s.acs_ctrl);
+    if (s.pcie_type != port::root_port || !listed || !s.has_acs_cap) return -1;
+    return acs::not_enabled(f, s.acs_cap, s.acs_ctrl) ? 0 : 1;
 }
 int zhaoxin_ports_acs(const quirk_subject& s, std::uint16_t f) {
-    if (s.pcie_type != ROOT_PORT && s.pcie_type != DOWNSTREAM) return -1;
+    if (s.pcie_type != port::root_port && s.pcie_type != port::downstream_port) return -1;
     if (in(s.device, {{0x0710, 0x071e}, {0x0721, 0x0721}, {0x0723, 0x0732}})) return ctrl_enabled(f, SV | RR | CR | UF);
     return 0;
 }
@@ -113,8 +115,56 @@ std::vector<acs_entry> make_acs_table() {
     return t;
 }
 
-const std::vector<acs_entry>& acs_table() {
-    static const std::vector<acs_entry> t = make_acs_table();
+// The table by ID: for each vendor and device the entries that match it, in
+// table order (the first that answers decides). Every entry names its vendor.
+class acs_index {
+public:
+    explicit acs_index(std::vector<acs_entry> table) : table_(std::move(table)) {
+        std::vector<std::uint16_t> vendors;
+        std::vector<std::uint32_t> ids;
+        for (const acs_entry& e : table_) {
+            vendors.push_back(e.vendor);
+            if (e.device != ANY) ids.push_back(key(e.vendor, e.device));
+        }
+        std::sort(vendors.begin(), vendors.end());
+        vendors.erase(std::unique(vendors.begin(), vendors.end()), vendors.end());
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        for (std::uint16_t v : vendors) by_vendor_.emplace_back(v, matching(v, ANY));
+        for (std::uint32_t k : ids) by_id_.emplace_back(k, matching(static_cast<std::uint16_t>(k >> 16), static_cast<std::uint16_t>(k)));
+    }
+    acs_index(const acs_index&) = delete;  // the lists point into table_
+    acs_index& operator=(const acs_index&) = delete;
+
+    const std::vector<const acs_entry*>& candidates(std::uint16_t vendor, std::uint16_t device) const {
+        if (const auto* l = find(by_id_, key(vendor, device))) return *l;
+        if (const auto* l = find(by_vendor_, vendor)) return *l;
+        static const std::vector<const acs_entry*> none;
+        return none;
+    }
+
+private:
+    using list = std::vector<const acs_entry*>;
+    static std::uint32_t key(std::uint16_t vendor, std::uint16_t device) { return std::uint32_t(vendor) << 16 | device; }
+    template <class K> static const list* find(const std::vector<std::pair<K, list>>& sorted, std::uint32_t k) {
+        const auto it = std::lower_bound(sorted.begin(), sorted.end(), k, [](const auto& e, std::uint32_t x) { return e.first < x; });
+        return it != sorted.end() && it->first == k ? &it->second : nullptr;
+    }
+    // The entries of `vendor` for `device`; ANY as `device`: a device ID no entry lists.
+    list matching(std::uint16_t vendor, std::uint16_t device) const {
+        list out;
+        for (const acs_entry& e : table_)
+            if (e.vendor == vendor && (e.device == device || e.device == ANY)) out.push_back(&e);
+        return out;
+    }
+
+    std::vector<acs_entry> table_;
+    std::vector<std::pair<std::uint16_t, list>> by_vendor_;  // sorted by vendor: the entries for any device
+    std::vector<std::pair<std::uint32_t, list>> by_id_;      // sorted by vendor << 16 | device
+};
+
+const acs_index& acs_table() {
+    static const acs_index t(make_acs_table());
     return t;
 }
 
@@ -127,11 +177,10 @@ bool listed(std::uint16_t device, std::initializer_list<std::uint16_t> ids) {
 } // namespace
 
 std::optional<bool> quirk_acs_enabled(const quirk_subject& s, std::uint16_t flags, std::string* name) {
-    for (const acs_entry& e : acs_table()) {
-        if ((e.vendor != s.vendor && e.vendor != ANY) || (e.device != s.device && e.device != ANY)) continue;
-        const int r = e.fn(s, flags);
+    for (const acs_entry* e : acs_table().candidates(s.vendor, s.device)) {
+        const int r = e->fn(s, flags);
         if (r < 0) continue;
-        if (name) *name = e.name;
+        if (name) *name = e->name;
         return r > 0;
     }
     return std::nullopt;

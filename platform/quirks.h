@@ -8,12 +8,14 @@
 #include <optional>
 #include <string>
 
+#include "models/pci/config_space.h"
+
 namespace iotwin::platform {
 
 // What a quirk needs to know about the function it is asked about.
 struct quirk_subject {
     std::uint16_t vendor = 0, device = 0;
-    std::optional<std::uint8_t> pcie_type;  // PCI Express capability port type, none for conventional PCI
+    std::optional<pci::port_type> pcie_type;  // PCI Express capability port type, none for conventional PCI
     bool multifunction = false;
     bool on_root_bus = false;
     std::uint8_t fn = 0;

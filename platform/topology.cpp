@@ -15,6 +15,15 @@ constexpr std::pair<const char*, std::uint16_t> bit_names[] = {{"SV", SV}, {"TB"
                                                                {"UF", UF}, {"EC", EC}, {"DT", DT}};
 }
 
+const std::vector<std::string>& known_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (const auto& [name, bit] : bit_names) v.emplace_back(name);
+        return v;
+    }();
+    return names;
+}
+
 std::uint16_t bits(const std::vector<std::string>& names) {
     std::uint16_t b = 0;
     for (const std::string& n : names)
@@ -32,17 +41,29 @@ std::string names(std::uint16_t b) {
 
 } // namespace acs
 
+namespace {
+
+// The IDs and PCI Express port type of a node: its own, or the defaults of
+// its type (QEMU's IDs for ports and bridges so that no quirk applies,
+// iotwin's own 1b36:00f0/00f1 for endpoints and conventional functions).
+struct node_identity {
+    std::uint16_t vendor, device;
+    std::uint32_t class_code;
+    std::optional<pci::port_type> pcie_type;
+};
+
 node_identity identity_of(const pcie_node& n) {
     using t = node_type;
+    using port = pci::port_type;
     node_identity id{};
     switch (n.type) {
     case t::root_port: id = {0x1b36, 0x000c, 0x060400, port::root_port}; break;
-    case t::upstream_port: id = {0x104c, 0x8232, 0x060400, port::upstream}; break;
-    case t::downstream_port: id = {0x104c, 0x8233, 0x060400, port::downstream}; break;
+    case t::upstream_port: id = {0x104c, 0x8232, 0x060400, port::upstream_port}; break;
+    case t::downstream_port: id = {0x104c, 0x8233, 0x060400, port::downstream_port}; break;
     case t::pcie_pci_bridge: id = {0x1b36, 0x000e, 0x060400, port::pcie_to_pci_bridge}; break;
     case t::pci_bridge: id = {0x1b36, 0x0001, 0x060400, std::nullopt}; break;
     case t::host_bridge: id = {0x8086, 0x29c0, 0x060000, std::nullopt}; break;
-    case t::rciep: id = {0x1b36, 0x00f0, 0x088000, port::rc_endpoint}; break;
+    case t::rciep: id = {0x1b36, 0x00f0, 0x088000, port::rciep}; break;
     case t::endpoint: id = {0x1b36, 0x00f0, 0x088000, port::endpoint}; break;
     case t::pci_device: id = {0x1b36, 0x00f1, 0x088000, std::nullopt}; break;
     }
@@ -51,6 +72,8 @@ node_identity identity_of(const pcie_node& n) {
     if (n.class_code) id.class_code = *n.class_code;
     return id;
 }
+
+} // namespace
 
 std::string topo_function::bdf_string() const {
     char buf[16];
@@ -77,6 +100,7 @@ public:
                 throw input_error(n.pos, "root_bus " + std::to_string(root) + " of '" + n.id + "' is already used: buses up to " +
                                              std::to_string(used->second) + " of segment " + std::to_string(seg) + " are taken");
             last_bus_[seg] = root;
+            t_.root_buses.push_back(root);
             scan_bus(n.children, seg, root, -1);
         }
         add_virtual_functions();
@@ -141,7 +165,7 @@ private:
         for (const pcie_node& n : nodes) ++per_device[n.dev];
         for (const pcie_node* n : order) {
             const int idx = add(*n, per_device[n->dev], seg, bus, parent);
-            if (is_bridge(n->type) && n->type != node_type::host_bridge) bridges.emplace_back(idx, n);
+            if (t_.functions[idx].bridge) bridges.emplace_back(idx, n);
             if (n->sriov && n->sriov->total_vfs) {
                 // pci_iov_bus_range(): the buses the PF's last possible VF needs.
                 const std::uint32_t rid = (std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn)) + n->sriov->first_vf_offset +
@@ -182,8 +206,7 @@ private:
         f.parent = parent;
         f.on_root_bus = parent < 0;
         f.bridge = is_bridge(n.type) && n.type != node_type::host_bridge;
-        quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
-        const auto quirk = acs_quirk_.get(q);
+        const auto quirk = quirk_acs_enabled(f.subject(), acs::linux_default);
         f.internal_p2p = n.internal_p2p.value_or(!(quirk && *quirk));
         apply_alias_quirks(f);
         t_.functions.push_back(std::move(f));
@@ -191,15 +214,14 @@ private:
     }
 
     void apply_alias_quirks(topo_function& f) {
-        quirk_subject q{f.vendor, f.device, f.pcie_type, f.multifunction, f.on_root_bus, f.bdf.fn, f.has_acs, f.acs_cap, f.acs_ctrl};
-        const alias_quirk a = quirk_dma_alias(q, f.bdf.devfn());
+        const alias_quirk a = quirk_dma_alias(f.subject(), f.bdf.devfn());
         f.dma_alias = a.dma_alias_devfns;
         f.xlate_root = a.xlate_root;
         // quirk_use_pcie_bridge_dma_alias: conventional bridges directly below
         // a PCIe port that is not itself a PCIe-to-PCI bridge.
         if (a.pcie_bridge_alias && f.bridge && !f.pcie_type && f.parent >= 0) {
             const topo_function& up = t_.functions[f.parent];
-            f.pcie_bridge_alias = up.pcie_type && *up.pcie_type != port::pcie_to_pci_bridge;
+            f.pcie_bridge_alias = up.pcie_type && *up.pcie_type != pci::port_type::pcie_to_pci_bridge;
         }
         if (f.dma_alias.any() || f.xlate_root || f.pcie_bridge_alias) f.alias_quirk = a.name;
     }
@@ -268,33 +290,8 @@ private:
         }
     }
 
-    // quirk_acs_enabled(s, acs::linux_default) remembered for the last
-    // subjects seen (a pure function of the subject; functions repeat a few
-    // kinds), so that the quirk table is not scanned for every function.
-    class acs_quirk_memo {
-    public:
-        std::optional<bool> get(const quirk_subject& s) {
-            const std::uint64_t k1 = std::uint64_t(s.vendor) << 48 | std::uint64_t(s.device) << 32 |
-                                     std::uint64_t(s.pcie_type ? 0x100u | *s.pcie_type : 0u) << 16 | std::uint64_t(s.fn) << 8 |
-                                     std::uint64_t(s.multifunction) << 2 | std::uint64_t(s.on_root_bus) << 1 | std::uint64_t(s.has_acs_cap);
-            const std::uint64_t k2 = std::uint64_t(s.acs_cap) << 16 | s.acs_ctrl;
-            entry& e = slots_[((k1 ^ (k1 >> 29) ^ (k2 * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 56];
-            if (!e.valid || e.k1 != k1 || e.k2 != k2) e = {true, k1, k2, quirk_acs_enabled(s, acs::linux_default)};
-            return e.result;
-        }
-
-    private:
-        struct entry {
-            bool valid = false;
-            std::uint64_t k1 = 0, k2 = 0;
-            std::optional<bool> result;
-        };
-        std::array<entry, 256> slots_{};
-    };
-
     topology& t_;
     std::map<std::uint16_t, std::uint32_t> last_bus_;
-    acs_quirk_memo acs_quirk_;
 };
 
 } // namespace
@@ -315,12 +312,11 @@ std::vector<std::uint16_t> topology::dma_aliases(int i) const {
     for (int b = f.parent; b >= 0; b = functions[b].parent) {
         const topo_function& br = functions[b];
         if (br.xlate_root) break;
-        if (br.pcie_type) {
-            if (*br.pcie_type == port::pcie_to_pci_bridge) out.push_back(static_cast<std::uint16_t>(br.secondary << 8));
-            else if (*br.pcie_type == port::pci_to_pcie_bridge) out.push_back(br.bdf.rid());
-        } else {
-            out.push_back(br.pcie_bridge_alias ? static_cast<std::uint16_t>(br.secondary << 8) : br.bdf.rid());
-        }
+        if (!br.takes_ownership()) continue;
+        // A PCIe-to-PCI bridge (or a conventional one with the PCIe bridge
+        // alias quirk) uses its secondary bus number with devfn 0.
+        const bool secondary_alias = br.pcie_type ? *br.pcie_type == pci::port_type::pcie_to_pci_bridge : br.pcie_bridge_alias;
+        out.push_back(secondary_alias ? static_cast<std::uint16_t>(br.secondary << 8) : br.bdf.rid());
     }
     return out;
 }

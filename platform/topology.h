@@ -16,35 +16,29 @@
 
 #include <boost/graph/adjacency_list.hpp>
 
+#include "models/pci/config_space.h"
+#include "models/pci/pci_function.h"
 #include "models/pcie/protocol.h"
 #include "platform/description.h"
+#include "platform/quirks.h"
 
 namespace iotwin::platform {
 
-// ACS Capability and Control register bits (PCIe 5.0 7.7.8).
+// ACS Capability and Control register bits (PCIe 5.0 7.7.8), pci::acs_bits.
 namespace acs {
-constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, EC = 0x20, DT = 0x40;
+using namespace pci::acs_bits;
 // What Linux's pci_std_enable_acs() turns on of what a function implements.
 constexpr std::uint16_t linux_default = SV | RR | CR | UF;
+// The flags of `flags` that a function with ACS capability `cap` and control
+// `ctrl` does not enable, as pci_acs_flags_enabled() counts them: flags the
+// capability does not implement count as enabled, except EC.
+constexpr std::uint16_t not_enabled(std::uint16_t flags, std::uint16_t cap, std::uint16_t ctrl) {
+    return static_cast<std::uint16_t>(flags & (cap | EC) & ~ctrl);
+}
+const std::vector<std::string>& known_names();  // "SV", "TB", ... in bit order
 std::uint16_t bits(const std::vector<std::string>& names);
 std::string names(std::uint16_t bits);  // "SV RR CR UF"
 } // namespace acs
-
-// PCI Express port types as the capability encodes them.
-namespace port {
-constexpr std::uint8_t endpoint = 0x0, legacy_endpoint = 0x1, root_port = 0x4, upstream = 0x5, downstream = 0x6,
-                       pcie_to_pci_bridge = 0x7, pci_to_pcie_bridge = 0x8, rc_endpoint = 0x9, rc_event_collector = 0xa;
-}
-
-// The IDs and PCI Express port type of a node: its own, or the defaults of
-// its type (QEMU's IDs for ports and bridges so that no quirk applies,
-// iotwin's own 1b36:00f0/00f1 for endpoints and conventional functions).
-struct node_identity {
-    std::uint16_t vendor, device;
-    std::uint32_t class_code;
-    std::optional<std::uint8_t> pcie_type;
-};
-node_identity identity_of(const pcie_node& n);
 
 struct topo_function {
     std::string id;
@@ -54,7 +48,7 @@ struct topo_function {
     pcie::bdf bdf;
     std::uint16_t vendor = 0, device = 0;
     std::uint32_t class_code = 0;
-    std::optional<std::uint8_t> pcie_type;  // none: conventional PCI
+    std::optional<pci::port_type> pcie_type;  // none: conventional PCI
     bool header_multifunction = false;      // header type bit 7
     bool multifunction = false;             // Linux's flag: the header bit, or function > 0
     bool has_acs = false;
@@ -72,6 +66,16 @@ struct topo_function {
     bool internal_p2p = true;               // see pcie_node::internal_p2p
 
     std::string bdf_string() const;         // "0000:01:00.0"
+    // What the quirks of platform/quirks.h are asked about this function.
+    quirk_subject subject() const {
+        return {vendor, device, pcie_type, multifunction, on_root_bus, bdf.fn, has_acs, acs_cap, acs_ctrl};
+    }
+    // Whether this bridge takes ownership of the requests from below it, so
+    // that they carry its alias: a conventional PCI bridge, or a bridge
+    // between PCI Express and PCI (pci_for_each_dma_alias()).
+    bool takes_ownership() const {
+        return !pcie_type || *pcie_type == pci::port_type::pcie_to_pci_bridge || *pcie_type == pci::port_type::pci_to_pcie_bridge;
+    }
     std::uint32_t bus_key() const { return std::uint32_t(segment) << 8 | bdf.bus; }
 };
 
@@ -82,6 +86,7 @@ struct topology {
     topo_graph graph;                      // vertex i is functions[i]
     std::map<std::string, int> by_id;
     std::map<std::uint32_t, std::vector<int>> by_bus;  // (segment, bus) -> functions, probe order
+    std::vector<int> root_buses;           // root_bus of every host_bridge (besides bus 0), description order
 
     const topo_function& at(const std::string& id) const { return functions[by_id.at(id)]; }
     // Requester IDs the IOMMU may see for DMA from function i (pci_for_each_dma_alias order).

@@ -371,7 +371,7 @@ std::uint64_t digest(std::size_t n) {
     fnv h;
     for (std::size_t i = 0; i < t.functions.size(); ++i) {
         const auto& f = t.functions[i];
-        h(f.id), h(f.type), h(f.segment), h(f.bdf.rid()), h(f.vendor), h(f.device), h(f.class_code), h(f.pcie_type.value_or(0xff));
+        h(f.id), h(f.type), h(f.segment), h(f.bdf.rid()), h(f.vendor), h(f.device), h(f.class_code), h(f.pcie_type.value_or(pci::port_type{0xff}));
         h(f.header_multifunction), h(f.multifunction), h(f.has_acs), h(f.acs_cap), h(f.acs_ctrl), h(f.is_vf), h(f.pf), h(f.vf_index);
         h(f.parent), h(f.on_root_bus), h(f.bridge), h(f.secondary), h(f.subordinate), h(f.dma_alias.count()), h(f.pcie_bridge_alias);
         h(f.xlate_root), h(f.alias_quirk), h(f.internal_p2p), h(t.by_id.at(f.id));

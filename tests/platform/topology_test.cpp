@@ -165,7 +165,13 @@ TEST(ScenarioTopologyList, NamesEveryScenarioFile) {
 
 constexpr std::uint16_t SV = acs::SV, TB = acs::TB, RR = acs::RR, CR = acs::CR, UF = acs::UF, EC = acs::EC, DT = acs::DT;
 
-quirk_subject subject(std::uint16_t vendor, std::uint16_t device, std::optional<std::uint8_t> type) {
+// The port types by the names these tests use.
+namespace port {
+constexpr pci::port_type endpoint = pci::port_type::endpoint, rc_endpoint = pci::port_type::rciep, root_port = pci::port_type::root_port,
+                         upstream = pci::port_type::upstream_port, downstream = pci::port_type::downstream_port;
+}
+
+quirk_subject subject(std::uint16_t vendor, std::uint16_t device, std::optional<pci::port_type> type) {
     quirk_subject s;
     s.vendor = vendor;
     s.device = device;
