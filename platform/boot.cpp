@@ -11,10 +11,7 @@ namespace iotwin::platform {
 std::map<std::string, enumerated_function> boot_platform(const scenario& s, platform_instance& pi, sc_core::sc_time& d) {
     hyp::hypervisor& h = *pi.hypervisor;
     if (h.init(d)) throw input_error(s.platform.pos, "the hypervisor's heap cannot hold the IOMMU root table");
-    std::vector<std::uint8_t> root_buses;
-    for (const pcie_node& n : s.platform.pcie)
-        if (n.type == node_type::host_bridge) root_buses.push_back(*n.root_bus);
-    enumerator en(h, address_map::ecam_base, root_buses);
+    enumerator en(h, pi.topo.root_buses);
     std::vector<enumerated_function> found;
     try {
         found = en.run(d);

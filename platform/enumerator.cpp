@@ -5,11 +5,13 @@
 
 #include "models/pci/config_space.h"
 #include "platform/address_map.h"
+#include "platform/ecam.h"
 
 namespace iotwin::platform {
 
 using namespace sc_core;
 namespace cfg = pci::cfg;
+namespace sriov_reg = pci::sriov_reg;
 
 namespace {
 constexpr std::uint64_t window_granule = 1ull << 20;
@@ -37,12 +39,12 @@ std::uint64_t layout(std::vector<item>& items, std::vector<std::uint64_t>* offse
 
 std::uint32_t enumerator::read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_time& d) {
     std::uint32_t v = 0;
-    cpu_.machine_access(tlm::TLM_READ_COMMAND, ecam_ + pcie::ecam_offset(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, d);
+    ecam_access(cpu_, tlm::TLM_READ_COMMAND, f, reg, &v, len, d);
     return len == 4 ? v : v & ((1u << (8 * len)) - 1);
 }
 
 void enumerator::write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v, sc_time& d) {
-    cpu_.machine_access(tlm::TLM_WRITE_COMMAND, ecam_ + pcie::ecam_offset(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, d);
+    ecam_access(cpu_, tlm::TLM_WRITE_COMMAND, f, reg, &v, len, d);
 }
 
 std::vector<enumerated_function> enumerator::run(sc_time& d) {
@@ -87,10 +89,11 @@ void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
         const pcie::bdf pf = found_[i].bdf;
         const auto c = find_ext_cap(pf, pci::ext_cap_id::sriov, d);
         if (!c) continue;
-        const std::uint32_t total = read(pf, static_cast<std::uint16_t>(*c + 0x0e), 2, d);
+        const auto reg = [&](std::uint32_t off) { return static_cast<std::uint16_t>(*c + off); };
+        const std::uint32_t total = read(pf, reg(sriov_reg::total_vfs), 2, d);
         if (!total) continue;
-        const std::uint32_t last_vf = pf.rid() + read(pf, static_cast<std::uint16_t>(*c + 0x14), 2, d) +
-                                      read(pf, static_cast<std::uint16_t>(*c + 0x16), 2, d) * (total - 1);
+        const std::uint32_t last_vf = pci::vf_routing_id(pf.rid(), read(pf, reg(sriov_reg::first_vf_offset), 2, d),
+                                                         read(pf, reg(sriov_reg::vf_stride), 2, d), total - 1);
         last_bus_ = std::max<std::uint32_t>(last_bus_, std::min<std::uint32_t>(last_vf >> 8, 255));
     }
     for (int i : on_bus) {
@@ -137,16 +140,16 @@ std::vector<enumerated_function> enumerator::enable_sriov(const pcie::bdf& pf, s
     std::vector<enumerated_function> vfs;
     const auto c = find_ext_cap(pf, pci::ext_cap_id::sriov, d);
     if (!c || !num_vfs) return vfs;
-    const auto reg = [&](unsigned off) { return static_cast<std::uint16_t>(*c + off); };
-    write(pf, reg(0x10), 2, num_vfs, d);
-    write(pf, reg(0x08), 2, 0x1 | 0x8, d);  // VF Enable, VF Memory Space Enable
-    const std::uint32_t offset = read(pf, reg(0x14), 2, d), stride = read(pf, reg(0x16), 2, d);
-    const std::uint16_t vf_device = static_cast<std::uint16_t>(read(pf, reg(0x1a), 2, d));
+    const auto reg = [&](std::uint32_t off) { return static_cast<std::uint16_t>(*c + off); };
+    write(pf, reg(sriov_reg::num_vfs), 2, num_vfs, d);
+    write(pf, reg(sriov_reg::control), 2, sriov_reg::vf_enable | sriov_reg::vf_mse, d);
+    const std::uint32_t offset = read(pf, reg(sriov_reg::first_vf_offset), 2, d), stride = read(pf, reg(sriov_reg::vf_stride), 2, d);
+    const std::uint16_t vf_device = static_cast<std::uint16_t>(read(pf, reg(sriov_reg::vf_device_id), 2, d));
     const std::uint16_t vendor = static_cast<std::uint16_t>(read(pf, cfg::vendor_id, 2, d));
     const std::uint32_t class_code = read(pf, cfg::revision, 4, d) >> 8;
     for (std::uint16_t n = 0; n < num_vfs; ++n) {
         enumerated_function e;
-        e.bdf = pcie::bdf::from_rid(static_cast<std::uint16_t>(pf.rid() + offset + stride * n));
+        e.bdf = pcie::bdf::from_rid(static_cast<std::uint16_t>(pci::vf_routing_id(pf.rid(), offset, stride, n)));
         e.vendor = vendor;  // a VF's own Vendor ID register reads FFFFh
         e.device = vf_device;
         e.class_code = class_code;

@@ -33,13 +33,20 @@ struct enumerated_function {
     std::uint64_t window_align = 0, pref_align = 0;
     int parent = -1;
     std::vector<int> children;
+
+    // The BAR with `index`, or null when the function has none there.
+    const enumerated_bar* bar(std::uint64_t index) const {
+        for (const enumerated_bar& b : bars)
+            if (b.index == index) return &b;
+        return nullptr;
+    }
 };
 
 class enumerator {
 public:
     // `root_buses`: the root buses of additional host bridges (from ACPI), scanned after bus 0.
-    enumerator(hyp::hypervisor& cpu, std::uint64_t ecam_base, std::vector<std::uint8_t> root_buses = {})
-        : cpu_(cpu), ecam_(ecam_base), root_buses_(std::move(root_buses)) {}
+    enumerator(hyp::hypervisor& cpu, std::vector<std::uint8_t> root_buses = {})
+        : cpu_(cpu), root_buses_(std::move(root_buses)) {}
     // Scans from bus 0 and assigns resources; returns every function found,
     // each bus's functions before the buses below its bridges. Bus numbers for
     // SR-IOV virtual functions are reserved after their PF's bus, as Linux's
@@ -62,7 +69,6 @@ private:
     void assign(const std::vector<int>& children, std::uint64_t np_base, std::uint64_t pf_base, sc_core::sc_time& d);
 
     hyp::hypervisor& cpu_;
-    std::uint64_t ecam_;
     std::vector<std::uint8_t> root_buses_;
     std::uint8_t last_bus_ = 0;
     std::vector<enumerated_function> found_;

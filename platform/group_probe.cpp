@@ -3,7 +3,7 @@
 #include <set>
 #include <sstream>
 
-#include "platform/address_map.h"
+#include "platform/ecam.h"
 #include "platform/boot.h"
 #include "platform/builder.h"
 #include "platform/iommu_groups.h"
@@ -47,8 +47,7 @@ bool verify_groups(const scenario& description, std::ostream& out) {
     for (const topo_function& f : t.functions) {
         if (f.bridge) continue;
         std::uint16_t cmd = pci::command_bits::memory_space | pci::command_bits::bus_master;
-        pi->hypervisor->machine_access(tlm::TLM_WRITE_COMMAND, address_map::ecam_base + pcie::ecam_offset(f.bdf, pci::cfg::command),
-                                       reinterpret_cast<std::uint8_t*>(&cmd), 2, d);
+        ecam_access(*pi->hypervisor, tlm::TLM_WRITE_COMMAND, f.bdf, pci::cfg::command, &cmd, 2, d);
     }
 
     std::size_t probes = 0, paths = 0, disagreements = 0;

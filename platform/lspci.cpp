@@ -8,7 +8,7 @@
 #include <set>
 
 #include "models/pci/config_space.h"
-#include "platform/address_map.h"
+#include "platform/ecam.h"
 #include "platform/boot.h"
 
 namespace iotwin::platform {
@@ -177,17 +177,22 @@ const char* device_name(u16 v, u16 d) {
     return nullptr;
 }
 
+std::string vstrf(const char* fmt, va_list a) {
+    va_list b;
+    va_copy(b, a);
+    const int n = std::vsnprintf(nullptr, 0, fmt, b);
+    va_end(b);
+    std::string s(static_cast<std::size_t>(n > 0 ? n : 0), '\0');
+    std::vsnprintf(s.data(), s.size() + 1, fmt, a);
+    return s;
+}
+
 std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string strf(const char* fmt, ...) {
     va_list a;
     va_start(a, fmt);
-    va_list b;
-    va_copy(b, a);
-    const int n = std::vsnprintf(nullptr, 0, fmt, a);
+    std::string s = vstrf(fmt, a);
     va_end(a);
-    std::string s(static_cast<std::size_t>(n > 0 ? n : 0), '\0');
-    std::vsnprintf(s.data(), s.size() + 1, fmt, b);
-    va_end(b);
     return s;
 }
 
@@ -229,16 +234,9 @@ std::string progif(u16 cls, u8 pif) {
 
 // ---- register layout (pciutils lib/header.h, PCIe 5.0) -------------------------------------
 
-namespace reg {
-constexpr unsigned vendor = 0x00, device = 0x02, command = 0x04, status = 0x06, revision = 0x08, prog_if = 0x09;
-constexpr unsigned class_device = 0x0a, cache_line = 0x0c, latency = 0x0d, header_type = 0x0e, bist = 0x0f;
-constexpr unsigned bar0 = 0x10, subsystem_vendor = 0x2c, subsystem_id = 0x2e, rom = 0x30, cap_list = 0x34;
-constexpr unsigned interrupt_line = 0x3c, interrupt_pin = 0x3d, min_gnt = 0x3e, max_lat = 0x3f;
-constexpr unsigned primary_bus = 0x18, secondary_bus = 0x19, subordinate_bus = 0x1a, sec_latency = 0x1b;
-constexpr unsigned io_base = 0x1c, io_limit = 0x1d, sec_status = 0x1e, memory_base = 0x20, memory_limit = 0x22;
-constexpr unsigned pref_base = 0x24, pref_limit = 0x26, pref_base_upper = 0x28, pref_limit_upper = 0x2c;
-constexpr unsigned io_base_upper = 0x30, io_limit_upper = 0x32, rom1 = 0x38, bridge_control = 0x3e;
-} // namespace reg
+namespace reg = pci::cfg;
+namespace sriov_reg = pci::sriov_reg;
+namespace acs_reg = pci::acs_reg;
 
 char flag(u64 v, u64 bit) { return (v & bit) ? '+' : '-'; }
 
@@ -251,11 +249,7 @@ struct config_view {
     u32 dword(unsigned pos) const { return u32(word(pos)) | u32(word(pos + 2)) << 16; }
     u8 header_type() const { return byte(reg::header_type) & 0x7f; }
     u16 device_class() const { return word(reg::class_device); }
-    const enumerated_bar* bar(unsigned index) const {
-        for (const auto& b : f.bars)
-            if (b.index == index) return &b;
-        return nullptr;
-    }
+    const enumerated_bar* bar(unsigned index) const { return f.kernel ? f.kernel->bar(index) : nullptr; }
 };
 
 // Linux's resource flags (IORESOURCE_*) of a BAR, as sysfs reports them.
@@ -346,7 +340,7 @@ public:
                 flag(status, 0x800), flag(status, 0x1000), flag(status, 0x2000), flag(status, 0x4000),
                 flag(status, 0x8000), flag(status, 0x8));
             if (cmd & 0x4) {
-                out("\tLatency: %d", c_.byte(reg::latency));
+                out("\tLatency: %d", c_.byte(reg::latency_timer));
                 if (min_gnt || max_lat) {
                     out(" (");
                     if (min_gnt) out("%dns min", min_gnt * 250);
@@ -378,18 +372,8 @@ private:
     void out(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
         va_list a;
         va_start(a, fmt);
-        char buf[512];
-        const int n = std::vsnprintf(buf, sizeof buf, fmt, a);
+        os_ << vstrf(fmt, a);
         va_end(a);
-        if (n >= static_cast<int>(sizeof buf)) {
-            va_start(a, fmt);
-            std::string s(static_cast<std::size_t>(n), '\0');
-            std::vsnprintf(s.data(), s.size() + 1, fmt, a);
-            va_end(a);
-            os_ << s;
-        } else if (n > 0) {
-            os_.write(buf, n);
-        }
     }
 
     // show_bases() with the kernel's resources (PCI_FILL_IO_FLAGS known).
@@ -429,7 +413,7 @@ private:
 
     void range(const char* prefix, u64 base, u64 limit, int bits, bool disabled) {
         out("%s:", prefix);
-        if (base <= limit || verbose_ > 2)
+        if (base <= limit)
             out(" %0*llx-%0*llx", (bits + 3) / 4, static_cast<unsigned long long>(base), (bits + 3) / 4,
                 static_cast<unsigned long long>(limit));
         if (!disabled && base <= limit) out("%s", size_suffix(limit - base + 1).c_str());
@@ -447,11 +431,12 @@ private:
         const u32 mem_type = mem_base & 0xf;
         const u32 pref_base = c_.word(reg::pref_base), pref_limit = c_.word(reg::pref_limit);
         const u32 pref_type = pref_base & 0xf;
-        const u16 sec_stat = c_.word(reg::sec_status), brc = c_.word(reg::bridge_control);
-        const bool known = f_.bridge_windows_known;
+        const u16 sec_stat = c_.word(reg::secondary_status), brc = c_.word(reg::bridge_control);
+        const enumerated_function* k = f_.kernel && f_.kernel->bridge ? &*f_.kernel : nullptr;
+        const bool known = k;
         const bool io_disabled = known;
-        const bool mem_disabled = known && !f_.window_size;
-        const bool pref_disabled = known && !f_.pref_size;
+        const bool mem_disabled = known && !k->window_size;
+        const bool pref_disabled = known && !k->pref_size;
 
         bases(2);
         out("\tBus: primary=%02x, secondary=%02x, subordinate=%02x, sec-latency=%d\n", c_.byte(reg::primary_bus),
@@ -472,8 +457,8 @@ private:
         }
 
         if (known && !mem_disabled) {
-            const u64 base = f_.window_base & ~u64(0xf);
-            range("\tMemory behind bridge", base, base + f_.window_size - 1, 32, false);
+            const u64 base = k->window_base & ~u64(0xf);
+            range("\tMemory behind bridge", base, base + k->window_size - 1, 32, false);
         } else if (mem_type != (mem_limit & 0xf) || mem_type) {
             out("\t!!! Unknown memory range types %x/%x\n", mem_base, mem_limit);
         } else {
@@ -484,9 +469,9 @@ private:
 
         if (known && !pref_disabled) {
             // sysfs gives the window's start without the type bits, so pciutils labels it 32-bit.
-            const u64 base = f_.pref_base & ~u64(0xf);
-            const int bits = (f_.pref_base & 0xf) == 1 ? 64 : 32;
-            range("\tPrefetchable memory behind bridge", base, base + f_.pref_size - 1, bits, false);
+            const u64 base = k->pref_base & ~u64(0xf);
+            const int bits = (k->pref_base & 0xf) == 1 ? 64 : 32;
+            range("\tPrefetchable memory behind bridge", base, base + k->pref_size - 1, bits, false);
         } else if (pref_type != (pref_limit & 0xf) || (pref_type != 0 && pref_type != 1)) {
             out("\t!!! Unknown prefetchable memory range types %x/%x\n", pref_base, pref_limit);
         } else {
@@ -516,10 +501,9 @@ private:
     // show_caps()
     void caps() {
         bool can_have_ext_caps = false;
-        int type = -1;
         if (c_.word(reg::status) & 0x10) {
             std::set<unsigned> been_there;
-            unsigned where = c_.byte(reg::cap_list) & ~3u;
+            unsigned where = c_.byte(reg::cap_ptr) & ~3u;
             while (where) {
                 out("\tCapabilities: ");
                 if (!c_.has(where, 4)) {
@@ -542,7 +526,7 @@ private:
                 case 0x00: out("Null\n"); break;
                 case 0x05: msi(where, cap); break;
                 case 0x10:
-                    type = express(where, cap);
+                    express(where, cap);
                     can_have_ext_caps = true;
                     break;
                 case 0x11: msix(where, cap); break;
@@ -551,7 +535,7 @@ private:
                 where = next;
             }
         }
-        if (can_have_ext_caps) ext_caps(type);
+        if (can_have_ext_caps) ext_caps();
     }
 
     void msi(unsigned where, u16 cap) {
@@ -583,7 +567,7 @@ private:
     enum : int { t_endpoint = 0, t_leg_end = 1, t_root_port = 4, t_upstream = 5, t_downstream = 6,
                  t_pci_bridge = 7, t_pcie_bridge = 8, t_root_int_ep = 9, t_root_ec = 10 };
 
-    int express(unsigned where, u16 cap) {
+    void express(unsigned where, u16 cap) {
         const int type = (cap & 0xf0) >> 4;
         bool slot = false, link = true;
         out("Express ");
@@ -620,10 +604,9 @@ private:
         if (link) express_link(where, type);
         if (slot) express_slot(where);
         if (type == t_root_port || type == t_root_ec) express_root(where);
-        if ((cap & 0xf) < 2) return type;
+        if ((cap & 0xf) < 2) return;
         express_dev2(where, type);
         if (link) express_link2(where, type);
-        return type;
     }
 
     // The name of `code` in a table of names numbered from 0, or `other`.
@@ -799,7 +782,7 @@ private:
 
     void express_dev2(unsigned where, int type) {
         const u32 l = c_.dword(where + 0x24);
-        const bool has_mem_bar = !f_.bars.empty();
+        const bool has_mem_bar = f_.kernel && !f_.kernel->bars.empty();
         const bool port = type == t_root_port || type == t_upstream || type == t_downstream;
         out("\t\tDevCap2: Completion Timeout: %s, TimeoutDis%c NROPrPrP%c LTR%c", timeout_range(l & 0xf), flag(l, 0x10),
             flag(l, 0x400), flag(l, 0x800));
@@ -908,7 +891,7 @@ private:
     }
 
     // show_ext_caps()
-    void ext_caps(int /*type*/) {
+    void ext_caps() {
         unsigned where = 0x100;
         std::set<unsigned> been_there;
         do {
@@ -934,10 +917,10 @@ private:
 
     void acs(unsigned where) {
         out("Access Control Services\n");
-        u16 w = c_.word(where + 4);
+        u16 w = c_.word(where + acs_reg::capability);
         out("\t\tACSCap:\tSrcValid%c TransBlk%c ReqRedir%c CmpltRedir%c UpstreamFwd%c EgressCtrl%c DirectTrans%c\n",
             flag(w, 0x1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x40));
-        w = c_.word(where + 6);
+        w = c_.word(where + acs_reg::control);
         out("\t\tACSCtl:\tSrcValid%c TransBlk%c ReqRedir%c CmpltRedir%c UpstreamFwd%c EgressCtrl%c DirectTrans%c\n",
             flag(w, 0x1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x40));
     }
@@ -952,22 +935,22 @@ private:
 
     void sriov(unsigned where) {
         out("Single Root I/O Virtualization (SR-IOV)\n");
-        u32 l = c_.dword(where + 0x04);
+        u32 l = c_.dword(where + sriov_reg::capabilities);
         out("\t\tIOVCap:\tMigration%c 10BitTagReq%c Interrupt Message Number: %03x\n", flag(l, 0x1), flag(l, 0x4), l >> 21);
-        u16 w = c_.word(where + 0x08);
+        u16 w = c_.word(where + sriov_reg::control);
         out("\t\tIOVCtl:\tEnable%c Migration%c Interrupt%c MSE%c ARIHierarchy%c 10BitTagReq%c\n", flag(w, 0x1),
             flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20));
-        w = c_.word(where + 0x0a);
+        w = c_.word(where + sriov_reg::status);
         out("\t\tIOVSta:\tMigration%c\n", flag(w, 0x1));
-        out("\t\tInitial VFs: %d, ", c_.word(where + 0x0c));
-        out("Total VFs: %d, ", c_.word(where + 0x0e));
-        out("Number of VFs: %d, ", c_.word(where + 0x10));
-        out("Function Dependency Link: %02x\n", c_.byte(where + 0x12));
-        out("\t\tVF offset: %d, ", c_.word(where + 0x14));
-        out("stride: %d, ", c_.word(where + 0x16));
-        out("Device ID: %04x\n", c_.word(where + 0x1a));
-        out("\t\tSupported Page Size: %08x, ", c_.dword(where + 0x1c));
-        out("System Page Size: %08x\n", c_.dword(where + 0x20));
+        out("\t\tInitial VFs: %d, ", c_.word(where + sriov_reg::initial_vfs));
+        out("Total VFs: %d, ", c_.word(where + sriov_reg::total_vfs));
+        out("Number of VFs: %d, ", c_.word(where + sriov_reg::num_vfs));
+        out("Function Dependency Link: %02x\n", c_.byte(where + sriov_reg::function_dependency_link));
+        out("\t\tVF offset: %d, ", c_.word(where + sriov_reg::first_vf_offset));
+        out("stride: %d, ", c_.word(where + sriov_reg::vf_stride));
+        out("Device ID: %04x\n", c_.word(where + sriov_reg::vf_device_id));
+        out("\t\tSupported Page Size: %08x, ", c_.dword(where + sriov_reg::supported_page_sizes));
+        out("System Page Size: %08x\n", c_.dword(where + sriov_reg::system_page_size));
         for (unsigned i = 0; i < 6; i++) {
             l = c_.dword(where + 0x24 + 4 * i);
             if (l == 0xffffffff) l = 0;
@@ -1164,10 +1147,7 @@ public:
     // A 32-bit configuration read; false when the request does not complete successfully.
     bool read(const pcie::bdf& f, unsigned reg, u32& v) {
         v = 0;
-        const auto st = cpu_.machine_access(tlm::TLM_READ_COMMAND,
-                                            address_map::ecam_base + pcie::ecam_offset(f, static_cast<u16>(reg)),
-                                            reinterpret_cast<std::uint8_t*>(&v), 4, d_);
-        return st == pcie::completion::SC;
+        return ecam_access(cpu_, tlm::TLM_READ_COMMAND, f, reg, &v, 4, d_) == pcie::completion::SC;
     }
 
     // Reads the configuration space of `f`: the standard 256 bytes, and the
@@ -1189,7 +1169,7 @@ public:
         bool pcie = false;
         if (c.word(reg::status) & 0x10) {
             std::set<unsigned> seen;
-            for (unsigned w = c.byte(reg::cap_list) & ~3u; w && seen.insert(w).second; w = c.byte(w + 1) & ~3u)
+            for (unsigned w = c.byte(reg::cap_ptr) & ~3u; w && seen.insert(w).second; w = c.byte(w + 1) & ~3u)
                 if (c.byte(w) == pci::cap_id::pcie) pcie = true;
         }
         if (pcie) {
@@ -1216,8 +1196,7 @@ std::optional<unsigned> find_ext_cap(const config_view& c, u16 id) {
 
 } // namespace
 
-std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::vector<std::uint8_t>& root_buses,
-                                               const std::map<std::string, enumerated_function>& booted,
+std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::map<std::string, enumerated_function>& booted,
                                                sc_core::sc_time& d) {
     ecam_scanner ecam(*pi.hypervisor, d);
     std::map<u16, const enumerated_function*> kernel;  // by routing ID
@@ -1225,24 +1204,15 @@ std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std:
     std::vector<lspci_function> found;
     std::vector<bool> scanned(256, false);
 
-    auto add = [&](const pcie::bdf& f, bool vf, u16 vendor, u16 device) {
+    auto add = [&](const pcie::bdf& f, u16 vendor, u16 device) -> const lspci_function& {
         lspci_function x;
         x.bdf = f;
-        x.virtual_function = vf;
         x.vendor = vendor;
         x.device = device;
         x.config = ecam.config_space(f);
-        if (const auto it = kernel.find(f.rid()); it != kernel.end()) {
-            const enumerated_function& e = *it->second;
-            x.bars = e.bars;
-            x.bridge_windows_known = e.bridge;
-            x.window_base = e.window_base;
-            x.window_size = e.window_size;
-            x.pref_base = e.pref_base;
-            x.pref_size = e.pref_size;
-        }
+        if (const auto it = kernel.find(f.rid()); it != kernel.end()) x.kernel = *it->second;
         found.push_back(std::move(x));
-        return found.size() - 1;
+        return found.back();
     };
 
     // A bus, device by device (function 0 first, the others when it is multi-function),
@@ -1256,19 +1226,16 @@ std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std:
             for (u8 fn = 0; fn == 0 || (multi && fn < 8); ++fn) {
                 const pcie::bdf f{bus, dev, fn};
                 u32 vd;
-                if (!ecam.read(f, reg::vendor, vd) || !vd || vd == 0xffffffff || (vd & 0xffff) == 0xffff) continue;
-                u32 hdr;
-                ecam.read(f, reg::cache_line, hdr);
-                const u8 ht = static_cast<u8>(hdr >> 16);
-                if (fn == 0) multi = ht & 0x80;
-                const std::size_t i = add(f, false, static_cast<u16>(vd), static_cast<u16>(vd >> 16));
-                if ((ht & 0x7f) == 1) secondaries.push_back(found[i].config.size() > reg::secondary_bus ? found[i].config[reg::secondary_bus] : 0);
+                if (!ecam.read(f, reg::vendor_id, vd) || !vd || vd == 0xffffffff || (vd & 0xffff) == 0xffff) continue;
+                const config_view c{add(f, static_cast<u16>(vd), static_cast<u16>(vd >> 16))};
+                if (fn == 0) multi = c.byte(reg::header_type) & 0x80;
+                if (c.header_type() == 1) secondaries.push_back(c.byte(reg::secondary_bus));
             }
         }
         for (u8 s : secondaries) scan_bus(s);
     };
     scan_bus(0);
-    for (u8 r : root_buses) scan_bus(r);
+    for (u8 r : pi.topo.root_buses) scan_bus(r);
 
     // The virtual functions of every physical function whose VF Enable is set (Linux
     // creates them in pci_iov_add_virtfn(): IDs from the PF and its SR-IOV capability).
@@ -1277,14 +1244,15 @@ std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std:
         const lspci_function pf = found[i];
         const config_view c{pf};
         const auto sr = find_ext_cap(c, pci::ext_cap_id::sriov);
-        if (!sr || !(c.word(*sr + 0x08) & 0x1)) continue;
-        const u32 num = c.word(*sr + 0x10), offset = c.word(*sr + 0x14), stride = c.word(*sr + 0x16);
-        const u16 vf_device = c.word(*sr + 0x1a);
+        if (!sr || !(c.word(*sr + sriov_reg::control) & sriov_reg::vf_enable)) continue;
+        const u32 num = c.word(*sr + sriov_reg::num_vfs), offset = c.word(*sr + sriov_reg::first_vf_offset);
+        const u32 stride = c.word(*sr + sriov_reg::vf_stride);
+        const u16 vf_device = c.word(*sr + sriov_reg::vf_device_id);
         for (u32 n = 0; n < num; ++n) {
-            const pcie::bdf vf = pcie::bdf::from_rid(static_cast<u16>(pf.bdf.rid() + offset + stride * n));
+            const pcie::bdf vf = pcie::bdf::from_rid(static_cast<u16>(pci::vf_routing_id(pf.bdf.rid(), offset, stride, n)));
             u32 vd;
-            if (!ecam.read(vf, reg::vendor, vd)) continue;  // the VF does not answer: not there
-            add(vf, true, pf.vendor, vf_device);
+            if (!ecam.read(vf, reg::vendor_id, vd)) continue;  // the VF does not answer: not there
+            add(vf, pf.vendor, vf_device);
         }
     }
     std::sort(found.begin(), found.end(), [](const lspci_function& a, const lspci_function& b) {
@@ -1316,10 +1284,7 @@ void lspci(std::ostream& os, const scenario& s, const lspci_options& o) {
     sc_core::sc_start(sc_core::SC_ZERO_TIME);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     const auto booted = boot_platform(s, *pi, d);
-    std::vector<std::uint8_t> roots;
-    for (const pcie_node& n : s.platform.pcie)
-        if (n.type == node_type::host_bridge && n.root_bus) roots.push_back(*n.root_bus);
-    write_lspci(os, read_pci_functions(*pi, roots, booted, d), o);
+    write_lspci(os, read_pci_functions(*pi, booted, d), o);
 }
 
 } // namespace iotwin::platform

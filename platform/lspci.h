@@ -18,6 +18,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -38,22 +39,18 @@ struct lspci_options {
 struct lspci_function {
     std::uint16_t domain = 0;
     pcie::bdf bdf;
-    bool virtual_function = false;
     // The kernel's view (sysfs): IDs (a VF's Vendor and Device ID registers read FFFFh),
-    // the BARs it sized and the windows it gave a bridge.
+    // and, for a function it enumerated, the BARs it sized and the windows it gave a bridge.
     std::uint16_t vendor = 0, device = 0;
-    std::vector<enumerated_bar> bars;
-    bool bridge_windows_known = false;
-    std::uint64_t window_base = 0, window_size = 0, pref_base = 0, pref_size = 0;
+    std::optional<enumerated_function> kernel;
     // Configuration space as read through ECAM: 256 bytes, 4096 for a PCI Express function.
     std::vector<std::uint8_t> config;
 };
 
 // Finds every function of a booted platform and reads its configuration
-// space. `root_buses`: bus 0 and the root buses of additional host bridges
-// (what ACPI tells Linux). `booted`: boot_platform's result. Sorted by address.
-std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::vector<std::uint8_t>& root_buses,
-                                               const std::map<std::string, enumerated_function>& booted,
+// space, scanning bus 0 and the root buses of additional host bridges (what
+// ACPI tells Linux). `booted`: boot_platform's result. Sorted by address.
+std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::map<std::string, enumerated_function>& booted,
                                                sc_core::sc_time& d);
 
 // Writes the listing of `functions` (sorted by address) as lspci does with `o`.

@@ -10,7 +10,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/common/errno_names.h"
-#include "platform/address_map.h"
+#include "platform/ecam.h"
 #include "platform/boot.h"
 #include "platform/loader.h"
 #include "platform/operations.h"
@@ -171,22 +171,18 @@ pci::pci_function& owned_device(step_context& c, const hyp::domain& dom, int& er
     return f;
 }
 
-std::uint64_t ecam_address(const pci::pci_function& f, std::uint64_t reg) {
-    return address_map::ecam_base + pcie::ecam_offset(f.bdf(), static_cast<std::uint16_t>(reg));
-}
-
 bool config_args_ok(std::uint64_t off, std::uint64_t size) {
     return (size == 1 || size == 2 || size == 4) && off < 4096 && off % size == 0;
 }
 
 std::uint64_t config_read(step_context& c, const pci::pci_function& f, std::uint64_t reg, unsigned len) {
     std::uint64_t v = 0;
-    c.hyp().machine_access(tlm::TLM_READ_COMMAND, ecam_address(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, c.delay);
+    ecam_access(c.hyp(), tlm::TLM_READ_COMMAND, f.bdf(), static_cast<std::uint32_t>(reg), &v, len, c.delay);
     return v;
 }
 
 void config_write(step_context& c, const pci::pci_function& f, std::uint64_t reg, unsigned len, std::uint64_t v) {
-    c.hyp().machine_access(tlm::TLM_WRITE_COMMAND, ecam_address(f, reg), reinterpret_cast<std::uint8_t*>(&v), len, c.delay);
+    ecam_access(c.hyp(), tlm::TLM_WRITE_COMMAND, f.bdf(), static_cast<std::uint32_t>(reg), &v, len, c.delay);
 }
 
 void op_config_read(step_context& c) {
@@ -212,9 +208,9 @@ std::optional<std::uint64_t> mmio_address(step_context& c, const pci::pci_functi
                                           std::uint64_t size) {
     const enumerated_function* e = c.run().enumerated(f.basename());
     if (!e || (size != 1 && size != 2 && size != 4 && size != 8) || off % size) return std::nullopt;
-    for (const enumerated_bar& b : e->bars)
-        if (b.index == bar && off < b.size && size <= b.size - off) return b.base + off;
-    return std::nullopt;
+    const enumerated_bar* b = e->bar(bar);
+    if (!b || off >= b->size || size > b->size - off) return std::nullopt;
+    return b->base + off;
 }
 
 void mmio(step_context& c, tlm::tlm_command cmd) {
@@ -244,10 +240,7 @@ void op_resource(step_context& c) {
     if (dom.privileged) err = 0;  // the hardware domain sees every function in sysfs
     const std::uint64_t bar = c.integer("bar");
     const enumerated_function* e = c.run().enumerated(f.basename());
-    const enumerated_bar* b = nullptr;
-    if (!err && e)
-        for (const enumerated_bar& x : e->bars)
-            if (x.index == bar) b = &x;
+    const enumerated_bar* b = e ? e->bar(bar) : nullptr;
     if (!err && !b) err = EINVAL;
     c.result()["errno"] = errno_json(err);
     if (err) return;

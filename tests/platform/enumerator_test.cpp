@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "platform/address_map.h"
+#include "platform/ecam.h"
 #include "platform/boot.h"
 #include "platform/builder.h"
 
@@ -79,8 +80,7 @@ struct booted {
     std::uint32_t cfg_read(const pcie::bdf& f, std::uint16_t reg, unsigned len) {
         std::uint32_t v = 0;
         sc_time d = SC_ZERO_TIME;
-        pi->hypervisor->machine_access(tlm::TLM_READ_COMMAND, am::ecam_base + pcie::ecam_offset(f, reg),
-                                       reinterpret_cast<std::uint8_t*>(&v), len, d);
+        ecam_access(*pi->hypervisor, tlm::TLM_READ_COMMAND, f, reg, &v, len, d);
         return len == 4 ? v : v & ((1u << (8 * len)) - 1);
     }
     pcie::completion mmio(tlm::tlm_command cmd, std::uint64_t a, std::uint32_t& v) {
@@ -117,7 +117,7 @@ TEST(Enumerator, RunReturnsFunctionsInLinuxProbeOrder) {
     sc_start(SC_ZERO_TIME);
     sc_time d = SC_ZERO_TIME;
     ASSERT_EQ(pi->hypervisor->init(d), 0);
-    const auto found = enumerator(*pi->hypervisor, am::ecam_base).run(d);
+    const auto found = enumerator(*pi->hypervisor).run(d);
     std::vector<std::string> order;
     for (const auto& f : found) order.push_back(f.bdf.str());
     // Linux's probe order: every function of a bus, then the buses below its bridges.

@@ -90,7 +90,7 @@ struct booted {
     }
     std::string render(const lspci_options& o) {
         std::ostringstream os;
-        write_lspci(os, read_pci_functions(*pi, {}, e, d), o);
+        write_lspci(os, read_pci_functions(*pi, e, d), o);
         return os.str();
     }
     void config_write16(const std::string& id, std::uint16_t reg, std::uint16_t v) {
