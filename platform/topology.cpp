@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_map>
+#include <map>
 
 #include "platform/quirks.h"
 
@@ -168,8 +168,8 @@ private:
             if (t_.functions[idx].bridge) bridges.emplace_back(idx, n);
             if (n->sriov && n->sriov->total_vfs) {
                 // pci_iov_bus_range(): the buses the PF's last possible VF needs.
-                const std::uint32_t rid = (std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn)) + n->sriov->first_vf_offset +
-                                          n->sriov->vf_stride * (n->sriov->total_vfs - 1);
+                const std::uint32_t rid = pci::vf_routing_id(std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn), n->sriov->first_vf_offset,
+                                                             n->sriov->vf_stride, n->sriov->total_vfs - 1);
                 vf_bus_max = std::max(vf_bus_max, rid >> 8);
             }
         }
@@ -232,46 +232,31 @@ private:
         for (std::size_t i = 0; i < boot; ++i)
             if (t_.functions[i].node->sriov) vfs += t_.functions[i].node->sriov->num_vfs;
         t_.functions.reserve(boot + vfs);
-        // Routing IDs taken, a bitmap of 65536 per segment.
-        std::unordered_map<std::uint16_t, std::vector<std::uint64_t>> taken;
-        std::uint16_t taken_seg = 0;
-        std::vector<std::uint64_t>* taken_bits = nullptr;
-        const auto bits_of = [&](std::uint16_t seg) -> std::vector<std::uint64_t>& {
-            if (!taken_bits || seg != taken_seg) {
-                taken_bits = &taken[seg];
-                taken_seg = seg;
-                if (taken_bits->empty()) taken_bits->assign(65536 / 64, 0);
-            }
-            return *taken_bits;
+        // The function that has each routing ID, per segment: the last boot
+        // function with it (the static check reports those clashes), then
+        // each virtual function, which must have its own.
+        std::map<std::uint16_t, std::vector<int>> owners;
+        const auto owner = [&](std::uint16_t seg, std::uint16_t rid) -> int& {
+            std::vector<int>& o = owners[seg];
+            if (o.empty()) o.assign(65536, -1);
+            return o[rid];
         };
-        for (std::size_t i = 0; i < boot; ++i) {
-            const std::uint16_t rid = t_.functions[i].bdf.rid();
-            bits_of(t_.functions[i].segment)[rid >> 6] |= std::uint64_t(1) << (rid & 63);
-        }
-        // Who has a routing ID that is taken: the last boot function with it,
-        // else the one virtual function that has it.
-        const auto owner = [&](std::uint16_t seg, std::uint16_t rid) -> const topo_function& {
-            for (std::size_t j = boot; j-- > 0;)
-                if (t_.functions[j].segment == seg && t_.functions[j].bdf.rid() == rid) return t_.functions[j];
-            for (std::size_t j = boot;; ++j)
-                if (t_.functions[j].segment == seg && t_.functions[j].bdf.rid() == rid) return t_.functions[j];
-        };
+        for (std::size_t i = 0; i < boot; ++i) owner(t_.functions[i].segment, t_.functions[i].bdf.rid()) = static_cast<int>(i);
         for (std::size_t i = 0; i < boot; ++i) {
             const pcie_node& n = *t_.functions[i].node;
             if (!n.sriov) continue;
             const sriov_spec& sp = *n.sriov;
             for (std::uint64_t v = 0; v < sp.num_vfs; ++v) {
                 const topo_function& pf = t_.functions[i];
-                const std::uint32_t rid = pf.bdf.rid() + sp.first_vf_offset + sp.vf_stride * v;
+                const std::uint32_t rid = pci::vf_routing_id(pf.bdf.rid(), sp.first_vf_offset, sp.vf_stride, static_cast<unsigned>(v));
                 topo_function f;
                 f.id = n.id + "-vf" + std::to_string(v);
                 if (rid > 0xffff) throw input_error(n.pos, "virtual function " + f.id + " would need a bus number beyond 255");
-                std::uint64_t& word = bits_of(pf.segment)[rid >> 6];
-                const std::uint64_t bit = std::uint64_t(1) << (rid & 63);
-                if (word & bit)
+                int& who = owner(pf.segment, static_cast<std::uint16_t>(rid));
+                if (who >= 0)
                     throw input_error(n.pos, "virtual function " + f.id + " has routing ID " + pcie::bdf::from_rid(static_cast<std::uint16_t>(rid)).str() +
-                                                 ", the routing ID of '" + owner(pf.segment, static_cast<std::uint16_t>(rid)).id + "'");
-                word |= bit;
+                                                 ", the routing ID of '" + t_.functions[who].id + "'");
+                who = static_cast<int>(t_.functions.size());
                 f.type = pf.type;
                 f.node = &n;
                 f.segment = pf.segment;
