@@ -500,7 +500,8 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         if (sp.total_vfs == 0 || sp.total_vfs > 0xffff) r_.fail(s, "sriov.total_vfs must be 1..65535");
         if (sp.num_vfs > sp.total_vfs) r_.fail(s["num_vfs"], "sriov.num_vfs is larger than total_vfs");
         if (sp.first_vf_offset == 0 || sp.first_vf_offset > 0xffff) r_.fail(s, "sriov.first_vf_offset must be 1..65535");
-        if (sp.num_vfs > 1 && (sp.vf_stride == 0 || sp.vf_stride > 0xffff)) r_.fail(s, "sriov.vf_stride must be 1..65535");
+        // VF Stride is a 16-bit register; it may be 0 while at most one VF is enabled (PCIe 5.0 9.3.3.11).
+        if (sp.vf_stride > 0xffff || (sp.num_vfs > 1 && sp.vf_stride == 0)) r_.fail(s, "sriov.vf_stride must be 1..65535");
         f.sriov = sp;
         for (std::uint64_t i = 0; i < sp.num_vfs; ++i) {
             const std::string vf = f.id + "-vf" + std::to_string(i);
