@@ -47,7 +47,7 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     for (const observer& o : observers_) o(gp);
-    const sc_time transfer(len * ns_per_byte_, SC_NS);
+    const sc_time transfer = ns_(len * ns_per_byte_);
     if (gp.is_read()) {
         std::memcpy(gp.get_data_ptr(), data_ + off, len);
         delay += p_.read_latency;

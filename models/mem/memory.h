@@ -17,6 +17,7 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/common/ns_time.h"
 #include "models/common/params.h"
 #include "models/common/stats.h"
 #include "models/common/timed_resource.h"
@@ -72,6 +73,7 @@ private:
     memory_params p_;
     std::uint8_t* data_ = nullptr;
     double ns_per_byte_;
+    ns_time ns_;
     timed_resource channel_;
     std::vector<observer> observers_;
     std::uint64_t reads_ = 0, writes_ = 0, bytes_read_ = 0, bytes_written_ = 0, errors_ = 0;

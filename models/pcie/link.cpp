@@ -22,7 +22,7 @@ double link_bytes_per_ns(std::uint64_t gen, std::uint64_t width) {
 link::link(const link_params& p) : p_(p), bytes_per_ns_(link_bytes_per_ns(p.gen, p.width)) {}
 
 sc_core::sc_time link::wire_time(std::uint64_t payload) const {
-    return sc_core::sc_time(static_cast<double>(payload + p_.tlp_overhead) / bytes_per_ns_, sc_core::SC_NS);
+    return ns_(static_cast<double>(payload + p_.tlp_overhead) / bytes_per_ns_);
 }
 
 } // namespace iotwin::pcie

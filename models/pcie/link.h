@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 
+#include "models/common/ns_time.h"
 #include "models/common/timed_resource.h"
 
 namespace iotwin::pcie {
@@ -36,6 +37,7 @@ public:
 private:
     link_params p_;
     double bytes_per_ns_;
+    ns_time ns_;
     timed_resource up_, down_;
 };
 
