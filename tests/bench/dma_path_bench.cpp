@@ -36,8 +36,9 @@ struct hop : sc_module {
     tlm_utils::simple_target_socket<hop> in{"in"};
     tlm_utils::simple_initiator_socket<hop> out{"out"};
     explicit hop(sc_module_name n) : sc_module(n) { in.register_b_transport(this, &hop::b_transport); }
+    const sc_time latency{1, SC_NS};  // a parameter, as a model holds it
     void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) {
-        d += sc_time(1, SC_NS);
+        d += latency;
         out->b_transport(gp, d);
     }
 };
@@ -45,10 +46,11 @@ struct hop : sc_module {
 struct sink : sc_module {
     tlm_utils::simple_target_socket<sink> in{"in"};
     std::vector<std::uint8_t> mem = std::vector<std::uint8_t>(1 << 20);
+    const sc_time latency{80, SC_NS};
     explicit sink(sc_module_name n) : sc_module(n) { in.register_b_transport(this, &sink::b_transport); }
     void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) {
         std::memcpy(gp.get_data_ptr(), mem.data() + (gp.get_address() & 0xfffc0), gp.get_data_length());
-        d += sc_time(80, SC_NS);
+        d += latency;
         gp.set_response_status(tlm::TLM_OK_RESPONSE);
     }
 };
