@@ -9,6 +9,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   dir=build-sanitize
   opts+=(-DIOTWIN_SANITIZE=ON -DIOTWIN_BENCH=OFF)
 fi
+# ccache (when installed) shares objects between clones side by side.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(dirname "$PWD")}"
 jobs=$(nproc)
 cmake -S . -B "$dir" "${opts[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"

@@ -11,6 +11,7 @@ packages=(
   libcli11-dev              # the command line
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev          # tests/bench
+  ccache                    # faster rebuilds
 )
 missing=()
 for p in "${packages[@]}"; do
