@@ -21,6 +21,9 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.pcie = f.pcie_type;
     p.link = n.link.value_or(fabric.link);
     p.link.tlp_overhead = fabric.link.tlp_overhead;
+    p.link.completion_overhead = fabric.link.completion_overhead;
+    p.read_tags = fabric.read_tags;
+    p.posted_credits = fabric.posted_credits;
     p.bars = n.bars;
     p.msi_vectors = is_bridge(n.type) ? 0 : 1;
     p.multifunction = f.header_multifunction;

@@ -82,6 +82,8 @@ struct fabric_params {
     interconnect::router_params interconnect;
     pcie::link_params link;  // default link of every PCIe port (gen, width) and the TLP overhead
     sc_core::sc_time msi_latency = sc_core::sc_time(20, sc_core::SC_NS);
+    std::uint64_t read_tags = 32;
+    std::uint64_t posted_credits = 32;
 
     template <class V> void visit(V& v) {
         v("root_complex_latency", root_complex.latency, "time", "root complex traversal, each direction");
@@ -90,7 +92,14 @@ struct fabric_params {
         v("msi_latency", msi_latency, "time", "interrupt message delivery from the interconnect to the local APIC");
         v("link.gen", link.gen, "", "default PCIe generation of a link (1..5)");
         v("link.width", link.width, "lanes", "default PCIe link width");
-        v("link.tlp_overhead", link.tlp_overhead, "bytes", "bytes a TLP adds on the wire besides its payload");
+        v("link.tlp_overhead", link.tlp_overhead, "bytes", "bytes a request TLP (4-DW header) adds on the wire besides its payload");
+        v("link.completion_overhead", link.completion_overhead, "bytes", "bytes a completion TLP (3-DW header) adds on the wire besides its payload");
+        v("read_completion_boundary", root_complex.read_completion_boundary, "bytes", "the root complex splits read completions at this boundary (64 or 128)");
+        v("read_tags", read_tags, "requests", "read requests a function may have outstanding (tags)");
+        v("posted_credits", posted_credits, "requests", "posted requests (writes, MSIs) a function may have in flight (flow-control credits)");
+        v("pci_bus.clock", port.pci_bus_clock, "time", "clock period of a conventional PCI bus below a bridge");
+        v("pci_bus.width", port.pci_bus_width, "bytes", "data bytes a conventional PCI bus moves per clock");
+        v("pci_bus.overhead_clocks", port.pci_bus_overhead_clocks, "clocks", "clocks a PCI transaction spends besides data (address, decode, turnaround)");
     }
 };
 
@@ -162,6 +171,9 @@ struct step_desc {
     YAML::Node args;      // a map (possibly empty)
     YAML::Node expect;    // a map (possibly empty)
     std::string save;
+    // Whether the runner goes on at once, leaving the step to run beside the
+    // following ones (it ends when its operation and the activity it started do).
+    bool background = false;
     source_pos pos;
 };
 

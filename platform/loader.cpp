@@ -336,6 +336,14 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         read_params(r_, n["fabric"], p.fabric, "platform.fabric");
         if (!pcie::valid_link(p.fabric.link.gen, p.fabric.link.width))
             r_.fail(n["fabric"], "platform.fabric.link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
+        const fabric_params& f = p.fabric;
+        if (f.root_complex.read_completion_boundary != 64 && f.root_complex.read_completion_boundary != 128)
+            r_.fail(n["fabric"], "platform.fabric.read_completion_boundary must be 64 or 128 (PCIe Read Completion Boundary)");
+        if (f.read_tags == 0 || f.read_tags > 768)
+            r_.fail(n["fabric"], "platform.fabric.read_tags must be 1..768 (10-bit tags allow 768 outstanding requests)");
+        if (f.posted_credits == 0 || f.posted_credits > 4096) r_.fail(n["fabric"], "platform.fabric.posted_credits must be 1..4096");
+        if (f.port.pci_bus_width != 4 && f.port.pci_bus_width != 8) r_.fail(n["fabric"], "platform.fabric.pci_bus.width must be 4 or 8 bytes (32- or 64-bit PCI)");
+        if (f.port.pci_bus_clock == sc_core::SC_ZERO_TIME) r_.fail(n["fabric"], "platform.fabric.pci_bus.clock must be positive");
     }
     if (n["simulation"]) {
         read_params(r_, n["simulation"], p.simulation, "platform.simulation");
@@ -718,8 +726,8 @@ void loader::step_expect(const YAML::Node& expect, const op_spec& op, const scen
             r_.boolean(v, "expect.fault");
         } else if (k == "value") {
             r_.integer(v, "expect.value");
-        } else if (k == "latency_max") {
-            r_.time(v, "expect.latency_max");
+        } else if (k == "latency_max" || k == "latency_min") {
+            r_.time(v, ("expect." + k).c_str());
         } else if (k == "data") {
             parse_data(v, r_.pos(v));
         } else if (k == "delivered") {
@@ -745,7 +753,8 @@ void loader::steps(const YAML::Node& n, scenario& s) {
         step_desc sd;
         sd.index = s.steps.size();
         sd.pos = r_.pos(st);
-        r_.keys(st, {"do", "as", "device", "args", "expect", "save", "description"}, "a step");
+        r_.keys(st, {"do", "as", "device", "args", "expect", "save", "description", "background"}, "a step");
+        if (st["background"]) sd.background = r_.boolean(st["background"], "background");
         const YAML::Node dn = r_.require(st, "do", "a step");
         sd.op = r_.scalar(dn, "do");
         const op_spec* op = find_operation(sd.op);

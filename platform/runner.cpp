@@ -1,3 +1,5 @@
+// Background steps run in processes spawned at run time.
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "platform/runner.h"
 
 #include <algorithm>
@@ -305,11 +307,15 @@ void op_mem_write(step_context& c) {
 
 // ---- device: what a function itself issues (attack scenarios, device tests) --------
 
+// What the device can know of its request: a read's completion; of a posted
+// write nothing (whether it was blocked shows in `fault` and `errors`).
 void dma_result(step_context& c, const pci::pci_function::dma_result& r) {
-    c.result()["errno"] = errno_json(r.issued && r.status == pcie::completion::SC ? 0 : EIO);
+    const bool ok = r.issued && !r.stopped && (r.posted || r.status == pcie::completion::SC);
+    c.result()["errno"] = errno_json(ok ? 0 : EIO);
     c.result()["issued"] = r.issued;
-    if (r.issued) c.result()["completion"] = pcie::to_string(r.status);
-    c.bus_error |= r.issued && r.status != pcie::completion::SC;
+    if (r.posted) c.result()["posted"] = true;
+    else if (r.issued) c.result()["completion"] = pcie::to_string(r.status);
+    c.bus_error |= !r.posted && r.issued && r.status != pcie::completion::SC;
 }
 
 void op_dma_read(step_context& c) {
@@ -342,6 +348,7 @@ void op_device_msi(step_context& c) {
     const bool sent = f.send_msi(static_cast<unsigned>(c.integer("vector", 0)), c.delay);
     c.result()["errno"] = errno_json(sent ? 0 : EIO);
     c.result()["issued"] = sent;
+    if (sent) c.result()["posted"] = true;
 }
 
 // ---- iommu: the hypervisor maps and unmaps a domain's IO page table ---------------
@@ -362,6 +369,11 @@ void op_iommu_unmap(step_context& c) {
 void op_sim_wait(step_context& c) {
     c.delay += c.time("time");
     c.result()["errno"] = 0;
+}
+
+void op_sim_wait_idle(step_context& c) {
+    const sc_time limit = c.has("timeout") ? c.time("timeout") : c.run().description().platform.simulation.settle_limit;
+    c.result()["errno"] = errno_json(c.run().wait_idle(limit) ? 0 : ETIMEDOUT);
 }
 
 struct operation {
@@ -407,12 +419,12 @@ const std::vector<operation>& table() {
           {"data", "completion", "issued"}, "the function reads memory by DMA"}, op_dma_read},
         {{"device.dma_write", actor::device,
           {{"addr", t::integer, true, "bus address (IOVA)"}, {"data", t::data, true, "bytes to write"}},
-          {"completion", "issued"}, "the function writes memory by DMA"}, op_dma_write},
+          {"issued", "posted"}, "the function writes memory by DMA (posted: no completion comes back)"}, op_dma_write},
         {{"device.msi", actor::device,
           {{"vector", t::integer, false, "message number of its MSI capability (default 0)"},
            {"address", t::integer, false, "raw message address (with data: any write the device chooses)"},
            {"data", t::integer, false, "raw message data"}},
-          {"completion", "issued"}, "the function signals an interrupt message"}, op_device_msi},
+          {"issued", "posted"}, "the function signals an interrupt message (a posted write)"}, op_device_msi},
         {{"iommu.map", actor::none,
           {{"domain", t::domain, true, "domain name or domid"}, {"iova", t::integer, true, "IO virtual address (4KiB aligned)"},
            {"address", t::integer, true, "guest-physical address of the domain (4KiB aligned)"},
@@ -423,7 +435,10 @@ const std::vector<operation>& table() {
           {{"domain", t::domain, true, "domain name or domid"}, {"iova", t::integer, true, "IO virtual address"},
            {"size", t::size, true, "bytes (multiple of 4KiB)"}},
           {"unmapped"}, "the hypervisor unmaps and invalidates the IOTLB (strict)"}, op_iommu_unmap},
-        {{"sim.wait", actor::none, {{"time", t::time, true, "simulated time to let pass"}}, {}, "lets simulated time pass"}, op_sim_wait},
+        {{"sim.wait", actor::none, {{"time", t::time, true, "simulated time to let pass"}}, {},
+          "lets simulated time pass (background steps and devices go on meanwhile)"}, op_sim_wait},
+        {{"sim.wait_idle", actor::none, {{"timeout", t::time, false, "longest wait (default platform.simulation.settle_limit)"}}, {},
+          "waits until every background step has ended and the devices are idle (ETIMEDOUT when the timeout passed first)"}, op_sim_wait_idle},
     };
     return ops;
 }
@@ -446,7 +461,7 @@ const op_spec* find_operation(const std::string& name) {
 }
 
 const std::vector<std::string>& common_expect_keys() {
-    static const std::vector<std::string> keys = {"errno", "status", "fault", "value", "data", "delivered", "latency_max"};
+    static const std::vector<std::string> keys = {"errno", "status", "fault", "value", "data", "delivered", "latency_max", "latency_min"};
     return keys;
 }
 
@@ -461,6 +476,10 @@ runner::runner(sc_module_name name, const scenario& s, platform_instance& pi)
       }()) {
     report_.scenario = s.name;
     report_.seed = s.seed;
+    for (auto& f : pi_.functions)
+        f->set_error_observer([this](const pci::pci_function& port, const pci::logged_error& e) {
+            port_errors_.push_back({port.basename(), e});
+        });
     SC_THREAD(main);
 }
 
@@ -483,7 +502,9 @@ void runner::main() {
         checker_.check_assignment();
         wait(d);
         report_.boot_time = sc_time_stamp();
+        report_.steps.reserve(s_.steps.size());  // background steps fill their slot later
         for (const step_desc& st : s_.steps) run_step(st);
+        wait_idle(s_.platform.simulation.settle_limit);
         finish();
     } catch (...) {
         error_ = std::current_exception();
@@ -493,23 +514,49 @@ void runner::main() {
 
 void runner::boot(sc_time& d) { report_.enumeration = boot_platform(s_, pi_, d); }
 
-void runner::settle() {
-    // Let what the step started (a DMA engine's transfer, its interrupt) finish.
-    const sc_time limit = sc_time_stamp() + s_.platform.simulation.settle_limit;
+bool runner::settle(const sc_time& limit_after) {
+    // Let what the steps started (a DMA engine's transfer, its interrupt) finish.
+    const sc_time limit = sc_time_stamp() + limit_after;
     for (;;) {
         wait(SC_ZERO_TIME);
-        if (!sc_pending_activity()) return;
+        if (!sc_pending_activity()) return true;
         const sc_time next = sc_time_to_pending_activity();
         if (sc_time_stamp() + next > limit) {
             wait(limit - sc_time_stamp());
-            return;
+            return false;
         }
         wait(next);
     }
 }
 
+bool runner::wait_idle(const sc_time& limit) {
+    const sc_time until = sc_time_stamp() + limit;
+    while (background_running_) {
+        const sc_time left = until - sc_time_stamp();
+        if (left == SC_ZERO_TIME) return false;
+        wait(left, background_done_);
+    }
+    return settle(until - sc_time_stamp());
+}
+
 void runner::run_step(const step_desc& st) {
-    step_outcome out;
+    const std::size_t slot = report_.steps.size();
+    report_.steps.emplace_back();
+    if (!st.background) {
+        execute(st, slot);
+        return;
+    }
+    ++background_running_;
+    sc_spawn_options opts;
+    sc_spawn([this, &st, slot] {
+        execute(st, slot);
+        --background_running_;
+        background_done_.notify(SC_ZERO_TIME);
+    }, sc_gen_unique_name("background_step"), &opts);
+}
+
+void runner::execute(const step_desc& st, std::size_t slot) {
+    step_outcome& out = report_.steps[slot];
     out.index = st.index;
     out.op = st.op;
     out.as = st.as;
@@ -518,6 +565,7 @@ void runner::run_step(const step_desc& st) {
     checker_.set_step(st.index);
     const std::size_t faults0 = pi_.iommu->faults().size();
     const std::size_t irq0 = pi_.hypervisor->deliveries().size();
+    const std::size_t errors0 = port_errors_.size();
     const auto it = std::find_if(table().begin(), table().end(), [&](const operation& o) { return st.op == o.spec.name; });
     step_context c(*this, st, out.result);
     try {
@@ -527,9 +575,18 @@ void runner::run_step(const step_desc& st) {
         out.message = e.what();
     }
     wait(c.delay);
-    settle();
+    // A step waits for what it started, unless it runs in the background or
+    // is itself the passing of time.
+    if (!st.background && st.op != "sim.wait") settle(s_.platform.simulation.settle_limit);
     out.end = sc_time_stamp();
-    out.result["fault"] = c.bus_error || pi_.iommu->faults().size() > faults0;
+    json errors = json::array();
+    for (std::size_t i = errors0; i < port_errors_.size(); ++i) {
+        const port_error& pe = port_errors_[i];
+        errors.push_back({{"port", pe.port}, {"status", pcie::to_string(pe.error.status)},
+                          {"requester_id", pcie::bdf::from_rid(pe.error.requester_id).str()}, {"address", pe.error.address}});
+    }
+    out.result["fault"] = c.bus_error || pi_.iommu->faults().size() > faults0 || !errors.empty();
+    if (!errors.empty()) out.result["errors"] = errors;
     json delivered = json::array();
     const auto& irqs = pi_.hypervisor->deliveries();
     for (std::size_t i = irq0; i < irqs.size(); ++i) {
@@ -542,7 +599,6 @@ void runner::run_step(const step_desc& st) {
     for (const auto& kv : st.expect) out.expect[kv.first.Scalar()] = kv.second.IsScalar() ? json(kv.second.Scalar()) : json(YAML::Dump(kv.second));
     if (out.ok) check_expectations(st, out);
     if (!st.save.empty() && out.ok) saved_[st.save] = out.result;
-    report_.steps.push_back(std::move(out));
 }
 
 namespace {
@@ -579,10 +635,10 @@ void runner::check_expectations(const step_desc& st, step_outcome& out) {
         const YAML::Node want = kv.second;
         const std::string shown = want.IsScalar() ? want.Scalar() : YAML::Dump(want);
         auto mismatch = [&](const std::string& got) { problems.push_back("expected " + key + "=" + shown + ", got " + got); };
-        if (key == "latency_max") {
+        if (key == "latency_max" || key == "latency_min") {
             const sc_time bound = parse_time(want.Scalar(), pos_of(want, s_.file));
             const sc_time took = out.end - out.start;
-            if (took > bound) mismatch(took.to_string());
+            if (key == "latency_max" ? took > bound : took < bound) mismatch(took.to_string());
             continue;
         }
         if (key == "delivered") {

@@ -69,6 +69,9 @@ public:
 
     // Used by the step implementations.
     platform_instance& platform() { return pi_; }
+    // Waits until every background step has ended and no device activity is
+    // left, for at most `limit`; false when the limit passed first.
+    bool wait_idle(const sc_core::sc_time& limit);
     const scenario& description() const { return s_; }
     const enumerated_function* enumerated(const std::string& id) const;
     std::optional<json> saved(const std::string& name) const;
@@ -77,7 +80,10 @@ private:
     void main();
     void boot(sc_core::sc_time& d);
     void run_step(const step_desc& st);
-    void settle();
+    // Runs one step and fills report_.steps[slot] (in the runner's thread, or
+    // a thread of its own for a background step).
+    void execute(const step_desc& st, std::size_t slot);
+    bool settle(const sc_core::sc_time& limit);
     void check_expectations(const step_desc& st, step_outcome& out);
     void finish();
 
@@ -87,6 +93,10 @@ private:
     run_report report_;
     std::map<std::string, json> saved_;
     std::exception_ptr error_;
+    std::size_t background_running_ = 0;
+    sc_core::sc_event background_done_;
+    struct port_error { std::string port; pci::logged_error error; };
+    std::vector<port_error> port_errors_;  // errors ports logged, in order
 };
 
 } // namespace iotwin::platform

@@ -1,24 +1,72 @@
-// A shared resource (a link direction, a page walker, a memory channel) in the
-// loosely-timed style: it remembers the simulated time at which it is next free,
-// so contention adds delay while transactions still travel as one b_transport.
+// A shared resource (a link direction, a page walker, a memory channel, a
+// conventional PCI bus) in the loosely-timed style: each request occupies it
+// for a while, and a request that finds it busy waits, so contention shows in
+// latency and throughput while transactions still travel as one b_transport.
+//
+// With temporal decoupling, initiators run ahead of the global time by up to
+// a quantum, so requests reach a resource out of simulated-time order: a
+// device that ran ahead may already have booked the link for the next
+// microsecond when another device's request for an earlier time arrives. The
+// resource therefore keeps a calendar of busy intervals and gives each request
+// the first gap at or after its arrival that is long enough: a request is
+// never queued behind work booked for a later time unless no gap fits it, and
+// the resource never idles while a request waits (work-conserving). What
+// remains of booking order is bounded: a request can lose a gap to a request
+// booked earlier in execution order but later in simulated time only within
+// the quantum the other initiator ran ahead (docs/timing.md).
+// Intervals that end before the global time are dropped: no initiator's local
+// time is ever behind it.
 #pragma once
+#include <deque>
+
 #include <systemc>
 
 namespace iotwin {
 
 class timed_resource {
 public:
-    // A request arriving at `arrival` that occupies the resource for `busy`.
-    // Returns the time at which the resource is done with it.
+    // A request arriving at `arrival` (absolute simulated time) that occupies
+    // the resource for `busy`. Returns the time at which it is done.
     sc_core::sc_time occupy(const sc_core::sc_time& arrival, const sc_core::sc_time& busy) {
-        const sc_core::sc_time start = arrival > next_free_ ? arrival : next_free_;
-        next_free_ = start + busy;
-        return next_free_;
+        if (busy == sc_core::SC_ZERO_TIME) return arrival;
+        prune();
+        // In simulated-time order (the common case): after everything booked.
+        if (busy_.empty() || arrival >= busy_.back().end) return append(arrival, busy);
+        // Out of order: the first gap that fits, from the arrival on.
+        sc_core::sc_time earliest = arrival;
+        for (auto it = busy_.begin(); it != busy_.end(); ++it) {
+            if (it->end <= earliest) continue;
+            if (earliest + busy <= it->start) {
+                const sc_core::sc_time end = earliest + busy;
+                if (end == it->start) it->start = earliest;
+                else busy_.insert(it, {earliest, end});
+                return end;
+            }
+            earliest = it->end;
+        }
+        return append(earliest, busy);
     }
-    const sc_core::sc_time& next_free() const { return next_free_; }
+    // When the resource is free of everything booked so far.
+    sc_core::sc_time next_free() const { return busy_.empty() ? sc_core::SC_ZERO_TIME : busy_.back().end; }
+    // Intervals booked and not yet past (for tests and statistics).
+    std::size_t booked_intervals() const { return busy_.size(); }
 
 private:
-    sc_core::sc_time next_free_ = sc_core::SC_ZERO_TIME;
+    struct interval { sc_core::sc_time start, end; };
+
+    sc_core::sc_time append(const sc_core::sc_time& start, const sc_core::sc_time& busy) {
+        const sc_core::sc_time end = start + busy;
+        // Back-to-back work is one interval, so a stream keeps the calendar short.
+        if (!busy_.empty() && busy_.back().end == start) busy_.back().end = end;
+        else busy_.push_back({start, end});
+        return end;
+    }
+    void prune() {
+        const sc_core::sc_time now = sc_core::sc_time_stamp();
+        while (busy_.size() > 1 && busy_.front().end < now) busy_.pop_front();
+    }
+
+    std::deque<interval> busy_;
 };
 
 // Adds the contention-aware occupation of `r` to a loosely-timed annotated delay.

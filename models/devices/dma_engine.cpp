@@ -65,13 +65,12 @@ pcie::completion dma_engine::bar_access(const pci::bar_desc& bar, tlm::tlm_comma
 }
 
 void dma_engine::run() {
-    tlm_utils::tlm_quantumkeeper qk;
     for (;;) {
         wait(start_);
-        qk.reset();
-        const error_code e = transfer(qk);
-        qk.sync();
-        finish(e, e == NONE ? regs_.get(LEN, 4) : regs_.get(BYTES_DONE, 4));
+        sc_time local = SC_ZERO_TIME;
+        const error_code e = transfer(local);
+        wait(local);  // the engine is done when its last request is
+        finish(e, regs_.get(BYTES_DONE, 4));
         // The MSI is a posted write: the engine does not wait for it. Waiting
         // here would leave the thread deaf to a START written meanwhile (BUSY
         // is already clear), and the transfer would never run.
@@ -82,7 +81,12 @@ void dma_engine::run() {
     }
 }
 
-dma_engine::error_code dma_engine::transfer(tlm_utils::tlm_quantumkeeper& qk) {
+// Copies by DMA: reads complete (or fail, which ends the transfer); writes
+// are posted, so the engine cannot tell that one was blocked (the IOMMU's
+// fault log and the root port's error status can). Clearing Bus Master Enable
+// stops the transfer at its next request. `local` is the engine's local time
+// (dma() synchronises with the quantum as it goes).
+dma_engine::error_code dma_engine::transfer(sc_time& local) {
     const std::uint64_t src = regs_.get(SRC, 8), dst = regs_.get(DST, 8);
     const std::uint64_t len = regs_.get(LEN, 4);
     const auto dir = static_cast<direction>(regs_.get(DIRECTION, 4));
@@ -92,25 +96,22 @@ dma_engine::error_code dma_engine::transfer(tlm_utils::tlm_quantumkeeper& qk) {
     if ((dir == MEM_TO_DEV && dst > BUFFER_SIZE - len) || (dir == DEV_TO_MEM && src > BUFFER_SIZE - len)) return BAD_RANGE;
     if (!config().bus_master()) return BUS_MASTER_DISABLED;
     std::vector<std::uint8_t> staging(len);
-    auto fail = [this](const dma_result& r) {
+    const auto outcome = [this](const dma_result& r, std::uint64_t bytes) {
+        regs_.set(BYTES_DONE, 4, bytes);
+        if (!r.issued || r.stopped) return BUS_MASTER_DISABLED;
+        if (r.status == pcie::completion::SC) return NONE;
         regs_.set(ERROR_ADDR, 8, r.failed_addr);
         return r.status == pcie::completion::CA ? COMPLETER_ABORT : UNSUPPORTED_REQUEST;
     };
-    sc_time d = qk.get_local_time();
     if (dir != DEV_TO_MEM) {
         std::uint8_t* into = dir == MEM_TO_DEV ? buffer_.data() + dst : staging.data();
-        const dma_result r = dma(tlm::TLM_READ_COMMAND, src, into, len, d);
-        qk.set(d);
-        if (r.status != pcie::completion::SC || !r.issued) return r.issued ? fail(r) : BUS_MASTER_DISABLED;
-        if (dir == MEM_TO_DEV) { regs_.set(BYTES_DONE, 4, len); return NONE; }
+        const dma_result r = dma(tlm::TLM_READ_COMMAND, src, into, len, local);
+        const error_code e = outcome(r, dir == MEM_TO_DEV ? r.bytes : 0);  // MEM_TO_MEM counts bytes written
+        if (e != NONE || dir == MEM_TO_DEV) return e;
     }
-    const std::uint8_t* from = dir == DEV_TO_MEM ? buffer_.data() + src : staging.data();
-    std::memcpy(staging.data(), from, len);
-    const dma_result r = dma(tlm::TLM_WRITE_COMMAND, dst, staging.data(), len, d);
-    qk.set(d);
-    if (r.status != pcie::completion::SC || !r.issued) return r.issued ? fail(r) : BUS_MASTER_DISABLED;
-    regs_.set(BYTES_DONE, 4, len);
-    return NONE;
+    if (dir == DEV_TO_MEM) std::memcpy(staging.data(), buffer_.data() + src, len);
+    const dma_result w = dma(tlm::TLM_WRITE_COMMAND, dst, staging.data(), len, local);
+    return outcome(w, w.bytes);
 }
 
 void dma_engine::finish(error_code e, std::uint64_t bytes) {

@@ -3,6 +3,12 @@
 // length and direction, then writes START; the engine copies with real DMA
 // through the fabric (so the IOMMU translates and checks every request), sets
 // DONE or ERROR in STATUS and raises MSI vector 0 if IRQ_ENABLE is set.
+// Reads are non-posted and overlap up to the function's tags; a failed read
+// completion ends the transfer with ERROR. Writes are posted: the engine
+// cannot know that the IOMMU blocked one (the fault log and the root port's
+// error status show it), so a blocked write still ends in DONE, as on real
+// hardware. Clearing Bus Master Enable stops a transfer at its next request
+// (ERROR, code 1, BYTES_DONE what went out before).
 //
 // BAR0 (64 KiB) register map, little-endian:
 //   0x00 ID          RO  0x444d4145 ("DMAE")
@@ -12,17 +18,16 @@
 //   0x1c DIRECTION   RW  0 MEM_TO_MEM, 1 MEM_TO_DEV, 2 DEV_TO_MEM
 //   0x20 CONTROL     RW  bit 0 START (self-clearing), bit 1 IRQ_ENABLE
 //   0x24 STATUS      RW1C bit 0 BUSY (RO), bit 1 DONE, bit 2 ERROR
-//   0x28 ERROR_ADDR  RO  64-bit address of the request that failed
+//   0x28 ERROR_ADDR  RO  64-bit address of the read request that failed
 //   0x30 ERROR_CODE  RO  0 none, 1 bus master disabled, 2 unsupported request,
 //                        3 completer abort, 4 bad length, 5 bad buffer range
-//   0x34 BYTES_DONE  RO  bytes copied by the last transfer
+//   0x34 BYTES_DONE  RO  bytes moved by the last transfer (written, or read into the buffer)
 //   0x8000..0xffff   the engine's 32 KiB buffer, readable and writable by MMIO
 #pragma once
 #include <array>
 #include <map>
 
 #include <systemc>
-#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/pci/pci_function.h"
 
@@ -63,7 +68,7 @@ protected:
 
 private:
     void run();
-    error_code transfer(tlm_utils::tlm_quantumkeeper& qk);
+    error_code transfer(sc_core::sc_time& local);
     void finish(error_code e, std::uint64_t bytes);
 
     dma_engine_params dp_;

@@ -45,6 +45,12 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
 
 // ---- translation -----------------------------------------------------------
 
+void iommu::forward(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    mem_out->b_transport(gp, delay);
+    if (auto* ext = gp.get_extension<pcie::pcie_ext>(); ext && ext->status == pcie::completion::SC)
+        ext->status = pcie::completion_of(gp.get_response_status());
+}
+
 void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext) {

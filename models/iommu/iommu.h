@@ -33,6 +33,7 @@
 #include "models/iommu/context_cache.h"
 #include "models/iommu/fault_recorder.h"
 #include "models/iommu/iotlb.h"
+#include "models/pcie/protocol.h"
 
 namespace iotwin::iommu {
 
@@ -63,7 +64,7 @@ struct fault_event {
 
 class iommu : public sc_core::sc_module {
 public:
-    tlm_utils::simple_target_socket<iommu> in;           // requests from the root complex
+    tlm_utils::simple_target_socket<iommu, 32, pcie::protocol_types> in;  // requests from the root complex
     tlm_utils::simple_initiator_socket<iommu> mem_out;   // table walks and translated requests
     tlm_utils::simple_target_socket<iommu> regs;         // the register block (MMIO)
 
@@ -85,7 +86,9 @@ private:
               sc_core::sc_time& delay);
     bool read_qword(std::uint64_t addr, std::uint64_t& v, sc_core::sc_time& delay);
     void report_fault(const fault_record& f, bool fpd, sc_core::sc_time& delay);
-    void forward(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { mem_out->b_transport(gp, delay); }
+    // Passes a request on to the system side, whose targets answer in TLM
+    // terms only: the completion status follows their response.
+    void forward(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
 
     std::uint64_t reg_read(std::uint32_t off, unsigned len) const;
     void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);

@@ -35,12 +35,14 @@ std::int64_t memory::offset_of(std::uint64_t addr, std::uint64_t len) const {
 void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     const std::uint64_t a = gp.get_address();
     const unsigned len = gp.get_data_length();
-    if (gp.get_byte_enable_ptr() || gp.get_streaming_width() < len) {
+    const unsigned width = gp.get_streaming_width();
+    if (width == 0 || (gp.get_byte_enable_ptr() && gp.get_byte_enable_length() == 0)) {
         ++errors_;
-        gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);  // a malformed payload (IEEE 1666-2011 14.13, 14.14)
         return;
     }
-    const std::int64_t off = offset_of(a, len);
+    // Streaming: the address range is the streaming width, data beats repeat over it.
+    const std::int64_t off = offset_of(a, std::min(len, width));
     if (off < 0) {
         ++errors_;
         gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -49,12 +51,12 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     for (const observer& o : observers_) o(gp);
     const sc_time transfer = ns_(len * ns_per_byte_);
     if (gp.is_read()) {
-        std::memcpy(gp.get_data_ptr(), data_ + off, len);
+        copy(gp, static_cast<std::uint64_t>(off), true);
         delay += p_.read_latency;
         ++reads_;
         bytes_read_ += len;
     } else if (gp.is_write()) {
-        std::memcpy(data_ + off, gp.get_data_ptr(), len);
+        copy(gp, static_cast<std::uint64_t>(off), false);
         delay += p_.write_latency;
         ++writes_;
         bytes_written_ += len;
@@ -62,6 +64,26 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     occupy(channel_, delay, transfer);
     gp.set_dmi_allowed(true);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+// Byte enables and streaming width honoured as the LRM defines them (IEEE
+// 1666-2011 14.14, 14.15); the common case is one memcpy.
+void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
+    std::uint8_t* d = gp.get_data_ptr();
+    const unsigned len = gp.get_data_length(), width = gp.get_streaming_width();
+    const unsigned char* be = gp.get_byte_enable_ptr();
+    if (!be && width >= len) {
+        if (read) std::memcpy(d, data_ + off, len);
+        else std::memcpy(data_ + off, d, len);
+        return;
+    }
+    const unsigned be_len = gp.get_byte_enable_length();
+    for (unsigned i = 0; i < len; ++i) {
+        if (be && be[i % be_len] != TLM_BYTE_ENABLED) continue;
+        std::uint8_t* m = data_ + off + i % width;
+        if (read) d[i] = *m;
+        else *m = d[i];
+    }
 }
 
 bool memory::get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {

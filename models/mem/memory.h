@@ -67,6 +67,7 @@ private:
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     bool get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);
+    void copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read);
     // Offset into the array of [addr, addr+len), or -1 when not all of it is RAM.
     std::int64_t offset_of(std::uint64_t addr, std::uint64_t len) const;
 

@@ -80,15 +80,46 @@ void pci_bridge::refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::
                         pcie::completion status) {
     ++counter;
     pcie::complete(gp, ext, status);
+    // A posted request gets no completion: the refusal shows only in this port's status.
+    if (pcie::is_posted(gp, ext)) log_error({status, ext ? ext->requester_id : std::uint16_t(0), gp.get_address(), true});
+}
+
+sc_time pci_bridge::pci_bus_time(std::uint64_t bytes) const {
+    const std::uint64_t data_clocks = (bytes + bp_.pci_bus_width - 1) / bp_.pci_bus_width;
+    return bp_.pci_bus_clock * static_cast<double>(bp_.pci_bus_overhead_clocks + data_clocks);
 }
 
 void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& delay) {
+    auto* ext = gp.get_extension<pcie::pcie_ext>();
     const std::uint64_t payload = gp.is_write() ? gp.get_data_length() : 0;
     delay += bp_.forward_latency;
-    link_.send_down(delay, payload);
+    if (bus_kind_ == secondary_kind::pcie_link) link_.send_down(delay, payload);
+    else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(payload));
     secondary_out[index]->b_transport(gp, delay);
-    if (gp.is_read()) link_.send_up(delay, gp.get_data_length());  // the completion with data
+    if (!pcie::is_posted(gp, ext)) {
+        // The completion travels back up the same way, and through this bridge.
+        const std::uint64_t data = gp.is_read() ? gp.get_data_length() : 0;
+        const std::uint64_t split = ext ? ext->completion_split : 64;
+        if (bus_kind_ == secondary_kind::pcie_link) link_.complete_up(delay, gp.get_address(), data, split);
+        else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(data));
+        delay += bp_.forward_latency;
+    }
     ++forwarded_down_;
+}
+
+void pci_bridge::carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, sc_time& delay) {
+    const std::uint64_t payload = gp.is_write() ? gp.get_data_length() : 0;
+    if (bus_kind_ == secondary_kind::pcie_link) link_.send_up(delay, payload);
+    else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(payload));
+    // The request has left its issuer's link or bus: the issuer may send the next.
+    if (ext && bus_kind_ != secondary_kind::switch_bus) pcie::mark_egress(*ext, delay);
+}
+
+void pci_bridge::carry_completion_down(const tlm::tlm_generic_payload& gp, const pcie::pcie_ext* ext, sc_time& delay) {
+    if (pcie::is_posted(gp, ext)) return;
+    const std::uint64_t data = gp.is_read() ? gp.get_data_length() : 0;
+    if (bus_kind_ == secondary_kind::pcie_link) link_.complete_down(delay, gp.get_address(), data, ext ? ext->completion_split : 64);
+    else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(data));
 }
 
 void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -137,14 +168,30 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
 void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     const std::uint64_t addr = gp.get_address();
-    if (!ext || ext->kind == pcie::request_kind::config) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
+    if (!ext || ext->kind == pcie::request_kind::config) {
+        carry_up(gp, ext, delay);
+        refuse(gp, ext, unsupported_, pcie::completion::UR);
+        return;
+    }
     const peer_route route = peer(from, gp, *ext);
+    // Functions of one device reach each other inside it; everything else
+    // crosses the secondary side before this bridge decides about it.
+    if (route.how == peer_route::direct && bus_kind_ == secondary_kind::pcie_link) pcie::mark_egress(*ext, delay);
+    else carry_up(gp, ext, delay);
     if (route.how == peer_route::blocked) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
     if (route.how == peer_route::direct) {
-        // Peer-to-peer below this bridge: it never reaches the root complex or the IOMMU.
+        // Peer-to-peer below this bridge: it never reaches the root complex or
+        // the IOMMU. On a shared bus or inside a device the target claims it
+        // directly; across a switch it passes the switch's internal bus.
         ++peer_to_peer_;
-        if (bus_kind_ == secondary_kind::switch_bus) delay += bp_.forward_latency;
+        if (bus_kind_ == secondary_kind::switch_bus) {
+            delay += bp_.forward_latency;
+            secondary_out[route.target]->b_transport(gp, delay);
+            if (!pcie::is_posted(gp, ext)) delay += bp_.forward_latency;
+            return;
+        }
         secondary_out[route.target]->b_transport(gp, delay);
+        if (bus_kind_ == secondary_kind::pci_bus && !pcie::is_posted(gp, ext)) occupy(pci_bus_, delay, pci_bus_time(gp.is_read() ? gp.get_data_length() : 0));
         return;
     }
     const std::uint16_t ctl = acs_control();
@@ -169,12 +216,18 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
     const std::uint16_t original = ext->requester_id;
     if (bus_kind_ == secondary_kind::pci_bus)
         ext->requester_id = p_.pcie ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
-    link_.send_up(delay, gp.is_write() ? gp.get_data_length() : 0);
     delay += bp_.forward_latency;
     pcie_out->b_transport(gp, delay);
-    if (gp.is_read()) link_.send_down(delay, gp.get_data_length());
     ext->requester_id = original;
     ++forwarded_up_;
+    if (pcie::is_posted(gp, ext)) {
+        // Nothing returns to the requester; the root port logs what became of it above.
+        if (ext->status != pcie::completion::SC && p_.pcie == port_type::root_port)
+            log_error({ext->status, original, addr, true});
+        return;
+    }
+    delay += bp_.forward_latency;
+    carry_completion_down(gp, ext, delay);
 }
 
 void pci_bridge::stats(stat_map& out) const {

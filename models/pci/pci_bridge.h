@@ -39,21 +39,32 @@ namespace iotwin::pci {
 
 struct bridge_params {
     sc_core::sc_time forward_latency = sc_core::sc_time(40, sc_core::SC_NS);
+    // A conventional PCI bus below a PCIe-to-PCI or PCI-to-PCI bridge: one
+    // bus shared by both directions, `pci_bus_width` bytes per clock.
+    sc_core::sc_time pci_bus_clock = sc_core::sc_time(30, sc_core::SC_NS);  // 33 MHz
+    std::uint64_t pci_bus_width = 4;                                         // 32-bit
+    // Clocks a transaction spends besides its data phases: address phase,
+    // the target's DEVSEL# decode and the turnaround.
+    std::uint64_t pci_bus_overhead_clocks = 3;
 };
 
 class pci_bridge : public pci_function {
 public:
     // A bridge may have nothing below it (an empty slot).
-    tlm_utils::multi_passthrough_initiator_socket<pci_bridge, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_out;
-    tlm_utils::multi_passthrough_target_socket<pci_bridge, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_in;
+    tlm_utils::multi_passthrough_initiator_socket<pci_bridge, 32, pcie::protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_out;
+    tlm_utils::multi_passthrough_target_socket<pci_bridge, 32, pcie::protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_in;
 
     pci_bridge(sc_core::sc_module_name name, const function_params& p, const bridge_params& bp);
 
     // Binds `child` on the secondary bus; children are routed to in the order attached.
     void attach(pci_function& child);
-    // The link between this bridge and the device below it.
+    // The link between this bridge and the device below it (a root or
+    // downstream port; a switch's internal bus and a conventional PCI bus are
+    // not links and ignore it).
     void set_secondary_link(const pcie::link_params& lp) { link_ = pcie::link(lp); }
     const pcie::link& secondary_link() const { return link_; }
+    // Time a conventional PCI bus below this bridge is held by a transaction of `bytes`.
+    sc_core::sc_time pci_bus_time(std::uint64_t bytes) const;
     const std::vector<pci_function*>& children() const { return children_; }
 
     std::uint8_t secondary_bus() const { return static_cast<std::uint8_t>(cfg_.get(cfg::secondary_bus, 1)); }
@@ -85,6 +96,11 @@ private:
     void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter, pcie::completion status);
+    // The secondary side carries a request from a child toward this bridge
+    // (or a peer), and later its completion back: link, shared bus, or nothing
+    // (a switch's internal bus).
+    void carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, sc_core::sc_time& delay);
+    void carry_completion_down(const tlm::tlm_generic_payload& gp, const pcie::pcie_ext* ext, sc_core::sc_time& delay);
     void decode_windows();
 
     const secondary_kind bus_kind_;  // what lies on the secondary side
@@ -96,6 +112,7 @@ private:
 
     bridge_params bp_;
     pcie::link link_;
+    timed_resource pci_bus_;  // the conventional bus below a PCIe-to-PCI or PCI-to-PCI bridge
     std::vector<pci_function*> children_;
     std::uint64_t forwarded_up_ = 0, forwarded_down_ = 0, unsupported_ = 0, peer_to_peer_ = 0, acs_blocked_ = 0, acs_redirected_ = 0;
 };

@@ -1,6 +1,8 @@
 #include "models/pci/pci_function.h"
 #include "models/common/payload.h"
 
+#include <tlm_utils/tlm_quantumkeeper.h>
+
 #include <algorithm>
 
 namespace iotwin::pci {
@@ -157,6 +159,20 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
 
 void pci_function::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
+    // Byte enables and streaming are not TLPs this function completes
+    // (IEEE 1666-2011 14.14, 14.15): refused with the status the LRM names.
+    if (gp.get_byte_enable_ptr()) {
+        gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        if (ext) ext->status = pcie::completion_of(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+        return;
+    }
+    if (gp.get_streaming_width() < gp.get_data_length()) {
+        gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+        if (ext) ext->status = pcie::completion_of(tlm::TLM_BURST_ERROR_RESPONSE);
+        return;
+    }
+    // Read completions leave split at the Read Completion Boundary (64 bytes: Link Control RCB clear).
+    if (ext) ext->completion_split = 64;
     if (ext && ext->kind == pcie::request_kind::config) {
         config_access(gp, ext);
         return;
@@ -180,41 +196,93 @@ pcie::completion pci_function::bar_access(const bar_desc&, tlm::tlm_command, std
     return pcie::completion::UR;
 }
 
+namespace {
+// Whether the caller may wait: DMA is issued from threads (device engines,
+// the scenario runner); a method or the elaboration phase cannot synchronise.
+bool in_thread() { return sc_get_current_process_handle().proc_kind() == SC_THREAD_PROC_; }
+} // namespace
+
 pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
                                            std::uint64_t len, sc_time& delay) {
     dma_result r;
+    const bool write = cmd == tlm::TLM_WRITE_COMMAND;
+    r.posted = write;
     if (!present() || !cfg_.bus_master()) {
         ++bme_blocked_;
         return r;  // a well-behaved function issues nothing without Bus Master Enable
     }
-    r.issued = true;
-    const std::uint64_t chunk_max = cmd == tlm::TLM_WRITE_COMMAND ? max_payload() : max_read_request();
+    const std::uint64_t chunk_max = write ? max_payload() : max_read_request();
     // A virtual function's routing ID comes from its PF's registers: read it once.
     const std::uint16_t rid = bdf().rid();
+    // Tags (reads) or posted credits (writes): slot i % window frees when
+    // request i has completed or arrived. Times are absolute simulated times.
+    const std::size_t window = static_cast<std::size_t>(std::max<std::uint64_t>(1, write ? p_.posted_credits : p_.read_tags));
+    std::vector<sc_time> slot_free(std::min<std::size_t>(window, static_cast<std::size_t>(len / 64 + 1)), SC_ZERO_TIME);
+    const bool may_wait = in_thread();
+    tlm_utils::tlm_quantumkeeper qk;
+    qk.reset();
+    sc_time issue = sc_time_stamp() + delay;  // when the next TLP may go out
+    sc_time done = issue;
     pcie::pcie_ext ext;
     tlm::tlm_generic_payload gp;
     gp.set_extension(&ext);
-    for (std::uint64_t done = 0; done < len;) {
-        const std::uint64_t a = addr + done;
-        const std::uint64_t to_page = 4096 - (a & 4095);
-        const auto n = static_cast<unsigned>(std::min({len - done, chunk_max, to_page}));
-        ext = pcie::pcie_ext{};
-        ext.requester_id = rid;
-        prepare(gp, cmd, a, data + done, n);
-        pcie_out->b_transport(gp, delay);
-        ++dma_requests_;
-        if (ext.iommu_fault) r.iommu_fault = true;
-        if (ext.status != pcie::completion::SC || !gp.is_response_ok()) {
-            r.status = ext.status == pcie::completion::SC ? pcie::completion::UR : ext.status;
-            r.failed_addr = a;
-            ++dma_errors_;
+    for (std::uint64_t off = 0, i = 0; off < len; ++i) {
+        if (off && (!present() || !cfg_.bus_master())) {
+            ++bme_blocked_;
+            r.stopped = true;
             break;
         }
+        const std::uint64_t a = addr + off;
+        const std::uint64_t to_page = 4096 - (a & 4095);
+        const auto n = static_cast<unsigned>(std::min({len - off, chunk_max, to_page}));
+        sc_time& slot = slot_free[i % slot_free.size()];
+        if (slot > issue) issue = slot;
+        if (may_wait) {
+            // Temporal decoupling: never run more than a quantum ahead of the others.
+            qk.set(issue - sc_time_stamp());
+            if (qk.need_sync()) qk.sync();
+        }
+        ext = pcie::pcie_ext{};
+        ext.requester_id = rid;
+        prepare(gp, cmd, a, data + off, n);
+        sc_time d = issue - sc_time_stamp();
+        pcie_out->b_transport(gp, d);
+        const sc_time now = sc_time_stamp();
+        slot = now + d;
+        ++dma_requests_;
+        r.issued = true;
+        if (ext.iommu_fault) r.iommu_fault = true;
+        // The next TLP may follow once this one has left the function's link.
+        issue = ext.egress_set ? std::max(issue, now + ext.egress) : issue;
+        const bool ok = ext.status == pcie::completion::SC && gp.is_response_ok();
+        if (!ok) ++dma_errors_;
+        if (write) {
+            done = issue;
+        } else {
+            done = std::max(done, now + d);
+            if (!ok) {
+                r.status = ext.status == pcie::completion::SC ? pcie::completion::UR : ext.status;
+                r.failed_addr = a;
+                break;
+            }
+        }
         dma_bytes_ += n;
-        done += n;
+        r.bytes += n;
+        off += n;
     }
     gp.clear_extension(&ext);
+    delay = done - sc_time_stamp();
     return r;
+}
+
+void pci_function::log_error(const logged_error& e) {
+    ++errors_logged_;
+    if (pcie_cap_) {
+        // Device Status: Non-Fatal Error Detected (bit 1), Unsupported Request Detected (bit 3).
+        const std::uint64_t bits = e.status == pcie::completion::UR ? 0x8 : 0x2;
+        cfg_.set(*pcie_cap_ + px_devsta, 2, cfg_.get(*pcie_cap_ + px_devsta, 2) | bits);
+    }
+    if (error_observer_) error_observer_(*this, e);
 }
 
 bool pci_function::send_msi(unsigned vector, sc_time& delay) {
@@ -239,6 +307,7 @@ void pci_function::stats(stat_map& out) const {
     add_stat(out, n, "dma_errors", dma_errors_);
     add_stat(out, n, "msi_sent", msi_sent_);
     add_stat(out, n, "bus_master_blocked", bme_blocked_);
+    add_stat(out, n, "errors_logged", errors_logged_);
 }
 
 } // namespace iotwin::pci

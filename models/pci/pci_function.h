@@ -53,6 +53,21 @@ struct function_params {
     // switch port across the switch. False models isolation that the device
     // gives without (working) ACS registers, as Linux's ACS quirks claim.
     bool internal_p2p = true;
+    // Transaction limits of the function as a requester: read requests it may
+    // have outstanding (tags), and posted requests in flight before it runs
+    // out of flow-control credits.
+    std::uint64_t read_tags = 32;
+    std::uint64_t posted_credits = 32;
+};
+
+// One error a function logged in its status registers (PCIe 5.0 6.2): a
+// posted request that ended in UR or CA, which returns nothing to its
+// requester, shows only here (and in the IOMMU's fault log).
+struct logged_error {
+    pcie::completion status = pcie::completion::UR;  // UR: Unsupported Request Detected; CA: an abort (ACS violation)
+    std::uint16_t requester_id = 0;
+    std::uint64_t address = 0;
+    bool posted = true;
 };
 
 // ACS Capability/Control bits (PCIe 5.0 7.7.8.2).
@@ -62,8 +77,8 @@ constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, E
 
 class pci_function : public sc_core::sc_module {
 public:
-    tlm_utils::simple_target_socket<pci_function> pcie_in;      // requests from the bus above
-    tlm_utils::simple_initiator_socket<pci_function> pcie_out;  // requests this function issues
+    tlm_utils::simple_target_socket<pci_function, 32, pcie::protocol_types> pcie_in;      // requests from the bus above
+    tlm_utils::simple_initiator_socket<pci_function, 32, pcie::protocol_types> pcie_out;  // requests this function issues
 
     pci_function(sc_core::sc_module_name name, const function_params& p);
 
@@ -95,6 +110,13 @@ public:
     // Sees every memory request this function's BARs complete (isolation checkers).
     using bar_observer = std::function<void(const pci_function&, const tlm::tlm_generic_payload&)>;
     void set_bar_observer(bar_observer o) { bar_observer_ = std::move(o); }
+    // Sees every error this function logs in its status registers.
+    using error_observer = std::function<void(const pci_function&, const logged_error&)>;
+    void set_error_observer(error_observer o) { error_observer_ = std::move(o); }
+    // Logs an error detected by this function (a root or downstream port for
+    // the requests it forwards or refuses): Device Status Unsupported Request
+    // Detected for UR, Non-Fatal Error Detected for CA.
+    void log_error(const logged_error& e);
     config_space& config() { return cfg_; }
     const config_space& config() const { return cfg_; }
 
@@ -106,11 +128,28 @@ public:
     // The BAR that decodes `addr`, if memory decoding is enabled.
     std::optional<bar_desc> bar_at(std::uint64_t addr) const;
 
-    // Issues a memory request upstream as this function. Honours Bus Master
-    // Enable, splits at 4 KiB boundaries and at Max Payload Size (writes) or
-    // Max Read Request Size (reads). Returns the first unsuccessful completion,
-    // or SC; `*fault` tells whether the IOMMU blocked any part.
-    struct dma_result { bool issued = false; pcie::completion status = pcie::completion::SC; bool iommu_fault = false; std::uint64_t failed_addr = 0; };
+    // Issues a memory request upstream as this function, as a stream of TLPs:
+    // split at 4 KiB boundaries and at Max Payload Size (writes) or Max Read
+    // Request Size (reads). Reads are non-posted: up to `read_tags` are
+    // outstanding at once, so their latencies overlap, and the first
+    // unsuccessful completion ends the transfer. Writes are posted: each costs
+    // the function the time to put it on its link and a flow-control credit
+    // until it arrives, and nothing comes back, so `status` stays SC whatever
+    // became of them (the IOMMU's fault log and the ports' error status tell).
+    // Bus Master Enable is checked before every TLP: clearing it stops a
+    // transfer at its next request. The calling thread synchronises with the
+    // global quantum between TLPs (temporal decoupling); `delay` is its local
+    // time, in and out: out, when the last completion arrived (reads) or the
+    // last TLP left (writes).
+    struct dma_result {
+        bool issued = false;   // at least one TLP went out
+        bool posted = false;   // a write: no completion came back
+        bool stopped = false;  // Bus Master Enable was cleared (or the VF disabled) mid-transfer
+        pcie::completion status = pcie::completion::SC;  // of the first failed read completion
+        bool iommu_fault = false;  // the IOMMU blocked part of it (the simulator's knowledge, not the device's)
+        std::uint64_t failed_addr = 0;
+        std::uint64_t bytes = 0;   // bytes requested by TLPs issued (writes) or completed successfully (reads)
+    };
     dma_result dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
     // Sends MSI message `vector` (0-based within the enabled messages); false if
     // MSI is disabled, the vector is not enabled, or bus mastering is off.
@@ -133,7 +172,7 @@ protected:
     function_params p_;
     config_space cfg_;
     std::uint8_t bus_ = 0;  // captured from type-0 configuration writes
-    std::uint64_t dma_requests_ = 0, dma_bytes_ = 0, dma_errors_ = 0, msi_sent_ = 0, bme_blocked_ = 0;
+    std::uint64_t dma_requests_ = 0, dma_bytes_ = 0, dma_errors_ = 0, msi_sent_ = 0, bme_blocked_ = 0, errors_logged_ = 0;
 
 private:
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { downstream(gp, delay); }
@@ -146,6 +185,7 @@ private:
     std::optional<std::uint32_t> acs_cap_;
     std::optional<std::uint32_t> sriov_cap_;
     bar_observer bar_observer_;
+    error_observer error_observer_;
 };
 
 } // namespace iotwin::pci

@@ -25,4 +25,9 @@ sc_core::sc_time link::wire_time(std::uint64_t payload) const {
     return ns_(static_cast<double>(payload + p_.tlp_overhead) / bytes_per_ns_);
 }
 
+sc_core::sc_time link::completion_time(std::uint64_t addr, std::uint64_t len, std::uint64_t split) const {
+    const std::uint64_t bytes = len + completion_count(addr, len, split) * p_.completion_overhead;
+    return ns_(static_cast<double>(bytes) / bytes_per_ns_);
+}
+
 } // namespace iotwin::pcie

@@ -18,7 +18,17 @@ struct link_params {
     // Bytes each TLP adds on the wire besides its payload: a 4-DW header (16),
     // sequence number (2), LCRC (4) and framing (4 at 8 GT/s and above).
     std::uint64_t tlp_overhead = 26;
+    // The same for a completion, whose header is 3 DW (12): 22 bytes.
+    std::uint64_t completion_overhead = 22;
 };
+
+// How many completions carry `len` bytes read at `addr` when the completer
+// splits at naturally aligned `split`-byte boundaries (its Read Completion
+// Boundary, PCIe 5.0 2.3.1.1): at least one, even for a zero-length read.
+inline std::uint64_t completion_count(std::uint64_t addr, std::uint64_t len, std::uint64_t split) {
+    if (len == 0 || split == 0) return 1;
+    return (addr + len - 1) / split - addr / split + 1;
+}
 
 // Usable bytes per nanosecond on one direction of a link.
 double link_bytes_per_ns(std::uint64_t gen, std::uint64_t width);
@@ -31,7 +41,16 @@ public:
     // Occupies the upstream or downstream direction for one TLP with `payload` bytes.
     void send_up(sc_core::sc_time& delay, std::uint64_t payload) { occupy(up_, delay, wire_time(payload)); }
     void send_down(sc_core::sc_time& delay, std::uint64_t payload) { occupy(down_, delay, wire_time(payload)); }
+    // Occupies a direction for the completions of a read of `len` bytes at
+    // `addr`, split at `split` bytes: each completion carries its own overhead.
+    void complete_up(sc_core::sc_time& delay, std::uint64_t addr, std::uint64_t len, std::uint64_t split) {
+        occupy(up_, delay, completion_time(addr, len, split));
+    }
+    void complete_down(sc_core::sc_time& delay, std::uint64_t addr, std::uint64_t len, std::uint64_t split) {
+        occupy(down_, delay, completion_time(addr, len, split));
+    }
     sc_core::sc_time wire_time(std::uint64_t payload) const;
+    sc_core::sc_time completion_time(std::uint64_t addr, std::uint64_t len, std::uint64_t split) const;
     const link_params& params() const { return p_; }
 
 private:

@@ -27,4 +27,14 @@ void complete(tlm::tlm_generic_payload& gp, pcie_ext* ext, completion c) {
                                                  : tlm::TLM_GENERIC_ERROR_RESPONSE);
 }
 
+completion completion_of(tlm::tlm_response_status s) {
+    switch (s) {
+    case tlm::TLM_OK_RESPONSE: return completion::SC;
+    case tlm::TLM_ADDRESS_ERROR_RESPONSE:
+    case tlm::TLM_COMMAND_ERROR_RESPONSE:
+    case tlm::TLM_INCOMPLETE_RESPONSE: return completion::UR;
+    default: return completion::CA;
+    }
+}
+
 } // namespace iotwin::pcie

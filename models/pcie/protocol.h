@@ -38,9 +38,12 @@ enum class request_kind : std::uint8_t {
 // The TLP Address Type field.
 enum class address_type : std::uint8_t { untranslated = 0, translation_request = 1, translated = 2 };
 
-// Completion status (PCIe 5.0 table 2-34), plus `posted` for writes that get none.
+// Completion status (PCIe 5.0 table 2-34). Posted requests (memory writes,
+// MSIs) get no completion on the wire; the status a completer sets on one is
+// what it logged, never something returned to the requester.
 enum class completion : std::uint8_t { SC, UR, CRS, CA };
 const char* to_string(completion c);
+
 
 // Carried by every transaction on the fabric. The initiator sets it; a
 // PCIe-to-PCI bridge rewrites requester_id where hardware takes ownership.
@@ -55,6 +58,13 @@ public:
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
     bool host = false;         // issued by a CPU through the root complex (not a device's DMA)
     bool passed_iommu = false; // the IOMMU forwarded it (translated or not); peer-to-peer inside the fabric never does
+    // Timing, in the issuer's local time (the b_transport delay): when the TLP
+    // had left the issuer's own link (the first hop sets it; the issuer may
+    // send its next TLP from then on), and the size at which the completer
+    // splits read completions (its Read Completion Boundary, PCIe 5.0 2.3.1.1).
+    sc_core::sc_time egress = sc_core::SC_ZERO_TIME;
+    bool egress_set = false;
+    std::uint32_t completion_split = 64;
 
     tlm::tlm_extension_base* clone() const override { return new pcie_ext(*this); }
     void copy_from(const tlm::tlm_extension_base& other) override {
@@ -62,8 +72,37 @@ public:
     }
 };
 
-// Sets the completion status on both the extension and the TLM response.
+// Whether a request is posted (PCIe 5.0 2.4.1: memory writes and messages;
+// a configuration write is not): its issuer pays serialization and
+// flow-control credits, and nothing returns.
+inline bool is_posted(const tlm::tlm_generic_payload& gp, const pcie_ext* ext) {
+    return gp.is_write() && (!ext || ext->kind != request_kind::config);
+}
+
+// Sets the completion status on both the extension and the TLM response, so
+// that the two always agree: SC is TLM_OK_RESPONSE, UR is
+// TLM_ADDRESS_ERROR_RESPONSE (nobody claims the request), CA and CRS are
+// TLM_GENERIC_ERROR_RESPONSE.
 void complete(tlm::tlm_generic_payload& gp, pcie_ext* ext, completion c);
+// The completion a TLM response stands for (a target off the fabric, such as
+// memory, answers in TLM terms only): OK is SC; an address or command error
+// is UR; a burst, byte-enable or generic error is CA; no response at all is UR.
+completion completion_of(tlm::tlm_response_status s);
+// Marks the first hop's egress time on the extension, once.
+inline void mark_egress(pcie_ext& ext, const sc_core::sc_time& t) {
+    if (!ext.egress_set) { ext.egress = t; ext.egress_set = true; }
+}
+
+// The protocol of the fabric's sockets. The PCIe extension is mandatory on
+// them (every model reads the requester ID and kind from it), which the
+// TLM-2.0 base protocol does not allow for an extension (IEEE 1666-2011
+// 14.2.2: a non-ignorable extension needs a protocol type of its own), so the
+// fabric's sockets bind only to each other. Its rules are the base
+// protocol's otherwise: b_transport, generic payload, the same response statuses.
+struct protocol_types {
+    using tlm_payload_type = tlm::tlm_generic_payload;
+    using tlm_phase_type = tlm::tlm_phase;
+};
 
 // ECAM: the configuration address of (bus, dev, fn, register).
 inline std::uint64_t ecam_offset(const bdf& f, std::uint16_t reg) {

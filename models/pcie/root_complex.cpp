@@ -99,8 +99,10 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
         ++msi_requests_;
     }
     delay += p_.latency;
+    if (gp.is_read()) ext->completion_split = static_cast<std::uint32_t>(p_.read_completion_boundary);
     iommu_out->b_transport(gp, delay);
-    delay += p_.latency;
+    // A read's completion crosses the root complex again; a posted write has none.
+    if (!is_posted(gp, ext)) delay += p_.latency;
 }
 
 void root_complex::stats(stat_map& out) const {

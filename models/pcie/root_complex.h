@@ -27,6 +27,9 @@ namespace iotwin::pcie {
 struct root_complex_params {
     std::uint64_t ecam_base = 0xE0000000;   // 256 MiB: buses 0..255
     sc_core::sc_time latency = sc_core::sc_time(20, sc_core::SC_NS);
+    // Read completions for devices leave split at this boundary (the Root
+    // Complex's Read Completion Boundary, PCIe 5.0 2.3.1.1: 64 or 128 bytes).
+    std::uint64_t read_completion_boundary = 64;
 
     template <class V> void visit(V& v) {
         v("latency", latency, "time", "root complex traversal, each direction (host bridge and upstream queueing)");
@@ -37,9 +40,9 @@ class root_complex : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<root_complex> host_in;            // CPU accesses: ECAM and MMIO
     // To and from the root-bus functions (there may be none).
-    tlm_utils::multi_passthrough_initiator_socket<root_complex, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
-    tlm_utils::multi_passthrough_target_socket<root_complex, 32, tlm::tlm_base_protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_in;
-    tlm_utils::simple_initiator_socket<root_complex> iommu_out;       // device requests, to the IOMMU
+    tlm_utils::multi_passthrough_initiator_socket<root_complex, 32, protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
+    tlm_utils::multi_passthrough_target_socket<root_complex, 32, protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_in;
+    tlm_utils::simple_initiator_socket<root_complex, 32, protocol_types> iommu_out;       // device requests, to the IOMMU
 
     root_complex(sc_core::sc_module_name name, const root_complex_params& p);
 

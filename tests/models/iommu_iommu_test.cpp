@@ -39,9 +39,11 @@ constexpr std::uint16_t did = 1;
 // walker using a wrong shift or table lands somewhere else.
 constexpr std::uint64_t iova_4l = 3ull << 39 | 5ull << 30 | 7ull << 21 | 9ull << 12;
 
-struct initiator : sc_module {
-    tlm_utils::simple_initiator_socket<initiator> socket{"socket"};
-    explicit initiator(sc_module_name n) : sc_module(n) {}
+// A device on the fabric's protocol, or a CPU on the base protocol.
+template <class Protocol>
+struct initiator_on : sc_module {
+    tlm_utils::simple_initiator_socket<initiator_on, 32, Protocol> socket{"socket"};
+    explicit initiator_on(sc_module_name n) : sc_module(n) {}
 
     tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len,
                                     pcie::pcie_ext* ext = nullptr) {
@@ -74,7 +76,8 @@ protected:
     std::unique_ptr<intc::msi_controller> msi;
     std::unique_ptr<interconnect::router> bus;
     std::unique_ptr<iommu> mmu;
-    std::unique_ptr<initiator> dev, cpu;
+    std::unique_ptr<initiator_on<pcie::protocol_types>> dev;
+    std::unique_ptr<initiator_on<tlm::tlm_base_protocol_types>> cpu;
     std::vector<intc::interrupt_message> interrupts;
     std::uint64_t mem_writes = 0;  // writes that reached RAM through the socket
     std::uint64_t next_table_ = table_area;
@@ -87,8 +90,8 @@ protected:
         msi = std::make_unique<intc::msi_controller>("msi", sc_time(10, SC_NS));
         bus = std::make_unique<interconnect::router>("bus", interconnect::router_params{});
         mmu = std::make_unique<iommu>("iommu", p);
-        dev = std::make_unique<initiator>("dev");
-        cpu = std::make_unique<initiator>("cpu");
+        dev = std::make_unique<initiator_on<pcie::protocol_types>>("dev");
+        cpu = std::make_unique<initiator_on<tlm::tlm_base_protocol_types>>("cpu");
         dev->socket.bind(mmu->in);
         cpu->socket.bind(mmu->regs);
         mmu->mem_out.bind(bus->in);

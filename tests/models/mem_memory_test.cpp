@@ -174,14 +174,45 @@ TEST_F(memory_regions_test, RegionsAreDistinctMemory) {
     EXPECT_FALSE(mem->peek(32 * MiB, reinterpret_cast<std::uint8_t*>(&p), 8));
 }
 
-TEST_F(memory_test, ByteEnablesAreRejected) {
+TEST_F(memory_test, ByteEnablesAreHonoured) {
+    ASSERT_EQ(cpu->write64(0x40, 0x1111'1111'1111'1111ull), tlm::TLM_OK_RESPONSE);
     std::uint64_t v = 0xffff'ffff'ffff'ffffull;
     unsigned char be[8] = {0xff, 0, 0xff, 0, 0xff, 0, 0xff, 0};
     sc_time d;
-    EXPECT_EQ(cpu->access(tlm::TLM_WRITE_COMMAND, 0x40, &v, 8, d, be), tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    std::uint64_t now = 1;
+    EXPECT_EQ(cpu->access(tlm::TLM_WRITE_COMMAND, 0x40, &v, 8, d, be), tlm::TLM_OK_RESPONSE);
+    std::uint64_t now = 0;
     ASSERT_TRUE(mem->peek(0x40, reinterpret_cast<std::uint8_t*>(&now), 8));
-    EXPECT_EQ(now, 0u);
+    EXPECT_EQ(now, 0x11ff'11ff'11ff'11ffull);  // only the enabled bytes were written
+    // A read leaves the disabled bytes of the buffer alone.
+    std::uint64_t r = 0x2222'2222'2222'2222ull;
+    unsigned char be_low[8] = {0xff, 0xff, 0, 0, 0, 0, 0, 0};
+    EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 0x40, &r, 8, d, be_low), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(r, 0x2222'2222'2222'11ffull);
+}
+
+TEST_F(memory_test, StreamingWidthRepeatsTheAddressRange) {
+    // 8 bytes streamed into a 4-byte window: the second beat overwrites the first.
+    std::uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    tlm::tlm_generic_payload gp;
+    gp.set_command(tlm::TLM_WRITE_COMMAND);
+    gp.set_address(0x80);
+    gp.set_data_ptr(data);
+    gp.set_data_length(8);
+    gp.set_streaming_width(4);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_time d;
+    cpu->socket->b_transport(gp, d);
+    ASSERT_EQ(gp.get_response_status(), tlm::TLM_OK_RESPONSE);
+    std::uint8_t now[8] = {};
+    ASSERT_TRUE(mem->peek(0x80, now, 8));
+    EXPECT_EQ(now[0], 5);
+    EXPECT_EQ(now[3], 8);
+    EXPECT_EQ(now[4], 0);  // nothing past the streaming width
+    // A streaming width of zero is a malformed payload.
+    gp.set_streaming_width(0);
+    gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    cpu->socket->b_transport(gp, d);
+    EXPECT_EQ(gp.get_response_status(), tlm::TLM_GENERIC_ERROR_RESPONSE);
 }
 
 TEST_F(memory_test, DmiCoversTheRegionAndIsTheSameMemory) {

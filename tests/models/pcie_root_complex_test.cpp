@@ -36,7 +36,7 @@ struct recorder : sc_module {
         bool host;
         std::vector<std::uint8_t> data;
     };
-    tlm_utils::simple_target_socket<recorder> in{"in"};
+    tlm_utils::simple_target_socket<recorder, 32, pcie::protocol_types> in{"in"};
     std::vector<entry> seen;
 
     explicit recorder(sc_module_name n) : sc_module(n) { in.register_b_transport(this, &recorder::b_transport); }
