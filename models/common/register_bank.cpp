@@ -6,12 +6,6 @@
 namespace iotwin {
 
 namespace {
-// Registers are little-endian, as the host is (x86-64): a copy is the load.
-std::uint64_t load(const std::vector<std::uint8_t>& v, std::uint32_t off, unsigned len) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, v.data() + off, len);
-    return x;
-}
 void store(std::vector<std::uint8_t>& v, std::uint32_t off, unsigned len, std::uint64_t x) {
     for (unsigned i = 0; i < len; ++i) v[off + i] = static_cast<std::uint8_t>(x >> (8 * i));
 }
@@ -53,11 +47,6 @@ void register_bank::write(std::uint32_t offset, unsigned len, std::uint64_t valu
         b = static_cast<std::uint8_t>(b & ~(v & w1c));
     }
     for (const touched& t : hooks) t.e->hook(t.old, get(t.e->desc.offset, t.e->desc.width));
-}
-
-std::uint64_t register_bank::get(std::uint32_t offset, unsigned len) const {
-    assert(in_range(offset, len));
-    return load(bytes_, offset, len);
 }
 
 void register_bank::set(std::uint32_t offset, unsigned len, std::uint64_t value) {

@@ -4,7 +4,9 @@
 // are all register banks. (The idiom of VCML's reg<>, gem5's reg_bank and
 // QEMU's wmask/w1cmask.)
 #pragma once
+#include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -39,7 +41,13 @@ public:
     void write(std::uint32_t offset, unsigned len, std::uint64_t value);
 
     // The model's own view: no masks, no hooks (status bits set by hardware).
-    std::uint64_t get(std::uint32_t offset, unsigned len) const;
+    // Inline: the DMA path reads the command register and capabilities per request.
+    std::uint64_t get(std::uint32_t offset, unsigned len) const {
+        assert(in_range(offset, len));
+        std::uint64_t x = 0;  // little-endian registers on a little-endian host: a copy is the load
+        std::memcpy(&x, bytes_.data() + offset, len);
+        return x;
+    }
     void set(std::uint32_t offset, unsigned len, std::uint64_t value);
     void set_wmask(std::uint32_t offset, unsigned len, std::uint64_t mask);
 

@@ -17,6 +17,7 @@
 // Intervals that end before the global time are dropped: no initiator's local
 // time is ever behind it.
 #pragma once
+#include <algorithm>
 #include <deque>
 
 #include <systemc>
@@ -28,14 +29,20 @@ public:
     // A request arriving at `arrival` (absolute simulated time) that occupies
     // the resource for `busy`. Returns the time at which it is done.
     sc_core::sc_time occupy(const sc_core::sc_time& arrival, const sc_core::sc_time& busy) {
+        return occupy(arrival, busy, sc_core::sc_time_stamp());
+    }
+    // The same, with the global time already at hand.
+    sc_core::sc_time occupy(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now) {
         if (busy == sc_core::SC_ZERO_TIME) return arrival;
-        prune();
+        prune(now);
         // In simulated-time order (the common case): after everything booked.
         if (busy_.empty() || arrival >= busy_.back().end) return append(arrival, busy);
-        // Out of order: the first gap that fits, from the arrival on.
+        // Out of order: the first gap that fits, from the arrival on (the
+        // intervals are sorted and disjoint, so their ends are sorted too).
         sc_core::sc_time earliest = arrival;
-        for (auto it = busy_.begin(); it != busy_.end(); ++it) {
-            if (it->end <= earliest) continue;
+        auto it = std::upper_bound(busy_.begin(), busy_.end(), arrival,
+                                   [](const sc_core::sc_time& t, const interval& i) { return t < i.end; });
+        for (; it != busy_.end(); ++it) {
             if (earliest + busy <= it->start) {
                 const sc_core::sc_time end = earliest + busy;
                 if (end == it->start) it->start = earliest;
@@ -61,8 +68,7 @@ private:
         else busy_.push_back({start, end});
         return end;
     }
-    void prune() {
-        const sc_core::sc_time now = sc_core::sc_time_stamp();
+    void prune(const sc_core::sc_time& now) {
         while (busy_.size() > 1 && busy_.front().end < now) busy_.pop_front();
     }
 
@@ -72,7 +78,7 @@ private:
 // Adds the contention-aware occupation of `r` to a loosely-timed annotated delay.
 inline void occupy(timed_resource& r, sc_core::sc_time& delay, const sc_core::sc_time& busy) {
     const sc_core::sc_time now = sc_core::sc_time_stamp();
-    delay = r.occupy(now + delay, busy) - now;
+    delay = r.occupy(now + delay, busy, now) - now;
 }
 
 } // namespace iotwin

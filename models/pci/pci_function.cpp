@@ -1,7 +1,7 @@
 #include "models/pci/pci_function.h"
 #include "models/common/payload.h"
 
-#include <tlm_utils/tlm_quantumkeeper.h>
+#include <tlm_utils/tlm_quantumkeeper.h>  // tlm_global_quantum
 
 #include <algorithm>
 
@@ -21,7 +21,9 @@ unsigned log2u(unsigned v) { unsigned l = 0; while ((1u << l) < v) ++l; return l
 } // namespace
 
 pci_function::pci_function(sc_module_name name, const function_params& p)
-    : sc_module(name), pcie_in("pcie_in"), pcie_out("pcie_out"), p_(p) {
+    : sc_module(name), pcie_in("pcie_in"), pcie_out("pcie_out"), p_(p), read_slots_(p.read_tags), posted_slots_(p.posted_credits),
+      request_(std::make_unique<tlm::tlm_generic_payload>()) {
+    request_->set_extension(new pcie::pcie_ext);  // owned by the payload from now on
     pcie_in.register_b_transport(this, &pci_function::b_transport);
     const bool bridge = p.pcie && (*p.pcie == port_type::root_port || *p.pcie == port_type::upstream_port ||
                                    *p.pcie == port_type::downstream_port || *p.pcie == port_type::pcie_to_pci_bridge);
@@ -199,7 +201,9 @@ pcie::completion pci_function::bar_access(const bar_desc&, tlm::tlm_command, std
 namespace {
 // Whether the caller may wait: DMA is issued from threads (device engines,
 // the scenario runner); a method or the elaboration phase cannot synchronise.
-bool in_thread() { return sc_get_current_process_handle().proc_kind() == SC_THREAD_PROC_; }
+bool in_thread() {
+    return sc_get_curr_simcontext()->get_curr_proc_info()->kind == SC_THREAD_PROC_;
+}
 } // namespace
 
 pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data,
@@ -214,19 +218,18 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     const std::uint64_t chunk_max = write ? max_payload() : max_read_request();
     // A virtual function's routing ID comes from its PF's registers: read it once.
     const std::uint16_t rid = bdf().rid();
-    // Tags (reads) or posted credits (writes): slot i % window frees when
-    // request i has completed or arrived. Times are absolute simulated times.
-    const std::size_t window = static_cast<std::size_t>(std::max<std::uint64_t>(1, write ? p_.posted_credits : p_.read_tags));
-    std::vector<sc_time> slot_free(std::min<std::size_t>(window, static_cast<std::size_t>(len / 64 + 1)), SC_ZERO_TIME);
+    // Tags (reads) or posted credits (writes) of the function, shared by every
+    // stream it issues: a slot frees when its request has completed (read) or
+    // arrived (write). Times are absolute simulated times.
+    request_slots& slots = write ? posted_slots_ : read_slots_;
     const bool may_wait = in_thread();
-    tlm_utils::tlm_quantumkeeper qk;
-    qk.reset();
+    const sc_time& quantum = tlm::tlm_global_quantum::instance().get();
     sc_time issue = sc_time_stamp() + delay;  // when the next TLP may go out
     sc_time done = issue;
-    pcie::pcie_ext ext;
-    tlm::tlm_generic_payload gp;
-    gp.set_extension(&ext);
-    for (std::uint64_t off = 0, i = 0; off < len; ++i) {
+    // One payload per function, reused: building a generic payload allocates.
+    tlm::tlm_generic_payload& gp = *request_;
+    pcie::pcie_ext& ext = *gp.get_extension<pcie::pcie_ext>();
+    for (std::uint64_t off = 0; off < len;) {
         if (off && (!present() || !cfg_.bus_master())) {
             ++bme_blocked_;
             r.stopped = true;
@@ -235,13 +238,10 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         const std::uint64_t a = addr + off;
         const std::uint64_t to_page = 4096 - (a & 4095);
         const auto n = static_cast<unsigned>(std::min({len - off, chunk_max, to_page}));
-        sc_time& slot = slot_free[i % slot_free.size()];
+        sc_time& slot = slots.next();
         if (slot > issue) issue = slot;
-        if (may_wait) {
-            // Temporal decoupling: never run more than a quantum ahead of the others.
-            qk.set(issue - sc_time_stamp());
-            if (qk.need_sync()) qk.sync();
-        }
+        // Temporal decoupling: never run a quantum or more ahead of the others.
+        if (may_wait && issue - sc_time_stamp() >= quantum) wait(issue - sc_time_stamp());
         ext = pcie::pcie_ext{};
         ext.requester_id = rid;
         prepare(gp, cmd, a, data + off, n);
@@ -270,7 +270,6 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         r.bytes += n;
         off += n;
     }
-    gp.clear_extension(&ext);
     delay = done - sc_time_stamp();
     return r;
 }

@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -186,6 +187,23 @@ private:
     std::optional<std::uint32_t> sriov_cap_;
     bar_observer bar_observer_;
     error_observer error_observer_;
+    // A fixed number of request slots (tags or credits), used in turn: each
+    // holds the time at which it frees.
+    class request_slots {
+    public:
+        explicit request_slots(std::uint64_t n) : free_at_(static_cast<std::size_t>(n ? n : 1), sc_core::SC_ZERO_TIME) {}
+        sc_core::sc_time& next() {
+            sc_core::sc_time& s = free_at_[next_];
+            next_ = next_ + 1 == free_at_.size() ? 0 : next_ + 1;
+            return s;
+        }
+    private:
+        std::vector<sc_core::sc_time> free_at_;
+        std::size_t next_ = 0;
+    };
+    request_slots read_slots_, posted_slots_;
+    // The payload dma() sends its TLPs with, and its PCIe extension.
+    std::unique_ptr<tlm::tlm_generic_payload> request_;
 };
 
 } // namespace iotwin::pci

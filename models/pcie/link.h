@@ -54,9 +54,13 @@ public:
     const link_params& params() const { return p_; }
 
 private:
+    sc_core::sc_time time_on_wire(std::uint64_t bytes) const;
+
     link_params p_;
     double bytes_per_ns_;
     ns_time ns_;
+    struct wire_cache { std::uint64_t bytes = ~std::uint64_t(0); sc_core::sc_time time; };
+    mutable wire_cache cache_[2];  // the two last sizes converted (requests and completions alternate)
     timed_resource up_, down_;
 };
 
