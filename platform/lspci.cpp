@@ -423,9 +423,10 @@ private:
 
     // The memory BARs enumeration sized, at the address their registers hold now.
     void regions(unsigned count) {
-        if (!e_.booted) return;
+        const enumerated_function* booted = e_.enumerated();
+        if (!booted) return;
         const bool decoding = c_.word(cfg::command) & 0x2;
-        for (const enumerated_bar& b : e_.booted->bars) {
+        for (const enumerated_bar& b : booted->bars) {
             if (b.index >= count) continue;
             const unsigned reg = cfg::bar0 + 4 * b.index;
             const u32 low = c_.dword(reg);
@@ -782,12 +783,8 @@ pci_listing::pci_listing(platform_instance& pi, const std::map<std::string, enum
     // probe order; `listed[t]` is the entry of topology function t once it answers.
     std::vector<int> listed(topo.size(), -1);
     entries_.reserve(topo.size() + 1);
-    auto kernel_view = [&](const std::string& id) -> const enumerated_function* {
-        const auto it = booted.find(id);
-        return it == booted.end() ? nullptr : &it->second;
-    };
     if (pi.host_bridge) {
-        pci_listing_entry e{0, pi.host_bridge->bdf(), "", false, -1, 0, 0, nullptr, config_image(*reader_, pi.host_bridge->bdf())};
+        pci_listing_entry e{0, pi.host_bridge->bdf(), "", false, -1, 0, 0, config_image(*reader_, pi.host_bridge->bdf()), nullptr};
         const u32 ids = e.config.dword(cfg::vendor_id);
         if ((ids & 0xffff) != 0xffff) {
             e.vendor = static_cast<u16>(ids);
@@ -798,8 +795,8 @@ pci_listing::pci_listing(platform_instance& pi, const std::map<std::string, enum
     for (std::size_t t = 0; t < topo.size(); ++t) {
         const topo_function& f = topo[t];
         if (f.segment != 0) continue;  // only segment 0 is simulated
-        const pcie::bdf at = pi.by_id.at(f.id)->bdf();
-        pci_listing_entry e{f.segment, at, f.id, f.is_vf, -1, 0, 0, kernel_view(f.id), config_image(*reader_, at)};
+        const pcie::bdf at = f.bdf;  // what the function captured: boot has checked that they agree
+        pci_listing_entry e{f.segment, at, f.id, f.is_vf, -1, 0, 0, config_image(*reader_, at), &booted};
         if (f.is_vf) {
             // A VF answers while its PF enables it; its IDs are the PF's Vendor ID and VF Device ID.
             const int pf = f.pf >= 0 ? listed[static_cast<std::size_t>(f.pf)] : -1;
@@ -839,6 +836,12 @@ pci_listing::pci_listing(platform_instance& pi, const std::map<std::string, enum
 }
 
 pci_listing::~pci_listing() = default;
+
+const enumerated_function* pci_listing_entry::enumerated() const {
+    if (!booted || id.empty()) return nullptr;
+    const auto it = booted->find(id);
+    return it == booted->end() ? nullptr : &it->second;
+}
 
 std::size_t pci_listing::config_reads() const { return reader_->reads(); }
 

@@ -63,9 +63,12 @@ struct pci_listing_entry {
     std::string id;                   // the description's id; "" for the root complex's host bridge
     bool is_virtual = false;          // an SR-IOV virtual function
     int parent = -1;                  // the listing index of the bridge above; -1 on a root bus
-    std::uint16_t vendor = 0, device = 0;         // the kernel's IDs (a VF's own registers read FFFFh)
-    const enumerated_function* booted = nullptr;  // what enumeration found (BAR sizes); null if it was not there
+    std::uint16_t vendor = 0, device = 0;  // the kernel's IDs (a VF's own registers read FFFFh)
     config_image config;
+    const std::map<std::string, enumerated_function>* booted = nullptr;
+
+    // What enumeration found for this function (BAR sizes); null if it was not there.
+    const enumerated_function* enumerated() const;
 };
 
 // Every function that answers now, sorted by domain and routing ID. Holds
