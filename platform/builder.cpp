@@ -1,5 +1,6 @@
 #include "platform/builder.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "models/devices/dma_engine.h"
@@ -163,6 +164,12 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hyp::hypervisor* h = pi->hypervisor.get();
     pi->msi->set_sink([h](const intc::interrupt_message& m) { h->deliver(m); });
 
+    // 00:00.0 is the root complex's host bridge (the loader keeps device 0 of bus 0 free for it).
+    const bool device0_taken = std::any_of(d.pcie.begin(), d.pcie.end(), [](const pcie_node& n) { return n.dev == 0; });
+    if (!device0_taken) {
+        pi->host_bridge = std::make_unique<pcie::host_bridge>("host_bridge");
+        pi->root_complex->attach(*pi->host_bridge, 0);
+    }
     assembler(s, *pi).functions(d.pcie, nullptr, 0);
     return pi;
 }

@@ -14,6 +14,7 @@
 #include "models/iommu/iommu.h"
 #include "models/mem/memory.h"
 #include "models/pci/pci_bridge.h"
+#include "models/pcie/host_bridge.h"
 #include "models/pcie/root_complex.h"
 #include "platform/description.h"
 #include "platform/topology.h"
@@ -34,7 +35,11 @@ struct platform_instance {
     std::unique_ptr<iommu::iommu> iommu;
     std::unique_ptr<intc::msi_controller> msi;
     std::unique_ptr<hyp::hypervisor> hypervisor;
-    std::vector<std::unique_ptr<pci::pci_function>> functions;  // in tree order
+    // The root complex's own host bridge at 00:00.0: a function in configuration
+    // space, not a node of the description or the topology (null only when a
+    // description made in code puts a function of its own at bus 0, device 0).
+    std::unique_ptr<pcie::host_bridge> host_bridge;
+    std::vector<std::unique_ptr<pci::pci_function>> functions;  // the description's, in tree order
     std::map<std::string, pci::pci_function*> by_id;
     std::map<const pci::pci_function*, const pcie_node*> node_of;
 

@@ -3,15 +3,48 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <functional>
+#include <iterator>
 #include <optional>
-#include <set>
 
 #include "models/pci/config_space.h"
-#include "platform/ecam.h"
 #include "platform/boot.h"
+#include "platform/ecam.h"
 
 namespace iotwin::platform {
+
+// Configuration requests of the hypervisor's CPU through ECAM, for the listing.
+class config_reader {
+public:
+    config_reader(hyp::hypervisor& cpu, sc_core::sc_time& d) : cpu_(cpu), d_(d) {}
+    // One aligned dword; false when the request does not complete successfully.
+    bool read(const pcie::bdf& f, unsigned reg, std::uint32_t& v) {
+        v = 0;
+        ++reads_;
+        return ecam_access(cpu_, tlm::TLM_READ_COMMAND, f, reg, &v, 4, d_) == pcie::completion::SC;
+    }
+    std::size_t reads() const { return reads_; }
+
+private:
+    hyp::hypervisor& cpu_;
+    sc_core::sc_time& d_;
+    std::size_t reads_ = 0;
+};
+
+std::uint32_t config_image::dword(unsigned reg) const {
+    const unsigned i = (reg & 0xfff) >> 2;
+    if (i >= dwords_.size()) {
+        const std::size_t n = i < 64 ? 64 : 1024;
+        dwords_.resize(n, 0);
+        fetched_.resize(n, false);
+    }
+    if (!fetched_[i]) {
+        std::uint32_t v;
+        ++reads_;
+        dwords_[i] = reader_->read(bdf_, i * 4, v) ? v : 0xffffffffu;
+        fetched_[i] = true;
+    }
+    return dwords_[i];
+}
 
 namespace {
 
@@ -19,15 +52,21 @@ using u8 = std::uint8_t;
 using u16 = std::uint16_t;
 using u32 = std::uint32_t;
 using u64 = std::uint64_t;
+namespace cfg = pci::cfg;
+namespace acs_reg = pci::acs_reg;
+namespace sriov_reg = pci::sriov_reg;
 
-// ---- names: an excerpt of the PCI ID database (pci.ids) -----------------------------------
+// ---- names (an excerpt of the PCI ID database, pci.ids) -------------------------------------
+//
+// The vendors and devices of the bundled scenarios and iotwin's defaults, and
+// every class, subclass and the programming interfaces of a few.
 
-struct id_name { u16 id; const char* name; };
-struct device_id_name { u16 vendor, device; const char* name; };
-struct class_name_entry { u16 cls; const char* name; };  // 0xCC00 with subclass, or 0xCCxx
+struct vendor_entry { u16 vendor; const char* name; };
+struct device_entry { u16 vendor, device; const char* name; };
+struct class_entry { u16 code; const char* name; };  // a base class (0xCC) or class and subclass (0xCCSS)
+struct interface_entry { u16 class_subclass; u8 interface; const char* name; };
 
-// Vendors of the bundled scenarios, of iotwin's defaults, and a few more.
-constexpr id_name vendors[] = {
+constexpr vendor_entry vendor_names[] = {
     {0x1002, "Advanced Micro Devices, Inc. [AMD/ATI]"},
     {0x1022, "Advanced Micro Devices, Inc. [AMD]"},
     {0x104c, "Texas Instruments"},
@@ -47,7 +86,7 @@ constexpr id_name vendors[] = {
     {0x8086, "Intel Corporation"},
 };
 
-constexpr device_id_name devices[] = {
+constexpr device_entry device_names[] = {
     {0x104c, 0x8023, "TSB43AB22A IEEE-1394a-2000 Controller (PHY/Link) [iOHCI-Lynx]"},
     {0x104c, 0x8232, "XIO3130 PCI Express Switch (Upstream)"},
     {0x104c, 0x8233, "XIO3130 PCI Express Switch (Downstream)"},
@@ -94,8 +133,7 @@ constexpr device_id_name devices[] = {
     {0x8086, 0xa170, "100 Series/C230 Series Chipset Family HD Audio Controller"},
 };
 
-// Every class and subclass of pci.ids.
-constexpr class_name_entry base_classes[] = {
+constexpr class_entry base_class_names[] = {
     {0x00, "Unclassified device"}, {0x01, "Mass storage controller"}, {0x02, "Network controller"},
     {0x03, "Display controller"}, {0x04, "Multimedia controller"}, {0x05, "Memory controller"},
     {0x06, "Bridge"}, {0x07, "Communication controller"}, {0x08, "Generic system peripheral"},
@@ -106,7 +144,7 @@ constexpr class_name_entry base_classes[] = {
     {0x13, "Non-Essential Instrumentation"}, {0x40, "Coprocessor"}, {0xff, "Unassigned class"},
 };
 
-constexpr class_name_entry subclasses[] = {
+constexpr class_entry subclass_names[] = {
     {0x0000, "Non-VGA unclassified device"}, {0x0001, "VGA compatible unclassified device"},
     {0x0005, "Image coprocessor"},
     {0x0100, "SCSI storage controller"}, {0x0101, "IDE interface"}, {0x0102, "Floppy disk controller"},
@@ -154,8 +192,7 @@ constexpr class_name_entry subclasses[] = {
     {0x1200, "Processing accelerators"}, {0x1201, "SNIA Smart Data Accelerator Interface (SDXI) controller"},
 };
 
-struct progif_name { u16 cls; u8 progif; const char* name; };
-constexpr progif_name progifs[] = {
+constexpr interface_entry interface_names[] = {
     {0x0106, 0x00, "Vendor specific"}, {0x0106, 0x01, "AHCI 1.0"}, {0x0106, 0x02, "Serial Storage Bus"},
     {0x0108, 0x01, "NVMHCI"}, {0x0108, 0x02, "NVM Express"},
     {0x0300, 0x00, "VGA controller"}, {0x0300, 0x01, "8514 controller"},
@@ -165,1116 +202,663 @@ constexpr progif_name progifs[] = {
     {0x0c03, 0x40, "USB4 Host Interface"}, {0x0c03, 0x80, "Unspecified"}, {0x0c03, 0xfe, "USB Device"},
 };
 
-const char* vendor_name(u16 v) {
-    for (const auto& e : vendors)
-        if (e.id == v) return e.name;
+template <class Table, class Match> const char* look_up(const Table& table, Match match) {
+    for (const auto& e : table)
+        if (match(e)) return e.name;
     return nullptr;
 }
 
-const char* device_name(u16 v, u16 d) {
-    for (const auto& e : devices)
-        if (e.vendor == v && e.device == d) return e.name;
-    return nullptr;
-}
-
-std::string vstrf(const char* fmt, va_list a) {
-    va_list b;
-    va_copy(b, a);
-    const int n = std::vsnprintf(nullptr, 0, fmt, b);
-    va_end(b);
-    std::string s(static_cast<std::size_t>(n > 0 ? n : 0), '\0');
-    std::vsnprintf(s.data(), s.size() + 1, fmt, a);
-    return s;
-}
-
-std::string strf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string strf(const char* fmt, ...) {
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+    char small[256];
     va_list a;
     va_start(a, fmt);
-    std::string s = vstrf(fmt, a);
+    va_list b;
+    va_copy(b, a);
+    const int n = std::vsnprintf(small, sizeof small, fmt, a);
     va_end(a);
+    std::string s;
+    if (n < 0) {
+        va_end(b);
+        return s;
+    }
+    if (static_cast<std::size_t>(n) < sizeof small) {
+        s.assign(small, static_cast<std::size_t>(n));
+    } else {
+        s.resize(static_cast<std::size_t>(n));
+        std::vsnprintf(s.data(), s.size() + 1, fmt, b);
+    }
+    va_end(b);
     return s;
 }
 
-// pci_lookup_name(PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE) without -n: format_name_pair().
-std::string name_pair(const char* v, const char* d, u16 vid, u16 did) {
-    if (v && d) return strf("%s %s", v, d);
-    if (!v) return strf("Device %04x:%04x", vid, did);
-    return strf("%s Device %04x", v, did);
+// "Vendor Device", as lspci names a pair of IDs, with numbers where the database has no name.
+std::string id_pair_name(const char* vendor, const char* device, u16 vid, u16 did) {
+    if (!vendor) return format("Device %04x:%04x", vid, did);
+    if (!device) return format("%s Device %04x", vendor, did);
+    return std::string(vendor) + " " + device;
 }
-
-std::string vendor_device_name(u16 v, u16 d) { return name_pair(vendor_name(v), device_name(v, d), v, d); }
-
-// PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE: a subsystem equal
-// to the device takes the device's name (id_lookup_subsys()).
+const char* vendor_name(u16 v) {
+    return look_up(vendor_names, [&](const vendor_entry& e) { return e.vendor == v; });
+}
+const char* device_name(u16 v, u16 d) {
+    return look_up(device_names, [&](const device_entry& e) { return e.vendor == v && e.device == d; });
+}
+std::string function_name(u16 v, u16 d) { return id_pair_name(vendor_name(v), device_name(v, d), v, d); }
+// A subsystem ID pair; when it equals the function's own IDs the device's name stands for it.
 std::string subsystem_name(u16 v, u16 d, u16 sv, u16 sd) {
-    const char* dn = (v == sv && d == sd) ? device_name(v, d) : nullptr;
-    return name_pair(vendor_name(sv), dn, sv, sd);
+    return id_pair_name(vendor_name(sv), sv == v && sd == d ? device_name(v, d) : nullptr, sv, sd);
+}
+std::string class_name(u16 class_subclass) {
+    if (const char* n = look_up(subclass_names, [&](const class_entry& e) { return e.code == class_subclass; })) return n;
+    if (const char* n = look_up(base_class_names, [&](const class_entry& e) { return e.code == class_subclass >> 8; }))
+        return format("%s [%04x]", n, class_subclass);
+    return format("Class %04x", class_subclass);
+}
+const char* interface_name(u16 class_subclass, u8 interface) {
+    return look_up(interface_names,
+                   [&](const interface_entry& e) { return e.class_subclass == class_subclass && e.interface == interface; });
 }
 
-std::string class_name(u16 cls) {
-    for (const auto& e : subclasses)
-        if (e.cls == cls) return e.name;
-    for (const auto& e : base_classes)
-        if (e.cls == cls >> 8) return strf("%s [%04x]", e.name, cls);  // the base class only: full number
-    return strf("Class %04x", cls);
-}
+char sign(u64 value, u64 bit) { return (value & bit) ? '+' : '-'; }
 
-// PCI_LOOKUP_PROGIF | PCI_LOOKUP_NO_NUMBERS: the name, or "" when there is none.
-std::string progif(u16 cls, u8 pif) {
-    for (const auto& e : progifs)
-        if (e.cls == cls && e.progif == pif) return e.name;
-    if (cls == 0x0101 && !(pif & 0x70)) {  // IDE controllers have complex prog-if semantics
-        std::string s = strf("%s%s%s%s%s", (pif & 0x80) ? " Master" : "", (pif & 0x08) ? " SecP" : "",
-                               (pif & 0x04) ? " SecO" : "", (pif & 0x02) ? " PriP" : "", (pif & 0x01) ? " PriO" : "");
-        return s.empty() ? s : s.substr(1);
+// " [size=64K]": the largest unit that divides the size.
+std::string size_text(u64 bytes) {
+    if (!bytes) return "";
+    static const char* const units[] = {"", "K", "M", "G", "T"};
+    std::size_t u = 0;
+    while (u + 1 < std::size(units) && bytes % 1024 == 0) {
+        bytes /= 1024;
+        ++u;
     }
-    return "";
+    return format(" [size=%llu%s]", static_cast<unsigned long long>(bytes), units[u]);
 }
 
-// ---- register layout (pciutils lib/header.h, PCIe 5.0) -------------------------------------
+// ---- what a function's registers say -------------------------------------------------------
 
-namespace reg = pci::cfg;
-namespace sriov_reg = pci::sriov_reg;
-namespace acs_reg = pci::acs_reg;
-
-char flag(u64 v, u64 bit) { return (v & bit) ? '+' : '-'; }
-
-// Reads of the configuration space as lspci makes them (little-endian).
-struct config_view {
-    const lspci_function& f;
-    bool has(unsigned pos, unsigned len) const { return pos + len <= f.config.size(); }
-    u8 byte(unsigned pos) const { return has(pos, 1) ? f.config[pos] : 0; }
-    u16 word(unsigned pos) const { return static_cast<u16>(byte(pos) | byte(pos + 1) << 8); }
-    u32 dword(unsigned pos) const { return u32(word(pos)) | u32(word(pos + 2)) << 16; }
-    u8 header_type() const { return byte(reg::header_type) & 0x7f; }
-    u16 device_class() const { return word(reg::class_device); }
-    const enumerated_bar* bar(unsigned index) const { return f.kernel ? f.kernel->bar(index) : nullptr; }
+// PCI Express Device/Port Type (PCIe 5.0 7.5.3.2).
+enum class express_type : int {
+    endpoint = 0, legacy_endpoint = 1, root_port = 4, upstream = 5, downstream = 6,
+    pcie_to_pci = 7, pci_to_pcie = 8, integrated_endpoint = 9, event_collector = 10,
 };
 
-// Linux's resource flags (IORESOURCE_*) of a BAR, as sysfs reports them.
-constexpr u64 ioresource_mem = 0x200, ioresource_prefetch = 0x2000, ioresource_mem_64 = 0x100000;
-u64 resource_flags(const enumerated_bar* b) {
-    if (!b) return 0;
-    return ioresource_mem | (b->is64 ? ioresource_mem_64 : 0) | (b->prefetchable ? ioresource_prefetch : 0);
-}
-// ioflg_to_pciflg(): the BAR type bits those flags stand for.
-u32 pci_flags(u64 ioflg) {
-    if (!(ioflg & ioresource_mem)) return 0;
-    return (ioflg & ioresource_mem_64 ? 0x4u : 0x0u) | (ioflg & ioresource_prefetch ? 0x8u : 0x0u);
-}
+struct capability { u8 id; unsigned offset; };
+struct ext_capability { u16 id; u8 version; unsigned offset; };
 
-std::string size_suffix(u64 x) {
-    static const char suffix[][2] = {"", "K", "M", "G", "T"};
-    if (!x) return "";
-    unsigned i;
-    for (i = 0; i < (sizeof(suffix) / sizeof(*suffix) - 1); i++) {
-        if (x % 1024) break;
-        x /= 1024;
-    }
-    return strf(" [size=%u%s]", static_cast<unsigned>(x), suffix[i]);
-}
-
-// ---- lspci -vv ---------------------------------------------------------------------------
-
-class verbose_printer {
+class function_registers {
 public:
-    verbose_printer(std::ostream& os, const lspci_function& f, int verbose, bool domains)
-        : os_(os), f_(f), c_{f}, verbose_(verbose), domains_(domains) {}
+    explicit function_registers(const pci_listing_entry& e) : c_(e.config) {}
 
-    void terse() {
-        const u16 cls = c_.device_class();
-        if (domains_) out("%04x:", f_.domain);
-        out("%02x:%02x.%d", f_.bdf.bus, f_.bdf.dev, f_.bdf.fn);
-        out(" %s: %s", class_name(cls).c_str(), vendor_device_name(f_.vendor, f_.device).c_str());
-        if (const u8 rev = c_.byte(reg::revision)) out(" (rev %02x)", rev);
-        if (verbose_) {
-            const u8 c = c_.byte(reg::prog_if);
-            const std::string x = progif(cls, c);
-            if (c || !x.empty()) {
-                out(" (prog-if %02x", c);
-                if (!x.empty()) out(" [%s]", x.c_str());
-                out(")");
-            }
+    u8 header_layout() const { return c_.byte(cfg::header_type) & 0x7f; }
+    u16 class_subclass() const { return c_.word(cfg::class_device); }
+    bool draws_as_bridge() const { return (class_subclass() >> 8) == 0x06 && header_layout() == 1; }
+    u8 secondary() const { return c_.byte(cfg::secondary_bus); }
+    u8 subordinate() const { return c_.byte(cfg::subordinate_bus); }
+
+    // The capability list, in list order; a loop or a pointer outside the space ends it.
+    std::vector<capability> capabilities() const {
+        std::vector<capability> out;
+        if (!(c_.word(cfg::status) & 0x10)) return out;
+        for (unsigned at = c_.byte(cfg::cap_ptr) & 0xfc; at >= 0x40 && out.size() < 48; at = c_.byte(at + 1) & 0xfc) {
+            if (std::any_of(out.begin(), out.end(), [&](const capability& c) { return c.offset == at; })) break;
+            out.push_back({c_.byte(at), at});
         }
-        out("\n");
-        if (verbose_) {
-            // Linux takes a type-0 function's subsystem from its header, a bridge's from an SSVID capability (none here).
-            if (c_.header_type() == 0) {
-                const u16 sv = c_.word(reg::subsystem_vendor), sd = c_.word(reg::subsystem_id);
-                if (sv && sv != 0xffff) out("\tSubsystem: %s\n", subsystem_name(f_.vendor, f_.device, sv, sd).c_str());
-            }
-        }
+        return out;
     }
-
-    void verbose() {
-        terse();
-        const u16 cls = c_.device_class();
-        const u8 htype = c_.header_type();
-        u8 bist = 0, max_lat = 0, min_gnt = 0;
-        bool unknown = false;
-        switch (htype) {
-        case 0:
-            if (cls == 0x0604) out("\t!!! Invalid class %04x for header type %02x\n", cls, htype);
-            bist = c_.byte(reg::bist);
-            max_lat = c_.byte(reg::max_lat);
-            min_gnt = c_.byte(reg::min_gnt);
-            break;
-        case 1:
-            if ((cls >> 8) != 0x06) out("\t!!! Invalid class %04x for header type %02x\n", cls, htype);
-            bist = c_.byte(reg::bist);
-            break;
-        default:
-            out("\t!!! Unknown header type %02x\n", htype);
-            unknown = true;
+    std::optional<unsigned> express_offset() const {
+        for (const capability& c : capabilities())
+            if (c.id == pci::cap_id::pcie) return c.offset;
+        return std::nullopt;
+    }
+    // The extended capabilities; only a PCI Express function has the extended space.
+    std::vector<ext_capability> ext_capabilities() const {
+        std::vector<ext_capability> out;
+        if (!express_offset()) return out;
+        for (unsigned at = 0x100; at >= 0x100 && out.size() < 960;) {
+            if (std::any_of(out.begin(), out.end(), [&](const ext_capability& c) { return c.offset == at; })) break;
+            const u32 h = c_.dword(at);
+            if (h == 0 || h == 0xffffffff) break;
+            out.push_back({static_cast<u16>(h & 0xffff), static_cast<u8>((h >> 16) & 0xf), at});
+            at = (h >> 20) & 0xffc;
         }
-        if (!unknown) {
-            const u16 cmd = c_.word(reg::command), status = c_.word(reg::status);
-            out("\tControl: I/O%c Mem%c BusMaster%c SpecCycle%c MemWINV%c VGASnoop%c ParErr%c Stepping%c SERR%c FastB2B%c DisINTx%c\n",
-                flag(cmd, 0x1), flag(cmd, 0x2), flag(cmd, 0x4), flag(cmd, 0x8), flag(cmd, 0x10), flag(cmd, 0x20),
-                flag(cmd, 0x40), flag(cmd, 0x80), flag(cmd, 0x100), flag(cmd, 0x200), flag(cmd, 0x400));
-            const u16 devsel = status & 0x600;
-            out("\tStatus: Cap%c 66MHz%c UDF%c FastB2B%c ParErr%c DEVSEL=%s >TAbort%c <TAbort%c <MAbort%c >SERR%c <PERR%c INTx%c\n",
-                flag(status, 0x10), flag(status, 0x20), flag(status, 0x40), flag(status, 0x80), flag(status, 0x100),
-                devsel == 0x400 ? "slow" : devsel == 0x200 ? "medium" : devsel == 0x000 ? "fast" : "??",
-                flag(status, 0x800), flag(status, 0x1000), flag(status, 0x2000), flag(status, 0x4000),
-                flag(status, 0x8000), flag(status, 0x8));
-            if (cmd & 0x4) {
-                out("\tLatency: %d", c_.byte(reg::latency_timer));
-                if (min_gnt || max_lat) {
-                    out(" (");
-                    if (min_gnt) out("%dns min", min_gnt * 250);
-                    if (min_gnt && max_lat) out(", ");
-                    if (max_lat) out("%dns max", max_lat * 250);
-                    out(")");
-                }
-                if (const u8 cl = c_.byte(reg::cache_line)) out(", Cache Line Size: %d bytes", cl * 4);
-                out("\n");
-            }
-        }
-        // Linux's irq (pci_read_irq()): the Interrupt Line register when an INTx pin is implemented.
-        const u8 pin = unknown ? 0 : c_.byte(reg::interrupt_pin);
-        const unsigned irq = pin ? c_.byte(reg::interrupt_line) : 0;
-        if (pin || irq) out("\tInterrupt: pin %c routed to IRQ %u\n", pin ? 'A' + pin - 1 : '?', irq);
-        if (bist & 0x80) {
-            if (bist & 0x40) out("\tBIST is running\n");
-            else out("\tBIST result: %02x\n", bist & 0x0f);
-        }
-        if (htype == 0) {
-            bases(6);
-            caps();
-        } else if (htype == 1) {
-            bridge();
-        }
+        return out;
+    }
+    std::optional<unsigned> ext_capability_offset(u16 id) const {
+        for (const ext_capability& c : ext_capabilities())
+            if (c.id == id) return c.offset;
+        return std::nullopt;
     }
 
 private:
-    void out(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    const config_image& c_;
+};
+
+// ---- the listing: one line per function, or a block with -v / -vv ---------------------------
+
+class function_report {
+public:
+    function_report(std::string& out, const pci_listing_entry& e, int detail, bool with_domain)
+        : out_(out), e_(e), c_(e.config), r_(e), detail_(detail), with_domain_(with_domain) {}
+
+    void write() {
+        title();
+        if (!detail_) return;
+        if (r_.header_layout() == 0) subsystem();
+        if (detail_ >= 2) {
+            control_and_status();
+        } else {
+            flags();
+        }
+        if (r_.header_layout() == 0) interrupt_pin();
+        regions(r_.header_layout() == 1 ? 2 : 6);
+        if (r_.header_layout() == 1) bridge_side();
+        for (const capability& c : r_.capabilities()) capability_block(c);
+        for (const ext_capability& c : r_.ext_capabilities()) ext_capability_block(c);
+        out_ += '\n';
+    }
+
+private:
+    void add(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+        char buf[512];
         va_list a;
         va_start(a, fmt);
-        os_ << vstrf(fmt, a);
+        const int n = std::vsnprintf(buf, sizeof buf, fmt, a);
         va_end(a);
+        if (n > 0) out_.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1));
     }
 
-    // show_bases() with the kernel's resources (PCI_FILL_IO_FLAGS known).
-    void bases(unsigned cnt) {
-        const u16 cmd = c_.word(reg::command);
-        for (unsigned i = 0; i < cnt; i++) {
-            const enumerated_bar* b = c_.bar(i);
-            const u64 pos = b ? b->base : 0, len = b ? b->size : 0;
-            const u64 ioflg = resource_flags(b);
-            const u32 flg = pci_flags(ioflg);
-            if (!pos && !flg && !len) continue;
-            out("\tRegion %d: ", i);
-            u32 hw_lower = 0, hw_upper = 0;
-            bool broken = false, is_virtual = false;
-            hw_lower = c_.dword(reg::bar0 + 4 * i);
-            if ((hw_lower & 1) == 0) {  // a memory BAR, as the resource says
-                if ((hw_lower & 0x6) == 0x4) {
-                    if (i >= cnt - 1) broken = true;
-                    else hw_upper = c_.dword(reg::bar0 + 4 * i + 1);  // (sic: pciutils reads at +1)
-                }
-                if (pos && !hw_lower && !hw_upper) is_virtual = true;
-            }
-            const u32 t = flg & 0x6;
-            const u64 a = pos & ~u64(0xf);
-            out("Memory at ");
-            if (broken) out("<broken-64-bit-slot>");
-            else if (a) out("%08llx", static_cast<unsigned long long>(a));
-            else if (hw_lower || hw_upper) out("<ignored>");
-            else out("<unassigned>");
-            out(" (%s, %sprefetchable)", t == 0x0 ? "32-bit" : t == 0x4 ? "64-bit" : t == 0x2 ? "low-1M" : "type 3",
-                (flg & 0x8) ? "" : "non-");
-            if (is_virtual) out(" [virtual]");
-            else if (!(cmd & 0x2)) out(" [disabled]");
-            out("%s\n", size_suffix(len).c_str());
+    void title() {
+        const u16 cls = r_.class_subclass();
+        if (with_domain_) add("%04x:", e_.domain);
+        add("%02x:%02x.%d %s: %s", e_.bdf.bus, e_.bdf.dev, e_.bdf.fn, class_name(cls).c_str(),
+            function_name(e_.vendor, e_.device).c_str());
+        if (const u8 rev = c_.byte(cfg::revision)) add(" (rev %02x)", rev);
+        if (detail_) {
+            const u8 interface = c_.byte(cfg::prog_if);
+            const char* name = interface_name(cls, interface);
+            if (name) add(" (prog-if %02x [%s])", interface, name);
+            else if (interface) add(" (prog-if %02x)", interface);
+        }
+        out_ += '\n';
+    }
+
+    void subsystem() {
+        const u16 sv = c_.word(cfg::subsystem_vendor), sd = c_.word(cfg::subsystem_id);
+        if (sv && sv != 0xffff) add("\tSubsystem: %s\n", subsystem_name(e_.vendor, e_.device, sv, sd).c_str());
+    }
+
+    static const char* devsel_name(u16 status) {
+        switch (status & 0x600) {
+        case 0x000: return "fast";
+        case 0x200: return "medium";
+        case 0x400: return "slow";
+        default: return "??";
         }
     }
 
-    void range(const char* prefix, u64 base, u64 limit, int bits, bool disabled) {
-        out("%s:", prefix);
-        if (base <= limit)
-            out(" %0*llx-%0*llx", (bits + 3) / 4, static_cast<unsigned long long>(base), (bits + 3) / 4,
-                static_cast<unsigned long long>(limit));
-        if (!disabled && base <= limit) out("%s", size_suffix(limit - base + 1).c_str());
-        else out(" [disabled]");
-        if (bits) out(" [%d-bit]", bits);
-        out("\n");
+    // -v: the Command and Status bits that are set, as one line (the model has no Latency Timer).
+    void flags() {
+        const u16 cmd = c_.word(cfg::command), st = c_.word(cfg::status);
+        add("\tFlags: %s%s%s%s%s devsel", (cmd & 0x4) ? "bus master, " : "", (st & 0x20) ? "66MHz, " : "",
+            (st & 0x40) ? "user-definable features, " : "", (st & 0x80) ? "fast Back2Back, " : "", devsel_name(st));
+        if (r_.header_layout() == 0 && c_.byte(cfg::interrupt_pin)) add(", IRQ %d", c_.byte(cfg::interrupt_line));
+        out_ += '\n';
     }
 
-    // show_htype1(). The kernel knows the bridge's windows (PCI_FILL_BRIDGE_BASES); iotwin
-    // models no I/O space, so no bridge has an I/O window.
-    void bridge() {
-        u32 io_base = c_.byte(reg::io_base), io_limit = c_.byte(reg::io_limit);
-        const u32 io_type = io_base & 0xf;
-        u32 mem_base = c_.word(reg::memory_base), mem_limit = c_.word(reg::memory_limit);
-        const u32 mem_type = mem_base & 0xf;
-        const u32 pref_base = c_.word(reg::pref_base), pref_limit = c_.word(reg::pref_limit);
-        const u32 pref_type = pref_base & 0xf;
-        const u16 sec_stat = c_.word(reg::secondary_status), brc = c_.word(reg::bridge_control);
-        const enumerated_function* k = f_.kernel && f_.kernel->bridge ? &*f_.kernel : nullptr;
-        const bool known = k;
-        const bool io_disabled = known;
-        const bool mem_disabled = known && !k->window_size;
-        const bool pref_disabled = known && !k->pref_size;
+    void control_and_status() {
+        const u16 cmd = c_.word(cfg::command), st = c_.word(cfg::status);
+        add("\tControl: I/O%c Mem%c BusMaster%c SpecCycle%c MemWINV%c VGASnoop%c ParErr%c Stepping%c SERR%c FastB2B%c DisINTx%c\n",
+            sign(cmd, 0x1), sign(cmd, 0x2), sign(cmd, 0x4), sign(cmd, 0x8), sign(cmd, 0x10), sign(cmd, 0x20),
+            sign(cmd, 0x40), sign(cmd, 0x80), sign(cmd, 0x100), sign(cmd, 0x200), sign(cmd, 0x400));
+        add("\tStatus: Cap%c 66MHz%c UDF%c FastB2B%c ParErr%c DEVSEL=%s >TAbort%c <TAbort%c <MAbort%c >SERR%c <PERR%c INTx%c\n",
+            sign(st, 0x10), sign(st, 0x20), sign(st, 0x40), sign(st, 0x80), sign(st, 0x100), devsel_name(st),
+            sign(st, 0x800), sign(st, 0x1000), sign(st, 0x2000), sign(st, 0x4000), sign(st, 0x8000), sign(st, 0x8));
+    }
 
-        bases(2);
-        out("\tBus: primary=%02x, secondary=%02x, subordinate=%02x, sec-latency=%d\n", c_.byte(reg::primary_bus),
-            c_.byte(reg::secondary_bus), c_.byte(reg::subordinate_bus), c_.byte(reg::sec_latency));
+    void interrupt_pin() {
+        if (detail_ < 2) return;
+        if (const u8 pin = c_.byte(cfg::interrupt_pin))
+            add("\tInterrupt: pin %c routed to IRQ %d\n", pin <= 4 ? 'A' + pin - 1 : '?', c_.byte(cfg::interrupt_line));
+    }
 
-        if (io_type != (io_limit & 0xf) || (io_type != 0 && io_type != 1)) {
-            out("\t!!! Unknown I/O range types %x/%x\n", io_base, io_limit);
-        } else {
-            io_base = (io_base & 0xf0) << 8;
-            io_limit = (io_limit & 0xf0) << 8;
-            if (io_type == 1) {
-                io_base |= u32(c_.word(reg::io_base_upper)) << 16;
-                io_limit |= u32(c_.word(reg::io_limit_upper)) << 16;
-            }
-            // I/O is unsupported if both base and limit are zeros and the resource is disabled.
-            if (!(io_base == 0 && io_limit == 0 && io_disabled))
-                range("\tI/O behind bridge", io_base, io_limit + 0xfff, io_type == 1 ? 32 : 16, io_disabled);
+    // The memory BARs enumeration sized, at the address their registers hold now.
+    void regions(unsigned count) {
+        const enumerated_function* booted = e_.enumerated();
+        if (!booted) return;
+        const bool decoding = c_.word(cfg::command) & 0x2;
+        for (const enumerated_bar& b : booted->bars) {
+            if (b.index >= count) continue;
+            const unsigned reg = cfg::bar0 + 4 * b.index;
+            const u32 low = c_.dword(reg);
+            const bool wide = (low & 0x6) == 0x4 && b.index + 1 < count;
+            const u64 base = (low & ~u64(0xf)) | (wide ? u64(c_.dword(reg + 4)) << 32 : 0);
+            if (detail_ >= 2) add("\tRegion %u: ", b.index);
+            else out_ += '\t';
+            if (base) add("Memory at %08llx", static_cast<unsigned long long>(base));
+            else add("Memory at <unassigned>");
+            add(" (%s, %sprefetchable)%s%s\n", wide ? "64-bit" : "32-bit", (low & 0x8) ? "" : "non-",
+                decoding ? "" : " [disabled]", size_text(b.size).c_str());
         }
+    }
 
-        if (known && !mem_disabled) {
-            const u64 base = k->window_base & ~u64(0xf);
-            range("\tMemory behind bridge", base, base + k->window_size - 1, 32, false);
-        } else if (mem_type != (mem_limit & 0xf) || mem_type) {
-            out("\t!!! Unknown memory range types %x/%x\n", mem_base, mem_limit);
-        } else {
-            mem_base = (mem_base & ~0xfu) << 16;
-            mem_limit = (mem_limit & ~0xfu) << 16;
-            range("\tMemory behind bridge", mem_base, u64(mem_limit) + 0xfffff, 32, mem_disabled);
+    void window(const char* what, u64 base, u64 limit, int bits) {
+        add("\t%s:", what);
+        if (base <= limit) add(" %0*llx-%0*llx%s", bits / 4, static_cast<unsigned long long>(base), bits / 4,
+                               static_cast<unsigned long long>(limit), size_text(limit - base + 1).c_str());
+        else add(" [disabled]");
+        add(" [%d-bit]\n", bits);
+    }
+
+    // Type-1 header: bus numbers, the two memory windows, Bridge Control.
+    void bridge_side() {
+        add("\tBus: primary=%02x, secondary=%02x, subordinate=%02x\n", c_.byte(cfg::primary_bus), r_.secondary(),
+            r_.subordinate());
+        const u16 mb = c_.word(cfg::memory_base), ml = c_.word(cfg::memory_limit);
+        window("Memory behind bridge", u64(mb & 0xfff0) << 16, (u64(ml & 0xfff0) << 16) | 0xfffff, 32);
+        const u16 pb = c_.word(cfg::pref_base), pl = c_.word(cfg::pref_limit);
+        const bool wide = (pb & 0xf) == 1;
+        u64 pbase = u64(pb & 0xfff0) << 16, plimit = (u64(pl & 0xfff0) << 16) | 0xfffff;
+        if (wide) {
+            pbase |= u64(c_.dword(cfg::pref_base_upper)) << 32;
+            plimit |= u64(c_.dword(cfg::pref_limit_upper)) << 32;
         }
+        window("Prefetchable memory behind bridge", pbase, plimit, wide ? 64 : 32);
+        if (detail_ < 2) return;
+        const u16 bc = c_.word(cfg::bridge_control);
+        add("\tBridgeCtl: Parity%c SERR%c NoISA%c VGA%c VGA16%c MAbort%c >Reset%c FastB2B%c\n", sign(bc, 0x1),
+            sign(bc, 0x2), sign(bc, 0x4), sign(bc, 0x8), sign(bc, 0x10), sign(bc, 0x20), sign(bc, 0x40), sign(bc, 0x80));
+        add("\t\tPriDiscTmr%c SecDiscTmr%c DiscTmrStat%c DiscTmrSERREn%c\n", sign(bc, 0x100), sign(bc, 0x200),
+            sign(bc, 0x400), sign(bc, 0x800));
+    }
 
-        if (known && !pref_disabled) {
-            // sysfs gives the window's start without the type bits, so pciutils labels it 32-bit.
-            const u64 base = k->pref_base & ~u64(0xf);
-            const int bits = (k->pref_base & 0xf) == 1 ? 64 : 32;
-            range("\tPrefetchable memory behind bridge", base, base + k->pref_size - 1, bits, false);
-        } else if (pref_type != (pref_limit & 0xf) || (pref_type != 0 && pref_type != 1)) {
-            out("\t!!! Unknown prefetchable memory range types %x/%x\n", pref_base, pref_limit);
-        } else {
-            u64 base = u64(pref_base & ~0xfu) << 16, limit = u64(pref_limit & ~0xfu) << 16;
-            if (pref_type == 1) {
-                base |= u64(c_.dword(reg::pref_base_upper)) << 32;
-                limit |= u64(c_.dword(reg::pref_limit_upper)) << 32;
-            }
-            if (!(base == 0 && limit == 0 && pref_disabled))
-                range("\tPrefetchable memory behind bridge", base, limit + 0xfffff, pref_type == 1 ? 64 : 32, pref_disabled);
+    void capability_block(const capability& c) {
+        add("\tCapabilities: [%02x] ", c.offset);
+        switch (c.id) {
+        case pci::cap_id::msi: msi(c.offset); break;
+        case pci::cap_id::pcie: express(c.offset); break;
+        default: add("Capability ID %#04x\n", c.id);
         }
-
-        const u16 devsel = sec_stat & 0x600;
-        out("\tSecondary status: 66MHz%c FastB2B%c ParErr%c DEVSEL=%s >TAbort%c <TAbort%c <MAbort%c <SERR%c <PERR%c\n",
-            flag(sec_stat, 0x20), flag(sec_stat, 0x80), flag(sec_stat, 0x100),
-            devsel == 0x400 ? "slow" : devsel == 0x200 ? "medium" : devsel == 0x000 ? "fast" : "??",
-            flag(sec_stat, 0x800), flag(sec_stat, 0x1000), flag(sec_stat, 0x2000), flag(sec_stat, 0x4000),
-            flag(sec_stat, 0x8000));
-        out("\tBridgeCtl: Parity%c SERR%c NoISA%c VGA%c VGA16%c MAbort%c >Reset%c FastB2B%c\n", flag(brc, 0x1),
-            flag(brc, 0x2), flag(brc, 0x4), flag(brc, 0x8), flag(brc, 0x10), flag(brc, 0x20), flag(brc, 0x40),
-            flag(brc, 0x80));
-        out("\t\tPriDiscTmr%c SecDiscTmr%c DiscTmrStat%c DiscTmrSERREn%c\n", flag(brc, 0x100), flag(brc, 0x200),
-            flag(brc, 0x400), flag(brc, 0x800));
-        caps();
     }
 
-    // show_caps()
-    void caps() {
-        bool can_have_ext_caps = false;
-        if (c_.word(reg::status) & 0x10) {
-            std::set<unsigned> been_there;
-            unsigned where = c_.byte(reg::cap_ptr) & ~3u;
-            while (where) {
-                out("\tCapabilities: ");
-                if (!c_.has(where, 4)) {
-                    out("<access denied>\n");
-                    break;
-                }
-                const u8 id = c_.byte(where);
-                const unsigned next = c_.byte(where + 1) & ~3u;
-                const u16 cap = c_.word(where + 2);
-                out("[%02x] ", where);
-                if (!been_there.insert(where).second) {
-                    out("<chain looped>\n");
-                    break;
-                }
-                if (id == 0xff) {
-                    out("<chain broken>\n");
-                    break;
-                }
-                switch (id) {
-                case 0x00: out("Null\n"); break;
-                case 0x05: msi(where, cap); break;
-                case 0x10:
-                    express(where, cap);
-                    can_have_ext_caps = true;
-                    break;
-                case 0x11: msix(where, cap); break;
-                default: out("Capability ID %#02x [%04x]\n", id, cap);
-                }
-                where = next;
-            }
-        }
-        if (can_have_ext_caps) ext_caps();
+    void msi(unsigned at) {
+        const u16 ctl = c_.word(at + 2);
+        const bool wide = ctl & 0x80;
+        add("MSI: Enable%c Count=%d/%d Maskable%c 64bit%c\n", sign(ctl, 0x1), 1 << ((ctl >> 4) & 7), 1 << ((ctl >> 1) & 7),
+            sign(ctl, 0x100), sign(ctl, 0x80));
+        if (detail_ < 2) return;
+        if (wide) add("\t\tAddress: %08x%08x  Data: %04x\n", c_.dword(at + 8), c_.dword(at + 4), c_.word(at + 12));
+        else add("\t\tAddress: %08x  Data: %04x\n", c_.dword(at + 4), c_.word(at + 8));
     }
 
-    void msi(unsigned where, u16 cap) {
-        out("MSI: Enable%c Count=%d/%d Maskable%c 64bit%c\n", flag(cap, 0x1), 1 << ((cap & 0x70) >> 4),
-            1 << ((cap & 0xe) >> 1), flag(cap, 0x100), flag(cap, 0x80));
-        const bool is64 = cap & 0x80;
-        out("\t\tAddress: ");
-        u16 w;
-        if (is64) {
-            out("%08x", c_.dword(where + 8));
-            w = c_.word(where + 12);
-        } else {
-            w = c_.word(where + 8);
-        }
-        out("%08x  Data: %04x\n", c_.dword(where + 4), w);
-        if (cap & 0x100)
-            out("\t\tMasking: %08x  Pending: %08x\n", c_.dword(where + (is64 ? 16 : 12)), c_.dword(where + (is64 ? 20 : 16)));
-    }
-
-    void msix(unsigned where, u16 cap) {
-        out("MSI-X: Enable%c Count=%d Masked%c\n", flag(cap, 0x8000), (cap & 0x7ff) + 1, flag(cap, 0x4000));
-        u32 off = c_.dword(where + 4);
-        out("\t\tVector table: BAR=%d offset=%08x\n", off & 7, off & ~7u);
-        off = c_.dword(where + 8);
-        out("\t\tPBA: BAR=%d offset=%08x\n", off & 7, off & ~7u);
-    }
-
-    // PCI Express capability register offsets and Device/Port types.
-    enum : int { t_endpoint = 0, t_leg_end = 1, t_root_port = 4, t_upstream = 5, t_downstream = 6,
-                 t_pci_bridge = 7, t_pcie_bridge = 8, t_root_int_ep = 9, t_root_ec = 10 };
-
-    void express(unsigned where, u16 cap) {
-        const int type = (cap & 0xf0) >> 4;
-        bool slot = false, link = true;
-        out("Express ");
-        out("(v%d) ", cap & 0xf);
-        switch (type) {
-        case t_endpoint: out("Endpoint"); break;
-        case t_leg_end: out("Legacy Endpoint"); break;
-        case t_root_port:
-            slot = cap & 0x100;
-            out("Root Port (Slot%c)", flag(cap, 0x100));
-            break;
-        case t_upstream: out("Upstream Port"); break;
-        case t_downstream:
-            slot = cap & 0x100;
-            out("Downstream Port (Slot%c)", flag(cap, 0x100));
-            break;
-        case t_pci_bridge: out("PCI-Express to PCI/PCI-X Bridge"); break;
-        case t_pcie_bridge:
-            slot = cap & 0x100;
-            out("PCI/PCI-X to PCI-Express Bridge (Slot%c)", flag(cap, 0x100));
-            break;
-        case t_root_int_ep:
-            link = false;
-            out("Root Complex Integrated Endpoint");
-            break;
-        case t_root_ec:
-            link = false;
-            out("Root Complex Event Collector");
-            break;
-        default: out("Unknown type %d", type);
-        }
-        out(", MSI %02x\n", (cap & 0x3e00) >> 9);
-        express_dev(where, type);
-        if (link) express_link(where, type);
-        if (slot) express_slot(where);
-        if (type == t_root_port || type == t_root_ec) express_root(where);
-        if ((cap & 0xf) < 2) return;
-        express_dev2(where, type);
-        if (link) express_link2(where, type);
-    }
-
-    // The name of `code` in a table of names numbered from 0, or `other`.
-    template <std::size_t N> static const char* name_of(int code, const char* const (&names)[N], const char* other) {
-        return code >= 0 && static_cast<std::size_t>(code) < N ? names[code] : other;
-    }
-    static const char* latency_l0s(int v) {
-        static const char* l[] = {"<64ns", "<128ns", "<256ns", "<512ns", "<1us", "<2us", "<4us", "unlimited"};
-        return l[v & 7];
-    }
-    static const char* latency_l1(int v) {
-        static const char* l[] = {"<1us", "<2us", "<4us", "<8us", "<16us", "<32us", "<64us", "unlimited"};
-        return l[v & 7];
-    }
-    void power_limit(int value, int scale) {
-        static const float scales[4] = {1.0f, 0.1f, 0.01f, 0.001f};
-        if (scale == 0 && value == 0xff) {
-            out(">600W");
-            return;
-        }
-        if (scale == 0 && value >= 0xf0 && value <= 0xfe) value = 250 + 25 * (value - 0xf0);
-        out("%gW", static_cast<double>(value * scales[scale & 3]));
-    }
-
-    void express_dev(unsigned where, int type) {
-        const u32 t = c_.dword(where + 4);
-        const bool ep = type == t_endpoint || type == t_leg_end;
-        out("\t\tDevCap:\tMaxPayload %d bytes, PhantFunc %d", 128 << (t & 0x7), (1 << ((t & 0x18) >> 3)) - 1);
-        if (ep) out(", Latency L0s %s, L1 %s", latency_l0s((t & 0x1c0) >> 6), latency_l1((t & 0xe00) >> 9));
-        out("\n");
-        out("\t\t\tExtTag%c", flag(t, 0x20));
-        if (ep || type == t_upstream || type == t_pci_bridge)
-            out(" AttnBtn%c AttnInd%c PwrInd%c", flag(t, 0x1000), flag(t, 0x2000), flag(t, 0x4000));
-        out(" RBE%c", flag(t, 0x8000));
-        if (ep || type == t_root_int_ep) out(" FLReset%c", flag(t, 0x10000000));
-        if (type == t_endpoint || type == t_upstream || type == t_pci_bridge) {
-            out(" SlotPowerLimit ");
-            power_limit(static_cast<int>((t & 0x3fc0000) >> 18), static_cast<int>((t & 0xc000000) >> 26));
-        }
-        out("\n");
-        u16 w = c_.word(where + 8);
-        out("\t\tDevCtl:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c\n", flag(w, 0x1), flag(w, 0x2), flag(w, 0x4),
-            flag(w, 0x8));
-        out("\t\t\tRlxdOrd%c ExtTag%c PhantFunc%c AuxPwr%c NoSnoop%c", flag(w, 0x10), flag(w, 0x100), flag(w, 0x200),
-            flag(w, 0x400), flag(w, 0x800));
-        if (type == t_pci_bridge) out(" BrConfRtry%c", flag(w, 0x8000));
-        if ((ep || type == t_root_int_ep) && (t & 0x10000000)) out(" FLReset%c", flag(w, 0x8000));
-        out("\n\t\t\tMaxPayload %d bytes, MaxReadReq %d bytes\n", 128 << ((w & 0xe0) >> 5), 128 << ((w & 0x7000) >> 12));
-        w = c_.word(where + 10);
-        out("\t\tDevSta:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c AuxPwr%c TransPend%c\n", flag(w, 0x1),
-            flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20));
-    }
-
-    static const char* link_speed(int speed) {
+    static const char* speed_name(unsigned code) {
         static const char* const names[] = {"unknown", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s"};
-        return name_of(speed, names, "unknown");
-    }
-    static const char* link_compare(int type, u32 sta, u32 cap) {
-        if (sta > cap) return " (overdriven)";
-        if (sta == cap) return "";
-        if (type == t_root_port || type == t_downstream || type == t_pcie_bridge) return "";
-        return " (downgraded)";
-    }
-    static const char* aspm_support(int code) {
-        static const char* const names[] = {"not supported", "L0s", "L1", "L0s L1"};
-        return name_of(code, names, "unknown");
+        return code < std::size(names) ? names[code] : "unknown";
     }
 
-    void express_link(unsigned where, int type) {
-        const u32 t = c_.dword(where + 12);
-        const u32 aspm = (t & 0xc00) >> 10, cap_speed = t & 0xf, cap_width = (t & 0x3f0) >> 4;
-        out("\t\tLnkCap:\tPort #%d, Speed %s, Width x%d, ASPM %s", t >> 24, link_speed(static_cast<int>(cap_speed)),
-            cap_width, aspm_support(static_cast<int>(aspm)));
+    // PCI Express capability: the registers the model defines (capabilities,
+    // device and link); no slot, root or "2" registers.
+    void express(unsigned at) {
+        const u16 caps = c_.word(at + 2);
+        const auto type = static_cast<express_type>((caps >> 4) & 0xf);
+        out_ += "Express ";
+        if (detail_ >= 2) add("(v%d) ", caps & 0xf);
+        const char slot = sign(caps, 0x100);
+        bool link = true;
+        switch (type) {
+        case express_type::endpoint: out_ += "Endpoint"; break;
+        case express_type::legacy_endpoint: out_ += "Legacy Endpoint"; break;
+        case express_type::root_port: add("Root Port (Slot%c)", slot); break;
+        case express_type::upstream: out_ += "Upstream Port"; break;
+        case express_type::downstream: add("Downstream Port (Slot%c)", slot); break;
+        case express_type::pcie_to_pci: out_ += "PCI-Express to PCI/PCI-X Bridge"; break;
+        case express_type::pci_to_pcie: add("PCI/PCI-X to PCI-Express Bridge (Slot%c)", slot); break;
+        case express_type::integrated_endpoint: out_ += "Root Complex Integrated Endpoint"; link = false; break;
+        case express_type::event_collector: out_ += "Root Complex Event Collector"; link = false; break;
+        default: add("Unknown type %d", static_cast<int>(type));
+        }
+        add(", MSI %02x\n", (caps >> 9) & 0x1f);
+        if (detail_ < 2) return;
+        express_device(at, type);
+        if (link) express_link(at, type);
+    }
+
+    static const char* l0s_exit(unsigned v) {
+        static const char* const names[] = {"<64ns", "<128ns", "<256ns", "<512ns", "<1us", "<2us", "<4us", "unlimited"};
+        return names[v & 7];
+    }
+    static const char* l1_exit(unsigned v) {
+        static const char* const names[] = {"<1us", "<2us", "<4us", "<8us", "<16us", "<32us", "<64us", "unlimited"};
+        return names[v & 7];
+    }
+    std::string power(unsigned value, unsigned scale) {
+        if (scale == 0 && value == 0xff) return ">600W";
+        if (scale == 0 && value >= 0xf0) value = 250 + 25 * (value - 0xf0);
+        static const double factor[] = {1.0, 0.1, 0.01, 0.001};
+        return format("%gW", value * factor[scale & 3]);
+    }
+
+    void express_device(unsigned at, express_type type) {
+        const u32 cap = c_.dword(at + 4);
+        const bool endpoint = type == express_type::endpoint || type == express_type::legacy_endpoint;
+        const bool has_flr = (endpoint || type == express_type::integrated_endpoint);
+        add("\t\tDevCap:\tMaxPayload %d bytes, PhantFunc %d", 128 << (cap & 7), (1 << ((cap >> 3) & 3)) - 1);
+        if (endpoint) add(", Latency L0s %s, L1 %s", l0s_exit(cap >> 6), l1_exit(cap >> 9));
+        add("\n\t\t\tExtTag%c", sign(cap, 0x20));
+        if (endpoint || type == express_type::upstream || type == express_type::pcie_to_pci)
+            add(" AttnBtn%c AttnInd%c PwrInd%c", sign(cap, 0x1000), sign(cap, 0x2000), sign(cap, 0x4000));
+        add(" RBE%c", sign(cap, 0x8000));
+        if (has_flr) add(" FLReset%c", sign(cap, 0x10000000));
+        if (type == express_type::endpoint || type == express_type::upstream || type == express_type::pcie_to_pci)
+            add(" SlotPowerLimit %s", power((cap >> 18) & 0xff, (cap >> 26) & 3).c_str());
+        out_ += '\n';
+        const u16 ctl = c_.word(at + 8);
+        add("\t\tDevCtl:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c\n", sign(ctl, 0x1), sign(ctl, 0x2),
+            sign(ctl, 0x4), sign(ctl, 0x8));
+        add("\t\t\tRlxdOrd%c ExtTag%c PhantFunc%c AuxPwr%c NoSnoop%c", sign(ctl, 0x10), sign(ctl, 0x100),
+            sign(ctl, 0x200), sign(ctl, 0x400), sign(ctl, 0x800));
+        if (type == express_type::pcie_to_pci) add(" BrConfRtry%c", sign(ctl, 0x8000));
+        if (has_flr && (cap & 0x10000000)) add(" FLReset%c", sign(ctl, 0x8000));
+        add("\n\t\t\tMaxPayload %d bytes, MaxReadReq %d bytes\n", 128 << ((ctl >> 5) & 7), 128 << ((ctl >> 12) & 7));
+        const u16 st = c_.word(at + 10);
+        add("\t\tDevSta:\tCorrErr%c NonFatalErr%c FatalErr%c UnsupReq%c AuxPwr%c TransPend%c\n", sign(st, 0x1),
+            sign(st, 0x2), sign(st, 0x4), sign(st, 0x8), sign(st, 0x10), sign(st, 0x20));
+    }
+
+    void express_link(unsigned at, express_type type) {
+        const u32 cap = c_.dword(at + 12);
+        const unsigned aspm = (cap >> 10) & 3, cap_speed = cap & 0xf, cap_width = (cap >> 4) & 0x3f;
+        static const char* const aspm_support[] = {"not supported", "L0s", "L1", "L0s L1"};
+        add("\t\tLnkCap:\tPort #%u, Speed %s, Width x%u, ASPM %s", cap >> 24, speed_name(cap_speed), cap_width,
+            aspm_support[aspm]);
         if (aspm) {
-            out(", Exit Latency ");
-            if (aspm & 1) out("L0s %s", latency_l0s(static_cast<int>((t & 0x7000) >> 12)));
-            if (aspm & 2) out("%sL1 %s", (aspm & 1) ? ", " : "", latency_l1(static_cast<int>((t & 0x38000) >> 15)));
+            out_ += ", Exit Latency ";
+            if (aspm & 1) add("L0s %s", l0s_exit(cap >> 12));
+            if (aspm & 2) add("%sL1 %s", (aspm & 1) ? ", " : "", l1_exit(cap >> 15));
         }
-        out("\n");
-        out("\t\t\tClockPM%c Surprise%c LLActRep%c BwNot%c ASPMOptComp%c\n", flag(t, 0x40000), flag(t, 0x80000),
-            flag(t, 0x100000), flag(t, 0x200000), flag(t, 0x400000));
-        u16 w = c_.word(where + 16);
-        static const char* aspm_enabled[] = {"Disabled", "L0s Enabled", "L1 Enabled", "L0s L1 Enabled"};
-        out("\t\tLnkCtl:\tASPM %s;", aspm_enabled[w & 3]);
-        if (type == t_root_port || type == t_endpoint || type == t_leg_end || type == t_pci_bridge)
-            out(" RCB %d bytes,", (w & 0x8) ? 128 : 64);
-        out(" Disabled%c CommClk%c\n\t\t\tExtSynch%c ClockPM%c AutWidDis%c BWInt%c AutBWInt%c\n", flag(w, 0x10),
-            flag(w, 0x40), flag(w, 0x80), flag(w, 0x100), flag(w, 0x200), flag(w, 0x400), flag(w, 0x800));
-        w = c_.word(where + 18);
-        const u32 sta_speed = w & 0xf, sta_width = (w & 0x3f0) >> 4;
-        out("\t\tLnkSta:\tSpeed %s%s, Width x%d%s\n", link_speed(static_cast<int>(sta_speed)),
-            link_compare(type, sta_speed, cap_speed), sta_width, link_compare(type, sta_width, cap_width));
-        out("\t\t\tTrErr%c Train%c SlotClk%c DLActive%c BWMgmt%c ABWMgmt%c\n", flag(w, 0x400), flag(w, 0x800),
-            flag(w, 0x1000), flag(w, 0x2000), flag(w, 0x4000), flag(w, 0x8000));
+        add("\n\t\t\tClockPM%c Surprise%c LLActRep%c BwNot%c ASPMOptComp%c\n", sign(cap, 0x40000), sign(cap, 0x80000),
+            sign(cap, 0x100000), sign(cap, 0x200000), sign(cap, 0x400000));
+        const u16 ctl = c_.word(at + 16);
+        static const char* const aspm_state[] = {"Disabled", "L0s Enabled", "L1 Enabled", "L0s L1 Enabled"};
+        add("\t\tLnkCtl:\tASPM %s;", aspm_state[ctl & 3]);
+        if (type == express_type::root_port || type == express_type::endpoint || type == express_type::legacy_endpoint ||
+            type == express_type::pcie_to_pci)
+            add(" RCB %d bytes,", (ctl & 0x8) ? 128 : 64);
+        add(" Disabled%c CommClk%c\n\t\t\tExtSynch%c ClockPM%c AutWidDis%c BWInt%c AutBWInt%c\n", sign(ctl, 0x10),
+            sign(ctl, 0x40), sign(ctl, 0x80), sign(ctl, 0x100), sign(ctl, 0x200), sign(ctl, 0x400), sign(ctl, 0x800));
+        const u16 st = c_.word(at + 18);
+        const unsigned speed = st & 0xf, width = (st >> 4) & 0x3f;
+        // A port that trains below what it can is normal on the downstream side of a link.
+        const bool port_side = type == express_type::root_port || type == express_type::downstream ||
+                               type == express_type::pci_to_pcie;
+        auto versus = [&](unsigned now, unsigned most) {
+            return now > most ? " (overdriven)" : now == most || port_side ? "" : " (downgraded)";
+        };
+        add("\t\tLnkSta:\tSpeed %s%s, Width x%u%s\n", speed_name(speed), versus(speed, cap_speed), width,
+            versus(width, cap_width));
+        add("\t\t\tTrErr%c Train%c SlotClk%c DLActive%c BWMgmt%c ABWMgmt%c\n", sign(st, 0x400), sign(st, 0x800),
+            sign(st, 0x1000), sign(st, 0x2000), sign(st, 0x4000), sign(st, 0x8000));
     }
 
-    void express_slot(unsigned where) {
-        static const char* indicator[] = {"Unknown", "On", "Blink", "Off"};
-        const u32 t = c_.dword(where + 20);
-        out("\t\tSltCap:\tAttnBtn%c PwrCtrl%c MRL%c AttnInd%c PwrInd%c HotPlug%c Surprise%c\n", flag(t, 0x1),
-            flag(t, 0x2), flag(t, 0x4), flag(t, 0x8), flag(t, 0x10), flag(t, 0x40), flag(t, 0x20));
-        out("\t\t\tSlot #%d, PowerLimit ", t >> 19);
-        power_limit(static_cast<int>((t & 0x7f80) >> 7), static_cast<int>((t & 0x18000) >> 15));
-        out("; Interlock%c NoCompl%c\n", flag(t, 0x20000), flag(t, 0x40000));
-        u16 w = c_.word(where + 24);
-        out("\t\tSltCtl:\tEnable: AttnBtn%c PwrFlt%c MRL%c PresDet%c CmdCplt%c HPIrq%c LinkChg%c\n", flag(w, 0x1),
-            flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x1000));
-        out("\t\t\tControl: AttnInd %s, PwrInd %s, Power%c Interlock%c\n", indicator[(w & 0xc0) >> 6],
-            indicator[(w & 0x300) >> 8], flag(w, 0x400), flag(w, 0x800));
-        w = c_.word(where + 26);
-        out("\t\tSltSta:\tStatus: AttnBtn%c PowerFlt%c MRL%c CmdCplt%c PresDet%c Interlock%c\n", flag(w, 0x1),
-            flag(w, 0x2), flag(w, 0x20), flag(w, 0x10), flag(w, 0x40), flag(w, 0x80));
-        out("\t\t\tChanged: MRL%c PresDet%c LinkState%c\n", flag(w, 0x4), flag(w, 0x8), flag(w, 0x100));
-    }
-
-    void express_root(unsigned where) {
-        u32 w = c_.word(where + 30);
-        out("\t\tRootCap: CRSVisible%c\n", flag(w, 0x1));
-        w = c_.word(where + 28);
-        out("\t\tRootCtl: ErrCorrectable%c ErrNon-Fatal%c ErrFatal%c PMEIntEna%c CRSVisible%c\n", flag(w, 0x1),
-            flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10));
-        w = c_.dword(where + 32);
-        out("\t\tRootSta: PME ReqID %04x, PMEStatus%c PMEPending%c\n", w & 0xffff, flag(w, 0x10000), flag(w, 0x20000));
-    }
-
-    static const char* timeout_range(int t) {
-        switch (t) {
-        case 0: return "Not Supported";
-        case 1: return "Range A";
-        case 2: return "Range B";
-        case 3: return "Range AB";
-        case 6: return "Range BC";
-        case 7: return "Range ABC";
-        case 14: return "Range BCD";
-        case 15: return "Range ABCD";
-        default: return "Unknown";
-        }
-    }
-    static const char* timeout_value(int t) {
-        switch (t) {
-        case 0: return "50us to 50ms";
-        case 1: return "50us to 100us";
-        case 2: return "1ms to 10ms";
-        case 5: return "16ms to 55ms";
-        case 6: return "65ms to 210ms";
-        case 9: return "260ms to 900ms";
-        case 10: return "1s to 3.5s";
-        case 13: return "4s to 13s";
-        case 14: return "17s to 64s";
-        default: return "Unknown";
-        }
-    }
-    static const char* devcap2_obff(int o) {
-        static const char* const names[] = {"Not Supported", "Via message", "Via WAKE#", "Via message/WAKE#"};
-        return name_of(o, names, "Not Supported");
-    }
-    static const char* devcap2_epr(int e) {
-        static const char* const names[] = {"Not Supported", "Dev Specific", "Form Factor Dev Specific", "Reserved"};
-        return name_of(e, names, "Not Supported");
-    }
-    static const char* devcap2_lncls(int l) {
-        static const char* const names[] = {"Not Supported", "64byte cachelines", "128byte cachelines", "Reserved"};
-        return name_of(l, names, "Not Supported");
-    }
-    static const char* devcap2_tphcomp(int t) {
-        static const char* const names[] = {"TPHComp- ExtTPHComp-", "TPHComp+ ExtTPHComp-", "", "TPHComp+ ExtTPHComp+"};
-        return name_of(t, names, "TPHComp- ExtTPHComp-");
-    }
-    static const char* devctl2_obff(int o) {
-        static const char* const names[] = {"Disabled", "Via message A", "Via message B", "Via WAKE#"};
-        return name_of(o, names, "Unknown");
-    }
-
-    void express_dev2(unsigned where, int type) {
-        const u32 l = c_.dword(where + 0x24);
-        const bool has_mem_bar = f_.kernel && !f_.kernel->bars.empty();
-        const bool port = type == t_root_port || type == t_upstream || type == t_downstream;
-        out("\t\tDevCap2: Completion Timeout: %s, TimeoutDis%c NROPrPrP%c LTR%c", timeout_range(l & 0xf), flag(l, 0x10),
-            flag(l, 0x400), flag(l, 0x800));
-        out("\n\t\t\t 10BitTagComp%c 10BitTagReq%c OBFF %s, ExtFmt%c EETLPPrefix%c", flag(l, 0x10000), flag(l, 0x20000),
-            devcap2_obff((l >> 18) & 3), flag(l, 0x100000), flag(l, 0x200000));
-        if (l & 0x200000) out(", MaxEETLPPrefixes %d", ((l >> 22) & 3) ? static_cast<int>((l >> 22) & 3) : 4);
-        out("\n\t\t\t EmergencyPowerReduction %s, EmergencyPowerReductionInit%c", devcap2_epr((l >> 24) & 3),
-            flag(l, 0x4000000));
-        out("\n\t\t\t FRS%c", flag(l, 0x80000000u));
-        if (type == t_root_port) out(" LN System CLS %s,", devcap2_lncls((l >> 14) & 3));
-        if (type == t_root_port || type == t_endpoint) out(" %s", devcap2_tphcomp((l >> 12) & 3));
-        if (type == t_root_port || type == t_downstream) out(" ARIFwd%c\n", flag(l, 0x20));
-        else out("\n");
-        if (port || has_mem_bar) {
-            out("\t\t\t AtomicOpsCap:");
-            if (port) out(" Routing%c", flag(l, 0x40));
-            if (type == t_root_port || has_mem_bar) out(" 32bit%c 64bit%c 128bitCAS%c", flag(l, 0x80), flag(l, 0x100), flag(l, 0x200));
-            out("\n");
-        }
-        const u16 w = c_.word(where + 0x28);
-        out("\t\tDevCtl2: Completion Timeout: %s, TimeoutDis%c", timeout_value(w & 0xf), flag(w, 0x10));
-        if (type == t_root_port || type == t_downstream) out(" ARIFwd%c\n", flag(w, 0x20));
-        else out("\n");
-        if (port || type == t_endpoint || type == t_root_int_ep || type == t_leg_end) {
-            out("\t\t\t AtomicOpsCtl:");
-            if (type == t_root_port || type == t_endpoint || type == t_root_int_ep || type == t_leg_end) out(" ReqEn%c", flag(w, 0x40));
-            if (port) out(" EgressBlck%c", flag(w, 0x80));
-            out("\n");
-        }
-        out("\t\t\t LTR%c 10BitTagReq%c OBFF %s\n", flag(w, 0x400), flag(w, 0x1000), devctl2_obff((w >> 13) & 3));
-    }
-
-    static const char* link2_speed_cap(u32 v) {
-        if (v & 0x60) return "RsvdP";
-        if (v & 0x10) return "2.5-32GT/s";
-        if (v & 0x08) return "2.5-16GT/s";
-        if (v & 0x04) return "2.5-8GT/s";
-        if (v & 0x02) return "2.5-5GT/s";
-        if (v & 0x01) return "2.5GT/s";
-        return "Unknown";
-    }
-    static const char* link2_speed(int t) {
-        static const char* const names[] = {"2.5GT/s", "2.5GT/s", "5GT/s", "8GT/s", "16GT/s", "32GT/s", "64GT/s"};
-        return name_of(t, names, "Unknown");
-    }
-    static const char* deemphasis(int t) {
-        static const char* const names[] = {"-6dB", "-3.5dB"};
-        return name_of(t, names, "Unknown");
-    }
-    static const char* compliance_preset(int t) {
-        static const char* p[] = {"-6dB de-emphasis, 0dB preshoot", "-3.5dB de-emphasis, 0dB preshoot",
-                                  "-4.4dB de-emphasis, 0dB preshoot", "-2.5dB de-emphasis, 0dB preshoot",
-                                  "0dB de-emphasis, 0dB preshoot", "0dB de-emphasis, 1.9dB preshoot",
-                                  "0dB de-emphasis, 2.5dB preshoot", "-6.0dB de-emphasis, 3.5dB preshoot",
-                                  "-3.5dB de-emphasis, 3.5dB preshoot", "0dB de-emphasis, 3.5dB preshoot"};
-        return name_of(t, p, "Unknown");
-    }
-    static const char* transmargin(int t) {
-        static const char* const names[] = {"Normal Operating Range", "800-1200mV(full-swing)/400-700mV(half-swing)",
-                                  "200-400mV(full-swing)/100-200mV(half-swing)", "200-400mV(full-swing)/100-200mV(half-swing)",
-                                  "200-400mV(full-swing)/100-200mV(half-swing)", "200-400mV(full-swing)/100-200mV(half-swing)"};
-        return name_of(t, names, "Unknown");
-    }
-    static const char* crosslink_res(int c) {
-        static const char* const names[] = {"unsupported", "Upstream Port", "Downstream Port"};
-        return name_of(c, names, "incomplete");
-    }
-    static const char* link2_component(int p) {
-        switch (p) {
-        case 0: return "Link Down - Not Determined";
-        case 1: return "Link Down - Not Present";
-        case 2: return "Link Down - Present";
-        case 4: return "Link Up - Present";
-        case 5: return "Link Up - Present and DRS Received";
-        default: return "Reserved";
+    void ext_capability_block(const ext_capability& c) {
+        add("\tCapabilities: [%03x", c.offset);
+        if (detail_ >= 2) add(" v%d", c.version);
+        out_ += "] ";
+        switch (c.id) {
+        case pci::ext_cap_id::acs: acs(c.offset); break;
+        case pci::ext_cap_id::sriov: sriov(c.offset); break;
+        default: add("Extended Capability ID %#x\n", c.id);
         }
     }
 
-    void express_link2(unsigned where, int type) {
-        u32 l = 0;
-        if (!((type == t_endpoint || type == t_leg_end) && (f_.bdf.dev != 0 || f_.bdf.fn != 0))) {
-            l = c_.dword(where + 0x2c);  // Link Capabilities 2 was reserved before PCIe r3.0
-            if (l)
-                out("\t\tLnkCap2: Supported Link Speeds: %s, Crosslink%c Retimer%c 2Retimers%c DRS%c\n",
-                    link2_speed_cap((l >> 1) & 0x7f), flag(l, 0x100), flag(l, 0x800000), flag(l, 0x1000000),
-                    flag(l, 0x80000000u));
-            const u16 w = c_.word(where + 0x30);
-            out("\t\tLnkCtl2: Target Link Speed: %s, EnterCompliance%c SpeedDis%c", link2_speed(w & 0xf), flag(w, 0x10),
-                flag(w, 0x20));
-            if (type == t_downstream) out(", Selectable De-emphasis: %s", deemphasis((w >> 6) & 1));
-            out("\n\t\t\t Transmit Margin: %s, EnterModifiedCompliance%c ComplianceSOS%c\n"
-                "\t\t\t Compliance Preset/De-emphasis: %s\n",
-                transmargin((w >> 7) & 7), flag(w, 0x400), flag(w, 0x800), compliance_preset((w >> 12) & 0xf));
-        }
-        const u16 w = c_.word(where + 0x32);
-        out("\t\tLnkSta2: Current De-emphasis Level: %s, EqualizationComplete%c EqualizationPhase1%c\n"
-            "\t\t\t EqualizationPhase2%c EqualizationPhase3%c LinkEqualizationRequest%c\n"
-            "\t\t\t Retimer%c 2Retimers%c CrosslinkRes: %s",
-            deemphasis(w & 1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x40),
-            flag(w, 0x80), crosslink_res((w >> 8) & 3));
-        const bool downstream_port = type == t_root_port || type == t_downstream || type == t_pcie_bridge;
-        if (downstream_port && (l & 0x80000000u))
-            out(", DRS%c\n\t\t\t DownstreamComp: %s\n", flag(w, 0x8000), link2_component((w >> 12) & 7));
-        else
-            out("\n");
+    void acs(unsigned at) {
+        out_ += "Access Control Services\n";
+        if (detail_ < 2) return;
+        auto bits = [&](const char* name, u16 v) {
+            add("\t\t%s\tSrcValid%c TransBlk%c ReqRedir%c CmpltRedir%c UpstreamFwd%c EgressCtrl%c DirectTrans%c\n", name,
+                sign(v, 0x1), sign(v, 0x2), sign(v, 0x4), sign(v, 0x8), sign(v, 0x10), sign(v, 0x20), sign(v, 0x40));
+        };
+        bits("ACSCap:", c_.word(at + acs_reg::capability));
+        bits("ACSCtl:", c_.word(at + acs_reg::control));
     }
 
-    // show_ext_caps()
-    void ext_caps() {
-        unsigned where = 0x100;
-        std::set<unsigned> been_there;
-        do {
-            if (!c_.has(where, 4)) break;
-            const u32 header = c_.dword(where);
-            if (!header || header == 0xffffffff) break;
-            const unsigned id = header & 0xffff, version = (header >> 16) & 0xf;
-            out("\tCapabilities: [%03x v%d] ", where, version);
-            if (!been_there.insert(where).second) {
-                out("<chain looped>\n");
-                break;
-            }
-            switch (id) {
-            case 0x0000: out("Null\n"); break;
-            case 0x000d: acs(where); break;
-            case 0x000e: ari(where); break;
-            case 0x0010: sriov(where); break;
-            default: out("Extended Capability ID %#02x\n", id);
-            }
-            where = (header >> 20) & ~3u;
-        } while (where);
+    // SR-IOV: the registers the model defines; no VF BARs, no migration state.
+    void sriov(unsigned at) {
+        out_ += "Single Root I/O Virtualization (SR-IOV)\n";
+        if (detail_ < 2) return;
+        const u32 cap = c_.dword(at + sriov_reg::capabilities);
+        add("\t\tIOVCap:\tMigration%c 10BitTagReq%c Interrupt Message Number: %03x\n", sign(cap, 0x1), sign(cap, 0x4),
+            cap >> 21);
+        const u16 ctl = c_.word(at + sriov_reg::control);
+        add("\t\tIOVCtl:\tEnable%c Migration%c Interrupt%c MSE%c ARIHierarchy%c 10BitTagReq%c\n", sign(ctl, 0x1),
+            sign(ctl, 0x2), sign(ctl, 0x4), sign(ctl, 0x8), sign(ctl, 0x10), sign(ctl, 0x20));
+        add("\t\tIOVSta:\tMigration%c\n", sign(c_.word(at + sriov_reg::status), 0x1));
+        add("\t\tInitial VFs: %d, Total VFs: %d, Number of VFs: %d\n", c_.word(at + sriov_reg::initial_vfs),
+            c_.word(at + sriov_reg::total_vfs), c_.word(at + sriov_reg::num_vfs));
+        add("\t\tVF offset: %d, stride: %d, Device ID: %04x\n", c_.word(at + sriov_reg::first_vf_offset),
+            c_.word(at + sriov_reg::vf_stride), c_.word(at + sriov_reg::vf_device_id));
+        add("\t\tSupported Page Size: %08x, System Page Size: %08x\n", c_.dword(at + sriov_reg::supported_page_sizes),
+            c_.dword(at + sriov_reg::system_page_size));
     }
 
-    void acs(unsigned where) {
-        out("Access Control Services\n");
-        u16 w = c_.word(where + acs_reg::capability);
-        out("\t\tACSCap:\tSrcValid%c TransBlk%c ReqRedir%c CmpltRedir%c UpstreamFwd%c EgressCtrl%c DirectTrans%c\n",
-            flag(w, 0x1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x40));
-        w = c_.word(where + acs_reg::control);
-        out("\t\tACSCtl:\tSrcValid%c TransBlk%c ReqRedir%c CmpltRedir%c UpstreamFwd%c EgressCtrl%c DirectTrans%c\n",
-            flag(w, 0x1), flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20), flag(w, 0x40));
-    }
-
-    void ari(unsigned where) {
-        out("Alternative Routing-ID Interpretation (ARI)\n");
-        u16 w = c_.word(where + 4);
-        out("\t\tARICap:\tMFVC%c ACS%c, Next Function: %d\n", flag(w, 0x1), flag(w, 0x2), w >> 8);
-        w = c_.word(where + 6);
-        out("\t\tARICtl:\tMFVC%c ACS%c, Function Group: %d\n", flag(w, 0x1), flag(w, 0x2), (w >> 4) & 7);
-    }
-
-    void sriov(unsigned where) {
-        out("Single Root I/O Virtualization (SR-IOV)\n");
-        u32 l = c_.dword(where + sriov_reg::capabilities);
-        out("\t\tIOVCap:\tMigration%c 10BitTagReq%c Interrupt Message Number: %03x\n", flag(l, 0x1), flag(l, 0x4), l >> 21);
-        u16 w = c_.word(where + sriov_reg::control);
-        out("\t\tIOVCtl:\tEnable%c Migration%c Interrupt%c MSE%c ARIHierarchy%c 10BitTagReq%c\n", flag(w, 0x1),
-            flag(w, 0x2), flag(w, 0x4), flag(w, 0x8), flag(w, 0x10), flag(w, 0x20));
-        w = c_.word(where + sriov_reg::status);
-        out("\t\tIOVSta:\tMigration%c\n", flag(w, 0x1));
-        out("\t\tInitial VFs: %d, ", c_.word(where + sriov_reg::initial_vfs));
-        out("Total VFs: %d, ", c_.word(where + sriov_reg::total_vfs));
-        out("Number of VFs: %d, ", c_.word(where + sriov_reg::num_vfs));
-        out("Function Dependency Link: %02x\n", c_.byte(where + sriov_reg::function_dependency_link));
-        out("\t\tVF offset: %d, ", c_.word(where + sriov_reg::first_vf_offset));
-        out("stride: %d, ", c_.word(where + sriov_reg::vf_stride));
-        out("Device ID: %04x\n", c_.word(where + sriov_reg::vf_device_id));
-        out("\t\tSupported Page Size: %08x, ", c_.dword(where + sriov_reg::supported_page_sizes));
-        out("System Page Size: %08x\n", c_.dword(where + sriov_reg::system_page_size));
-        for (unsigned i = 0; i < 6; i++) {
-            l = c_.dword(where + 0x24 + 4 * i);
-            if (l == 0xffffffff) l = 0;
-            if (!l) continue;
-            out("\t\tRegion %d: Memory at ", i);
-            const u32 addr = l & ~0xfu, type = l & 0x6;
-            if (type == 0x4) {
-                i++;
-                out("%08x", c_.dword(where + 0x24 + 4 * i));
-            }
-            out("%08x (%s-bit, %sprefetchable)\n", addr, type == 0 ? "32" : "64", (l & 0x8) ? "" : "non-");
-        }
-        l = c_.dword(where + 0x3c);
-        out("\t\tVF Migration: offset: %08x, BIR: %x\n", l & 0xfffffff8u, l & 7);
-    }
-
-    std::ostream& os_;
-    const lspci_function& f_;
-    config_view c_;
-    int verbose_;
-    bool domains_;
+    std::string& out_;
+    const pci_listing_entry& e_;
+    const config_image& c_;
+    function_registers r_;
+    int detail_;
+    bool with_domain_;
 };
 
-// ---- lspci -t (ls-tree.c) ----------------------------------------------------------------
+// ---- the bus tree (-t) ----------------------------------------------------------------------
 //
-// The drawing of pciutils' ls-tree.c (3.8 and later): a top-level bridge per
-// PCI domain below the host bridge, every other bridge placed by bus numbers
-// (lspci's own rule when the access method gives no parent links), buses
-// listed in the order they were found, devices in address order.
+// Each PCI domain is drawn from its root: the root buses, then on each bus its
+// functions in address order, a bridge followed by the buses on its secondary
+// side. A bus is labelled "[domain:bus]" where a root has one bus, or where a
+// bridge has more than one (the virtual functions of a PF can fill buses past
+// the bridge's secondary bus); a bridge shows its bus range from its registers.
+// Continuation lines keep the vertical strokes of the branches still open.
 
-class tree_printer {
+class bus_tree {
 public:
-    tree_printer(std::ostream& os, const std::vector<lspci_function>& fs, int verbose) : os_(os), fs_(fs), verbose_(verbose) {
-        grow_tree();
+    bus_tree(const std::vector<pci_listing_entry>& entries, bool names) : entries_(entries), names_(names) {
+        // Tree nodes: one per domain root, one per bridge; the secondary bus of a bridge is its first bus.
+        node_of_.assign(entries.size(), -1);
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const function_registers r(entries[i]);
+            if (!r.draws_as_bridge()) continue;
+            node_of_[i] = new_node(static_cast<int>(i), entries[i].domain);
+            nodes_[node_of_[i]].buses.push_back({r.secondary(), {}});
+        }
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            const pci_listing_entry& e = entries[i];
+            int owner = e.parent >= 0 ? node_of_[e.parent] : -1;
+            if (owner < 0) owner = root_of(e.domain);
+            bus_slot(owner, e.bdf.bus).push_back(static_cast<int>(i));
+        }
     }
 
-    void show_forest() {
-        line_.assign(256, ' ');
-        for (int b : bridges_[host].children) show_tree_bridge(b, 0);
+    void draw(std::ostream& os) {
+        for (const auto& [domain, node] : roots_) {
+            line_.clear();
+            bridge_side(os, node, 0);
+        }
     }
 
 private:
-    static constexpr int host = 0;
-    struct bus_t {
-        u32 domain, number;
-        std::vector<int> devs;
-    };
-    struct bridge_t {
-        u32 domain, primary, secondary, subordinate;
-        int br_dev;                 // -1 for the host bridge and the domain bridges
-        std::vector<int> children;  // in the order they were linked
-        std::vector<int> buses;     // in the order they were created
-    };
+    struct bus { u8 number; std::vector<int> functions; };
+    struct node { int function; std::uint16_t domain; std::vector<bus> buses; };
 
-    int find_bus(int b, u32 domain, u32 n) const {
-        for (int u : bridges_[b].buses)
-            if (buses_[u].domain == domain && buses_[u].number == n) return u;
-        return -1;
+    int new_node(int function, std::uint16_t domain) {
+        nodes_.push_back({function, domain, {}});
+        return static_cast<int>(nodes_.size() - 1);
     }
-    int new_bus(int b, u32 domain, u32 n) {
-        buses_.push_back({domain, n, {}});
-        bridges_[b].buses.push_back(static_cast<int>(buses_.size() - 1));
-        return static_cast<int>(buses_.size() - 1);
+    int root_of(std::uint16_t domain) {
+        for (const auto& [d, n] : roots_)
+            if (d == domain) return n;
+        roots_.emplace_back(domain, new_node(-1, domain));
+        return roots_.back().second;
     }
-    void insert_dev(int d, int b) {
-        const lspci_function& p = fs_[d];
-        if (b == host) {
-            const auto& ch = bridges_[host].children;
-            const auto it = std::find_if(ch.rbegin(), ch.rend(), [&](int c) { return bridges_[c].domain == p.domain; });
-            if (it != ch.rend()) b = *it;
-        }
-        int bus = find_bus(b, p.domain, p.bdf.bus);
-        if (bus < 0) {
-            const auto& ch = bridges_[b].children;
-            for (auto it = ch.rbegin(); it != ch.rend(); ++it) {  // the last linked first
-                const bridge_t& c = bridges_[*it];
-                if (c.domain == p.domain && c.secondary <= p.bdf.bus && p.bdf.bus <= c.subordinate) {
-                    insert_dev(d, *it);
-                    return;
-                }
+    std::vector<int>& bus_slot(int n, u8 number) {
+        for (bus& b : nodes_[n].buses)
+            if (b.number == number) return b.functions;
+        nodes_[n].buses.push_back({number, {}});
+        return nodes_[n].buses.back().functions;
+    }
+
+    // Writes `text` at column `col` of the line being built.
+    void put(std::size_t col, const std::string& text) {
+        line_.resize(col, ' ');
+        line_ += text;
+    }
+    // Ends the line; what stays of it is the left margin of the next one.
+    void end_line(std::ostream& os) {
+        os << line_ << '\n';
+        for (char& ch : line_) ch = (ch == '+' || ch == '|') ? '|' : ' ';
+    }
+
+    void bridge_side(std::ostream& os, int n, std::size_t col) {
+        const node& nd = nodes_[n];
+        put(col, "-");
+        ++col;
+        if (nd.buses.size() == 1) {
+            if (nd.function < 0) {
+                put(col, format("[%04x:%02x]-", nd.domain, nd.buses[0].number));
+                col = line_.size();
             }
-            bus = new_bus(b, p.domain, p.bdf.bus);
-        }
-        buses_[bus].devs.push_back(d);
-    }
-
-    void grow_tree() {
-        bridges_.push_back({~0u, ~0u, ~0u, ~0u, -1, {}, {}});
-        for (const lspci_function& f : fs_)  // the top-level bridge of each domain
-            if (std::none_of(bridges_.begin() + 1, bridges_.end(), [&](const bridge_t& b) { return b.domain == f.domain; }))
-                bridges_.push_back({f.domain, ~0u, 0, ~0u, -1, {}, {}});
-        bridge_of_.assign(fs_.size(), -1);
-        for (std::size_t i = 0; i < fs_.size(); ++i) {
-            const config_view c{fs_[i]};
-            const u8 ht = c.header_type();
-            // (A CardBus bridge keeps its bus numbers at the same offsets; iotwin has none.)
-            if ((c.device_class() >> 8) == 0x06 && (ht == 1 || ht == 2)) {
-                bridges_.push_back({fs_[i].domain, fs_[i].bdf.bus, c.byte(reg::secondary_bus), c.byte(reg::subordinate_bus),
-                                    static_cast<int>(i), {}, {}});
-                bridge_of_[i] = static_cast<int>(bridges_.size() - 1);
-            }
-        }
-        // Each bridge below the one whose buses hold its primary bus. pciutils'
-        // arithmetic is unsigned: a domain bridge's span wraps to 0 and wins.
-        for (std::size_t b = 1; b < bridges_.size(); ++b) {
-            int best = -1;
-            for (std::size_t c = 0; c < bridges_.size(); ++c) {
-                const bridge_t &bb = bridges_[b], &cc = bridges_[c];
-                if (c != b && (c == host || bb.domain == cc.domain) && bb.primary >= cc.secondary &&
-                    bb.primary <= cc.subordinate &&
-                    (best < 0 || best == host ||
-                     bridges_[best].subordinate - bridges_[best].primary > cc.subordinate - cc.primary))
-                    best = static_cast<int>(c);
-            }
-            if (best >= 0) bridges_[best].children.push_back(static_cast<int>(b));
-        }
-        for (std::size_t b = 1; b < bridges_.size(); ++b)
-            if (bridges_[b].br_dev >= 0 && find_bus(static_cast<int>(b), bridges_[b].domain, bridges_[b].secondary) < 0)
-                new_bus(static_cast<int>(b), bridges_[b].domain, bridges_[b].secondary);
-        for (std::size_t d = 0; d < fs_.size(); ++d) insert_dev(static_cast<int>(d), host);
-    }
-
-    // The line buffer of ls-tree.c: text is written at positions; print_it() prints up
-    // to `p` and turns what it printed into the prefix of the next line ('+' and '|'
-    // become '|', everything else a space).
-    std::size_t put(std::size_t p, const std::string& s) {
-        if (line_.size() < p + s.size() + 1) line_.resize(p + s.size() + 1, ' ');
-        std::copy(s.begin(), s.end(), line_.begin() + static_cast<std::ptrdiff_t>(p));
-        return p + s.size();
-    }
-    void print_it(std::size_t p) {
-        os_.write(line_.data(), static_cast<std::streamsize>(p));
-        os_ << '\n';
-        for (std::size_t i = 0; i < p; ++i) line_[i] = (line_[i] == '+' || line_[i] == '|') ? '|' : ' ';
-    }
-
-    void show_tree_dev(int d, std::size_t p) {
-        const lspci_function& q = fs_[d];
-        p = put(p, strf("%02x.%x", q.bdf.dev, q.bdf.fn));
-        if (const int b = bridge_of_[d]; b >= 0) {
-            const bridge_t& br = bridges_[b];
-            if (br.secondary == 0) p = put(p, "-");
-            else if (br.secondary == br.subordinate) p = put(p, strf("-[%02x]-", br.secondary));
-            else p = put(p, strf("-[%02x-%02x]-", br.secondary, br.subordinate));
-            show_tree_bridge(b, p);
+            bus_functions(os, nd.buses[0], col);
             return;
         }
-        if (verbose_) p = put(p, "  " + vendor_device_name(q.vendor, q.device));
-        print_it(p);
+        for (std::size_t i = 0; i < nd.buses.size(); ++i) {
+            const bool last = i + 1 == nd.buses.size();
+            put(col, format("%s[%04x:%02x]-", last ? "\\-" : "+-", nd.domain, nd.buses[i].number));
+            bus_functions(os, nodes_[n].buses[i], line_.size());
+        }
     }
 
-    void show_tree_bus(int u, std::size_t p) {
-        const auto& devs = buses_[u].devs;
-        if (devs.empty()) {
-            print_it(p);
+    void bus_functions(std::ostream& os, const bus& b, std::size_t col) {
+        if (b.functions.empty()) {
+            line_.resize(col, ' ');
+            end_line(os);
             return;
         }
-        for (std::size_t i = 0; i < devs.size(); ++i)
-            show_tree_dev(devs[i], put(p, devs.size() == 1 ? "--" : i + 1 == devs.size() ? "\\-" : "+-"));
+        for (std::size_t i = 0; i < b.functions.size(); ++i) {
+            const bool last = i + 1 == b.functions.size();
+            put(col, b.functions.size() == 1 ? "--" : last ? "\\-" : "+-");
+            function(os, b.functions[i], col + 2);
+        }
     }
 
-    void show_tree_bridge(int b, std::size_t p) {
-        const bridge_t& br = bridges_[b];
-        p = put(p, "-");
-        if (br.buses.size() == 1) {
-            const bus_t& u = buses_[br.buses[0]];
-            if (br.br_dev < 0) p = put(p, strf("[%04x:%02x]-", u.domain, u.number));
-            show_tree_bus(br.buses[0], p);
+    void function(std::ostream& os, int i, std::size_t col) {
+        const pci_listing_entry& e = entries_[i];
+        put(col, format("%02x.%x", e.bdf.dev, e.bdf.fn));
+        if (const int n = node_of_[i]; n >= 0) {
+            const function_registers r(e);
+            const u8 sec = r.secondary(), sub = r.subordinate();
+            if (sec == 0) put(line_.size(), "-");
+            else if (sec == sub) put(line_.size(), format("-[%02x]-", sec));
+            else put(line_.size(), format("-[%02x-%02x]-", sec, sub));
+            bridge_side(os, n, line_.size());
             return;
         }
-        for (std::size_t i = 0; i < br.buses.size(); ++i) {
-            const bus_t& u = buses_[br.buses[i]];
-            const bool last = i + 1 == br.buses.size();
-            show_tree_bus(br.buses[i], put(p, last ? strf("\\-[%04x:%02x]-", u.domain, u.number)
-                                                   : strf("+-[%04x:%02x]-", u.domain, u.number)));
-        }
+        if (names_) put(line_.size(), "  " + function_name(e.vendor, e.device));
+        end_line(os);
     }
 
-    std::ostream& os_;
-    const std::vector<lspci_function>& fs_;
-    int verbose_;
-    std::vector<bridge_t> bridges_;  // the host bridge, the domain bridges, then the bridges in device order
-    std::vector<bus_t> buses_;
-    std::vector<int> bridge_of_;     // function -> its bridge, or -1
+    const std::vector<pci_listing_entry>& entries_;
+    bool names_;
+    std::vector<node> nodes_;
+    std::vector<std::pair<std::uint16_t, int>> roots_;  // domain -> its root node, in the order first seen
+    std::vector<int> node_of_;                          // entry -> its node when it is a bridge, else -1
     std::string line_;
 };
 
-// ---- finding the functions: configuration requests through ECAM ---------------------------
-
-class ecam_scanner {
-public:
-    ecam_scanner(hyp::hypervisor& cpu, sc_core::sc_time& d) : cpu_(cpu), d_(d) {}
-
-    // A 32-bit configuration read; false when the request does not complete successfully.
-    bool read(const pcie::bdf& f, unsigned reg, u32& v) {
-        v = 0;
-        return ecam_access(cpu_, tlm::TLM_READ_COMMAND, f, reg, &v, 4, d_) == pcie::completion::SC;
-    }
-
-    // Reads the configuration space of `f`: the standard 256 bytes, and the
-    // extended space of a function with a PCI Express capability.
-    std::vector<std::uint8_t> config_space(const pcie::bdf& f) {
-        std::vector<std::uint8_t> cfg;
-        auto fetch = [&](unsigned from, unsigned to) {
-            for (unsigned r = from; r < to; r += 4) {
-                u32 v;
-                if (!read(f, r, v)) return false;
-                for (int i = 0; i < 4; ++i) cfg.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-            }
-            return true;
-        };
-        if (!fetch(0, 0x100)) return cfg;  // what could be read
-        lspci_function probe;
-        probe.config = cfg;
-        const config_view c{probe};
-        bool pcie = false;
-        if (c.word(reg::status) & 0x10) {
-            std::set<unsigned> seen;
-            for (unsigned w = c.byte(reg::cap_ptr) & ~3u; w && seen.insert(w).second; w = c.byte(w + 1) & ~3u)
-                if (c.byte(w) == pci::cap_id::pcie) pcie = true;
-        }
-        if (pcie) {
-            const std::size_t base = cfg.size();
-            if (!fetch(0x100, 0x1000)) cfg.resize(base);
-        }
-        return cfg;
-    }
-
-private:
-    hyp::hypervisor& cpu_;
-    sc_core::sc_time& d_;
-};
-
-std::optional<unsigned> find_ext_cap(const config_view& c, u16 id) {
-    std::set<unsigned> seen;
-    for (unsigned w = 0x100; w && c.has(w, 4) && seen.insert(w).second; w = (c.dword(w) >> 20) & ~3u) {
-        const u32 h = c.dword(w);
-        if (!h || h == 0xffffffff) break;
-        if ((h & 0xffff) == id) return w;
-    }
-    return std::nullopt;
-}
-
 } // namespace
 
-std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::map<std::string, enumerated_function>& booted,
-                                               sc_core::sc_time& d) {
-    ecam_scanner ecam(*pi.hypervisor, d);
-    std::map<u16, const enumerated_function*> kernel;  // by routing ID
-    for (const auto& [id, e] : booted) kernel[e.bdf.rid()] = &e;
-    std::vector<lspci_function> found;
-    std::vector<bool> scanned(256, false);
+// ---- finding the functions ----------------------------------------------------------------------
 
-    auto add = [&](const pcie::bdf& f, u16 vendor, u16 device) -> const lspci_function& {
-        lspci_function x;
-        x.bdf = f;
-        x.vendor = vendor;
-        x.device = device;
-        x.config = ecam.config_space(f);
-        if (const auto it = kernel.find(f.rid()); it != kernel.end()) x.kernel = *it->second;
-        found.push_back(std::move(x));
-        return found.back();
-    };
-
-    // A bus, device by device (function 0 first, the others when it is multi-function),
-    // then the buses behind its bridges.
-    std::function<void(u8)> scan_bus = [&](u8 bus) {
-        if (scanned[bus]) return;
-        scanned[bus] = true;
-        std::vector<u8> secondaries;
-        for (u8 dev = 0; dev < 32; ++dev) {
-            bool multi = false;
-            for (u8 fn = 0; fn == 0 || (multi && fn < 8); ++fn) {
-                const pcie::bdf f{bus, dev, fn};
-                u32 vd;
-                if (!ecam.read(f, reg::vendor_id, vd) || !vd || vd == 0xffffffff || (vd & 0xffff) == 0xffff) continue;
-                const config_view c{add(f, static_cast<u16>(vd), static_cast<u16>(vd >> 16))};
-                if (fn == 0) multi = c.byte(reg::header_type) & 0x80;
-                if (c.header_type() == 1) secondaries.push_back(c.byte(reg::secondary_bus));
-            }
-        }
-        for (u8 s : secondaries) scan_bus(s);
-    };
-    scan_bus(0);
-    for (u8 r : pi.topo.root_buses) scan_bus(r);
-
-    // The virtual functions of every physical function whose VF Enable is set (Linux
-    // creates them in pci_iov_add_virtfn(): IDs from the PF and its SR-IOV capability).
-    const std::size_t physical = found.size();
-    for (std::size_t i = 0; i < physical; ++i) {
-        const lspci_function pf = found[i];
-        const config_view c{pf};
-        const auto sr = find_ext_cap(c, pci::ext_cap_id::sriov);
-        if (!sr || !(c.word(*sr + sriov_reg::control) & sriov_reg::vf_enable)) continue;
-        const u32 num = c.word(*sr + sriov_reg::num_vfs), offset = c.word(*sr + sriov_reg::first_vf_offset);
-        const u32 stride = c.word(*sr + sriov_reg::vf_stride);
-        const u16 vf_device = c.word(*sr + sriov_reg::vf_device_id);
-        for (u32 n = 0; n < num; ++n) {
-            const pcie::bdf vf = pcie::bdf::from_rid(static_cast<u16>(pci::vf_routing_id(pf.bdf.rid(), offset, stride, n)));
-            u32 vd;
-            if (!ecam.read(vf, reg::vendor_id, vd)) continue;  // the VF does not answer: not there
-            add(vf, pf.vendor, vf_device);
+pci_listing::pci_listing(platform_instance& pi, const std::map<std::string, enumerated_function>& booted,
+                         sc_core::sc_time& d)
+    : reader_(std::make_unique<config_reader>(*pi.hypervisor, d)) {
+    const auto& topo = pi.topo.functions;
+    // Candidates: the root complex's host bridge and every function of the hierarchy, in
+    // probe order; `listed[t]` is the entry of topology function t once it answers.
+    std::vector<int> listed(topo.size(), -1);
+    entries_.reserve(topo.size() + 1);
+    if (pi.host_bridge) {
+        pci_listing_entry e{0, pi.host_bridge->bdf(), "", false, -1, 0, 0, config_image(*reader_, pi.host_bridge->bdf()), nullptr};
+        const u32 ids = e.config.dword(cfg::vendor_id);
+        if ((ids & 0xffff) != 0xffff) {
+            e.vendor = static_cast<u16>(ids);
+            e.device = static_cast<u16>(ids >> 16);
+            entries_.push_back(std::move(e));
         }
     }
-    std::sort(found.begin(), found.end(), [](const lspci_function& a, const lspci_function& b) {
-        return std::make_pair(a.domain, a.bdf.rid()) < std::make_pair(b.domain, b.bdf.rid());
+    for (std::size_t t = 0; t < topo.size(); ++t) {
+        const topo_function& f = topo[t];
+        if (f.segment != 0) continue;  // only segment 0 is simulated
+        const pcie::bdf at = f.bdf;  // what the function captured: boot has checked that they agree
+        pci_listing_entry e{f.segment, at, f.id, f.is_vf, -1, 0, 0, config_image(*reader_, at), &booted};
+        if (f.is_vf) {
+            // A VF answers while its PF enables it; its IDs are the PF's Vendor ID and VF Device ID.
+            const int pf = f.pf >= 0 ? listed[static_cast<std::size_t>(f.pf)] : -1;
+            std::uint32_t probe;
+            if (pf < 0 || !reader_->read(at, cfg::vendor_id, probe)) continue;
+            const pci_listing_entry& p = entries_[static_cast<std::size_t>(pf)];
+            const auto sr = function_registers(p).ext_capability_offset(pci::ext_cap_id::sriov);
+            e.vendor = p.vendor;
+            e.device = sr ? p.config.word(*sr + sriov_reg::vf_device_id) : p.device;
+        } else {
+            const u32 ids = e.config.dword(cfg::vendor_id);
+            if ((ids & 0xffff) == 0xffff) continue;
+            e.vendor = static_cast<u16>(ids);
+            e.device = static_cast<u16>(ids >> 16);
+        }
+        e.parent = f.parent >= 0 ? listed[static_cast<std::size_t>(f.parent)] : -1;
+        listed[t] = static_cast<int>(entries_.size());
+        entries_.push_back(std::move(e));
+    }
+    // Address order; parents follow their entries.
+    std::vector<int> order(entries_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        const auto& x = entries_[static_cast<std::size_t>(a)];
+        const auto& y = entries_[static_cast<std::size_t>(b)];
+        return std::make_pair(x.domain, x.bdf.rid()) < std::make_pair(y.domain, y.bdf.rid());
     });
-    return found;
+    std::vector<int> position(entries_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) position[static_cast<std::size_t>(order[i])] = static_cast<int>(i);
+    std::vector<pci_listing_entry> sorted;
+    sorted.reserve(entries_.size());
+    for (int i : order) {
+        sorted.push_back(std::move(entries_[static_cast<std::size_t>(i)]));
+        if (sorted.back().parent >= 0) sorted.back().parent = position[static_cast<std::size_t>(sorted.back().parent)];
+    }
+    entries_ = std::move(sorted);
 }
 
-void write_lspci(std::ostream& os, const std::vector<lspci_function>& functions, const lspci_options& o) {
+pci_listing::~pci_listing() = default;
+
+const enumerated_function* pci_listing_entry::enumerated() const {
+    if (!booted || id.empty()) return nullptr;
+    const auto it = booted->find(id);
+    return it == booted->end() ? nullptr : &it->second;
+}
+
+std::size_t pci_listing::config_reads() const { return reader_->reads(); }
+
+void write_lspci(std::ostream& os, const pci_listing& listing, const lspci_options& o) {
+    const auto& entries = listing.entries();
     if (o.tree) {
-        tree_printer(os, functions, o.verbose).show_forest();
+        bus_tree(entries, o.verbose > 0).draw(os);
         return;
     }
-    const bool domains = std::any_of(functions.begin(), functions.end(), [](const lspci_function& f) { return f.domain != 0; });
-    for (const lspci_function& f : functions) {
-        verbose_printer p(os, f, o.verbose ? 2 : 0, domains);
-        if (o.verbose) {
-            p.verbose();
-            os << '\n';
-        } else {
-            p.terse();
-        }
+    const bool with_domain =
+        std::any_of(entries.begin(), entries.end(), [](const pci_listing_entry& e) { return e.domain != 0; });
+    const int detail = std::min(o.verbose, 2);
+    std::string text;
+    for (const pci_listing_entry& e : entries) {
+        text.clear();
+        function_report(text, e, detail, with_domain).write();
+        os << text;
     }
 }
 
@@ -1284,7 +868,8 @@ void lspci(std::ostream& os, const scenario& s, const lspci_options& o) {
     sc_core::sc_start(sc_core::SC_ZERO_TIME);
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     const auto booted = boot_platform(s, *pi, d);
-    write_lspci(os, read_pci_functions(*pi, booted, d), o);
+    const pci_listing listing(*pi, booted, d);
+    write_lspci(os, listing, o);
 }
 
 } // namespace iotwin::platform

@@ -1,24 +1,23 @@
-// `iotwin lspci`: the enumerated PCI hierarchy as lspci shows it. The platform
-// of a scenario is built and booted (no steps run); then, as lspci does on
-// Linux, every function is found and its configuration space read through
-// ECAM by CPU accesses of the hypervisor: each root bus and every bridge's
-// secondary bus are scanned device by device, and the virtual functions of
-// every physical function whose VF Enable is set are added from its SR-IOV
-// capability. What Linux's sysfs adds to the configuration space (a VF's
-// vendor and device ID, the sizes of BARs and bridge windows) comes from the
-// boot-time enumeration, as the kernel knows it from its own enumeration.
+// `iotwin lspci`: the enumerated PCI hierarchy in the layouts of the `lspci`
+// command. The platform of a scenario is built and booted (no steps run).
+// Which functions exist and where they hang comes from the hierarchy the
+// platform already knows (the static topology, which boot has checked
+// against the simulated enumeration, plus the root complex's host bridge at
+// 00:00.0); whether each is there now and everything shown about it comes
+// from configuration reads through ECAM made by the hypervisor's CPU, read
+// lazily: only the registers an output needs are read. What Linux's sysfs
+// adds to configuration space (a virtual function's vendor and device ID,
+// the sizes of BARs) is taken as the kernel knows it: a VF's IDs from its
+// PF's registers, BAR sizes from the boot-time enumeration.
 //
-// The rendering follows pciutils as of 3.9 (the Debian 12 / Linux 6.1 era):
-// lspci.c's terse listing and -vv (Control/Status, regions, bridge bus
-// numbers and windows), ls-caps.c and ls-ecaps.c for the PCI Express, MSI,
-// MSI-X, ACS, ARI and SR-IOV capabilities, ls-tree.c for -t / -tv. Names
-// come from a small excerpt of the PCI ID database (the vendors and devices
-// of the bundled scenarios and iotwin's defaults, every class); anything else
-// is shown as lspci shows an ID it has no name for ("Device 1b36:00f0").
+// Outputs (docs/cli.md): the terse listing; -v and -vv (and -vvv, same as
+// -vv) with only the registers the models define; -t and -tv, drawn as lspci
+// draws the bus tree. Names come from a small excerpt of the PCI ID database;
+// an ID without a name is shown as lspci shows it ("Device 1b36:00f0").
 #pragma once
 #include <cstdint>
 #include <map>
-#include <optional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -32,34 +31,71 @@ namespace iotwin::platform {
 
 struct lspci_options {
     bool tree = false;  // -t: the bus tree
-    int verbose = 0;    // -v count: any gives lspci -vv; with -t, the device names (lspci -tv)
+    int verbose = 0;    // number of -v: 1 as lspci -v, 2 or more as lspci -vv; with -t, device names (lspci -tv)
 };
 
-// One function as lspci sees it.
-struct lspci_function {
+class config_reader;
+
+// The configuration space of one function as far as it has been read:
+// registers are fetched through ECAM the first time they are asked for, one
+// aligned dword at a time, and kept. Registers that do not answer (the
+// request completes unsuccessfully) read as all ones, as on a PC.
+class config_image {
+public:
+    config_image(config_reader& reader, const pcie::bdf& f) : reader_(&reader), bdf_(f) {}
+    std::uint32_t dword(unsigned reg) const;
+    std::uint16_t word(unsigned reg) const { return static_cast<std::uint16_t>(dword(reg & ~3u) >> (8 * (reg & 2))); }
+    std::uint8_t byte(unsigned reg) const { return static_cast<std::uint8_t>(dword(reg & ~3u) >> (8 * (reg & 3))); }
+    std::size_t reads() const { return reads_; }  // ECAM requests made so far
+
+private:
+    config_reader* reader_;
+    pcie::bdf bdf_;
+    mutable std::vector<std::uint32_t> dwords_;  // 64 (the standard space) or 1024 once extended registers are read
+    mutable std::vector<bool> fetched_;
+    mutable std::size_t reads_ = 0;
+};
+
+// One function of the listing.
+struct pci_listing_entry {
     std::uint16_t domain = 0;
     pcie::bdf bdf;
-    // The kernel's view (sysfs): IDs (a VF's Vendor and Device ID registers read FFFFh),
-    // and, for a function it enumerated, the BARs it sized and the windows it gave a bridge.
-    std::uint16_t vendor = 0, device = 0;
-    std::optional<enumerated_function> kernel;
-    // Configuration space as read through ECAM: 256 bytes, 4096 for a PCI Express function.
-    std::vector<std::uint8_t> config;
+    std::string id;                   // the description's id; "" for the root complex's host bridge
+    bool is_virtual = false;          // an SR-IOV virtual function
+    int parent = -1;                  // the listing index of the bridge above; -1 on a root bus
+    std::uint16_t vendor = 0, device = 0;  // the kernel's IDs (a VF's own registers read FFFFh)
+    config_image config;
+    const std::map<std::string, enumerated_function>* booted = nullptr;
+
+    // What enumeration found for this function (BAR sizes); null if it was not there.
+    const enumerated_function* enumerated() const;
 };
 
-// Finds every function of a booted platform and reads its configuration
-// space, scanning bus 0 and the root buses of additional host bridges (what
-// ACPI tells Linux). `booted`: boot_platform's result. Sorted by address.
-std::vector<lspci_function> read_pci_functions(platform_instance& pi, const std::map<std::string, enumerated_function>& booted,
-                                               sc_core::sc_time& d);
+// Every function that answers now, sorted by domain and routing ID. Holds
+// references into the platform and `booted`: use it while both live.
+class pci_listing {
+public:
+    // `booted`: boot_platform's result. `d`: the CPU's annotated time, advanced by every read.
+    pci_listing(platform_instance& pi, const std::map<std::string, enumerated_function>& booted, sc_core::sc_time& d);
+    ~pci_listing();
+    pci_listing(const pci_listing&) = delete;
+    pci_listing& operator=(const pci_listing&) = delete;
 
-// Writes the listing of `functions` (sorted by address) as lspci does with `o`.
-void write_lspci(std::ostream& os, const std::vector<lspci_function>& functions, const lspci_options& o);
+    const std::vector<pci_listing_entry>& entries() const { return entries_; }
+    // ECAM requests made so far, over every function.
+    std::size_t config_reads() const;
+
+private:
+    std::unique_ptr<config_reader> reader_;
+    std::vector<pci_listing_entry> entries_;
+};
+
+// Writes `listing` in the layout `o` asks for.
+void write_lspci(std::ostream& os, const pci_listing& listing, const lspci_options& o);
 
 // The whole command: builds the platform of `s`, starts elaboration
-// (sc_start(SC_ZERO_TIME), so once per process), boots it, reads every
-// function and writes the listing. Throws input_error for descriptions that
-// cannot be built or brought up.
+// (sc_start(SC_ZERO_TIME), so once per process), boots it and writes the
+// listing. Throws input_error for descriptions that cannot be built or brought up.
 void lspci(std::ostream& os, const scenario& s, const lspci_options& o);
 
 } // namespace iotwin::platform

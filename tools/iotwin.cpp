@@ -224,7 +224,7 @@ int sc_main(int argc, char* argv[]) {
     auto* lspci_cmd = app.add_subcommand("lspci", "build and boot the file's platform and show the enumerated PCI functions as lspci does");
     lspci_cmd->add_option("file", lspci_file, "scenario file (YAML)")->required();
     lspci_cmd->add_flag("-t,--tree", lspci_opts.tree, "show the bus tree (lspci -t)");
-    lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose: registers and capabilities (lspci -vv); with -t, device names (lspci -tv)");
+    lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose, repeatable: -v as lspci -v, -vv (or -vvv) as lspci -vv, showing only registers the model has; with -t, device names (lspci -tv)");
 
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
 

@@ -18,6 +18,7 @@ pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const brid
 void pci_bridge::attach(pci_function& child) {
     child.pcie_out.bind(secondary_in);
     secondary_out.bind(child.pcie_in);
+    config_routes_.add(child, static_cast<int>(children_.size()));
     children_.push_back(&child);
 }
 
@@ -51,21 +52,8 @@ bool pci_bridge::claims_memory(std::uint64_t addr) const {
 }
 
 int pci_bridge::child_for_config(const pcie::bdf& target, bool& type0) const {
-    const std::uint8_t sec = secondary_bus();
-    for (std::size_t i = 0; i < children_.size(); ++i) {
-        const pci_function* c = children_[i];
-        // Below a PCIe port only device 0 answers, unless it is a virtual function (ARI).
-        if (c->decodes_config(target, sec) &&
-            (bus_kind_ != secondary_kind::pcie_link || target.dev == 0 || c->is_virtual_function())) {
-            type0 = true;
-            return static_cast<int>(i);
-        }
-        if (c->routes_bus(target.bus)) {
-            type0 = false;
-            return static_cast<int>(i);
-        }
-    }
-    return -1;
+    // Below a PCIe port only device 0 answers, unless it is a virtual function (ARI).
+    return config_routes_.route(target, secondary_bus(), bus_kind_ == secondary_kind::pcie_link, type0);
 }
 
 int pci_bridge::child_for_memory(std::uint64_t addr, int except) const {

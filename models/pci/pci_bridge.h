@@ -32,6 +32,7 @@
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
+#include "models/pci/config_routes.h"
 #include "models/pci/pci_function.h"
 #include "models/pcie/link.h"
 
@@ -114,6 +115,7 @@ private:
     pcie::link link_;
     timed_resource pci_bus_;  // the conventional bus below a PCIe-to-PCI or PCI-to-PCI bridge
     std::vector<pci_function*> children_;
+    config_routes config_routes_;  // the children by position, VF number and bus range
     std::uint64_t forwarded_up_ = 0, forwarded_down_ = 0, unsupported_ = 0, peer_to_peer_ = 0, acs_blocked_ = 0, acs_redirected_ = 0;
 };
 

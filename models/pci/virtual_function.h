@@ -17,6 +17,8 @@ public:
     bool decodes_config(const pcie::bdf& target, std::uint8_t) const override { return present() && target == bdf(); }
     bool is_virtual_function() const override { return true; }
     bool present() const override { return pf_.sriov_enabled() && index_ < pf_.num_vfs(); }
+    const pci_function& physical_function() const { return pf_; }
+    unsigned number() const { return index_; }  // n of VF n, from 0
 
 private:
     static function_params vf_params(function_params p);

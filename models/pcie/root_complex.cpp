@@ -1,5 +1,6 @@
 #include "models/pcie/root_complex.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace iotwin::pcie {
@@ -22,16 +23,16 @@ void root_complex::attach(pci::pci_function& f, std::uint8_t root_bus) {
             same_device_[i].push_back(me);
             same_device_[me].push_back(i);
         }
+    auto r = std::find_if(routes_.begin(), routes_.end(), [&](const auto& x) { return x.first == root_bus; });
+    if (r == routes_.end()) r = routes_.insert(routes_.end(), {root_bus, pci::config_routes()});
+    r->second.add(f, me);
     children_.push_back(&f);
     root_bus_.push_back(root_bus);
 }
 
 int root_complex::route_config(const bdf& target, bool& type0) const {
-    for (std::size_t i = 0; i < children_.size(); ++i) {
-        const auto* c = children_[i];
-        if (c->decodes_config(target, root_bus_[i])) { type0 = true; return static_cast<int>(i); }
-        if (c->routes_bus(target.bus)) { type0 = false; return static_cast<int>(i); }
-    }
+    for (const auto& [bus, routes] : routes_)
+        if (const int i = routes.route(target, bus, false, type0); i >= 0) return i;
     return -1;
 }
 

@@ -20,6 +20,7 @@
 
 #include "models/common/params.h"
 #include "models/common/stats.h"
+#include "models/pci/config_routes.h"
 #include "models/pci/pci_function.h"
 
 namespace iotwin::pcie {
@@ -62,6 +63,7 @@ private:
     std::vector<pci::pci_function*> children_;
     std::vector<std::uint8_t> root_bus_;  // the root bus of each child
     std::vector<std::vector<int>> same_device_;  // each child's other functions of its device
+    std::vector<std::pair<std::uint8_t, pci::config_routes>> routes_;  // per root bus, in the order first attached
     std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0, peer_to_peer_ = 0;
 };
 
