@@ -186,7 +186,7 @@ struct scenario {
     std::vector<std::pair<std::string, source_pos>> invariants;
     std::vector<std::pair<std::string, source_pos>> expect_violation;
     bool invariants_given = false;
-    std::vector<input_warning> warnings;  // in file order
+    std::vector<input_warning> warnings;  // in the order the loader found them
 };
 
 // Visits every pcie node depth-first, parents before children.
