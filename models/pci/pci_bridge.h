@@ -39,6 +39,10 @@ namespace iotwin::pci {
 
 struct bridge_params {
     sc_core::sc_time forward_latency = sc_core::sc_time(40, sc_core::SC_NS);
+    // A bridge without a PCI Express capability that takes ownership as a
+    // PCIe-to-PCI bridge does, with (secondary bus, 00.0): the bridges of
+    // Linux's quirk_use_pcie_bridge_dma_alias directly below a PCIe port.
+    bool secondary_requester_id = false;
 };
 
 class pci_bridge : public pci_function {

@@ -49,6 +49,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/topologies/multifunction-endpoint-without-acs.yaml",
     "scenarios/topologies/multifunction-pci-device-below-root-port.yaml",
     "scenarios/topologies/nested-switches.yaml",
+    "scenarios/topologies/pci-bridge-alias-quirk-asmedia.yaml",
     "scenarios/topologies/pci-bridge-below-root-port.yaml",
     "scenarios/topologies/pci-bridge-on-root-bus.yaml",
     "scenarios/topologies/pci-device-below-downstream-port.yaml",
@@ -451,6 +452,32 @@ TEST(VirtualTopology, ConventionalBridgeBelowRootPorts) {
     EXPECT_EQ(t.dma_aliases(t.by_id.at("a")), (std::vector<std::uint16_t>{0x0208, 0x0100}));
     const group_result g = compute_groups(t);
     EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"br1", "a"}, {"rp2", "br2", "b"}}));
+}
+
+TEST(Topology, DmaAliasesBehindAnAsmediaBridgeBelowARootPort) {
+    platform_desc p;
+    pcie_node rp = with_acs(node("rp1", node_type::root_port, 1, 0));
+    pcie_node asm1083 = node("asm1083", node_type::pci_bridge, 0, 0);
+    asm1083.vendor = 0x1b21;
+    asm1083.device = 0x1080;
+    asm1083.children = {node("card", node_type::pci_device, 1, 0)};
+    rp.children = {asm1083};
+    p.pcie = {rp};
+    const topology t = build_topology(p);
+    EXPECT_TRUE(t.at("asm1083").pcie_bridge_alias);
+    EXPECT_EQ(t.at("asm1083").alias_quirk, "quirk_use_pcie_bridge_dma_alias");
+    // Its secondary bus with devfn 0, as a PCIe-to-PCI bridge would use.
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("card")), (std::vector<std::uint16_t>{0x0208, 0x0200}));
+    // On a root bus the quirk does not apply: its own ID.
+    platform_desc q;
+    pcie_node on_root = node("asm1083", node_type::pci_bridge, 3, 0);
+    on_root.vendor = 0x1b21;
+    on_root.device = 0x1080;
+    on_root.children = {node("card", node_type::pci_device, 1, 0)};
+    q.pcie = {on_root};
+    const topology u = build_topology(q);
+    EXPECT_FALSE(u.at("asm1083").pcie_bridge_alias);
+    EXPECT_EQ(u.dma_aliases(u.by_id.at("card")), (std::vector<std::uint16_t>{0x0108, 0x0018}));
 }
 
 TEST(VirtualTopology, PcieEndpointBehindAPcieToPciBridgeJoinsTheBridge) {
