@@ -561,9 +561,15 @@ void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node*
         if (!pcie_link)
             unusual("a PCIe-to-PCI bridge usually sits below a root port or a downstream port (virtual platforms also integrate one on a root bus)");
         break;
-    case t::pci_bridge: case t::pci_device:
-        if (pcie_link) unusual("conventional PCI directly below a PCI Express port needs a PCIe-to-PCI bridge in physical hardware (virtual platforms connect it directly)");
+    case t::pci_device:
+        if (pcie_link) unusual("a conventional function directly below a PCI Express port needs a bridge to PCI in physical hardware (virtual platforms connect it directly)");
         else if (!conventional_bus && !root_bus) unusual("conventional PCI functions usually sit on a PCI bus (below a PCI bridge) or on a root bus");
+        break;
+    case t::pci_bridge:
+        // Below a PCIe port: a bridge to PCI without a PCI Express capability
+        // (ASMedia ASM1083, Tundra Tsi381, ...), which exists in silicon.
+        if (!conventional_bus && !root_bus && !pcie_link)
+            unusual("a PCI bridge usually sits on a PCI bus, on a root bus or below a root or downstream port");
         break;
     }
     if (pcie_link && f.dev != 0) bad("a PCIe link has only device 0 below its port (at \"00.x\")");

@@ -526,6 +526,21 @@ platform:
     EXPECT_EQ(br.children.at(0).dev, 0);
     EXPECT_EQ(br.children.at(1).dev, 1);  // a conventional bus has many devices
     EXPECT_TRUE(s.warnings.empty());       // a tree physical hardware builds
+    // A bridge to PCI without a PCI Express capability below a root port
+    // (ASMedia ASM1083) exists in silicon too.
+    EXPECT_TRUE(load(R"(name: x
+platform:
+  pcie:
+    - id: r
+      type: root_port
+      children:
+        - id: asm1083
+          type: pci_bridge
+          vendor: 0x1b21
+          device: 0x1080
+          children:
+            - { id: card, type: pci_device }
+)").warnings.empty());
 }
 
 // Every tree Linux enumerates is valid; where physical hardware cannot build
@@ -551,14 +566,17 @@ TEST_F(Loader, TreesLinuxEnumeratesAreAcceptedWithAWarning) {
               children:
                 - { id: f, type: pci_device }
 )"},
-        {"conventional bridge below a root port", R"(
+        {"conventional bridge on a switch's internal bus", R"(
     - id: r
       type: root_port
       children:
-        - id: f
-          type: pci_bridge
+        - id: u
+          type: upstream_port
           children:
-            - { id: card, type: pci_device }
+            - id: f
+              type: pci_bridge
+              children:
+                - { id: card, type: pci_device }
 )"},
         // QEMU's pcie-pci-bridge on pcie.0.
         {"PCIe-to-PCI bridge on the root bus", R"(
