@@ -536,7 +536,6 @@ void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node*
     const bool root_bus = !parent || p == t::host_bridge;
     const bool pcie_link = parent && (p == t::root_port || p == t::downstream_port);
     const bool switch_bus = parent && p == t::upstream_port;
-    const bool conventional_bus = parent && (p == t::pcie_pci_bridge || p == t::pci_bridge);
     if (switch_bus && f.type != t::downstream_port && f.type != t::upstream_port)
         unusual("a switch's internal bus usually holds only downstream ports");
     switch (f.type) {
@@ -563,13 +562,10 @@ void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node*
         break;
     case t::pci_device:
         if (pcie_link) unusual("a conventional function directly below a PCI Express port needs a bridge to PCI in physical hardware (virtual platforms connect it directly)");
-        else if (!conventional_bus && !root_bus) unusual("conventional PCI functions usually sit on a PCI bus (below a PCI bridge) or on a root bus");
         break;
     case t::pci_bridge:
-        // Below a PCIe port: a bridge to PCI without a PCI Express capability
-        // (ASMedia ASM1083, Tundra Tsi381, ...), which exists in silicon.
-        if (!conventional_bus && !root_bus && !pcie_link)
-            unusual("a PCI bridge usually sits on a PCI bus, on a root bus or below a root or downstream port");
+        // Also below a PCIe port: bridges to PCI without a PCI Express
+        // capability (ASMedia ASM1083 and others) exist in silicon.
         break;
     }
     if (pcie_link && f.dev != 0) bad("a PCIe link has only device 0 below its port (at \"00.x\")");
