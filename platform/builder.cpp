@@ -84,7 +84,11 @@ private:
 
     std::unique_ptr<pci::pci_function> create(const pcie_node& n, const topo_function& tf, const pci::function_params& p) {
         const char* name = n.id.c_str();
-        if (tf.bridge) return std::make_unique<pci::pci_bridge>(name, p, s_.platform.fabric.port);
+        if (tf.bridge) {
+            pci::bridge_params bp = s_.platform.fabric.port;
+            bp.secondary_requester_id = tf.pcie_bridge_alias;
+            return std::make_unique<pci::pci_bridge>(name, p, bp);
+        }
         if (n.type == node_type::host_bridge) return std::make_unique<pci::pci_function>(name, p);
         return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
     }

@@ -38,6 +38,15 @@ public:
     source_pos where;
 };
 
+// Input that is valid but unusual: a tree physical hardware cannot build yet
+// Linux enumerates (as virtual platforms build them), or a key Linux ignores.
+// Printed as "FILE:LINE:COL: warning: what"; the run goes on.
+struct input_warning {
+    source_pos where;
+    std::string what;
+    std::string str() const { return where.str() + ": warning: " + what; }
+};
+
 enum class node_type { rciep, root_port, upstream_port, downstream_port, endpoint, pcie_pci_bridge, pci_bridge, host_bridge, pci_device };
 const char* to_string(node_type t);
 bool is_bridge(node_type t);
@@ -189,6 +198,7 @@ struct scenario {
     std::vector<std::pair<std::string, source_pos>> invariants;
     std::vector<std::pair<std::string, source_pos>> expect_violation;
     bool invariants_given = false;
+    std::vector<input_warning> warnings;  // in the order the loader found them
 };
 
 // Visits every pcie node depth-first, parents before children.

@@ -275,8 +275,12 @@ private:
             const std::string place = bridges.size() == 1 ? "below " + quoted(t_.functions[*bridges.begin()]) + ", whose path" : "below bridges whose path";
             clauses.push_back(listing(subjects) + (one ? " is " : " are ") + place + " to the root complex is not ACS-isolated (" + why + ")");
         }
-        for (const auto& [slot, functions] : slots)
-            clauses.push_back(listing({functions.begin(), functions.end()}) + " are functions of one multi-function device without ACS");
+        for (const auto& [slot, functions] : slots) {
+            // pci_acs_enabled() is false for a function without a PCI Express capability.
+            const bool conventional = std::any_of(functions.begin(), functions.end(), [&](int f) { return !t_.functions[f].pcie_type; });
+            clauses.push_back(listing({functions.begin(), functions.end()}) + " are functions of one multi-function device without ACS" +
+                              (conventional ? " (conventional PCI functions are never ACS-isolated)" : ""));
+        }
         std::string r;
         for (const std::string& c : clauses) r += (r.empty() ? "" : "; ") + c;
         return r;

@@ -293,6 +293,7 @@ private:
     reader r_;
     std::map<std::string, const pcie_node*> ids_;
     std::set<std::string> all_ids_;
+    std::vector<input_warning> warnings_;
 };
 
 scenario loader::load(const YAML::Node& root) {
@@ -309,6 +310,7 @@ scenario loader::load(const YAML::Node& root) {
     if (root["processes"]) processes(root["processes"], s);
     if (root["steps"]) steps(root["steps"], s);
     invariants(root, s);
+    s.warnings = std::move(warnings_);
     return s;
 }
 
@@ -521,39 +523,64 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     return f;
 }
 
+// Linux enumerates a function wherever it answers configuration requests, so
+// every placement below is accepted, except a tree Linux would see otherwise
+// (an upstream port on a switch's internal bus is a downstream port to
+// set_pcie_port_type(); only device 0 is scanned below a PCI Express
+// downstream port, only_one_child()) and what the description cannot mean (a
+// downstream port outside a switch, a host bridge below a bridge). Placements
+// physical hardware does not build, but virtual platforms do, get a warning.
 void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node* parent) {
     using t = node_type;
     const auto where = [&] { return parent ? "below " + std::string(to_string(parent->type)) + " '" + parent->id + "'" : std::string("on the root bus"); };
-    const auto bad = [&](const std::string& why) { r_.fail(n, std::string(to_string(f.type)) + " '" + f.id + "' " + where() + ": " + why); };
+    const auto subject = [&] { return std::string(to_string(f.type)) + " '" + f.id + "' " + where() + ": "; };
+    const auto bad = [&](const std::string& why) { r_.fail(n, subject() + why); };
+    bool warned = false;  // one warning per function is enough
+    const auto unusual = [&](const std::string& why) {
+        if (!warned) warnings_.push_back({r_.pos(n), subject() + why + "; Linux enumerates it all the same"});
+        warned = true;
+    };
     const t p = parent ? parent->type : t::host_bridge;  // the root bus behaves like a host bridge's bus
-    const bool root_bus = !parent || parent->type == t::host_bridge;
+    const bool root_bus = !parent || p == t::host_bridge;
     const bool pcie_link = parent && (p == t::root_port || p == t::downstream_port);
-    const bool conventional_bus = parent && (p == t::pcie_pci_bridge || p == t::pci_bridge);
+    const bool switch_bus = parent && p == t::upstream_port;
+    if (switch_bus && f.type != t::downstream_port && f.type != t::upstream_port)
+        unusual("a switch's internal bus usually holds only downstream ports");
     switch (f.type) {
-    case t::rciep: case t::root_port:
-        if (!root_bus) bad("it must sit on a root bus");
-        break;
     case t::host_bridge:
         if (parent) bad("additional host bridges sit on bus 0 of the root complex");
         break;
-    case t::upstream_port:
-        if (!pcie_link) bad("a switch's upstream port sits below a root port or a downstream port");
-        break;
     case t::downstream_port:
-        if (!parent || p != t::upstream_port) bad("a downstream port outside a switch (its parent must be an upstream_port)");
+        if (!switch_bus) bad("a downstream port outside a switch (its parent must be an upstream_port)");
+        break;
+    case t::upstream_port:
+        if (switch_bus)
+            bad("Linux takes a port below an upstream port for a downstream port (set_pcie_port_type()); write downstream_port");
+        if (!pcie_link) unusual("a switch's upstream port usually sits below a root port or a downstream port");
+        break;
+    case t::rciep: case t::root_port:
+        if (!root_bus) unusual("a root complex's own functions usually sit on a root bus");
         break;
     case t::endpoint:
-        if (!pcie_link) bad("a PCIe endpoint sits below a root port or a downstream port (use rciep on a root bus, pci_device on a PCI bus)");
+        if (!pcie_link) unusual("a PCIe endpoint usually sits below a root port or a downstream port (rciep on a root bus, pci_device on a PCI bus)");
         break;
     case t::pcie_pci_bridge:
-        if (!pcie_link) bad("a PCIe-to-PCI bridge sits below a root port or a downstream port");
+        if (!pcie_link)
+            unusual("a PCIe-to-PCI bridge usually sits below a root port or a downstream port (virtual platforms also integrate one on a root bus)");
         break;
-    case t::pci_bridge: case t::pci_device:
-        if (!conventional_bus && !root_bus) bad("conventional PCI functions sit on a PCI bus (below a PCI bridge) or on a root bus");
+    case t::pci_device:
+        if (pcie_link) unusual("a conventional function directly below a PCI Express port needs a bridge to PCI in physical hardware (virtual platforms connect it directly)");
+        break;
+    case t::pci_bridge:
+        // Also below a PCIe port: bridges to PCI without a PCI Express
+        // capability (ASMedia ASM1083 and others) exist in silicon.
         break;
     }
-    if (parent && p == t::upstream_port && f.type != t::downstream_port) bad("a switch's internal bus holds only downstream ports");
     if (pcie_link && f.dev != 0) bad("a PCIe link has only device 0 below its port (at \"00.x\")");
+    if (f.has_acs && (f.type == t::pci_device || f.type == t::pci_bridge))
+        warnings_.push_back({r_.pos(n["acs"]), std::string(to_string(f.type)) + " '" + f.id +
+                                                 "' is conventional PCI, whose configuration space has no extended capabilities: "
+                                                 "Linux finds no ACS capability in it, and iotwin ignores 'acs'"});
 }
 
 void loader::bars(const YAML::Node& n, pcie_node& f) {

@@ -200,9 +200,13 @@ private:
         f.pcie_type = id.pcie_type;
         f.header_multifunction = n.multifunction.value_or(same_device > 1);
         f.multifunction = f.header_multifunction || n.fn > 0;
-        f.has_acs = n.has_acs;
-        f.acs_cap = acs::bits(n.acs);
-        f.acs_ctrl = n.acs_ctrl ? acs::bits(*n.acs_ctrl) : (f.acs_cap & acs::linux_default);
+        // Conventional PCI has no extended configuration space, so no ACS
+        // capability there (pci_find_ext_capability() finds nothing).
+        f.has_acs = n.has_acs && f.pcie_type;
+        if (f.has_acs) {
+            f.acs_cap = acs::bits(n.acs);
+            f.acs_ctrl = n.acs_ctrl ? acs::bits(*n.acs_ctrl) : (f.acs_cap & acs::linux_default);
+        }
         f.parent = parent;
         f.on_root_bus = parent < 0;
         f.bridge = is_bridge(n.type) && n.type != node_type::host_bridge;

@@ -68,9 +68,16 @@ int with_exit_codes(const std::function<int()>& body) {
     }
 }
 
+// Loads a scenario and prints its warnings on stderr; they never change the exit status.
+platform::scenario load(const std::string& file, const std::vector<std::string>& sets = {}) {
+    platform::scenario s = platform::load_scenario(file, sets);
+    for (const platform::input_warning& w : s.warnings) std::cerr << w.str() << "\n";
+    return s;
+}
+
 int run(const run_options& o) {
     return with_exit_codes([&] {
-        platform::scenario s = platform::load_scenario(o.file, o.sets);
+        platform::scenario s = load(o.file, o.sets);
         if (o.seed) s.seed = *o.seed;
         auto pi = platform::build_platform(s);
         platform::runner r("runner", s, *pi);
@@ -153,7 +160,7 @@ int check(const std::vector<std::string>& paths, unsigned jobs, const std::strin
 
 int groups(const std::string& file, const std::string& format, bool verify) {
     return with_exit_codes([&] {
-        const platform::scenario s = platform::load_scenario(file);
+        const platform::scenario s = load(file);
         if (verify) return platform::verify_groups(s, std::cout) ? ok : failed;
         const platform::topology t = platform::build_topology(s.platform);
         const platform::group_result g = platform::compute_groups(t);
@@ -167,7 +174,7 @@ int groups(const std::string& file, const std::string& format, bool verify) {
 
 int lspci(const std::string& file, const platform::lspci_options& o) {
     return with_exit_codes([&] {
-        platform::lspci(std::cout, platform::load_scenario(file), o);
+        platform::lspci(std::cout, load(file), o);
         return ok;
     });
 }

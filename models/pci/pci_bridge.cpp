@@ -203,7 +203,7 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
     // A bridge to conventional PCI takes ownership of the requests it forwards.
     const std::uint16_t original = ext->requester_id;
     if (bus_kind_ == secondary_kind::pci_bus)
-        ext->requester_id = p_.pcie ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
+        ext->requester_id = p_.pcie || bp_.secondary_requester_id ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
     delay += bp_.forward_latency;
     pcie_out->b_transport(gp, delay);
     ext->requester_id = original;

@@ -47,6 +47,10 @@ struct bridge_params {
     // Clocks a transaction spends besides its data phases: address phase,
     // the target's DEVSEL# decode and the turnaround.
     std::uint64_t pci_bus_overhead_clocks = 3;
+    // A bridge without a PCI Express capability that takes ownership as a
+    // PCIe-to-PCI bridge does, with (secondary bus, 00.0): the bridges of
+    // Linux's quirk_use_pcie_bridge_dma_alias directly below a PCIe port.
+    bool secondary_requester_id = false;
 };
 
 class pci_bridge : public pci_function {

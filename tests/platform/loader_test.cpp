@@ -510,16 +510,6 @@ platform:
 }
 
 TEST_F(Loader, PlacementRules) {
-    EXPECT_THROW(load("name: x\nplatform:\n  pcie:\n    - { id: e, type: endpoint }\n"), input_error);
-    EXPECT_THROW(load(R"(name: x
-platform:
-  pcie:
-    - id: r
-      type: root_port
-      children:
-        - { id: r2, type: root_port }
-)"),
-                 input_error);
     const scenario s = load(R"(name: x
 platform:
   pcie:
@@ -535,6 +525,198 @@ platform:
     const auto& br = child(s, 0, 0);
     EXPECT_EQ(br.children.at(0).dev, 0);
     EXPECT_EQ(br.children.at(1).dev, 1);  // a conventional bus has many devices
+    EXPECT_TRUE(s.warnings.empty());       // a tree physical hardware builds
+    // A bridge to PCI without a PCI Express capability below a root port
+    // (ASMedia ASM1083) exists in silicon too.
+    EXPECT_TRUE(load(R"(name: x
+platform:
+  pcie:
+    - id: r
+      type: root_port
+      children:
+        - id: asm1083
+          type: pci_bridge
+          vendor: 0x1b21
+          device: 0x1080
+          children:
+            - { id: card, type: pci_device }
+)").warnings.empty());
+}
+
+// Every tree Linux enumerates is valid; where physical hardware cannot build
+// it (virtual platforms do), the loader warns once, at the function.
+TEST_F(Loader, TreesLinuxEnumeratesAreAcceptedWithAWarning) {
+    const std::vector<std::pair<std::string, std::string>> trees = {
+        // QEMU's e1000 or edu on a pcie-root-port.
+        {"conventional function below a root port", R"(
+    - id: r
+      type: root_port
+      children:
+        - { id: f, type: pci_device, at: "00.0" }
+)"},
+        {"conventional function below a downstream port", R"(
+    - id: r
+      type: root_port
+      children:
+        - id: u
+          type: upstream_port
+          children:
+            - id: d
+              type: downstream_port
+              children:
+                - { id: f, type: pci_device }
+)"},
+        {"conventional bridge on a switch's internal bus", R"(
+    - id: r
+      type: root_port
+      children:
+        - id: u
+          type: upstream_port
+          children:
+            - id: f
+              type: pci_bridge
+              children:
+                - { id: card, type: pci_device }
+)"},
+        // QEMU's pcie-pci-bridge on pcie.0.
+        {"PCIe-to-PCI bridge on the root bus", R"(
+    - id: f
+      type: pcie_pci_bridge
+      children:
+        - { id: card, type: pci_device, at: "01.0" }
+)"},
+        {"PCIe-to-PCI bridge behind a PCI bridge", R"(
+    - id: p
+      type: pci_bridge
+      children:
+        - { id: f, type: pcie_pci_bridge }
+)"},
+        {"PCIe endpoint behind a PCIe-to-PCI bridge", R"(
+    - id: r
+      type: root_port
+      children:
+        - id: p
+          type: pcie_pci_bridge
+          children:
+            - { id: f, type: endpoint, at: "03.0" }
+)"},
+        {"PCIe endpoint on the root bus", R"(
+    - { id: f, type: endpoint }
+)"},
+        {"endpoint on a switch's internal bus", R"(
+    - id: r
+      type: root_port
+      children:
+        - id: u
+          type: upstream_port
+          children:
+            - { id: f, type: endpoint, at: "04.0" }
+)"},
+        {"root port below a root port", R"(
+    - id: r
+      type: root_port
+      children:
+        - { id: f, type: root_port }
+)"},
+        {"upstream port on the root bus", R"(
+    - id: f
+      type: upstream_port
+      children:
+        - { id: d, type: downstream_port }
+)"},
+    };
+    for (const auto& [what, tree] : trees) {
+        SCOPED_TRACE(what);
+        const std::string text = "name: x\nplatform:\n  pcie:" + tree;
+        scenario s;
+        try {
+            s = load(text);
+        } catch (const input_error& e) {
+            ADD_FAILURE() << "refused: " << e.what();
+            continue;
+        }
+        ASSERT_EQ(s.warnings.size(), 1u);
+        const input_warning& w = s.warnings[0];
+        EXPECT_NE(w.what.find("'f'"), std::string::npos) << w.what;
+        EXPECT_NE(w.what.find("Linux enumerates it all the same"), std::string::npos) << w.what;
+        // At the function: where its mapping starts ("id" of "- id: f", "{" of "- { id: f").
+        const bool flow = text.find("{ id: f") != std::string::npos;
+        const auto [line, col] = where_in(text, flow ? "{ id: f" : "id: f");
+        EXPECT_EQ(w.where.line, line) << w.str();
+        EXPECT_EQ(w.where.col, col) << w.str();
+        EXPECT_EQ(w.str().rfind(dir, 0), 0u) << w.str();
+        EXPECT_NE(w.str().find(":" + std::to_string(line) + ":" + std::to_string(col) + ": warning: "), std::string::npos) << w.str();
+    }
+}
+
+TEST_F(Loader, TreesLinuxWouldNotSeeAsWrittenStayErrors) {
+    struct bad_tree { std::string tree, message; int line; };
+    const std::vector<bad_tree> trees = {
+        // Only device 0 is scanned below a PCI Express downstream port (only_one_child()).
+        {R"(
+    - id: r
+      type: root_port
+      children:
+        - { id: f, type: pci_device, at: "01.0" }
+)", "only device 0", 7},
+        {R"(
+    - id: r
+      type: root_port
+      children:
+        - { id: f, type: downstream_port }
+)", "downstream port outside a switch", 7},
+        {R"(
+    - id: f
+      type: downstream_port
+)", "downstream port outside a switch", 4},
+        // set_pcie_port_type() makes it a downstream port.
+        {R"(
+    - id: r
+      type: root_port
+      children:
+        - id: u
+          type: upstream_port
+          children:
+            - { id: f, type: upstream_port }
+)", "write downstream_port", 10},
+        {R"(
+    - id: r
+      type: root_port
+      children:
+        - { id: f, type: host_bridge, root_bus: 0x40 }
+)", "host bridges sit on bus 0", 7},
+        {R"(
+    - id: f
+      type: pci_device
+      children:
+        - { id: g, type: pci_device }
+)", "cannot have children", 7},
+    };
+    for (const bad_tree& b : trees) {
+        SCOPED_TRACE(b.tree);
+        const input_error e = error("name: x\nplatform:\n  pcie:" + b.tree);
+        EXPECT_NE(std::string(e.what()).find(b.message), std::string::npos) << e.what();
+        EXPECT_EQ(e.where.line, b.line) << e.what();
+    }
+}
+
+TEST_F(Loader, AcsOnAConventionalFunctionIsIgnoredWithAWarning) {
+    const std::string text = R"(name: x
+platform:
+  pcie:
+    - id: p
+      type: pci_device
+      at: "03.0"
+      acs: [SV, RR, CR, UF]
+)";
+    const scenario s = load(text);
+    ASSERT_EQ(s.warnings.size(), 1u);
+    EXPECT_NE(s.warnings[0].what.find("no ACS capability"), std::string::npos) << s.warnings[0].what;
+    const auto [line, col] = where_in(text, "[SV");
+    EXPECT_EQ(s.warnings[0].where.line, line);
+    EXPECT_EQ(s.warnings[0].where.col, col);
+    // A PCIe function's ACS capability is no news.
+    EXPECT_TRUE(load("name: x\nplatform:\n  pcie:\n    - { id: r, type: root_port, acs: [SV] }\n").warnings.empty());
 }
 
 TEST_F(Loader, DomainMemoryMustFit) {

@@ -6,8 +6,9 @@
 // (gtest_discover_tests runs each instance as its own process); the list is
 // explicit, and a separate test checks that it names every file there is.
 //
-// Also unit tests of the ACS and DMA-alias quirk tables (platform/quirks.h)
-// and of topology::dma_aliases.
+// Also unit tests of the ACS and DMA-alias quirk tables (platform/quirks.h),
+// of topology::dma_aliases, and of the groups (platform/iommu_groups.h) of
+// trees that only virtual platforms build.
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -22,6 +23,7 @@
 
 #include "platform/boot.h"
 #include "platform/builder.h"
+#include "platform/iommu_groups.h"
 #include "platform/loader.h"
 #include "platform/quirks.h"
 #include "platform/topology.h"
@@ -45,8 +47,14 @@ const std::vector<std::string> scenario_files = {
     "scenarios/topologies/intel-pch-root-ports-quirk.yaml",
     "scenarios/topologies/multifunction-endpoint-with-acs.yaml",
     "scenarios/topologies/multifunction-endpoint-without-acs.yaml",
+    "scenarios/topologies/multifunction-pci-device-below-root-port.yaml",
     "scenarios/topologies/nested-switches.yaml",
+    "scenarios/topologies/pci-bridge-alias-quirk-asmedia.yaml",
+    "scenarios/topologies/pci-bridge-below-root-port.yaml",
     "scenarios/topologies/pci-bridge-on-root-bus.yaml",
+    "scenarios/topologies/pci-device-below-downstream-port.yaml",
+    "scenarios/topologies/pci-device-below-root-port.yaml",
+    "scenarios/topologies/pcie-pci-bridge-on-root-bus.yaml",
     "scenarios/topologies/pcie-to-pci-bridge.yaml",
     "scenarios/topologies/quirk-claim-not-honoured.yaml",
     "scenarios/topologies/rciep-intel-quirk.yaml",
@@ -325,6 +333,163 @@ TEST(Topology, DmaAliasesOfAMarvellFunctionZero) {
     const topology t = build_topology(p);
     EXPECT_EQ(t.at("sata").alias_quirk, "quirk_dma_func1_alias");
     EXPECT_EQ(t.dma_aliases(t.by_id.at("sata")), (std::vector<std::uint16_t>{0x0100, 0x0101}));
+}
+
+// ---- trees only virtual platforms build: aliases and groups -------------------------------------
+
+// The groups as sets of ids, whatever their numbers.
+std::set<std::set<std::string>> partition(const topology& t, const group_result& g) {
+    std::set<std::set<std::string>> out;
+    for (const iommu_group& grp : g.groups) {
+        std::set<std::string> ids;
+        for (int m : grp.members) ids.insert(t.functions[m].id);
+        out.insert(ids);
+    }
+    return out;
+}
+
+const iommu_group& group_of(const topology& t, const group_result& g, const std::string& id) {
+    return g.groups.at(g.group_of.at(t.by_id.at(id)));
+}
+
+pcie_node with_acs(pcie_node n) {
+    n.has_acs = true;
+    n.acs = {"SV", "RR", "CR", "UF"};
+    return n;
+}
+
+TEST(VirtualTopology, ConventionalFunctionBelowARootPortIsGroupedByThePort) {
+    platform_desc p;
+    pcie_node rp1 = with_acs(node("rp1", node_type::root_port, 1, 0));
+    rp1.children = {node("e1000", node_type::pci_device, 0, 0)};
+    pcie_node rp2 = node("rp2", node_type::root_port, 2, 0);
+    rp2.children = {node("edu", node_type::pci_device, 0, 0)};
+    p.pcie = {rp1, rp2};
+    const topology t = build_topology(p);
+    EXPECT_EQ(t.at("e1000").bdf.str(), "0000:01:00.0");
+    EXPECT_FALSE(t.at("e1000").pcie_type.has_value());
+    // Root ports take no ownership: the function's own requester ID only.
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("e1000")), (std::vector<std::uint16_t>{0x0100}));
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"e1000"}, {"rp2", "edu"}}));
+    EXPECT_NE(group_of(t, g, "edu").reason.find("'rp2' has no ACS capability"), std::string::npos) << group_of(t, g, "edu").reason;
+}
+
+TEST(VirtualTopology, ConventionalMultifunctionDeviceIsOneGroupEvenWithAcsAbove) {
+    platform_desc p;
+    pcie_node rp = with_acs(node("rp1", node_type::root_port, 1, 0));
+    // An `acs` on a conventional function is ignored: Linux finds no ACS capability there.
+    rp.children = {with_acs(node("f0", node_type::pci_device, 0, 0)), with_acs(node("f1", node_type::pci_device, 0, 1))};
+    p.pcie = {rp};
+    const topology t = build_topology(p);
+    EXPECT_TRUE(t.at("f0").multifunction);
+    EXPECT_FALSE(t.at("f0").has_acs);
+    std::string why;
+    EXPECT_FALSE(linux_acs_enabled(t, t.by_id.at("f0"), &why));
+    EXPECT_EQ(why, "'f0' is conventional PCI");
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"f0", "f1"}}));
+    EXPECT_NE(group_of(t, g, "f1").reason.find("conventional PCI functions are never ACS-isolated"), std::string::npos)
+        << group_of(t, g, "f1").reason;
+
+    // The same device as PCIe endpoints with ACS: a group per function.
+    platform_desc q;
+    pcie_node rq = with_acs(node("rp1", node_type::root_port, 1, 0));
+    rq.children = {with_acs(node("f0", node_type::endpoint, 0, 0)), with_acs(node("f1", node_type::endpoint, 0, 1))};
+    q.pcie = {rq};
+    const topology u = build_topology(q);
+    EXPECT_EQ(partition(u, compute_groups(u)), (std::set<std::set<std::string>>{{"rp1"}, {"f0"}, {"f1"}}));
+}
+
+TEST(VirtualTopology, ConventionalFunctionBelowASwitchDownstreamPort) {
+    platform_desc p;
+    pcie_node rp = with_acs(node("rp1", node_type::root_port, 1, 0));
+    pcie_node usp = node("usp", node_type::upstream_port, 0, 0);
+    pcie_node dsp0 = with_acs(node("dsp0", node_type::downstream_port, 0, 0));
+    dsp0.children = {node("a", node_type::pci_device, 0, 0)};
+    pcie_node dsp1 = node("dsp1", node_type::downstream_port, 1, 0);
+    dsp1.children = {node("b", node_type::pci_device, 0, 0)};
+    usp.children = {dsp0, dsp1};
+    rp.children = {usp};
+    p.pcie = {rp};
+    const topology t = build_topology(p);
+    EXPECT_EQ(t.at("a").bdf.str(), "0000:03:00.0");
+    EXPECT_EQ(t.at("b").bdf.str(), "0000:04:00.0");
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("b")), (std::vector<std::uint16_t>{0x0400}));
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"usp"}, {"dsp0"}, {"a"}, {"dsp1", "b"}}));
+}
+
+TEST(VirtualTopology, PcieToPciBridgeOnTheRootBus) {
+    platform_desc p;
+    pcie_node br = node("pcie-pci", node_type::pcie_pci_bridge, 3, 0);
+    br.children = {node("e1000", node_type::pci_device, 1, 0), node("edu", node_type::pci_device, 2, 0)};
+    p.pcie = {br};
+    const topology t = build_topology(p);
+    EXPECT_EQ(t.at("pcie-pci").bdf.str(), "0000:00:03.0");
+    EXPECT_TRUE(t.at("pcie-pci").on_root_bus);
+    EXPECT_EQ(t.at("edu").bdf.str(), "0000:01:02.0");
+    // The bridge's alias is (secondary bus, 00.0).
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("edu")), (std::vector<std::uint16_t>{0x0110, 0x0100}));
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"pcie-pci", "e1000", "edu"}}));
+    EXPECT_NE(group_of(t, g, "edu").reason.find("behind 'pcie-pci'"), std::string::npos) << group_of(t, g, "edu").reason;
+}
+
+TEST(VirtualTopology, ConventionalBridgeBelowRootPorts) {
+    platform_desc p;
+    pcie_node rp1 = with_acs(node("rp1", node_type::root_port, 1, 0));
+    pcie_node br1 = node("br1", node_type::pci_bridge, 0, 0);
+    br1.children = {node("a", node_type::pci_device, 1, 0)};
+    rp1.children = {br1};
+    pcie_node rp2 = node("rp2", node_type::root_port, 2, 0);
+    pcie_node br2 = node("br2", node_type::pci_bridge, 0, 0);
+    br2.children = {node("b", node_type::pci_device, 1, 0)};
+    rp2.children = {br2};
+    p.pcie = {rp1, rp2};
+    const topology t = build_topology(p);
+    // A conventional bridge forwards with its own requester ID.
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("a")), (std::vector<std::uint16_t>{0x0208, 0x0100}));
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"br1", "a"}, {"rp2", "br2", "b"}}));
+}
+
+TEST(Topology, DmaAliasesBehindAnAsmediaBridgeBelowARootPort) {
+    platform_desc p;
+    pcie_node rp = with_acs(node("rp1", node_type::root_port, 1, 0));
+    pcie_node asm1083 = node("asm1083", node_type::pci_bridge, 0, 0);
+    asm1083.vendor = 0x1b21;
+    asm1083.device = 0x1080;
+    asm1083.children = {node("card", node_type::pci_device, 1, 0)};
+    rp.children = {asm1083};
+    p.pcie = {rp};
+    const topology t = build_topology(p);
+    EXPECT_TRUE(t.at("asm1083").pcie_bridge_alias);
+    EXPECT_EQ(t.at("asm1083").alias_quirk, "quirk_use_pcie_bridge_dma_alias");
+    // Its secondary bus with devfn 0, as a PCIe-to-PCI bridge would use.
+    EXPECT_EQ(t.dma_aliases(t.by_id.at("card")), (std::vector<std::uint16_t>{0x0208, 0x0200}));
+    // On a root bus the quirk does not apply: its own ID.
+    platform_desc q;
+    pcie_node on_root = node("asm1083", node_type::pci_bridge, 3, 0);
+    on_root.vendor = 0x1b21;
+    on_root.device = 0x1080;
+    on_root.children = {node("card", node_type::pci_device, 1, 0)};
+    q.pcie = {on_root};
+    const topology u = build_topology(q);
+    EXPECT_FALSE(u.at("asm1083").pcie_bridge_alias);
+    EXPECT_EQ(u.dma_aliases(u.by_id.at("card")), (std::vector<std::uint16_t>{0x0108, 0x0018}));
+}
+
+TEST(VirtualTopology, PcieEndpointBehindAPcieToPciBridgeJoinsTheBridge) {
+    platform_desc p;
+    pcie_node rp = with_acs(node("rp1", node_type::root_port, 1, 0));
+    pcie_node br = node("p2p", node_type::pcie_pci_bridge, 0, 0);
+    br.children = {node("ep", node_type::endpoint, 1, 0), node("card", node_type::pci_device, 2, 0)};
+    rp.children = {br};
+    p.pcie = {rp};
+    const topology t = build_topology(p);
+    const group_result g = compute_groups(t);
+    EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"p2p", "ep", "card"}}));
 }
 
 } // namespace
