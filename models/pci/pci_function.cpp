@@ -199,7 +199,8 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         const std::uint64_t to_page = 4096 - (a & 4095);
         const auto n = static_cast<unsigned>(std::min({len - done, chunk_max, to_page}));
         ext = pcie::pcie_ext{};
-        ext.requester_id = rid;
+        ext.requester_id = forged_requester_id_.value_or(rid);
+        ext.origin = this;
         prepare(gp, cmd, a, data + done, n);
         pcie_out->b_transport(gp, delay);
         ++dma_requests_;

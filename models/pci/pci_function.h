@@ -116,6 +116,10 @@ public:
     // MSI is disabled, the vector is not enabled, or bus mastering is off.
     bool send_msi(unsigned vector, sc_core::sc_time& delay);
 
+    // A malicious function puts any requester ID in the requests it issues
+    // (DMA and MSI) until this is reset; its physical origin stays its own.
+    void forge_requester_id(std::optional<std::uint16_t> rid) { forged_requester_id_ = rid; }
+
     std::uint32_t max_payload() const;       // bytes, from Device Control
     std::uint32_t max_read_request() const;  // bytes, from Device Control
 
@@ -146,6 +150,7 @@ private:
     std::optional<std::uint32_t> acs_cap_;
     std::optional<std::uint32_t> sriov_cap_;
     bar_observer bar_observer_;
+    std::optional<std::uint16_t> forged_requester_id_;
 };
 
 } // namespace iotwin::pci

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <systemc>
 #include <tlm>
 
 namespace iotwin::pcie {
@@ -53,8 +54,16 @@ public:
     completion status = completion::SC;
     bool iommu_fault = false;  // set by the IOMMU when it blocked this request
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
-    bool host = false;         // issued by a CPU through the root complex (not a device's DMA)
-    bool passed_iommu = false; // the IOMMU forwarded it (translated or not); peer-to-peer inside the fabric never does
+    bool host = false;         // issued by a CPU through the root complex (not a device's DMA); never set on a device's request
+    // The IOMMU remapped it through the requester's translation tables. A
+    // request that crossed the IOMMU with translation off, or that went
+    // peer-to-peer inside the fabric, was not isolated by it.
+    bool passed_iommu = false;
+    // The function that put the request on the wire (its physical port): set
+    // once by the issuer and never rewritten, unlike requester_id, which a
+    // bridge taking ownership rewrites and a malicious device may forge.
+    // Opaque to the fabric; the isolation checkers use it for attribution.
+    const sc_core::sc_object* origin = nullptr;
 
     tlm::tlm_extension_base* clone() const override { return new pcie_ext(*this); }
     void copy_from(const tlm::tlm_extension_base& other) override {
