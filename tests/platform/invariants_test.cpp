@@ -9,7 +9,12 @@
 #include <memory>
 #include <string>
 
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "models/common/payload.h"
+#include "platform/boot.h"
 #include "platform/builder.h"
+#include "platform/invariants.h"
 #include "platform/loader.h"
 #include "platform/runner.h"
 #include "tests/support/temp_dir.h"
@@ -189,6 +194,52 @@ TEST(Invariants, DeviceWritesToHostOnlyRangesChangeNothing) {
     stat_map m;
     t.pi->stats(m);
     EXPECT_EQ(m.at("interconnect.device_requests_refused"), 2u);
+}
+
+// A request without a physical origin (a model that does not set it) is
+// attributed by its requester ID; an ID no function has belongs to no
+// domain, and reaching anyone's memory with it is reported, naming the ID.
+struct bus_master : sc_core::sc_module {
+    tlm_utils::simple_initiator_socket<bus_master> out{"out"};
+    explicit bus_master(sc_core::sc_module_name n) : sc_module(n) {}
+    void write(std::uint64_t addr, std::uint16_t rid) {
+        pcie::pcie_ext ext;
+        ext.requester_id = rid;
+        std::uint32_t v = 0x41414141;
+        tlm::tlm_generic_payload gp;
+        prepare(gp, tlm::TLM_WRITE_COMMAND, addr, &v, 4);
+        gp.set_extension(&ext);
+        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+        out->b_transport(gp, d);
+        gp.clear_extension(&ext);
+    }
+};
+
+TEST(Invariants, UnknownRequesterIdWithoutOriginIsReportedAsUnknown) {
+    test::temp_dir dir;
+    const scenario s = load_scenario(dir.write("s.yaml", std::string("name: t\n") + platform_yaml(false, true)));
+    auto pi = build_platform(s);
+    bus_master dev("dev");
+    dev.out.bind(pi->interconnect->in);
+    isolation_checker checker(*pi, {"dma_isolation"});
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    boot_platform(s, *pi, d);
+    const std::uint64_t dom0_frame = pi->hypervisor->find("dom0")->p2m.front().maddr;
+    dev.write(dom0_frame, 0x7700);
+    ASSERT_EQ(checker.violations().size(), 1u);
+    const violation& v = checker.violations()[0];
+    EXPECT_EQ(v.device, "unknown requester ID 0000:77:00.0");
+    EXPECT_EQ(v.expected, "no domain");  // not dom0
+    EXPECT_EQ(v.owner, "dom0");
+    // nic0's own ID without an origin: attributed to nic0's domain, guest1.
+    dev.write(dom0_frame, pi->by_id.at("nic0")->bdf().rid());
+    ASSERT_EQ(checker.violations().size(), 2u);
+    EXPECT_EQ(checker.violations()[1].device, "nic0");
+    EXPECT_EQ(checker.violations()[1].expected, "guest1");
+    // disk0 (nobody's, so dom0's) writing dom0's memory is no violation.
+    dev.write(dom0_frame, pi->by_id.at("disk0")->bdf().rid());
+    EXPECT_EQ(checker.violations().size(), 2u);
 }
 
 } // namespace

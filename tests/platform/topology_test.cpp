@@ -62,6 +62,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/dma-into-mapped-page.yaml",
     "scenarios/examples/dma-to-unmapped-iova-faults.yaml",
     "scenarios/examples/iommu-disabled-dma-escapes.yaml",
+    "scenarios/examples/iommu-unmap-beyond-width-is-einval.yaml",
     "scenarios/examples/write-to-read-only-mapping-faults.yaml",
     "scenarios/security/dma-to-ecam.yaml",
     "scenarios/security/dma-to-iommu-registers-iommu-on.yaml",
