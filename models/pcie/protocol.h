@@ -55,8 +55,9 @@ public:
     bool iommu_fault = false;  // set by the IOMMU when it blocked this request
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
     bool host = false;         // issued by a CPU through the root complex (not a device's DMA); never set on a device's request
-    // The IOMMU remapped it through the requester's translation tables. A
-    // request that crossed the IOMMU with translation off, or that went
+    // The IOMMU checked it against the requester's translation tables
+    // (remapped or blocked it). A request that crossed the IOMMU with
+    // translation off or through a pass-through context, or that went
     // peer-to-peer inside the fabric, was not isolated by it.
     bool passed_iommu = false;
     // The function that put the request on the wire (its physical port): set
