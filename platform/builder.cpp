@@ -160,9 +160,10 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     int ram = 0;
     for (auto [base, size] : am::ram_regions(d.memory)) bus.map({"ram" + std::to_string(ram++), base, size}, 0);
     bus.map({"mmio32", am::mmio32_base, am::mmio32_size}, 1);
-    bus.map({"ecam", am::ecam_base, am::ecam_size}, 1);
+    // ECAM and the IOMMU's registers are the host's: devices get UR there.
+    bus.map({"ecam", am::ecam_base, am::ecam_size, true}, 1);
     bus.map({"mmio64", am::mmio64_base, am::mmio64_size}, 1);
-    bus.map({"iommu", am::iommu_regs_base, am::iommu_regs_size}, 2);
+    bus.map({"iommu", am::iommu_regs_base, am::iommu_regs_size, true}, 2);
     bus.map({"msi", am::msi_base, am::msi_size}, 3);
     pi->root_complex->iommu_out.bind(pi->iommu->in);
     hyp::hypervisor* h = pi->hypervisor.get();

@@ -96,6 +96,8 @@ struct fabric_params {
 
     template <class V> void visit(V& v) {
         v("root_complex_latency", root_complex.latency, "time", "root complex traversal, each direction");
+        v("root_complex.peer_to_peer", root_complex.peer_to_peer, "",
+          "a device's request to another function's BAR is routed back down by the root complex (true) or answered with UR (false)");
         v("port_latency", port.forward_latency, "time", "forwarding latency of a root or switch port, each direction");
         v("interconnect_latency", interconnect.latency, "time", "system interconnect traversal per request");
         v("msi_latency", msi_latency, "time", "interrupt message delivery from the interconnect to the local APIC");

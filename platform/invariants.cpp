@@ -23,7 +23,10 @@ isolation_checker::isolation_checker(platform_instance& pi, const std::vector<st
     for (std::size_t i = 0; i < t.functions.size(); ++i)
         for (std::uint16_t rid : t.dma_aliases(static_cast<int>(i))) function_of_rid_.emplace(rid, static_cast<int>(i));
     for (const auto& f : pi_.functions)
-        if (const auto it = t.by_id.find(f->basename()); it != t.by_id.end()) index_of_.emplace(f.get(), it->second);
+        if (const auto it = t.by_id.find(f->basename()); it != t.by_id.end()) {
+            index_of_.emplace(f.get(), it->second);
+            origin_index_.emplace(f.get(), it->second);
+        }
     if (dma_isolation_) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe_memory(gp); });
     if (dma_isolation_ || group_isolation_)
         for (auto& f : pi_.functions)
@@ -43,17 +46,46 @@ std::string isolation_checker::domain_name(hyp::domid_t id) const {
     return "domain " + std::to_string(id);
 }
 
+// The domain a requester ID is assigned to; a function of the platform that
+// nobody was given belongs to the first privileged domain. An ID no function
+// has belongs to nobody.
 std::optional<hyp::domid_t> isolation_checker::domain_of_requester(std::uint16_t rid) const {
     const hyp::hypervisor& h = *pi_.hypervisor;
     if (auto d = h.device_owner(rid)) return d;
+    if (!function_of_rid_.count(rid)) return std::nullopt;
     for (const hyp::domain& d : h.domains())
         if (d.privileged) return d.id;
     return std::nullopt;
 }
 
-std::string isolation_checker::requester_name(std::uint16_t rid) const {
-    auto it = function_of_rid_.find(rid);
-    return it != function_of_rid_.end() ? pi_.topo.functions[it->second].id : pcie::bdf::from_rid(rid).str();
+isolation_checker::attribution isolation_checker::attribute(const pcie::pcie_ext& ext) const {
+    attribution a;
+    const topology& t = pi_.topo;
+    if (const auto o = ext.origin ? origin_index_.find(ext.origin) : origin_index_.end(); o != origin_index_.end()) {
+        a.function = o->second;
+        const auto legit = t.dma_aliases(a.function);
+        a.forged = std::find(legit.begin(), legit.end(), ext.requester_id) == legit.end();
+        a.domain = domain_of_requester(t.functions[a.function].bdf.rid());
+        a.name = t.functions[a.function].id;
+        if (a.forged)
+            if (const auto c = function_of_rid_.find(ext.requester_id); c != function_of_rid_.end()) a.carried = t.functions[c->second].id;
+        return a;
+    }
+    if (const auto it = function_of_rid_.find(ext.requester_id); it != function_of_rid_.end()) {
+        a.function = it->second;
+        a.domain = domain_of_requester(ext.requester_id);
+        a.name = t.functions[a.function].id;
+        return a;
+    }
+    a.name = "unknown requester ID " + pcie::bdf::from_rid(ext.requester_id).str();
+    return a;
+}
+
+std::string isolation_checker::attribution::describe(std::uint16_t rid) const {
+    if (function < 0) return name;
+    if (!forged) return name + " (" + pcie::bdf::from_rid(rid).str() + ")";
+    return name + " (carrying the forged requester ID " + pcie::bdf::from_rid(rid).str() +
+           (carried.empty() ? ", which no function has)" : ", the ID of " + carried + ")");
 }
 
 namespace {
@@ -74,18 +106,20 @@ void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
     const auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext || ext->host) return;  // CPU and IOMMU-walker accesses are not device DMA
     const hyp::hypervisor& h = *pi_.hypervisor;
-    const std::optional<hyp::domid_t> dom = domain_of_requester(ext->requester_id);
+    const attribution who = attribute(*ext);
+    const std::optional<hyp::domid_t> dom = who.domain;
     const std::uint64_t a = gp.get_address(), len = gp.get_data_length();
-    for (std::uint64_t frame = a & ~std::uint64_t(4095); frame < a + len; frame += 4096) {
+    for (std::uint64_t frame = a & ~std::uint64_t(4095); frame - (a & ~std::uint64_t(4095)) < len + (a & 4095); frame += 4096) {
         const hyp::domid_t owner = h.owner_of(frame);
         if (dom && owner == *dom) continue;
         violation v = base("dma_isolation", step_, gp, *ext);
-        v.device = requester_name(ext->requester_id);
+        v.device = who.name;
+        v.forged_requester_id = who.forged;
         v.owner = domain_name(owner);
         v.expected = dom ? domain_name(*dom) : "no domain";
         std::ostringstream m;
-        m << "DMA " << (v.write ? "write" : "read") << " by " << v.device << " (" << pcie::bdf::from_rid(v.requester_id).str()
-          << ") reached machine address 0x" << std::hex << a << std::dec << ", a frame of " << v.owner << "; the device belongs to " << v.expected;
+        m << "DMA " << (v.write ? "write" : "read") << " by " << who.describe(v.requester_id)
+          << " reached machine address 0x" << std::hex << a << std::dec << ", a frame of " << v.owner << "; the device belongs to " << v.expected;
         v.message = m.str();
         violations_.push_back(v);
         return;
@@ -95,34 +129,44 @@ void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
 void isolation_checker::observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp) {
     const auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext || ext->host) return;  // a CPU's MMIO, not a device's request
+    const attribution src = attribute(*ext);
     if (dma_isolation_) {
-        const auto from = domain_of_requester(ext->requester_id);
-        const auto to = domain_of_requester(target.bdf().rid());
-        if (from != to) {
-            const std::string who = requester_name(ext->requester_id), what = target.basename();
+        const auto from = src.domain;
+        const int dst_index = function_index(target);
+        const auto to = domain_of_requester(pi_.topo.functions[dst_index].bdf.rid());
+        if (!from || from != to) {
+            const std::string what = target.basename();
             violation v = base("dma_isolation", step_, gp, *ext);
-            v.device = who;
+            v.device = src.name;
+            v.forged_requester_id = src.forged;
             v.owner = to ? domain_name(*to) : "no domain";
             v.expected = from ? domain_name(*from) : "no domain";
             std::ostringstream m;
-            m << (v.write ? "write" : "read") << " by " << who << " (" << pcie::bdf::from_rid(v.requester_id).str() << ") reached a BAR of "
-              << what << " at 0x" << std::hex << v.address << std::dec << (ext->passed_iommu ? "" : " peer-to-peer, without the IOMMU")
+            m << (v.write ? "write" : "read") << " by " << src.describe(v.requester_id) << " reached a BAR of "
+              << what << " at 0x" << std::hex << v.address << std::dec
+              << (ext->passed_iommu ? "" : " without the IOMMU remapping it (peer-to-peer)")
               << "; " << what << " belongs to " << v.owner << ", the requester to " << v.expected;
             v.message = m.str();
             violations_.push_back(v);
         }
     }
     if (group_isolation_ && !ext->passed_iommu) {
-        auto src = function_of_rid_.find(ext->requester_id);
+        // A request the IOMMU did not remap (peer-to-peer in the fabric, or
+        // across an IOMMU with translation off) between functions of different
+        // groups; a request from an unknown function cannot be shown to be in
+        // the target's group.
         const int dst = function_index(target);
-        if (src != function_of_rid_.end() && groups_.group_of[src->second] != groups_.group_of[dst]) {
-            const std::string who = requester_name(ext->requester_id), what = target.basename();
+        if (src.function < 0 || groups_.group_of[src.function] != groups_.group_of[dst]) {
+            const std::string what = target.basename();
+            const std::string src_group = src.function < 0 ? "no group" : "group " + std::to_string(groups_.group_of[src.function]);
             violation v = base("group_isolation", step_, gp, *ext);
-            v.device = who;
+            v.device = src.name;
+            v.forged_requester_id = src.forged;
             v.owner = "IOMMU group " + std::to_string(groups_.group_of[dst]);
-            v.expected = "IOMMU group " + std::to_string(groups_.group_of[src->second]);
-            v.message = who + " (group " + std::to_string(groups_.group_of[src->second]) + ") reached " + what + " (group " +
-                        std::to_string(groups_.group_of[dst]) + ") peer-to-peer, without the IOMMU: the groups claim an isolation the fabric does not give";
+            v.expected = src.function < 0 ? "no IOMMU group" : "IOMMU " + src_group;
+            v.message = src.describe(v.requester_id) + " in " + src_group + " reached " + what + " in group " +
+                        std::to_string(groups_.group_of[dst]) +
+                        " without the IOMMU remapping it: the groups claim an isolation the fabric does not give";
             violations_.push_back(v);
         }
     }

@@ -6,6 +6,11 @@
 //   domain the device is assigned to, and only BARs of functions of that
 //   domain (devices nobody was given belong to the first privileged domain,
 //   as Xen's hardware domain owns them).
+// Attribution: a request belongs to the function that put it on the wire
+//   (its physical origin, pcie_ext::origin), not to the requester ID it
+//   carries. A requester ID that is neither the origin's own nor one of its
+//   DMA aliases is reported as forged; an ID no function has is reported as
+//   unknown, never credited to a domain.
 // group_isolation: no request travels between functions of different IOMMU
 //   groups without passing the IOMMU (peer-to-peer the groups say cannot
 //   happen).
@@ -34,8 +39,9 @@ struct violation {
     std::string invariant;
     std::size_t step = 0;       // `boot` when found before the first step
     sc_core::sc_time time;
-    std::string device;         // id of the requester, or its requester ID
-    std::uint16_t requester_id = 0;
+    std::string device;         // id of the function that issued it (its physical origin), or its requester ID
+    std::uint16_t requester_id = 0;  // the requester ID the request carried
+    bool forged_requester_id = false;  // not an ID the issuing function's requests may carry
     std::uint64_t address = 0;  // machine address
     std::uint64_t length = 0;
     bool write = false;
@@ -56,9 +62,20 @@ public:
 private:
     void observe_memory(const tlm::tlm_generic_payload& gp);
     void observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp);
+    // Who issued a request: the topology index of its physical origin (or of
+    // the function its requester ID names, without an origin; -1: unknown),
+    // that function's domain, and whether the requester ID was forged.
+    struct attribution {
+        int function = -1;
+        std::optional<hyp::domid_t> domain;
+        bool forged = false;
+        std::string name;  // the function's id, or "unknown requester ID <bdf>"
+        std::string carried;  // for a forged ID: the function whose ID it is, or "" when no function has it
+        std::string describe(std::uint16_t rid) const;
+    };
+    attribution attribute(const pcie::pcie_ext& ext) const;
     std::optional<hyp::domid_t> domain_of_requester(std::uint16_t rid) const;
     std::string domain_name(hyp::domid_t id) const;
-    std::string requester_name(std::uint16_t rid) const;
     int function_index(const pci::pci_function& f) const;
 
     platform_instance& pi_;
@@ -66,6 +83,7 @@ private:
     group_result groups_;
     std::map<std::uint16_t, int> function_of_rid_;  // own and alias requester IDs -> topology index
     std::unordered_map<const pci::pci_function*, int> index_of_;  // module -> topology index (by its name)
+    std::unordered_map<const sc_core::sc_object*, int> origin_index_;  // a request's origin -> topology index
     std::size_t step_ = 0;
     std::vector<violation> violations_;
 };

@@ -18,7 +18,7 @@ std::string hex(std::uint64_t v) {
 
 json violation_json(const violation& v) {
     return json{{"step", v.step == violation::boot ? json("boot") : json(v.step)}, {"sim_time_ns", ns(v.time)}, {"device", v.device},
-                {"requester_id", pcie::bdf::from_rid(v.requester_id).str()}, {"address", hex(v.address)},
+                {"requester_id", pcie::bdf::from_rid(v.requester_id).str()}, {"forged_requester_id", v.forged_requester_id}, {"address", hex(v.address)},
                 {"length", v.length}, {"access", v.write ? "write" : "read"}, {"owner", v.owner},
                 {"allowed", v.expected}, {"message", v.message}};
 }
@@ -97,7 +97,7 @@ void write_summary(std::ostream& os, const run_report& r) {
            << "  " << (s.ok ? "ok  " : "FAIL") << "  ";
         bool first = true;
         for (const auto& [k, v] : s.result.items()) {
-            if (k == "delivered" && v.empty()) continue;
+            if ((k == "delivered" || k == "misdirected") && v.empty()) continue;
             if (k == "fault" && !v.get<bool>()) continue;
             const bool as_hex = v.is_number_unsigned() && (k == "value" || k.rfind("address", 0) == 0 || k == "vector" || k == "data" || k == "start" || k == "end");
             os << (first ? "" : " ") << k << "=" << (v.is_string() ? v.get<std::string>() : as_hex ? hex(v.get<std::uint64_t>()) : v.dump());

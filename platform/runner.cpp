@@ -318,23 +318,51 @@ void dma_result(step_context& c, const pci::pci_function::dma_result& r) {
     c.bus_error |= !r.posted && r.issued && r.status != pcie::completion::SC;
 }
 
+// A bus address range the device can put on the wire: it must not run past
+// 2^64 (the next request would alias address 0).
+bool bus_range_ok(std::uint64_t addr, std::uint64_t len) { return len == 0 || addr + (len - 1) >= addr; }
+
+// A malicious device puts any requester ID in its requests (`requester_id`);
+// the function's physical port stays the origin the checkers see.
+class forged_id {
+public:
+    forged_id(step_context& c, pci::pci_function& f) : f_(f) {
+        if (!c.has("requester_id")) return;
+        const std::uint64_t rid = c.integer("requester_id");
+        if (rid > 0xffff) throw step_error("args.requester_id is a 16-bit routing ID (bus << 8 | device << 3 | function)");
+        f_.forge_requester_id(static_cast<std::uint16_t>(rid));
+    }
+    ~forged_id() { f_.forge_requester_id(std::nullopt); }
+    forged_id(const forged_id&) = delete;
+    forged_id& operator=(const forged_id&) = delete;
+
+private:
+    pci::pci_function& f_;
+};
+
 void op_dma_read(step_context& c) {
-    const std::uint64_t len = c.size("len");
-    if (len == 0 || len > max_transfer) { c.result()["errno"] = errno_json(EINVAL); return; }
+    const std::uint64_t len = c.size("len"), addr = c.integer("addr");
+    if (len == 0 || len > max_transfer || !bus_range_ok(addr, len)) { c.result()["errno"] = errno_json(EINVAL); return; }
     std::vector<std::uint8_t> buf(len);
-    const auto r = c.acting_device().dma(tlm::TLM_READ_COMMAND, c.integer("addr"), buf.data(), len, c.delay);
+    pci::pci_function& f = c.acting_device();
+    const forged_id forged(c, f);
+    const auto r = f.dma(tlm::TLM_READ_COMMAND, addr, buf.data(), len, c.delay);
     dma_result(c, r);
     if (r.issued && r.status == pcie::completion::SC) c.result()["data"] = hex_bytes(buf.data(), buf.size());
 }
 
 void op_dma_write(step_context& c) {
     std::vector<std::uint8_t> buf = c.data("data");
-    if (buf.size() > max_transfer) { c.result()["errno"] = errno_json(EINVAL); return; }
-    dma_result(c, c.acting_device().dma(tlm::TLM_WRITE_COMMAND, c.integer("addr"), buf.data(), buf.size(), c.delay));
+    const std::uint64_t addr = c.integer("addr");
+    if (buf.size() > max_transfer || !bus_range_ok(addr, buf.size())) { c.result()["errno"] = errno_json(EINVAL); return; }
+    pci::pci_function& f = c.acting_device();
+    const forged_id forged(c, f);
+    dma_result(c, f.dma(tlm::TLM_WRITE_COMMAND, addr, buf.data(), buf.size(), c.delay));
 }
 
 void op_device_msi(step_context& c) {
     pci::pci_function& f = c.acting_device();
+    const forged_id forged(c, f);
     if (c.has("address") || c.has("data")) {
         // A raw interrupt message: any address and data the device chooses.
         if (!c.has("address") || !c.has("data")) throw step_error("device.msi with a raw message needs both address and data");
@@ -342,7 +370,9 @@ void op_device_msi(step_context& c) {
         if (data > 0xffffffff) throw step_error("args.data of an interrupt message is 32 bits");
         std::uint8_t bytes[4];
         std::memcpy(bytes, &data, 4);
-        dma_result(c, f.dma(tlm::TLM_WRITE_COMMAND, c.integer("address"), bytes, 4, c.delay));
+        const std::uint64_t address = c.integer("address");
+        if (!bus_range_ok(address, 4)) { c.result()["errno"] = errno_json(EINVAL); return; }
+        dma_result(c, f.dma(tlm::TLM_WRITE_COMMAND, address, bytes, 4, c.delay));
         return;
     }
     const bool sent = f.send_msi(static_cast<unsigned>(c.integer("vector", 0)), c.delay);
@@ -415,15 +445,18 @@ const std::vector<operation>& table() {
           {{"addr", t::integer, true, "guest-physical address"}, {"data", t::data, true, "bytes to store"}},
           {}, "a vCPU stores guest-physical memory"}, op_mem_write},
         {{"device.dma_read", actor::device,
-          {{"addr", t::integer, true, "bus address (IOVA)"}, {"len", t::size, true, "bytes, up to 1MiB"}},
+          {{"addr", t::integer, true, "bus address (IOVA)"}, {"len", t::size, true, "bytes, up to 1MiB"},
+           {"requester_id", t::integer, false, "requester ID the function puts in its requests (a forged one; default its own)"}},
           {"data", "completion", "issued"}, "the function reads memory by DMA"}, op_dma_read},
         {{"device.dma_write", actor::device,
-          {{"addr", t::integer, true, "bus address (IOVA)"}, {"data", t::data, true, "bytes to write"}},
+          {{"addr", t::integer, true, "bus address (IOVA)"}, {"data", t::data, true, "bytes to write"},
+           {"requester_id", t::integer, false, "requester ID the function puts in its requests (a forged one; default its own)"}},
           {"issued", "posted"}, "the function writes memory by DMA (posted: no completion comes back)"}, op_dma_write},
         {{"device.msi", actor::device,
           {{"vector", t::integer, false, "message number of its MSI capability (default 0)"},
            {"address", t::integer, false, "raw message address (with data: any write the device chooses)"},
-           {"data", t::integer, false, "raw message data"}},
+           {"data", t::integer, false, "raw message data"},
+           {"requester_id", t::integer, false, "requester ID the function puts in the message (a forged one; default its own)"}},
           {"issued", "posted"}, "the function signals an interrupt message (a posted write)"}, op_device_msi},
         {{"iommu.map", actor::none,
           {{"domain", t::domain, true, "domain name or domid"}, {"iova", t::integer, true, "IO virtual address (4KiB aligned)"},
@@ -461,7 +494,7 @@ const op_spec* find_operation(const std::string& name) {
 }
 
 const std::vector<std::string>& common_expect_keys() {
-    static const std::vector<std::string> keys = {"errno", "status", "fault", "value", "data", "delivered", "latency_max", "latency_min"};
+    static const std::vector<std::string> keys = {"errno", "status", "fault", "value", "data", "delivered", "misdirected", "latency_max", "latency_min"};
     return keys;
 }
 
@@ -566,6 +599,7 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     const std::size_t faults0 = pi_.iommu->faults().size();
     const std::size_t irq0 = pi_.hypervisor->deliveries().size();
     const std::size_t errors0 = port_errors_.size();
+    const std::size_t misdirected0 = pi_.hypervisor->misdirected().size();
     const auto it = std::find_if(table().begin(), table().end(), [&](const operation& o) { return st.op == o.spec.name; });
     step_context c(*this, st, out.result);
     try {
@@ -595,6 +629,14 @@ void runner::execute(const step_desc& st, std::size_t slot) {
         if (std::find(delivered.begin(), delivered.end(), name) == delivered.end()) delivered.push_back(name);
     }
     out.result["delivered"] = delivered;
+    json misdirected = json::array();
+    const auto& lost = pi_.hypervisor->misdirected();
+    for (std::size_t i = misdirected0; i < lost.size(); ++i) {
+        const hyp::domain* d = pi_.hypervisor->find(lost[i].domain);
+        const std::string name = d ? d->name : "hypervisor";
+        if (std::find(misdirected.begin(), misdirected.end(), name) == misdirected.end()) misdirected.push_back(name);
+    }
+    out.result["misdirected"] = misdirected;
     out.expect = json::object();
     for (const auto& kv : st.expect) out.expect[kv.first.Scalar()] = kv.second.IsScalar() ? json(kv.second.Scalar()) : json(YAML::Dump(kv.second));
     if (out.ok) check_expectations(st, out);
@@ -641,8 +683,8 @@ void runner::check_expectations(const step_desc& st, step_outcome& out) {
             if (key == "latency_max" ? took > bound : took < bound) mismatch(took.to_string());
             continue;
         }
-        if (key == "delivered") {
-            const json& got = r["delivered"];
+        if (key == "delivered" || key == "misdirected") {
+            const json& got = r[key];
             std::vector<std::string> wanted;
             if (want.IsSequence()) for (const auto& e : want) wanted.push_back(e.Scalar());
             else if (want.Scalar() != "false") wanted.push_back(want.Scalar());

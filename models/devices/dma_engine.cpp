@@ -94,6 +94,9 @@ dma_engine::error_code dma_engine::transfer(sc_time& local) {
     if (len == 0 || len > BUFFER_SIZE) return BAD_LENGTH;
     // Written as offset > size - len: offset + len could wrap past 2^64.
     if ((dir == MEM_TO_DEV && dst > BUFFER_SIZE - len) || (dir == DEV_TO_MEM && src > BUFFER_SIZE - len)) return BAD_RANGE;
+    // A memory-side range that runs past 2^64 would continue at bus address 0.
+    const auto wraps = [len](std::uint64_t a) { return a + (len - 1) < a; };
+    if ((dir != DEV_TO_MEM && wraps(src)) || (dir != MEM_TO_DEV && wraps(dst))) return BAD_RANGE;
     if (!config().bus_master()) return BUS_MASTER_DISABLED;
     std::vector<std::uint8_t> staging(len);
     const auto outcome = [this](const dma_result& r, std::uint64_t bytes) {

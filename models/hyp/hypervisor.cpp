@@ -36,7 +36,7 @@ hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
 }
 
 int hypervisor::init(sc_time& d) {
-    const std::uint64_t fault_addr = pcie::msi_window_base;  // destination: the hypervisor's CPU (APIC ID 0)
+    const std::uint64_t fault_addr = msi_address(0);  // destination: the hypervisor's CPU (APIC ID 0)
     vectors_[fault_vector_] = DOMID_XEN;
     return vtd_.init(p_.iommu_translate, fault_addr, fault_vector_, d);
 }
@@ -107,6 +107,9 @@ pcie::completion hypervisor::machine_access(tlm::tlm_command cmd, std::uint64_t 
 int hypervisor::guest_access(domid_t dom, tlm::tlm_command cmd, std::uint64_t gpa, std::uint8_t* data, unsigned len,
                              sc_time& d) {
     const domain* x = find(dom);
+    // A range that wraps past the top of the guest-physical space is outside
+    // the domain: it must not alias guest-physical 0.
+    if (len && gpa + len - 1 < gpa) return EFAULT;
     // A vCPU access is split at page boundaries, each page through the P2M.
     for (unsigned done = 0; done < len;) {
         const std::uint64_t a = gpa + done;
@@ -158,7 +161,10 @@ int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size,
     unmapped = 0;
     domain* x = find(dom);
     if (!x) return ESRCH;
+    // The same range check as iommu_map: an IOVA beyond the 48-bit width
+    // must not alias a low one in the tables.
     if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
     for (std::uint64_t off = 0; off < size; off += page)
         if (vtd_.unmap_page(x->iommu_did, x->iommu_pgd, iova + off, d) == 0) {
             unmapped += page;
@@ -174,11 +180,17 @@ domid_t hypervisor::owner_of(std::uint64_t maddr) const {
     return maddr < it->second.first ? it->second.second : DOMID_INVALID;
 }
 
+std::uint64_t hypervisor::msi_address(std::uint8_t apic_id) {
+    // Compatibility format: Destination ID in bits 19:12 (Intel SDM vol. 3A 10.11.1).
+    return pcie::msi_window_base | std::uint64_t(apic_id) << 12;
+}
+
 std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom) {
-    if (!find(dom) || next_vector_ >= 0xf0) return std::nullopt;
+    // The destination field holds 8-bit APIC IDs: a domain beyond 255 has no vCPU to name.
+    if (!find(dom) || dom > 0xff || next_vector_ >= 0xf0) return std::nullopt;
     const std::uint8_t v = next_vector_++;
     vectors_[v] = dom;
-    return msi_binding{pcie::msi_window_base, v, v};
+    return msi_binding{msi_address(static_cast<std::uint8_t>(dom)), v, v};
 }
 
 void hypervisor::deliver(const intc::interrupt_message& m) {
@@ -187,8 +199,18 @@ void hypervisor::deliver(const intc::interrupt_message& m) {
         ++unbound_interrupts_;
         return;
     }
+    // The vector is bound on the vCPU of its domain (APIC ID = domid; the
+    // hypervisor's own vectors on APIC ID 0). The same vector sent to another
+    // destination reaches a CPU that has nothing bound there.
+    const domid_t bound = it->second;
+    const std::uint8_t expected = bound == DOMID_XEN ? 0 : static_cast<std::uint8_t>(bound);
+    if (m.destination != expected) {
+        ++misdirected_interrupts_;
+        misdirected_.push_back({bound, m.vector, m.requester_id, m.from_device, m.time, m.destination});
+        return;
+    }
     if (it->second == DOMID_XEN) ++iommu_fault_interrupts_;
-    deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time});
+    deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination});
 }
 
 void hypervisor::stats(stat_map& out) const {
@@ -200,6 +222,7 @@ void hypervisor::stats(stat_map& out) const {
     add_stat(out, n, "iommu_unmapped_pages", unmapped_pages_);
     add_stat(out, n, "iommu_fault_interrupts", iommu_fault_interrupts_);
     add_stat(out, n, "unbound_interrupts", unbound_interrupts_);
+    add_stat(out, n, "misdirected_interrupts", misdirected_interrupts_);
     add_stat(out, n, "heap_frames", pool_.used());
 }
 

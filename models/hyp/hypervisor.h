@@ -51,6 +51,7 @@ struct interrupt_delivery {
     std::uint16_t requester_id;
     bool from_device;
     sc_core::sc_time time;
+    std::uint8_t destination = 0;  // APIC ID the message named
 };
 
 struct hypervisor_params {
@@ -93,11 +94,17 @@ public:
     // The ownership ledger: who owns the machine frame at `maddr`.
     domid_t owner_of(std::uint64_t maddr) const;
 
-    // Interrupts: binds a new physical vector to `dom`; the MSI address/data to program.
+    // Interrupts: binds a new physical vector to `dom` (on its vCPU, APIC ID =
+    // domid); the MSI address/data to program. None when vectors run out or
+    // the domid does not fit an 8-bit APIC ID.
+    static std::uint64_t msi_address(std::uint8_t apic_id);
     struct msi_binding { std::uint64_t address; std::uint32_t data; std::uint8_t vector; };
     std::optional<msi_binding> bind_msi(domid_t dom);
     void deliver(const intc::interrupt_message& m);
     const std::vector<interrupt_delivery>& deliveries() const { return deliveries_; }
+    // Messages whose vector is bound but whose destination is not the vCPU it
+    // is bound on: not delivered (`domain` is the vector's domain).
+    const std::vector<interrupt_delivery>& misdirected() const { return misdirected_; }
 
     bool access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_core::sc_time& delay) override;
     void stats(stat_map& out) const;
@@ -112,8 +119,8 @@ private:
     std::map<std::uint8_t, domid_t> vectors_;                            // physical vector -> domain
     std::uint8_t next_vector_ = 0x30;
     std::uint8_t fault_vector_ = 0xf1;
-    std::vector<interrupt_delivery> deliveries_;
-    std::uint64_t unbound_interrupts_ = 0, iommu_fault_interrupts_ = 0, mapped_pages_ = 0, unmapped_pages_ = 0;
+    std::vector<interrupt_delivery> deliveries_, misdirected_;
+    std::uint64_t unbound_interrupts_ = 0, misdirected_interrupts_ = 0, iommu_fault_interrupts_ = 0, mapped_pages_ = 0, unmapped_pages_ = 0;
 };
 
 } // namespace iotwin::hyp

@@ -85,6 +85,9 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
 }
 
 std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_time& d) {
+    // The top level indexes bits 47:39; higher bits would be dropped and the
+    // IOVA would alias a low one.
+    if (!iova_in_range(iova)) return 0;
     std::uint64_t table = pgd;
     for (int level = vtd::levels; level > 1; --level) {
         const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
@@ -104,6 +107,7 @@ std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool 
 }
 
 int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_time& d) {
+    if (!iova_in_range(iova)) return EINVAL;
     const std::uint64_t slot = leaf_slot(pgd, iova, true, d);
     if (!slot) return ENOMEM;
     if (read64(slot, d) & (vtd::entry::R | vtd::entry::W)) return EEXIST;
@@ -113,6 +117,7 @@ int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t ma
 }
 
 int vtd_driver::unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_time& d) {
+    if (!iova_in_range(iova)) return EINVAL;
     const std::uint64_t slot = leaf_slot(pgd, iova, false, d);
     if (!slot || !(read64(slot, d) & (vtd::entry::R | vtd::entry::W))) return ENOENT;
     write64(slot, 0, d);

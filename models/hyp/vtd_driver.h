@@ -45,9 +45,11 @@ public:
     std::uint64_t new_table(sc_core::sc_time& d);
     // Points requester `sid` at domain `did` with top-level table `pgd`.
     int attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
-    // Maps one 4 KiB page. 0, EEXIST (already mapped) or ENOMEM.
+    // Maps one 4 KiB page. 0, EINVAL (IOVA beyond the 48-bit width the tables
+    // translate), EEXIST (already mapped) or ENOMEM.
     int map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_core::sc_time& d);
-    // Unmaps one 4 KiB page and invalidates it in the IOTLB. 0 or ENOENT.
+    // Unmaps one 4 KiB page and invalidates it in the IOTLB. 0, EINVAL (IOVA
+    // beyond the width: it has no slot, and must not alias one) or ENOENT.
     int unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
@@ -58,6 +60,9 @@ private:
     void write_reg32(std::uint32_t off, std::uint32_t v, sc_core::sc_time& d);
     void write_reg64(std::uint32_t off, std::uint64_t v, sc_core::sc_time& d);
     std::uint64_t zeroed_frame(sc_core::sc_time& d);
+    // The level-1 entry address for `iova`, creating tables on the way if
+    // `create`; 0 for an IOVA the 4-level tables cannot hold (bits 63:48 set).
+    static bool iova_in_range(std::uint64_t iova) { return iova >> 48 == 0; }
     // The level-1 entry address for `iova`, creating tables on the way if `create`.
     std::uint64_t leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_core::sc_time& d);
 

@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include "models/pcie/protocol.h"
+
 namespace iotwin::interconnect {
 
 using namespace sc_core;
@@ -19,18 +21,30 @@ void router::map(const address_range& range, int target) {
     map_.emplace_back(range, target);
 }
 
-int router::decode(std::uint64_t addr, std::uint64_t len) const {
+int router::decode(std::uint64_t addr, std::uint64_t len, bool* host_only) const {
     for (const auto& [r, t] : map_)
-        if (r.contains(addr, len ? len : 1)) return t;
+        if (r.contains(addr, len ? len : 1)) {
+            if (host_only) *host_only = r.host_only;
+            return t;
+        }
     return -1;
 }
 
 void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
     ++requests_;
-    const int t = decode(gp.get_address(), gp.get_data_length());
+    bool host_only = false;
+    const int t = decode(gp.get_address(), gp.get_data_length(), &host_only);
+    auto* ext = gp.get_extension<pcie::pcie_ext>();
+    const bool device = ext && !ext->host;
     if (t < 0) {
         ++decode_errors_;
-        gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        if (device) pcie::complete(gp, ext, pcie::completion::UR);
+        else gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    if (device && host_only) {
+        ++device_refused_;
+        pcie::complete(gp, ext, pcie::completion::UR);
         return;
     }
     delay += p_.latency;
@@ -68,6 +82,7 @@ void router::stats(stat_map& out) const {
     const std::string n = basename();
     add_stat(out, n, "requests", requests_);
     add_stat(out, n, "decode_errors", decode_errors_);
+    add_stat(out, n, "device_requests_refused", device_refused_);
 }
 
 } // namespace iotwin::interconnect

@@ -3,6 +3,10 @@
 // interrupt window). It decodes from an address map the platform builds; an
 // address no target claims is an address error, never a silent drop.
 // Addresses are passed on unchanged (targets decode absolute addresses).
+// A range may be host-only (ECAM, the IOMMU's registers): a device's request
+// (one carrying a pcie_ext a CPU did not issue) to it, or to no range at all,
+// completes with Unsupported Request and reaches no target. This is the
+// inbound decode of the root complex for the ranges outside its windows.
 // DMI requests are forwarded to the target that decodes the address, and
 // invalidations from any target go to every initiator.
 #pragma once
@@ -26,6 +30,7 @@ struct address_range {
     std::string name;
     std::uint64_t base = 0;
     std::uint64_t size = 0;
+    bool host_only = false;  // CPUs only: a device's request gets UR
     bool contains(std::uint64_t a, std::uint64_t len) const { return a >= base && len <= size && a - base <= size - len; }
 };
 
@@ -46,11 +51,11 @@ private:
     bool get_direct_mem_ptr(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     unsigned transport_dbg(int from, tlm::tlm_generic_payload& gp);
     void invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end);
-    int decode(std::uint64_t addr, std::uint64_t len) const;
+    int decode(std::uint64_t addr, std::uint64_t len, bool* host_only = nullptr) const;
 
     router_params p_;
     std::vector<std::pair<address_range, int>> map_;
-    std::uint64_t requests_ = 0, decode_errors_ = 0;
+    std::uint64_t requests_ = 0, decode_errors_ = 0, device_refused_ = 0;
 };
 
 } // namespace iotwin::interconnect

@@ -62,12 +62,15 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         forward(gp, delay);
         return;
     }
-    ext->passed_iommu = true;
+    // passed_iommu: the request was checked against its requester's tables
+    // (remapped or blocked). With translation off, or through a pass-through
+    // context, it crossed the IOMMU without being isolated by it.
     if (!translation_enabled()) {
         ++untranslated_;
         forward(gp, delay);
         return;
     }
+    ext->passed_iommu = true;
     const std::uint64_t iova = gp.get_address();
     const bool write = gp.is_write();
     delay += p_.lookup_latency;
@@ -90,6 +93,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     ++translated_;
+    if (o.pass_through) ext->passed_iommu = false;
     gp.set_address(o.t.frame << 12 | (iova & 0xfff));
     forward(gp, delay);
     gp.set_address(iova);
@@ -109,6 +113,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
     o.fpd = c.fault_processing_disable;
     if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
         o.t = {iova >> 12, true, true};
+        o.pass_through = true;
         return o;
     }
     if (iova >> vtd::mgaw) {
@@ -227,6 +232,14 @@ void iommu::report_fault(const fault_record& f, bool fpd, sc_time& delay) {
 // ---- registers ---------------------------------------------------------------
 
 void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    // The registers belong to the host: a device's request (one that carries
+    // a PCIe extension a CPU did not issue) is Unsupported and changes nothing,
+    // whatever route brought it here.
+    if (auto* ext = gp.get_extension<pcie::pcie_ext>(); ext && !ext->host) {
+        ++device_register_requests_;
+        pcie::complete(gp, ext, pcie::completion::UR);
+        return;
+    }
     const std::uint64_t base_off = gp.get_address() & (vtd::reg::SIZE - 1);
     const auto off = static_cast<std::uint32_t>(base_off);
     const unsigned len = gp.get_data_length();
@@ -335,6 +348,7 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "blocked", blocked_);
     add_stat(out, n, "fault_interrupts", fault_interrupts_);
     add_stat(out, n, "msi_forwarded", msi_forwarded_);
+    add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);
 }

@@ -16,6 +16,9 @@
 // Not modelled yet: queued invalidation, interrupt remapping, ATS (translated
 // requests are blocked, ECAP.DT = 0), PASID / scalable mode, page-walk caches.
 // Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping.
+// The register block answers CPUs only: a device's request that reaches it
+// (translation off, or any route past the root complex's inbound decode) is
+// completed with Unsupported Request and changes no register.
 // Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
 #pragma once
 #include <cstdint>
@@ -76,7 +79,7 @@ public:
     void stats(stat_map& out) const;
 
 private:
-    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; };
+    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
 
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -106,7 +109,7 @@ private:
     timed_resource walker_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
-    std::uint64_t msi_forwarded_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
+    std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
 };
 
 } // namespace iotwin::iommu

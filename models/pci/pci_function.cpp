@@ -243,7 +243,8 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         // Temporal decoupling: never run a quantum or more ahead of the others.
         if (may_wait && issue - sc_time_stamp() >= quantum) wait(issue - sc_time_stamp());
         ext = pcie::pcie_ext{};
-        ext.requester_id = rid;
+        ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
+        ext.origin = this;
         prepare(gp, cmd, a, data + off, n);
         sc_time d = issue - sc_time_stamp();
         pcie_out->b_transport(gp, d);

@@ -156,6 +156,10 @@ public:
     // MSI is disabled, the vector is not enabled, or bus mastering is off.
     bool send_msi(unsigned vector, sc_core::sc_time& delay);
 
+    // A malicious function puts any requester ID in the requests it issues
+    // (DMA and MSI) until this is reset; its physical origin stays its own.
+    void forge_requester_id(std::optional<std::uint16_t> rid) { forged_requester_id_ = rid; }
+
     std::uint32_t max_payload() const;       // bytes, from Device Control
     std::uint32_t max_read_request() const;  // bytes, from Device Control
 
@@ -204,6 +208,7 @@ private:
     request_slots read_slots_, posted_slots_;
     // The payload dma() sends its TLPs with, and its PCIe extension.
     std::unique_ptr<tlm::tlm_generic_payload> request_;
+    std::optional<std::uint16_t> forged_requester_id_;
 };
 
 } // namespace iotwin::pci

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <systemc>
 #include <tlm>
 
 namespace iotwin::pcie {
@@ -56,8 +57,17 @@ public:
     completion status = completion::SC;
     bool iommu_fault = false;  // set by the IOMMU when it blocked this request
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
-    bool host = false;         // issued by a CPU through the root complex (not a device's DMA)
-    bool passed_iommu = false; // the IOMMU forwarded it (translated or not); peer-to-peer inside the fabric never does
+    bool host = false;         // issued by a CPU through the root complex (not a device's DMA); never set on a device's request
+    // The IOMMU checked it against the requester's translation tables
+    // (remapped or blocked it). A request that crossed the IOMMU with
+    // translation off or through a pass-through context, or that went
+    // peer-to-peer inside the fabric, was not isolated by it.
+    bool passed_iommu = false;
+    // The function that put the request on the wire (its physical port): set
+    // once by the issuer and never rewritten, unlike requester_id, which a
+    // bridge taking ownership rewrites and a malicious device may forge.
+    // Opaque to the fabric; the isolation checkers use it for attribution.
+    const sc_core::sc_object* origin = nullptr;
     // Timing, in the issuer's local time (the b_transport delay): when the TLP
     // had left the issuer's own link (the first hop sets it; the issuer may
     // send its next TLP from then on), and the size at which the completer

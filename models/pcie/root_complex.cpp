@@ -43,9 +43,13 @@ int root_complex::route_memory(std::uint64_t addr, int except) const {
 }
 
 void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    auto* ext = gp.get_extension<pcie_ext>();
+    if (ext && !ext->host) {
+        inbound_transport(gp, *ext, delay);
+        return;
+    }
     // A CPU access gets the PCIe attributes here unless its issuer attached them.
     pcie_ext local;
-    auto* ext = gp.get_extension<pcie_ext>();
     if (!ext) { ext = &local; gp.set_extension(ext); }
     ext->host = true;
     const std::uint64_t addr = gp.get_address();
@@ -76,6 +80,29 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
         gp.set_response_status(tlm::TLM_OK_RESPONSE);
     }
     if (ext == &local) gp.clear_extension(&local);
+}
+
+void root_complex::inbound_transport(tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_time& delay) {
+    const std::uint64_t addr = gp.get_address();
+    const std::uint64_t len = gp.get_data_length();
+    const bool config = addr >= p_.ecam_base && addr - p_.ecam_base < (256u << 20);
+    delay += p_.latency;
+    int index = -1;
+    // ECAM is the host's: a device's write there is no configuration request.
+    // A peer is reached only when the platform routes peer-to-peer here, and
+    // only with a request that stays inside the BAR it starts in.
+    if (!config && ext.kind == request_kind::memory && p_.peer_to_peer && len != 0) {
+        index = route_memory(addr, -1);
+        if (index >= 0 && !children_[index]->claims_memory(addr + len - 1)) index = -1;
+    }
+    if (index < 0) {
+        ++inbound_unsupported_;
+        complete(gp, &ext, completion::UR);
+        return;
+    }
+    ++inbound_peer_to_peer_;
+    down_out[index]->b_transport(gp, delay);
+    delay += p_.latency;
 }
 
 void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -114,6 +141,8 @@ void root_complex::stats(stat_map& out) const {
     add_stat(out, n, "msi_requests", msi_requests_);
     add_stat(out, n, "unsupported_requests", unsupported_);
     add_stat(out, n, "peer_to_peer", peer_to_peer_);
+    add_stat(out, n, "inbound_peer_to_peer", inbound_peer_to_peer_);
+    add_stat(out, n, "inbound_unsupported", inbound_unsupported_);
 }
 
 } // namespace iotwin::pcie

@@ -8,8 +8,17 @@
 // 5.0 section 2.2.7) and are answered with UR. A CPU read that ends in UR
 // returns all ones, as on PC hardware. Functions of one root-bus device reach
 // each other inside the device unless their ACS redirects; every other
-// request from a device goes to the IOMMU (peer-to-peer between root ports
-// happens after translation, through the interconnect's MMIO decode).
+// request from a device goes to the IOMMU.
+//
+// Inbound decode: after the IOMMU, a device's (translated) request that the
+// interconnect decodes to one of the root complex's windows comes back to
+// host_in carrying the device's pcie_ext. It stays device traffic: its
+// extension is never marked `host`, it never becomes a configuration request
+// (ECAM is host-only: UR) and a UR stays a UR (master abort is for CPUs).
+// A request to another function's BAR or bridge window is peer-to-peer
+// through the root complex, forwarded only when `peer_to_peer` allows it, as
+// root complexes differ (Linux's p2pdma allows it on a list of host bridges
+// only); otherwise UR.
 #pragma once
 #include <vector>
 
@@ -31,9 +40,13 @@ struct root_complex_params {
     // Read completions for devices leave split at this boundary (the Root
     // Complex's Read Completion Boundary, PCIe 5.0 2.3.1.1: 64 or 128 bytes).
     std::uint64_t read_completion_boundary = 64;
+    // Whether a device's request to another function's MMIO is routed back
+    // down to it (peer-to-peer through the root complex) or answered with UR.
+    bool peer_to_peer = true;
 
     template <class V> void visit(V& v) {
         v("latency", latency, "time", "root complex traversal, each direction (host bridge and upstream queueing)");
+        v("peer_to_peer", peer_to_peer, "", "route a device's request to another function's BAR back down (true) or answer it with UR (false)");
     }
 };
 
@@ -56,6 +69,8 @@ public:
 private:
     void host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void device_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    // A device's request that came back from the interconnect (after the IOMMU).
+    void inbound_transport(tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_core::sc_time& delay);
     int route_config(const bdf& target, bool& type0) const;
     int route_memory(std::uint64_t addr, int except) const;
 
@@ -65,6 +80,7 @@ private:
     std::vector<std::vector<int>> same_device_;  // each child's other functions of its device
     std::vector<std::pair<std::uint8_t, pci::config_routes>> routes_;  // per root bus, in the order first attached
     std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0, peer_to_peer_ = 0;
+    std::uint64_t inbound_peer_to_peer_ = 0, inbound_unsupported_ = 0;
 };
 
 } // namespace iotwin::pcie

@@ -337,6 +337,21 @@ TEST_F(DmaEngine, BufferOffsetsThatWrapAroundAreBadRange) {
     EXPECT_TRUE(mem.accesses.empty());
 }
 
+TEST_F(DmaEngine, MemoryRangesThatWrapPast2To64AreBadRange) {
+    // The bus-address side too: a range running past 2^64 would continue at
+    // bus address 0, an address the guest never named.
+    set_master(true);
+    program(~std::uint64_t(0) - 0x7, 0x2000, 0x10, dma::MEM_TO_MEM);
+    run();
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::BAD_RANGE);
+    set_reg(dma::STATUS, dma::ERROR);
+    program(0x0, ~std::uint64_t(0) - 0x7, 0x10, dma::DEV_TO_MEM);
+    run();
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::BAD_RANGE);
+    EXPECT_TRUE(mem.accesses.empty());
+}
+
 TEST_F(DmaEngine, UpstreamUnsupportedRequestRecordsTheFailingAddress) {
     set_master(true);
     program(memory_target::ur_page + 0x100, 0x1000, 64, dma::MEM_TO_MEM);

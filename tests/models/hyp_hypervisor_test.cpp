@@ -440,15 +440,19 @@ TEST(Hypervisor, BindMsiGivesEachDomainItsOwnVectors) {
     ASSERT_TRUE(a && b);
     EXPECT_NE(a->vector, b->vector);
     EXPECT_GE(a->vector, 0x20);  // above the exception vectors
-    EXPECT_EQ(a->address, 0xFEE00000u);
+    // The destination is the domain's vCPU: APIC ID = domid, in address bits 19:12.
+    EXPECT_EQ(a->address, 0xFEE00000u | std::uint64_t(t.id("guest1")) << 12);
+    EXPECT_EQ(b->address, 0xFEE00000u);
     EXPECT_EQ(a->data & 0xff, a->vector);
     EXPECT_FALSE(t.h->bind_msi(123).has_value());
     intc::interrupt_message m;
     m.vector = a->vector;
+    m.destination = static_cast<std::uint8_t>(t.id("guest1"));
     m.requester_id = 0x0100;
     m.from_device = true;
     t.h->deliver(m);
     m.vector = b->vector;
+    m.destination = static_cast<std::uint8_t>(t.id("dom0"));
     t.h->deliver(m);
     ASSERT_EQ(t.h->deliveries().size(), 2u);
     EXPECT_EQ(t.h->deliveries()[0].domain, t.id("guest1"));
@@ -494,6 +498,118 @@ TEST(Hypervisor, DeviceMsiReachesTheBoundDomain) {
     EXPECT_TRUE(t.ep->send_msi(0, d));
     EXPECT_EQ(t.h->deliveries().size(), 1u);
     EXPECT_EQ(t.stat("unbound_interrupts"), 1u);
+}
+
+// An MSI that names the vector bound to guest1 but another vCPU as its
+// destination reaches a CPU where nothing is bound: reported, not delivered.
+TEST(Hypervisor, MsiToAnotherVcpuIsMisdirectedNotDelivered) {
+    twin t;
+    const auto a = t.h->bind_msi(t.id("guest1"));
+    ASSERT_TRUE(a);
+    intc::interrupt_message m;
+    m.vector = a->vector;
+    m.destination = static_cast<std::uint8_t>(t.id("dom0"));
+    m.from_device = true;
+    t.h->deliver(m);
+    EXPECT_TRUE(t.h->deliveries().empty());
+    ASSERT_EQ(t.h->misdirected().size(), 1u);
+    EXPECT_EQ(t.h->misdirected()[0].domain, t.id("guest1"));
+    EXPECT_EQ(t.h->misdirected()[0].destination, t.id("dom0"));
+    EXPECT_EQ(t.stat("misdirected_interrupts"), 1u);
+    // Through the fabric: the device programmed with dom0's APIC ID and guest1's vector.
+    t.set_master();
+    const auto cap = t.ep->config().find_capability(pci::cap_id::msi);
+    ASSERT_TRUE(cap);
+    const auto c = static_cast<std::uint16_t>(*cap);
+    t.cfg_write(*t.ep, c + 4, 4, static_cast<std::uint32_t>(hyp::hypervisor::msi_address(0)));
+    t.cfg_write(*t.ep, c + 12, 2, a->data);
+    t.cfg_write(*t.ep, c + 2, 2, 1);
+    sc_time d = SC_ZERO_TIME;
+    t.ep->send_msi(0, d);
+    EXPECT_TRUE(t.h->deliveries().empty());
+    EXPECT_EQ(t.h->misdirected().size(), 2u);
+    // With guest1's own destination it arrives.
+    t.cfg_write(*t.ep, c + 4, 4, static_cast<std::uint32_t>(a->address));
+    t.ep->send_msi(0, d);
+    ASSERT_EQ(t.h->deliveries().size(), 1u);
+    EXPECT_EQ(t.h->deliveries()[0].domain, t.id("guest1"));
+}
+
+// IOVA space: an unmap beyond the 48-bit width is refused like a map; it must
+// not remove IOVA 0's mapping (the tables index bits 47:12 only) nor leave
+// its IOTLB entry stale.
+TEST(Hypervisor, IommuUnmapBeyondTheWidthIsEinvalAndAliasesNothing) {
+    twin t;
+    const domid_t g = t.id("guest1");
+    t.set_master();
+    std::uint8_t secret[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    ASSERT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 0x3000, secret, 8), 0);
+    ASSERT_EQ(t.map(g, 0x0, 0x3000, 4096), 0);
+    ASSERT_TRUE(t.dma_reaches(0x0));  // the translation is in the IOTLB now
+    std::uint64_t unmapped = 1;
+    EXPECT_EQ(t.unmap(g, 1ull << 48, 4096, unmapped), EINVAL);
+    EXPECT_EQ(unmapped, 0u);
+    EXPECT_EQ(t.unmap(g, ~std::uint64_t(0xfff), 2 * 4096, unmapped), EINVAL);  // wraps past 2^64 to IOVA 0
+    EXPECT_EQ(unmapped, 0u);
+    EXPECT_EQ(t.unmap(g, (1ull << 48) - 4096, 2 * 4096, unmapped), EINVAL);    // runs past the width
+    EXPECT_EQ(t.map(g, ~std::uint64_t(0xfff), 0x3000, 2 * 4096), EINVAL);
+    // IOVA 0 is still mapped, and the device still reads what it maps.
+    std::uint8_t b[8] = {};
+    const auto r = t.dma(tlm::TLM_READ_COMMAND, 0x0, b, 8);
+    ASSERT_EQ(r.status, pcie::completion::SC);
+    EXPECT_EQ(std::memcmp(b, secret, 8), 0);
+    // Unmapping it for real removes it, and the next DMA faults.
+    EXPECT_EQ(t.unmap(g, 0x0, 4096, unmapped), 0);
+    EXPECT_EQ(unmapped, 4096u);
+    EXPECT_FALSE(t.dma_reaches(0x0));
+}
+
+// The VT-d driver itself refuses IOVAs its tables cannot hold, whoever calls it.
+TEST(Hypervisor, VtdDriverRefusesIovasBeyondTheWidth) {
+    twin t;
+    const domid_t g = t.id("guest1");
+    const hyp::domain& x = *t.h->find(g);
+    ASSERT_EQ(t.map(g, 0x0, 0x3000, 4096), 0);
+    hyp::frame_pool pool(0x800000, 0x10000);  // inside the hypervisor's heap, above what boot used
+    hyp::vtd_driver drv(*t.h, platform::address_map::iommu_regs_base, pool);
+    sc_time d = SC_ZERO_TIME;
+    EXPECT_EQ(drv.unmap_page(x.iommu_did, x.iommu_pgd, 1ull << 48, d), EINVAL);
+    EXPECT_EQ(drv.map_page(x.iommu_pgd, 1ull << 48, 0x3000, true, true, d), EINVAL);
+    EXPECT_EQ(pool.used(), 0u);  // no table was made for it
+    t.set_master();
+    EXPECT_TRUE(t.dma_reaches(0x0));
+}
+
+// Guest-physical space: an access that runs past the domain, or wraps past
+// 2^64 onto guest-physical 0, is EFAULT and touches nothing.
+TEST(Hypervisor, GuestAccessWrappingPastTheTopIsEfault) {
+    twin t;
+    const domid_t g = t.id("guest1");
+    std::uint8_t zero[8] = {}, b[8];
+    ASSERT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 0x0, zero, 8), 0);
+    std::uint8_t data[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, ~std::uint64_t(3), data, 8), EFAULT);
+    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, ~std::uint64_t(0xfff), data, 8), EFAULT);
+    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 64 * MiB - 4, data, 8), EFAULT);  // past the domain's end
+    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB, b, 1), EFAULT);
+    ASSERT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 0x0, b, 8), 0);
+    EXPECT_EQ(std::memcmp(b, zero, 8), 0);
+}
+
+// Machine space: a CPU access beyond RAM (in the hole, or past its end) is an
+// address error from the interconnect and memory; it never wraps into RAM.
+TEST(Hypervisor, MachineAccessBeyondRamIsAnAddressError) {
+    twin t;  // 1 GiB of RAM at 0
+    std::uint64_t v = 0x1122334455667788;
+    sc_time d = SC_ZERO_TIME;
+    EXPECT_FALSE(t.h->access(tlm::TLM_WRITE_COMMAND, 1 * GiB, &v, 8, d));
+    EXPECT_FALSE(t.h->access(tlm::TLM_WRITE_COMMAND, 1 * GiB - 4, &v, 8, d));
+    EXPECT_FALSE(t.h->access(tlm::TLM_WRITE_COMMAND, ~std::uint64_t(3), &v, 8, d));
+    std::uint64_t r = 0;
+    ASSERT_TRUE(t.h->access(tlm::TLM_READ_COMMAND, 1 * GiB - 8, &r, 8, d));
+    EXPECT_EQ(r, 0u);
+    ASSERT_TRUE(t.h->access(tlm::TLM_READ_COMMAND, 0x0, &r, 8, d));
+    EXPECT_NE(r, v);
 }
 
 } // namespace

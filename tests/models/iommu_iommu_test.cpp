@@ -246,6 +246,40 @@ TEST_F(iommu_test, GcmdSetsAndClearsTranslationEnable) {
     EXPECT_EQ(peek32(data_a), 2u);
 }
 
+// With translation off a request is not isolated: it is not counted as
+// checked against the requester's tables (group_isolation relies on it).
+TEST_F(iommu_test, OnlyRequestsCheckedAgainstTheTablesCountAsPassingTheIommu) {
+    const auto off = dma_write(data_a, 1);
+    ASSERT_TRUE(off.ok());
+    EXPECT_FALSE(off.ext.passed_iommu);
+    setup_domain();
+    const auto blocked = dma_write(data_a, 2);
+    EXPECT_TRUE(blocked.ext.iommu_fault);
+    EXPECT_TRUE(blocked.ext.passed_iommu);
+}
+
+// The register block answers CPUs only: a device's request that reaches it
+// (with its pcie_ext) is Unsupported and changes no register.
+TEST_F(iommu_test, DeviceRequestToTheRegistersIsUnsupportedAndChangesNothing) {
+    setup_domain();
+    ASSERT_TRUE(mmu->translation_enabled());
+    auto ext = device_ext(sid);
+    std::uint32_t v = 0;  // GCMD with TE clear: would turn remapping off
+    EXPECT_EQ(cpu->access(tlm::TLM_WRITE_COMMAND, reg::GCMD, &v, 4, &ext), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(ext.status, pcie::completion::UR);
+    EXPECT_TRUE(mmu->translation_enabled());
+    auto ext2 = device_ext(sid);
+    std::uint32_t r = 0x5a5a5a5a;
+    EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, reg::GSTS, &r, 4, &ext2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(r, 0x5a5a5a5au);
+    EXPECT_EQ(stat("device_register_requests"), 2u);
+    // A CPU's access (marked host) still works.
+    pcie::pcie_ext host;
+    host.host = true;
+    EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, reg::GSTS, &r, 4, &host), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(r, vtd::gsts::TES | vtd::gsts::RTPS);
+}
+
 TEST_F(iommu_test, RequestWithoutPcieExtensionIsRejected) {
     std::uint32_t v = 5;
     EXPECT_EQ(dev->access(tlm::TLM_WRITE_COMMAND, data_a, &v, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);

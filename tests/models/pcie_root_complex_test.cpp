@@ -35,6 +35,7 @@ struct recorder : sc_module {
         pcie::request_kind kind;
         bool host;
         std::vector<std::uint8_t> data;
+        const sc_object* origin = nullptr;
     };
     tlm_utils::simple_target_socket<recorder, 32, pcie::protocol_types> in{"in"};
     std::vector<entry> seen;
@@ -43,7 +44,7 @@ struct recorder : sc_module {
     void b_transport(tlm::tlm_generic_payload& gp, sc_time& d) {
         auto* ext = gp.get_extension<pcie::pcie_ext>();
         entry e{gp.get_address(), gp.get_command(), gp.get_data_length(), ext ? ext->requester_id : std::uint16_t(0xffff),
-                ext ? ext->kind : pcie::request_kind::memory, ext && ext->host, {}};
+                ext ? ext->kind : pcie::request_kind::memory, ext && ext->host, {}, ext ? ext->origin : nullptr};
         if (gp.is_read()) std::memset(gp.get_data_ptr(), 0x5a, gp.get_data_length());
         else e.data.assign(gp.get_data_ptr(), gp.get_data_ptr() + gp.get_data_length());
         seen.push_back(std::move(e));
@@ -478,6 +479,140 @@ TEST_F(RootComplex, ConfigRequestsFromDevicesAreUnsupported) {
     gp.clear_extension(&ext);
     EXPECT_EQ(ext.status, pcie::completion::UR);
     EXPECT_TRUE(iommu.seen.empty());
+}
+
+// ---- physical origin and forged requester IDs ------------------------------------
+
+TEST_F(RootComplex, DmaCarriesItsPhysicalOriginEvenWithAForgedRequesterId) {
+    program();
+    command(rp_bdf, pci::command_bits::bus_master);
+    command(ep_bdf, pci::command_bits::bus_master);
+    std::uint8_t buf[4] = {};
+    ASSERT_EQ(dma(ep, tlm::TLM_WRITE_COMMAND, far_memory, buf, 4).status, pcie::completion::SC);
+    ep.forge_requester_id(0x0210);  // a malicious device puts any ID in its TLPs
+    ASSERT_EQ(dma(ep, tlm::TLM_READ_COMMAND, far_memory, buf, 4).status, pcie::completion::SC);
+    ep.forge_requester_id(std::nullopt);
+    command(rciep_bdf, pci::command_bits::bus_master);
+    ASSERT_EQ(dma(rciep, tlm::TLM_READ_COMMAND, far_memory, buf, 4).status, pcie::completion::SC);
+    ASSERT_EQ(iommu.seen.size(), 3u);
+    EXPECT_EQ(iommu.seen[0].rid, ep_bdf.rid());
+    EXPECT_EQ(iommu.seen[0].origin, &ep);
+    EXPECT_EQ(iommu.seen[1].rid, 0x0210u);  // the forged ID travels (no ACS Source Validation on the port)
+    EXPECT_EQ(iommu.seen[1].origin, &ep);   // the physical origin does not change
+    EXPECT_EQ(iommu.seen[2].origin, &rciep);
+}
+
+// ---- inbound: a device's request that comes back from the interconnect --------------
+
+// What the interconnect hands the root complex after the IOMMU: a device's
+// (translated) request, with the device's extension.
+struct inbound_result {
+    pcie::pcie_ext ext;
+    tlm::tlm_response_status response;
+};
+
+class RootComplexInbound : public RootComplex {
+protected:
+    inbound_result inbound(tlm::tlm_command cmd, std::uint64_t a, void* data, unsigned len, std::uint16_t rid = 0x0100) {
+        inbound_result r;
+        r.ext.requester_id = rid;
+        r.ext.origin = &ep;
+        tlm::tlm_generic_payload gp;
+        prepare(gp, cmd, a, data, len);
+        gp.set_extension(&r.ext);
+        sc_time d = SC_ZERO_TIME;
+        host.out->b_transport(gp, d);
+        gp.clear_extension(&r.ext);
+        r.response = gp.get_response_status();
+        return r;
+    }
+    std::uint64_t stat(const std::string& name) {
+        stat_map m;
+        rc.stats(m);
+        return m.at("rc." + name);
+    }
+};
+
+TEST_F(RootComplexInbound, DeviceWriteToEcamIsUnsupportedAndChangesNothing) {
+    program();
+    command(rciep_bdf, pci::command_bits::memory_space | pci::command_bits::bus_master);
+    const std::uint64_t config_before = stat("config_requests");
+    std::uint16_t zero = 0;
+    const auto r = inbound(tlm::TLM_WRITE_COMMAND, ecam(rciep_bdf, cfg::command), &zero, 2);
+    EXPECT_EQ(r.ext.status, pcie::completion::UR);
+    EXPECT_EQ(r.response, tlm::TLM_ADDRESS_ERROR_RESPONSE);  // no master abort for a device
+    EXPECT_FALSE(r.ext.host);                                 // still a device's request
+    EXPECT_EQ(r.ext.kind, pcie::request_kind::memory);        // never became a configuration request
+    EXPECT_EQ(rciep.config().command(), pci::command_bits::memory_space | pci::command_bits::bus_master);
+    EXPECT_EQ(stat("inbound_unsupported"), 1u);
+    EXPECT_EQ(stat("config_requests"), config_before);  // no configuration request was made
+}
+
+TEST_F(RootComplexInbound, DeviceReadOfNothingStaysUnsupported) {
+    program();
+    std::uint32_t v = 0x12345678;
+    const auto r = inbound(tlm::TLM_READ_COMMAND, 0xC0200000, &v, 4);  // decoded by nobody
+    EXPECT_EQ(r.ext.status, pcie::completion::UR);
+    EXPECT_EQ(r.response, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(v, 0x12345678u);  // no all-ones master-abort data
+    EXPECT_FALSE(r.ext.host);
+}
+
+TEST_F(RootComplexInbound, PeerToPeerThroughTheRootComplexStaysDeviceTraffic) {
+    program();
+    command(rciep_bdf, pci::command_bits::memory_space);
+    std::vector<bool> seen_host;
+    rciep.set_bar_observer([&](const pci::pci_function&, const tlm::tlm_generic_payload& gp) {
+        const auto* x = gp.get_extension<pcie::pcie_ext>();
+        seen_host.push_back(x && x->host);
+    });
+    std::uint32_t v = 0xfeedc0de;
+    const auto r = inbound(tlm::TLM_WRITE_COMMAND, rciep_bar0 + 8, &v, 4);
+    EXPECT_EQ(r.ext.status, pcie::completion::SC);
+    EXPECT_FALSE(r.ext.host);
+    ASSERT_EQ(seen_host.size(), 1u);
+    EXPECT_FALSE(seen_host[0]);  // the BAR's observer (the checkers) sees a device's request
+    EXPECT_EQ(stat("inbound_peer_to_peer"), 1u);
+    EXPECT_EQ(mmio_read32(rciep_bar0 + 8), 0xfeedc0deu);
+    // A request running past the end of the BAR is not claimed.
+    std::uint64_t q = 0;
+    EXPECT_EQ(inbound(tlm::TLM_READ_COMMAND, rciep_bar0 + 0x1000 - 4, &q, 8).ext.status, pcie::completion::UR);
+}
+
+// A root complex that does not route peer-to-peer: the same request is UR.
+TEST(RootComplexWithoutPeerToPeer, DeviceRequestToABarIsUnsupported) {
+    pcie::root_complex_params p;
+    p.peer_to_peer = false;
+    pcie::root_complex rc{"rc", p};
+    devices::bar_ram rciep{"rciep", rciep_params()};
+    recorder iommu{"iommu"};
+    cpu host{"host"};
+    rc.attach(rciep);
+    rc.iommu_out.bind(iommu.in);
+    host.out.bind(rc.host_in);
+    sc_start(SC_ZERO_TIME);
+    const pcie::bdf f{0, 2, 0};
+    std::uint32_t bar = static_cast<std::uint32_t>(rciep_bar0), cmd = pci::command_bits::memory_space;
+    ASSERT_EQ(host.access(tlm::TLM_WRITE_COMMAND, p.ecam_base + pcie::ecam_offset(f, cfg::bar0), &bar, 4), pcie::completion::SC);
+    ASSERT_EQ(host.access(tlm::TLM_WRITE_COMMAND, p.ecam_base + pcie::ecam_offset(f, cfg::command), &cmd, 2), pcie::completion::SC);
+    std::vector<bool> seen;
+    rciep.set_bar_observer([&](const pci::pci_function&, const tlm::tlm_generic_payload&) { seen.push_back(true); });
+    std::uint32_t v = 0xdeadbeef;
+    pcie::pcie_ext ext;
+    ext.requester_id = 0x0100;
+    tlm::tlm_generic_payload gp;
+    prepare(gp, tlm::TLM_WRITE_COMMAND, rciep_bar0, &v, 4);
+    gp.set_extension(&ext);
+    sc_time d = SC_ZERO_TIME;
+    host.out->b_transport(gp, d);
+    gp.clear_extension(&ext);
+    EXPECT_EQ(ext.status, pcie::completion::UR);
+    EXPECT_TRUE(seen.empty());
+    // The CPU still reaches the BAR, and what the device wrote is not there.
+    std::uint32_t r = 1;
+    EXPECT_EQ(host.access(tlm::TLM_READ_COMMAND, rciep_bar0, &r, 4), pcie::completion::SC);
+    EXPECT_EQ(r, 0u);
+    EXPECT_EQ(seen.size(), 1u);
 }
 
 } // namespace

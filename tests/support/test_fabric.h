@@ -13,13 +13,14 @@
 
 namespace iotwin::test_support {
 
-// The CPU side: plain TLM requests, with a pcie_ext attached so the test can
-// read the completion status the fabric gave.
+// The CPU side: plain TLM requests, with a pcie_ext (marked `host`) attached
+// so the test can read the completion status the fabric gave.
 struct test_cpu : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<test_cpu> out{"out"};
     explicit test_cpu(sc_core::sc_module_name n) : sc_module(n) {}
     pcie::completion access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len) {
         pcie::pcie_ext ext;
+        ext.host = true;  // a CPU's access, with master-abort semantics
         tlm::tlm_generic_payload gp;
         prepare(gp, cmd, addr, data, len);
         gp.set_extension(&ext);
