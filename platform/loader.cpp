@@ -333,7 +333,14 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (io.context_cache_entries == 0) r_.fail(where, "platform.iommu.context_cache.entries must be at least 1");
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
     }
-    if (n["dram"]) read_params(r_, n["dram"], p.dram, "platform.dram");
+    if (n["dram"]) {
+        read_params(r_, n["dram"], p.dram, "platform.dram");
+        const auto& m = p.dram;
+        if (!(m.bandwidth > 0)) r_.fail(n["dram"], "platform.dram.bandwidth must be positive (GB/s)");
+        if (m.channels == 0 || m.channels > 64) r_.fail(n["dram"], "platform.dram.channels must be 1..64");
+        if (m.interleave < 64 || (m.interleave & (m.interleave - 1)) || m.interleave > (1u << 20))
+            r_.fail(n["dram"], "platform.dram.interleave must be a power of two from 64 bytes to 1MiB");
+    }
     if (n["fabric"]) {
         read_params(r_, n["fabric"], p.fabric, "platform.fabric");
         if (!pcie::valid_link(p.fabric.link.gen, p.fabric.link.width))

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -10,7 +11,8 @@ namespace iotwin::mem {
 using namespace sc_core;
 
 memory::memory(sc_module_name name, const memory_params& p)
-    : sc_module(name), socket("socket"), p_(p), ns_per_byte_(1.0 / p.bandwidth) {
+    : sc_module(name), socket("socket"), p_(p), ns_per_byte_(1.0 / p.bandwidth),
+      channels_(static_cast<std::size_t>(p.channels ? p.channels : 1)) {
     void* m = mmap(nullptr, p_.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) throw std::runtime_error("cannot reserve " + std::to_string(p_.size) + " bytes of machine memory");
     data_ = static_cast<std::uint8_t*>(m);
@@ -49,7 +51,6 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     for (const observer& o : observers_) o(gp);
-    const sc_time transfer = ns_(len * ns_per_byte_);
     if (gp.is_read()) {
         copy(gp, static_cast<std::uint64_t>(off), true);
         delay += p_.read_latency;
@@ -61,9 +62,24 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         ++writes_;
         bytes_written_ += len;
     }
-    occupy(channel_, delay, transfer);
+    transfer(a, std::min(len, width), delay);
     gp.set_dmi_allowed(true);
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+// Each interleave block of [addr, addr + len) moves on its own channel, from
+// `delay` on; the access is done when the last of them is.
+void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
+    const sc_time now = sc_time_stamp(), start = now + delay;
+    sc_time end = start;
+    const std::uint64_t block = p_.interleave;
+    for (std::uint64_t a = addr; a < addr + len;) {
+        const std::uint64_t n = std::min(addr + len - a, block - a % block);
+        timed_resource& ch = channels_[static_cast<std::size_t>(a / block % channels_.size())];
+        end = std::max(end, ch.occupy(start, ns_(static_cast<double>(n) * ns_per_byte_), now));
+        a += n;
+    }
+    delay = end - now;
 }
 
 // Byte enables and streaming width honoured as the LRM defines them (IEEE

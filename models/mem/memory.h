@@ -3,9 +3,10 @@
 // pages a scenario touches. Grants DMI (read and write) for the whole array and
 // revokes it through invalidate() whenever permission changes upstream.
 //
-// Timing: a fixed access latency per direction plus the transfer time on one
-// channel at the configured bandwidth; the channel is a timed resource, so
-// concurrent requesters queue.
+// Timing: a fixed access latency per direction plus the transfer time on the
+// channels the access touches (addresses interleave across them), each at the
+// configured bandwidth; each channel is a timed resource, so concurrent
+// requesters queue on the channels they share.
 // Every b_transport is shown to the observers, which is how the isolation
 // checkers see each access that reaches memory.
 #pragma once
@@ -32,12 +33,18 @@ struct memory_params {
     std::vector<region> regions;
     sc_core::sc_time read_latency = sc_core::sc_time(80, sc_core::SC_NS);
     sc_core::sc_time write_latency = sc_core::sc_time(40, sc_core::SC_NS);
-    double bandwidth = 21.3;  // GB/s, one channel
+    double bandwidth = 21.3;  // GB/s, each channel
+    // Channels, interleaved by address: consecutive `interleave`-byte blocks
+    // go to consecutive channels, so a long access uses several at once.
+    std::uint64_t channels = 6;
+    std::uint64_t interleave = 256;
 
     template <class V> void visit(V& v) {
         v("read_latency", read_latency, "time", "idle DRAM load-to-use latency of a read");
         v("write_latency", write_latency, "time", "latency until a posted write is accepted by the memory controller");
-        v("bandwidth", bandwidth, "GB/s", "peak bandwidth of the channel all requesters share");
+        v("bandwidth", bandwidth, "GB/s", "peak bandwidth of one channel");
+        v("channels", channels, "channels", "memory channels every requester shares, interleaved by address");
+        v("interleave", interleave, "bytes", "bytes of consecutive addresses on one channel before the next");
     }
 };
 
@@ -68,6 +75,7 @@ private:
     bool get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);
     void copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read);
+    void transfer(std::uint64_t addr, std::uint64_t len, sc_core::sc_time& delay);
     // Offset into the array of [addr, addr+len), or -1 when not all of it is RAM.
     std::int64_t offset_of(std::uint64_t addr, std::uint64_t len) const;
 
@@ -75,7 +83,7 @@ private:
     std::uint8_t* data_ = nullptr;
     double ns_per_byte_;
     ns_time ns_;
-    timed_resource channel_;
+    std::vector<timed_resource> channels_;
     std::vector<observer> observers_;
     std::uint64_t reads_ = 0, writes_ = 0, bytes_read_ = 0, bytes_written_ = 0, errors_ = 0;
 };

@@ -75,9 +75,11 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
     gp.set_address(addr);
     if (ext->status != completion::SC) {
         ++unsupported_;
-        // Master abort on a PC: reads return all ones, writes are dropped.
+        // Master abort on a PC: reads return all ones, writes are dropped. The
+        // response says what the fabric answered (TLM and PCIe status agree);
+        // the CPU's load does not fault on it.
         if (gp.is_read()) std::memset(gp.get_data_ptr(), 0xff, gp.get_data_length());
-        gp.set_response_status(tlm::TLM_OK_RESPONSE);
+        complete(gp, ext, ext->status);
     }
     if (ext == &local) gp.clear_extension(&local);
 }

@@ -68,6 +68,7 @@ memory_params small(std::vector<memory_params::region> regions = {}) {
     p.read_latency = sc_time(80, SC_NS);
     p.write_latency = sc_time(40, SC_NS);
     p.bandwidth = 1.0;  // 1 byte per ns: transfer times are whole nanoseconds
+    p.channels = 1;
     return p;
 }
 
@@ -135,6 +136,40 @@ TEST_F(memory_test, ConcurrentRequestsQueueOnTheChannel) {
     // Issued at the same time: its data can only move once the first is done.
     ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 0, buf.data(), 8, d2), tlm::TLM_OK_RESPONSE);
     EXPECT_EQ(d2, sc_time(1088, SC_NS));
+}
+
+// Four channels interleaved every 256 bytes.
+class memory_channels_test : public memory_test {
+protected:
+    void SetUp() override {
+        memory_params p = small();
+        p.channels = 4;
+        p.interleave = 256;
+        build(p);
+    }
+};
+
+TEST_F(memory_channels_test, AnAccessSpreadsOverTheChannelsItsAddressesInterleaveTo) {
+    std::vector<std::uint8_t> buf(1024);
+    sc_time d;
+    // 1 KiB from 0: four 256-byte blocks on four channels at once.
+    ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 0, buf.data(), 1024, d), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(d, sc_time(80 + 256, SC_NS));
+    // An unaligned 512 bytes from 128 touches three channels: 128 + 256 + 128 bytes.
+    d = sc_time(10, SC_US);
+    ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 128, buf.data(), 512, d), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(d, sc_time(10'000 + 80 + 256, SC_NS));
+}
+
+TEST_F(memory_channels_test, OnlyRequestsOnTheSameChannelQueue) {
+    std::vector<std::uint8_t> buf(256);
+    sc_time a, b, c;
+    ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 0, buf.data(), 256, a), tlm::TLM_OK_RESPONSE);      // channel 0
+    ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 256, buf.data(), 256, b), tlm::TLM_OK_RESPONSE);    // channel 1
+    ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, 1024, buf.data(), 256, c), tlm::TLM_OK_RESPONSE);   // channel 0 again
+    EXPECT_EQ(a, sc_time(80 + 256, SC_NS));
+    EXPECT_EQ(b, sc_time(80 + 256, SC_NS));
+    EXPECT_EQ(c, sc_time(80 + 512, SC_NS));
 }
 
 TEST_F(memory_test, AccessOutsideRamIsAnAddressError) {
