@@ -37,7 +37,7 @@ using namespace iotwin::platform;
 using namespace sc_core;
 namespace fs = std::filesystem;
 
-const char* const scenario_dirs[] = {"scenarios/topologies", "scenarios/examples", "scenarios/security"};
+const char* const scenario_dirs[] = {"scenarios/topologies", "scenarios/examples", "scenarios/security", "scenarios/timing"};
 
 // Relative to IOTWIN_SOURCE_DIR.
 const std::vector<std::string> scenario_files = {
@@ -65,6 +65,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/topologies/switch-with-acs.yaml",
     "scenarios/topologies/switch-without-acs.yaml",
     "scenarios/topologies/zhaoxin-downstream-port.yaml",
+    "scenarios/examples/bus-master-cleared-mid-transfer.yaml",
     "scenarios/examples/bus-master-disabled-blocks-dma.yaml",
     "scenarios/examples/completion-msi-reaches-domain.yaml",
     "scenarios/examples/dma-into-mapped-page.yaml",
@@ -84,6 +85,8 @@ const std::vector<std::string> scenario_files = {
     "scenarios/security/p2p-multifunction-with-acs.yaml",
     "scenarios/security/p2p-switch-with-acs.yaml",
     "scenarios/security/p2p-switch-without-acs.yaml",
+    "scenarios/timing/two-engines-one-link.yaml",
+    "scenarios/timing/two-engines-two-root-ports.yaml",
 };
 
 std::string path_of(const std::string& rel) { return std::string(IOTWIN_SOURCE_DIR) + "/" + rel; }
