@@ -105,7 +105,7 @@ struct fabric_params {
         v("link.width", link.width, "lanes", "default PCIe link width");
         v("link.tlp_overhead", link.tlp_overhead, "bytes", "bytes a request TLP (4-DW header) adds on the wire besides its payload");
         v("link.completion_overhead", link.completion_overhead, "bytes", "bytes a completion TLP (3-DW header) adds on the wire besides its payload");
-        v("read_completion_boundary", root_complex.read_completion_boundary, "bytes", "the root complex splits read completions at this boundary (64 or 128)");
+        v("root_complex.read_completion_boundary", root_complex.read_completion_boundary, "bytes", "the root complex splits read completions at this boundary (64 or 128)");
         v("read_tags", read_tags, "requests", "read requests a function may have outstanding (tags)");
         v("posted_credits", posted_credits, "requests", "posted requests (writes, MSIs) a function may have in flight (flow-control credits)");
         v("pci_bus.clock", port.pci_bus_clock, "time", "clock period of a conventional PCI bus below a bridge");

@@ -347,7 +347,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
             r_.fail(n["fabric"], "platform.fabric.link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
         const fabric_params& f = p.fabric;
         if (f.root_complex.read_completion_boundary != 64 && f.root_complex.read_completion_boundary != 128)
-            r_.fail(n["fabric"], "platform.fabric.read_completion_boundary must be 64 or 128 (PCIe Read Completion Boundary)");
+            r_.fail(n["fabric"], "platform.fabric.root_complex.read_completion_boundary must be 64 or 128 (PCIe Read Completion Boundary)");
         if (f.read_tags == 0 || f.read_tags > 768)
             r_.fail(n["fabric"], "platform.fabric.read_tags must be 1..768 (10-bit tags allow 768 outstanding requests)");
         if (f.posted_credits == 0 || f.posted_credits > 4096) r_.fail(n["fabric"], "platform.fabric.posted_credits must be 1..4096");

@@ -1,7 +1,6 @@
 #include "models/pci/pci_function.h"
 #include "models/common/payload.h"
 
-#include <tlm_utils/tlm_quantumkeeper.h>  // tlm_global_quantum
 
 #include <algorithm>
 
@@ -223,7 +222,6 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     // arrived (write). Times are absolute simulated times.
     request_slots& slots = write ? posted_slots_ : read_slots_;
     const bool may_wait = in_thread();
-    const sc_time& quantum = tlm::tlm_global_quantum::instance().get();
     sc_time issue = sc_time_stamp() + delay;  // when the next TLP may go out
     sc_time done = issue;
     // One payload per function, reused: building a generic payload allocates.
@@ -240,8 +238,12 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         const auto n = static_cast<unsigned>(std::min({len - off, chunk_max, to_page}));
         sc_time& slot = slots.next();
         if (slot > issue) issue = slot;
-        // Temporal decoupling: never run a quantum or more ahead of the others.
-        if (may_wait && issue - sc_time_stamp() >= quantum) wait(issue - sc_time_stamp());
+        // Temporal decoupling: the quantum keeper decides when the issuing
+        // thread has run far enough ahead of the others to wait for them.
+        if (may_wait) {
+            quantum_keeper_.set(issue - sc_time_stamp());
+            if (quantum_keeper_.need_sync()) quantum_keeper_.sync();
+        }
         ext = pcie::pcie_ext{};
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
         ext.origin = this;

@@ -24,6 +24,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/common/stats.h"
 #include "models/pci/config_space.h"
@@ -208,6 +209,9 @@ private:
     request_slots read_slots_, posted_slots_;
     // The payload dma() sends its TLPs with, and its PCIe extension.
     std::unique_ptr<tlm::tlm_generic_payload> request_;
+    // Synchronises the thread issuing DMA with the global quantum (its sync
+    // point is renewed whenever it syncs, so one keeper serves every caller).
+    tlm_utils::tlm_quantumkeeper quantum_keeper_;
     std::optional<std::uint16_t> forged_requester_id_;
 };
 
