@@ -547,6 +547,21 @@ void runner::main() {
 
 void runner::boot(sc_time& d) { report_.enumeration = boot_platform(s_, pi_, d); }
 
+namespace {
+// The domains (or `hypervisor`) that interrupt events from `from` on were
+// for, each named once, in order.
+template <class Event>
+json domains_since(hyp::hypervisor& h, const std::vector<Event>& events, std::size_t from) {
+    json names = json::array();
+    for (std::size_t i = from; i < events.size(); ++i) {
+        const hyp::domain* d = h.find(events[i].domain);
+        const std::string name = d ? d->name : "hypervisor";
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    return names;
+}
+} // namespace
+
 bool runner::settle(const sc_time& limit_after) {
     // Let what the steps started (a DMA engine's transfer, its interrupt) finish.
     const sc_time limit = sc_time_stamp() + limit_after;
@@ -621,22 +636,8 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     }
     out.result["fault"] = c.bus_error || pi_.iommu->faults().size() > faults0 || !errors.empty();
     if (!errors.empty()) out.result["errors"] = errors;
-    json delivered = json::array();
-    const auto& irqs = pi_.hypervisor->deliveries();
-    for (std::size_t i = irq0; i < irqs.size(); ++i) {
-        const hyp::domain* d = pi_.hypervisor->find(irqs[i].domain);
-        const std::string name = d ? d->name : "hypervisor";
-        if (std::find(delivered.begin(), delivered.end(), name) == delivered.end()) delivered.push_back(name);
-    }
-    out.result["delivered"] = delivered;
-    json misdirected = json::array();
-    const auto& lost = pi_.hypervisor->misdirected();
-    for (std::size_t i = misdirected0; i < lost.size(); ++i) {
-        const hyp::domain* d = pi_.hypervisor->find(lost[i].domain);
-        const std::string name = d ? d->name : "hypervisor";
-        if (std::find(misdirected.begin(), misdirected.end(), name) == misdirected.end()) misdirected.push_back(name);
-    }
-    out.result["misdirected"] = misdirected;
+    out.result["delivered"] = domains_since(*pi_.hypervisor, pi_.hypervisor->deliveries(), irq0);
+    out.result["misdirected"] = domains_since(*pi_.hypervisor, pi_.hypervisor->misdirected(), misdirected0);
     out.expect = json::object();
     for (const auto& kv : st.expect) out.expect[kv.first.Scalar()] = kv.second.IsScalar() ? json(kv.second.Scalar()) : json(YAML::Dump(kv.second));
     if (out.ok) check_expectations(st, out);

@@ -1,5 +1,6 @@
 #include "models/intc/msi_controller.h"
 
+#include "models/common/payload.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::intc {
@@ -14,6 +15,11 @@ msi_controller::msi_controller(sc_module_name name, sc_time latency)
 void msi_controller::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     const std::uint64_t a = gp.get_address();
     const unsigned len = gp.get_data_length();
+    if (const tlm::tlm_response_status refused = refused_payload_features(gp); refused != tlm::TLM_OK_RESPONSE) {
+        ++malformed_;
+        gp.set_response_status(refused);
+        return;
+    }
     // Only DWORD writes are interrupt messages; anything else in the window is an error.
     if (!gp.is_write() || len != 4 || (a & 3) || !pcie::is_msi_address(a)) {
         ++malformed_;

@@ -240,6 +240,10 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         pcie::complete(gp, ext, pcie::completion::UR);
         return;
     }
+    if (const tlm::tlm_response_status refused = refused_payload_features(gp); refused != tlm::TLM_OK_RESPONSE) {
+        gp.set_response_status(refused);
+        return;
+    }
     const std::uint64_t base_off = gp.get_address() & (vtd::reg::SIZE - 1);
     const auto off = static_cast<std::uint32_t>(base_off);
     const unsigned len = gp.get_data_length();

@@ -160,16 +160,11 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
 
 void pci_function::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
-    // Byte enables and streaming are not TLPs this function completes
-    // (IEEE 1666-2011 14.14, 14.15): refused with the status the LRM names.
-    if (gp.get_byte_enable_ptr()) {
-        gp.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-        if (ext) ext->status = pcie::completion_of(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-        return;
-    }
-    if (gp.get_streaming_width() < gp.get_data_length()) {
-        gp.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-        if (ext) ext->status = pcie::completion_of(tlm::TLM_BURST_ERROR_RESPONSE);
+    // Byte enables and streaming are not TLPs this function completes:
+    // refused with the status the LRM names, and the completion that agrees.
+    if (const tlm::tlm_response_status refused = refused_payload_features(gp); refused != tlm::TLM_OK_RESPONSE) {
+        gp.set_response_status(refused);
+        if (ext) ext->status = pcie::completion_of(refused);
         return;
     }
     // Read completions leave split at the Read Completion Boundary (64 bytes: Link Control RCB clear).

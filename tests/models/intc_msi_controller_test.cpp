@@ -102,6 +102,26 @@ TEST_F(msi_controller_test, NonDwordWritesAreErrors) {
     EXPECT_EQ(stat("malformed"), 3u);
 }
 
+TEST_F(msi_controller_test, ByteEnablesAndStreamingAreRefusedAsTheLrmSays) {
+    std::uint32_t data = 0x41;
+    unsigned char be[4] = {0xff, 0, 0, 0};
+    for (int mode = 0; mode < 2; ++mode) {
+        tlm::tlm_generic_payload gp;
+        prepare(gp, tlm::TLM_WRITE_COMMAND, 0xFEE0'0000, &data, 4);
+        if (mode == 0) {
+            gp.set_byte_enable_ptr(be);
+            gp.set_byte_enable_length(4);
+        } else {
+            gp.set_streaming_width(1);
+        }
+        sc_time d;
+        cpu->socket->b_transport(gp, d);
+        EXPECT_EQ(gp.get_response_status(), mode == 0 ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE : tlm::TLM_BURST_ERROR_RESPONSE);
+    }
+    EXPECT_TRUE(seen.empty());
+    EXPECT_EQ(stat("malformed"), 2u);
+}
+
 TEST_F(msi_controller_test, ReadsAreErrors) {
     sc_time d;
     std::uint32_t data = 0;

@@ -280,6 +280,26 @@ TEST_F(iommu_test, DeviceRequestToTheRegistersIsUnsupportedAndChangesNothing) {
     EXPECT_EQ(r, vtd::gsts::TES | vtd::gsts::RTPS);
 }
 
+TEST_F(iommu_test, RegisterAccessWithByteEnablesOrStreamingIsRefusedAsTheLrmSays) {
+    setup_domain();
+    std::uint32_t v = 0;  // GCMD with TE clear
+    unsigned char be[4] = {0xff, 0xff, 0, 0};
+    for (int mode = 0; mode < 2; ++mode) {
+        tlm::tlm_generic_payload gp;
+        prepare(gp, tlm::TLM_WRITE_COMMAND, reg::GCMD, &v, 4);
+        if (mode == 0) {
+            gp.set_byte_enable_ptr(be);
+            gp.set_byte_enable_length(4);
+        } else {
+            gp.set_streaming_width(2);
+        }
+        sc_time d;
+        cpu->socket->b_transport(gp, d);
+        EXPECT_EQ(gp.get_response_status(), mode == 0 ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE : tlm::TLM_BURST_ERROR_RESPONSE);
+    }
+    EXPECT_TRUE(mmu->translation_enabled());  // neither write changed GCMD
+}
+
 TEST_F(iommu_test, RequestWithoutPcieExtensionIsRejected) {
     std::uint32_t v = 5;
     EXPECT_EQ(dev->access(tlm::TLM_WRITE_COMMAND, data_a, &v, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
