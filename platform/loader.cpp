@@ -261,6 +261,22 @@ struct param_reader {
     }
 };
 
+// The node at a dotted parameter path below `map` (nested maps), or the
+// deepest one on the way: where an error about that parameter points.
+YAML::Node value_at(const YAML::Node& map, const std::string& dotted) {
+    YAML::Node at = map;
+    std::size_t from = 0;
+    while (from <= dotted.size()) {
+        const std::size_t dot = dotted.find('.', from);
+        const std::string key = dotted.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+        if (!at.IsMap() || !at[key]) break;
+        at = at[key];
+        if (dot == std::string::npos) break;
+        from = dot + 1;
+    }
+    return at;
+}
+
 template <class P> void read_params(const reader& r, const YAML::Node& map, P& params, const std::string& where,
                                     const std::vector<std::string>& extra = {}) {
     param_reader pr{r, map, {}};
@@ -334,25 +350,30 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
     }
     if (n["dram"]) {
-        read_params(r_, n["dram"], p.dram, "platform.dram");
+        const YAML::Node dram = n["dram"];
+        read_params(r_, dram, p.dram, "platform.dram");
         const auto& m = p.dram;
-        if (!(m.bandwidth > 0)) r_.fail(n["dram"], "platform.dram.bandwidth must be positive (GB/s)");
-        if (m.channels == 0 || m.channels > 64) r_.fail(n["dram"], "platform.dram.channels must be 1..64");
+        if (!(m.bandwidth > 0)) r_.fail(value_at(dram, "bandwidth"), "platform.dram.bandwidth must be positive (GB/s)");
+        if (m.channels == 0 || m.channels > 64) r_.fail(value_at(dram, "channels"), "platform.dram.channels must be 1..64");
         if (m.interleave < 64 || (m.interleave & (m.interleave - 1)) || m.interleave > (1u << 20))
-            r_.fail(n["dram"], "platform.dram.interleave must be a power of two from 64 bytes to 1MiB");
+            r_.fail(value_at(dram, "interleave"), "platform.dram.interleave must be a power of two from 64 bytes to 1MiB");
     }
     if (n["fabric"]) {
-        read_params(r_, n["fabric"], p.fabric, "platform.fabric");
+        const YAML::Node fabric = n["fabric"];
+        read_params(r_, fabric, p.fabric, "platform.fabric");
         if (!pcie::valid_link(p.fabric.link.gen, p.fabric.link.width))
-            r_.fail(n["fabric"], "platform.fabric.link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
+            r_.fail(value_at(fabric, "link"), "platform.fabric.link: gen must be 1..5 and width 1, 2, 4, 8, 12, 16 or 32");
         const fabric_params& f = p.fabric;
         if (f.root_complex.read_completion_boundary != 64 && f.root_complex.read_completion_boundary != 128)
-            r_.fail(n["fabric"], "platform.fabric.root_complex.read_completion_boundary must be 64 or 128 (PCIe Read Completion Boundary)");
+            r_.fail(value_at(fabric, "root_complex.read_completion_boundary"),
+                    "platform.fabric.root_complex.read_completion_boundary must be 64 or 128 (PCIe Read Completion Boundary)");
         if (f.read_tags == 0 || f.read_tags > 768)
-            r_.fail(n["fabric"], "platform.fabric.read_tags must be 1..768 (10-bit tags allow 768 outstanding requests)");
-        if (f.posted_credits == 0 || f.posted_credits > 4096) r_.fail(n["fabric"], "platform.fabric.posted_credits must be 1..4096");
-        if (f.port.pci_bus_width != 4 && f.port.pci_bus_width != 8) r_.fail(n["fabric"], "platform.fabric.pci_bus.width must be 4 or 8 bytes (32- or 64-bit PCI)");
-        if (f.port.pci_bus_clock == sc_core::SC_ZERO_TIME) r_.fail(n["fabric"], "platform.fabric.pci_bus.clock must be positive");
+            r_.fail(value_at(fabric, "read_tags"), "platform.fabric.read_tags must be 1..768 (10-bit tags allow 768 outstanding requests)");
+        if (f.posted_credits == 0 || f.posted_credits > 255)
+            r_.fail(value_at(fabric, "posted_credits"), "platform.fabric.posted_credits must be 1..255 (the 8-bit posted header credit field)");
+        if (f.port.pci_bus_width != 4 && f.port.pci_bus_width != 8)
+            r_.fail(value_at(fabric, "pci_bus.width"), "platform.fabric.pci_bus.width must be 4 or 8 bytes (32- or 64-bit PCI)");
+        if (f.port.pci_bus_clock == sc_core::SC_ZERO_TIME) r_.fail(value_at(fabric, "pci_bus.clock"), "platform.fabric.pci_bus.clock must be positive");
     }
     if (n["simulation"]) {
         read_params(r_, n["simulation"], p.simulation, "platform.simulation");

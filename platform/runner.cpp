@@ -597,7 +597,14 @@ void runner::run_step(const step_desc& st) {
     ++background_running_;
     sc_spawn_options opts;
     sc_spawn([this, &st, slot] {
-        execute(st, slot);
+        try {
+            execute(st, slot);
+        } catch (...) {
+            // As in the runner's own thread: the run stops with the error
+            // (nothing may escape into the SystemC kernel).
+            if (!error_) error_ = std::current_exception();
+            sc_stop();
+        }
         --background_running_;
         background_done_.notify(SC_ZERO_TIME);
     }, sc_gen_unique_name("background_step"), &opts);
