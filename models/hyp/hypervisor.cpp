@@ -98,8 +98,11 @@ pcie::completion hypervisor::machine_access(tlm::tlm_command cmd, std::uint64_t 
     tlm::tlm_generic_payload gp;
     prepare(gp, cmd, addr, data, len);
     gp.set_extension(&ext);
+    const sc_time issued = d;
     cpu->b_transport(gp, d);
     gp.clear_extension(&ext);
+    // A posted write costs the CPU only until the root complex took it.
+    if (pcie::is_posted(gp, &ext) && ext.egress_set) d = std::max(issued, ext.egress);
     if (!gp.is_response_ok()) return pcie::completion::UR;
     return ext.status;
 }

@@ -67,11 +67,16 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
         ext->kind = request_kind::memory;
         index = route_memory(addr, -1);
     }
+    // A CPU's memory write is posted: the core goes on once the root complex
+    // has taken it (the first hop marks that), a read or a configuration
+    // request waits for its completion, which crosses the root complex again.
+    if (is_posted(gp, ext)) mark_egress(*ext, delay);
     if (index >= 0) {
         down_out[index]->b_transport(gp, delay);
     } else {
         complete(gp, ext, completion::UR);
     }
+    if (!is_posted(gp, ext)) delay += p_.latency;
     gp.set_address(addr);
     if (ext->status != completion::SC) {
         ++unsupported_;

@@ -185,6 +185,21 @@ TEST(Timing, Write4KiBIsSerializationBound) {
     EXPECT_PATH(tlps * t.write_wire(t.mps), r.step_ns(2));
 }
 
+TEST(Timing, CpuMmioWriteIsPostedAndReadWaitsForItsCompletion) {
+    const table t;
+    const devices::dma_engine_params engine;
+    const run_result r = run(scenario_text(behind_root_port, "dev0",
+                                           "  - { do: pci.mmio_write, as: guest1, args: { device: dev0, bar: 0, offset: 0x8000, value: 7 } }\n"
+                                           "  - { do: pci.mmio_read, as: guest1, args: { device: dev0, bar: 0, offset: 0x8000 } }\n"));
+    // The write costs the CPU the interconnect and the root complex, which takes it.
+    EXPECT_PATH(t.ic() + t.rc(), r.step_ns(0));
+    // The read goes down to the engine's buffer and its 4-byte completion comes back.
+    const double read = t.ic() + t.rc() + t.port_lat() + t.request_wire() + ns(engine.register_latency) +
+                        (4 + static_cast<double>(t.fabric.link.completion_overhead)) / t.link + t.port_lat() + t.rc();
+    EXPECT_PATH(read, r.step_ns(1));
+    EXPECT_EQ(r.result(1)["value"], 7u);
+}
+
 // ---- streams: the link's limit ------------------------------------------------------------
 
 TEST(Timing, ReadStreamReachesTheLinkLimit) {
