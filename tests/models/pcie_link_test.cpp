@@ -96,6 +96,31 @@ TEST(PcieLink, PartialOverlapWaitsOnlyForTheRemainder) {
     EXPECT_EQ(b, w + w);  // starts when the first is done (104 ns), not at 50 ns
 }
 
+TEST(PcieLink, CompletionsSplitAtNaturallyAlignedBoundaries) {
+    EXPECT_EQ(completion_count(0, 64, 64), 1u);
+    EXPECT_EQ(completion_count(0, 512, 64), 8u);
+    EXPECT_EQ(completion_count(32, 64, 64), 2u);    // crosses one boundary
+    EXPECT_EQ(completion_count(0x1000, 4096, 128), 32u);
+    EXPECT_EQ(completion_count(60, 8, 64), 2u);     // 4 bytes each side of 64
+    EXPECT_EQ(completion_count(0, 0, 64), 1u);      // a completion without data
+}
+
+TEST(PcieLink, EachCompletionCarriesItsOwnOverhead) {
+    const pcie_link g3x8({3, 8, 26, 22});
+    const double bytes_per_ns = 8 * 128.0 / 130.0;
+    // 512 bytes in eight 64-byte completions: 8 x 22 bytes of overhead.
+    EXPECT_NEAR(ns(g3x8.completion_time(0, 512, 64)), (512 + 8 * 22) / bytes_per_ns, ps);
+    EXPECT_NEAR(ns(g3x8.completion_time(0, 512, 128)), (512 + 4 * 22) / bytes_per_ns, ps);
+    // The direction is occupied for that long.
+    pcie_link l({3, 8, 26, 22});
+    sc_time down = SC_ZERO_TIME;
+    l.complete_down(down, 0, 512, 64);
+    EXPECT_EQ(down, l.completion_time(0, 512, 64));
+    sc_time up = SC_ZERO_TIME;
+    l.complete_up(up, 0, 64, 64);
+    EXPECT_EQ(up, l.completion_time(0, 64, 64));  // the other direction is free
+}
+
 TEST(PcieLink, ValidLink) {
     for (std::uint64_t gen = 1; gen <= 5; ++gen)
         for (std::uint64_t width : {1, 2, 4, 8, 12, 16, 32}) EXPECT_TRUE(valid_link(gen, width)) << gen << " x" << width;
