@@ -45,7 +45,6 @@ enum class address_type : std::uint8_t { untranslated = 0, translation_request =
 enum class completion : std::uint8_t { SC, UR, CRS, CA };
 const char* to_string(completion c);
 
-
 // Carried by every transaction on the fabric. The initiator sets it; a
 // PCIe-to-PCI bridge rewrites requester_id where hardware takes ownership.
 class pcie_ext : public tlm::tlm_extension<pcie_ext> {
