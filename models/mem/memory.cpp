@@ -67,6 +67,15 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
+sc_time memory::transfer_time(std::uint64_t bytes) {
+    // Streams repeat one size: convert it once.
+    if (bytes != last_bytes_) {
+        last_bytes_ = bytes;
+        last_time_ = ns_(static_cast<double>(bytes) * ns_per_byte_);
+    }
+    return last_time_;
+}
+
 // Each interleave block of [addr, addr + len) moves on its own channel, from
 // `delay` on; the access is done when the last of them is.
 void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
@@ -76,7 +85,7 @@ void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
     for (std::uint64_t a = addr; a < addr + len;) {
         const std::uint64_t n = std::min(addr + len - a, block - a % block);
         timed_resource& ch = channels_[static_cast<std::size_t>(a / block % channels_.size())];
-        end = std::max(end, ch.occupy(start, ns_(static_cast<double>(n) * ns_per_byte_), now));
+        end = std::max(end, ch.occupy(start, transfer_time(n), now));
         a += n;
     }
     delay = end - now;

@@ -76,6 +76,7 @@ private:
     unsigned transport_dbg(tlm::tlm_generic_payload& gp);
     void copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read);
     void transfer(std::uint64_t addr, std::uint64_t len, sc_core::sc_time& delay);
+    sc_core::sc_time transfer_time(std::uint64_t bytes);
     // Offset into the array of [addr, addr+len), or -1 when not all of it is RAM.
     std::int64_t offset_of(std::uint64_t addr, std::uint64_t len) const;
 
@@ -84,6 +85,8 @@ private:
     double ns_per_byte_;
     ns_time ns_;
     std::vector<timed_resource> channels_;
+    std::uint64_t last_bytes_ = 0;          // the last transfer size converted, and its time
+    sc_core::sc_time last_time_ = sc_core::SC_ZERO_TIME;
     std::vector<observer> observers_;
     std::uint64_t reads_ = 0, writes_ = 0, bytes_read_ = 0, bytes_written_ = 0, errors_ = 0;
 };

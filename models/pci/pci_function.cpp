@@ -243,9 +243,11 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
         ext.origin = this;
         prepare(gp, cmd, a, data + off, n);
-        sc_time d = issue - sc_time_stamp();
+        const sc_time sent_at = sc_time_stamp();
+        sc_time d = issue - sent_at;
         pcie_out->b_transport(gp, d);
-        const sc_time now = sc_time_stamp();
+        // A target may wait inside b_transport (a blocking one may): take the time afresh only then.
+        const sc_time now = may_wait ? sc_time_stamp() : sent_at;
         slot = now + d;
         ++dma_requests_;
         r.issued = true;
