@@ -225,9 +225,8 @@ TEST(Timing, WriteStreamReachesTheLinkLimit) {
 
 // ---- a switch and a PCIe-to-PCI bridge ---------------------------------------------------------
 
-TEST(Timing, SwitchAddsItsPortsButNoLinkForItsInternalBus) {
-    const table t;
-    const char* const platform = R"(
+// Two endpoints behind one switch (one link between the switch and the root port).
+const char* const two_behind_one_link = R"(
 platform:
   memory: 1GiB
   pcie:
@@ -237,12 +236,20 @@ platform:
         - id: usp
           type: upstream_port
           children:
-            - id: dsp
+            - id: dsp0
               type: downstream_port
               children:
                 - { id: dev0, type: endpoint, model: dma_engine }
+            - id: dsp1
+              type: downstream_port
+              children:
+                - { id: dev1, type: endpoint, model: dma_engine }
 )";
-    const run_result r = run(scenario_text(platform, "dev0", prologue("dev0") + read_step("dev0", 0x100000, 64) + read_step("dev0", 0x100000, 64)));
+
+
+TEST(Timing, SwitchAddsItsPortsButNoLinkForItsInternalBus) {
+    const table t;
+    const run_result r = run(scenario_text(two_behind_one_link, "dev0", prologue("dev0") + read_step("dev0", 0x100000, 64) + read_step("dev0", 0x100000, 64)));
     // Two links (device-DSP, USP-root port) and three ports each way.
     const double expected = 2 * t.request_wire() + 3 * t.port_lat() + t.host_side_read(64) + 3 * t.port_lat() + 2 * t.completion_wire(64);
     EXPECT_PATH(expected, r.step_ns(3));
@@ -274,26 +281,6 @@ platform:
 }
 
 // ---- concurrency -------------------------------------------------------------------------
-
-const char* const two_behind_one_link = R"(
-platform:
-  memory: 1GiB
-  pcie:
-    - id: rp1
-      type: root_port
-      children:
-        - id: usp
-          type: upstream_port
-          children:
-            - id: dsp0
-              type: downstream_port
-              children:
-                - { id: dev0, type: endpoint, model: dma_engine }
-            - id: dsp1
-              type: downstream_port
-              children:
-                - { id: dev1, type: endpoint, model: dma_engine }
-)";
 
 const char* const two_root_ports = R"(
 platform:
