@@ -12,6 +12,7 @@
 #include "platform/builder.h"
 #include "platform/invariants.h"
 #include "platform/operations.h"
+#include "platform/references.h"
 #include "platform/topology.h"
 
 namespace iotwin::platform {
@@ -62,6 +63,17 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
         if (prev[c.size()] < best_d) { best_d = prev[c.size()]; best = c; }
     }
     return best;
+}
+
+std::string excerpt(const std::string& s) {
+    static const char* hex = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < s.size() && i < 40; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+        else out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    }
+    return out + (s.size() > 40 ? "...'" : "'");
 }
 
 namespace {
@@ -301,9 +313,8 @@ private:
     void domains(const YAML::Node& n, scenario& s);
     void processes(const YAML::Node& n, scenario& s);
     void steps(const YAML::Node& n, scenario& s);
-    void step_args(const YAML::Node& args, const op_spec& op, const scenario& s, const std::set<std::string>& saved);
-    void step_expect(const YAML::Node& expect, const op_spec& op, const scenario& s);
-    void check_ref(const YAML::Node& n, const std::set<std::string>& saved);
+    void step_actor(const YAML::Node& st, const op_spec& op, const scenario& s, step_desc& sd);
+    void check_references(const YAML::Node& n, const std::map<std::string, const op_spec*>& saved);
     void invariants(const YAML::Node& root, scenario& s);
 
     reader r_;
@@ -709,101 +720,38 @@ void loader::processes(const YAML::Node& n, scenario& s) {
     }
 }
 
-void loader::check_ref(const YAML::Node& n, const std::set<std::string>& saved) {
-    if (n.IsScalar() && !n.Scalar().empty() && n.Scalar()[0] == '$') {
-        std::smatch m;
-        const std::string text = n.Scalar();
-        if (!std::regex_match(text, m, std::regex("^\\$([A-Za-z_][A-Za-z0-9_]*)((\\.[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\])*)([+-](0x[0-9a-fA-F]+|[0-9]+))?$")))
-            r_.fail(n, "reference '" + text + "' must look like $name.field, $name.list[0] or $name.field+0x100");
-        if (!saved.count(m[1].str())) {
-            std::vector<std::string> names(saved.begin(), saved.end());
-            r_.fail(n, "'" + text + "' refers to '" + m[1].str() + "', which no earlier step saves" + suggestion(m[1].str(), names));
-        }
-    }
-    if (n.IsSequence())
-        for (const auto& e : n) check_ref(e, saved);
-}
-
-void loader::step_args(const YAML::Node& args, const op_spec& op, const scenario& s, const std::set<std::string>& saved) {
-    std::vector<std::string> allowed;
-    for (const arg_spec& a : op.args) allowed.push_back(a.name);
-    r_.keys(args, allowed, std::string("args of ") + op.name);
-    for (const arg_spec& a : op.args) {
-        const YAML::Node v = args[a.name];
-        if (!v) {
-            if (a.required) r_.fail(args, std::string(op.name) + " needs args." + a.name + " (" + a.description + ")");
-            continue;
-        }
-        check_ref(v, saved);
-        if (v.IsScalar() && !v.Scalar().empty() && v.Scalar()[0] == '$') continue;  // checked when the step runs
-        const std::string what = std::string("args.") + a.name;
-        switch (a.type) {
-        case arg_type::integer: r_.integer(v, what); break;
-        case arg_type::size: r_.size(v, what); break;
-        case arg_type::boolean: r_.boolean(v, what); break;
-        case arg_type::time: r_.time(v, what); break;
-        case arg_type::string: r_.scalar(v, what); break;
-        case arg_type::data: parse_data(v, r_.pos(v)); break;
-        case arg_type::domain: {
-            const std::string d = r_.scalar(v, what);
-            std::uint64_t num;
-            const bool numeric = !d.empty() && std::isdigit(static_cast<unsigned char>(d[0]));
-            if (numeric) { num = r_.integer(v, what); if (num >= s.domains.size()) r_.fail(v, "no domain with domid " + d); break; }
+// References are resolved when the step runs; here they must be well formed,
+// name a result an earlier step saves, and start with a field that step's
+// operation returns.
+void loader::check_references(const YAML::Node& n, const std::map<std::string, const op_spec*>& saved) {
+    for_each_reference(n, [&](const YAML::Node& v) {
+        const std::string& text = v.Scalar();
+        const auto ref = parse_reference(text);
+        if (!ref)
+            r_.fail(v, "reference " + excerpt(text) + " must look like $name.field, $name.list[0], $name.field+0x100, "
+                                                     "$name.field*4096 or $name.field<<12");
+        const auto it = saved.find(ref->name);
+        if (it == saved.end()) {
             std::vector<std::string> names;
-            for (const auto& dd : s.domains) names.push_back(dd.name);
-            if (std::find(names.begin(), names.end(), d) == names.end())
-                r_.fail(v, "no domain named '" + d + "'" + suggestion(d, names));
-            break;
+            for (const auto& kv : saved) names.push_back(kv.first);
+            r_.fail(v, excerpt(text) + " refers to '" + ref->name + "', which no earlier step saves" + suggestion(ref->name, names));
         }
-        case arg_type::device: {
-            const std::string id = r_.scalar(v, what);
-            if (!all_ids_.count(id)) {
-                std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
-                r_.fail(v, "no function with id '" + id + "' in platform.pcie" + suggestion(id, ids));
-            }
-            break;
+        if (ref->path.empty() || !std::holds_alternative<std::string>(ref->path[0])) return;
+        const std::string& field = std::get<std::string>(ref->path[0]);
+        if (!it->second->result(field)) {
+            std::vector<std::string> fields;
+            for (const result_spec& r : it->second->results) fields.push_back(r.name);
+            for (const result_spec& r : common_results()) fields.push_back(r.name);
+            r_.fail(v, excerpt(text) + ": " + it->second->name + " (saved as '" + ref->name + "') returns no '" + field + "'" +
+                           suggestion(field, fields));
         }
-        }
-    }
-}
-
-void loader::step_expect(const YAML::Node& expect, const op_spec& op, const scenario& s) {
-    std::vector<std::string> allowed = common_expect_keys();
-    for (const char* r : op.results) allowed.push_back(r);
-    r_.keys(expect, allowed, std::string("expect of ") + op.name);
-    for (const auto& kv : expect) {
-        const std::string k = kv.first.Scalar();
-        const YAML::Node v = kv.second;
-        if (k == "errno") {
-            const std::string e = r_.scalar(v, "expect.errno");
-            if (!errno_value(e)) r_.fail(v, "expect.errno '" + e + "' is not 0 or an errno name like EINVAL");
-        } else if (k == "fault") {
-            r_.boolean(v, "expect.fault");
-        } else if (k == "value") {
-            r_.integer(v, "expect.value");
-        } else if (k == "latency_max" || k == "latency_min") {
-            r_.time(v, ("expect." + k).c_str());
-        } else if (k == "data") {
-            parse_data(v, r_.pos(v));
-        } else if (k == "delivered") {
-            std::vector<std::string> names;
-            for (const auto& d : s.domains) names.push_back(d.name);
-            const auto check = [&](const YAML::Node& e) {
-                const std::string d = r_.scalar(e, "expect.delivered");
-                if (d != "false" && d != "hypervisor" && std::find(names.begin(), names.end(), d) == names.end())
-                    r_.fail(e, "expect.delivered names no domain '" + d + "'" + suggestion(d, names));
-            };
-            if (v.IsSequence()) for (const auto& e : v) check(e);
-            else check(v);
-        }
-    }
+    });
 }
 
 void loader::steps(const YAML::Node& n, scenario& s) {
     if (!n.IsSequence()) r_.fail(n, "steps must be a list");
-    std::set<std::string> saved;
-    std::vector<std::string> op_names;
-    for (const op_spec& o : operations()) op_names.push_back(o.name);
+    std::map<std::string, const op_spec*> saved;  // what earlier steps save, by name
+    const std::vector<std::string> op_names = operations().names();
     for (const auto& st : n) {
         step_desc sd;
         sd.index = s.steps.size();
@@ -813,44 +761,46 @@ void loader::steps(const YAML::Node& n, scenario& s) {
         const YAML::Node dn = r_.require(st, "do", "a step");
         sd.op = r_.scalar(dn, "do");
         const op_spec* op = find_operation(sd.op);
-        if (!op) r_.fail(dn, "unknown operation '" + sd.op + "'" + suggestion(sd.op, op_names));
-        if (op->who == actor::domain) {
-            const YAML::Node a = r_.require(st, "as", std::string("step ") + sd.op);
-            sd.as = r_.scalar(a, "as");
-            const bool known = std::any_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == sd.as; }) ||
-                               std::any_of(s.processes.begin(), s.processes.end(), [&](const process_desc& p) { return p.name == sd.as; });
-            if (!known) {
-                std::vector<std::string> names;
-                for (const auto& d : s.domains) names.push_back(d.name);
-                for (const auto& p : s.processes) names.push_back(p.name);
-                r_.fail(a, "'as: " + sd.as + "' names no domain or process" + suggestion(sd.as, names));
-            }
-        } else if (st["as"]) {
-            r_.fail(st["as"], sd.op + " is not done by a domain or process; remove 'as'");
-        }
-        if (op->who == actor::device) {
-            const YAML::Node d = r_.require(st, "device", std::string("step ") + sd.op);
-            sd.device = r_.scalar(d, "device");
-            if (!all_ids_.count(sd.device)) {
-                std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
-                r_.fail(d, "no function with id '" + sd.device + "' in platform.pcie" + suggestion(sd.device, ids));
-            }
-        } else if (st["device"]) {
-            r_.fail(st["device"], sd.op + " is not device-originated; name the device in args");
-        }
+        if (!op) r_.fail(dn, "unknown operation " + excerpt(sd.op) + suggestion(sd.op, op_names));
+        step_actor(st, *op, s, sd);
         sd.args = st["args"] ? st["args"] : YAML::Node(YAML::NodeType::Map);
-        if (st["args"]) { if (!st["args"].IsMap()) r_.fail(st["args"], "args must be a mapping"); }
-        step_args(sd.args, *op, s, saved);
+        check_args(*op, sd.args, s, sd.pos);
         sd.expect = st["expect"] ? st["expect"] : YAML::Node(YAML::NodeType::Map);
-        if (st["expect"]) step_expect(sd.expect, *op, s);
+        check_expect(*op, sd.expect, s, sd.pos);
+        check_references(sd.args, saved);
+        check_references(sd.expect, saved);
         if (st["save"]) {
             sd.save = r_.name(st["save"], "save", "^[A-Za-z_][A-Za-z0-9_]*$", "[A-Za-z_][A-Za-z0-9_]*");
-            saved.insert(sd.save);
+            saved[sd.save] = op;
         }
         s.steps.push_back(std::move(sd));
     }
 }
 
+// Who does the step: a domain or process (`as`), a function (`device`), or neither.
+void loader::step_actor(const YAML::Node& st, const op_spec& op, const scenario& s, step_desc& sd) {
+    if (op.who == actor::domain) {
+        const YAML::Node a = r_.require(st, "as", "step " + sd.op);
+        sd.as = r_.scalar(a, "as");
+        std::vector<std::string> names;
+        for (const auto& d : s.domains) names.push_back(d.name);
+        for (const auto& p : s.processes) names.push_back(p.name);
+        if (std::find(names.begin(), names.end(), sd.as) == names.end())
+            r_.fail(a, "as " + excerpt(sd.as) + " names no domain or process" + suggestion(sd.as, names));
+    } else if (st["as"]) {
+        r_.fail(st["as"], sd.op + " is not done by a domain or process; remove 'as'");
+    }
+    if (op.who == actor::device) {
+        const YAML::Node d = r_.require(st, "device", "step " + sd.op);
+        sd.device = r_.scalar(d, "device");
+        if (!all_ids_.count(sd.device)) {
+            std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
+            r_.fail(d, "no function with id " + excerpt(sd.device) + " in platform.pcie" + suggestion(sd.device, ids));
+        }
+    } else if (st["device"]) {
+        r_.fail(st["device"], sd.op + " is not device-originated; name the device in args");
+    }
+}
 
 void loader::invariants(const YAML::Node& root, scenario& s) {
     auto names = [&](const YAML::Node& n, const char* key, std::vector<std::pair<std::string, source_pos>>& out) {

@@ -84,7 +84,7 @@ private:
     // a thread of its own for a background step).
     void execute(const step_desc& st, std::size_t slot);
     bool settle(const sc_core::sc_time& limit);
-    void check_expectations(const step_desc& st, step_outcome& out);
+    void check_expectations(const YAML::Node& expect, step_outcome& out);
     void finish();
 
     const scenario& s_;

@@ -24,6 +24,7 @@
 #include "platform/iommu_groups.h"
 #include "platform/loader.h"
 #include "platform/lspci.h"
+#include "platform/operations.h"
 #include "platform/report.h"
 #include "platform/runner.h"
 
@@ -234,6 +235,8 @@ int sc_main(int argc, char* argv[]) {
     lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose, repeatable: -v as lspci -v, -vv (or -vvv) as lspci -vv, showing only registers the model has; with -t, device names (lspci -tv)");
 
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
+    auto* ops_cmd = app.add_subcommand("ops", "list every step operation with its arguments (types, ranges, defaults), results and errnos, "
+                                              "in Markdown (the operation tables of docs/scenario-reference.md)");
 
     try {
         app.parse(argc, argv);
@@ -246,6 +249,10 @@ int sc_main(int argc, char* argv[]) {
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
         return check(check_paths, jobs, self);
+    }
+    if (*ops_cmd) {
+        platform::write_operations_markdown(std::cout);
+        return ok;
     }
     list_params();
     return ok;

@@ -1,0 +1,14 @@
+// Each interface registers its operations, with their schemas, in a file of
+// its own (platform/interfaces/<interface>.cpp).
+#pragma once
+#include "platform/operations.h"
+
+namespace iotwin::platform::interfaces {
+
+void register_pci(op_registry& r);     // a domain's kernel and the functions it owns
+void register_mem(op_registry& r);     // a vCPU's loads and stores
+void register_device(op_registry& r);  // what a function itself issues (untrusted)
+void register_iommu(op_registry& r);   // the hypervisor's IO page tables
+void register_sim(op_registry& r);     // the passing of simulated time
+
+} // namespace iotwin::platform::interfaces

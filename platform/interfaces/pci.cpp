@@ -1,0 +1,192 @@
+// pci: what a domain's kernel does to a function it owns: configuration and
+// MMIO accesses, the sysfs resource file, pci_set_master(), pci_enable_msi().
+#include <cerrno>
+
+#include "platform/ecam.h"
+#include "platform/enumerator.h"
+#include "platform/interfaces/interfaces.h"
+#include "platform/step_context.h"
+
+namespace iotwin::platform::interfaces {
+
+namespace {
+
+constexpr std::uint64_t u32_max = 0xffffffff;
+
+// The function named by `device`; err = ENODEV when the domain neither owns
+// it nor is privileged (Xen's pciback hands a guest only its own functions).
+pci::pci_function& owned_device(step_context& c, const hyp::domain& dom, int& err) {
+    pci::pci_function& f = c.device_arg("device");
+    const auto owner = c.hyp().device_owner(f.bdf().rid());
+    err = (owner ? *owner == dom.id : dom.privileged) ? 0 : ENODEV;
+    return f;
+}
+
+bool config_args_ok(std::uint64_t off, std::uint64_t size) {
+    return (size == 1 || size == 2 || size == 4) && off < 4096 && off % size == 0;
+}
+
+std::uint64_t config_read(step_context& c, const pci::pci_function& f, std::uint64_t reg, unsigned len) {
+    std::uint64_t v = 0;
+    ecam_access(c.hyp(), tlm::TLM_READ_COMMAND, f.bdf(), static_cast<std::uint32_t>(reg), &v, len, c.delay);
+    return v;
+}
+
+void config_write(step_context& c, const pci::pci_function& f, std::uint64_t reg, unsigned len, std::uint64_t v) {
+    ecam_access(c.hyp(), tlm::TLM_WRITE_COMMAND, f.bdf(), static_cast<std::uint32_t>(reg), &v, len, c.delay);
+}
+
+bool fits(std::uint64_t value, std::uint64_t size) { return size >= 8 || !(value >> (8 * size)); }
+
+void op_config_read(step_context& c) {
+    int err;
+    pci::pci_function& f = owned_device(c, c.actor(), err);
+    const std::uint64_t off = c.integer("offset"), size = c.integer("size", 4);
+    if (!err && !config_args_ok(off, size)) err = EINVAL;
+    c.set_errno(err);
+    if (!err) c.result()["value"] = config_read(c, f, off, static_cast<unsigned>(size));
+}
+
+void op_config_write(step_context& c) {
+    int err;
+    pci::pci_function& f = owned_device(c, c.actor(), err);
+    const std::uint64_t off = c.integer("offset"), size = c.integer("size", 4), value = c.integer("value");
+    if (!err && (!config_args_ok(off, size) || !fits(value, size))) err = EINVAL;
+    if (!err) config_write(c, f, off, static_cast<unsigned>(size), value);
+    c.set_errno(err);
+}
+
+// The MMIO address of (bar, offset) as the kernel knows it from enumeration.
+std::optional<std::uint64_t> mmio_address(step_context& c, const pci::pci_function& f, std::uint64_t bar, std::uint64_t off,
+                                          std::uint64_t size) {
+    const enumerated_function* e = c.enumerated(f.basename());
+    if (!e || (size != 1 && size != 2 && size != 4 && size != 8) || off % size) return std::nullopt;
+    const enumerated_bar* b = e->bar(bar);
+    if (!b || off >= b->size || size > b->size - off) return std::nullopt;
+    return b->base + off;
+}
+
+void mmio(step_context& c, tlm::tlm_command cmd) {
+    int err;
+    pci::pci_function& f = owned_device(c, c.actor(), err);
+    const std::uint64_t size = c.integer("size", 4);
+    const auto addr = mmio_address(c, f, c.integer("bar"), c.integer("offset"), size);
+    std::uint64_t value = cmd == tlm::TLM_WRITE_COMMAND ? c.integer("value") : 0;
+    if (!err && (!addr || !fits(value, size))) err = EINVAL;
+    c.set_errno(err);
+    if (err) return;
+    const pcie::completion st = c.hyp().machine_access(cmd, *addr, reinterpret_cast<std::uint8_t*>(&value), static_cast<unsigned>(size), c.delay);
+    if (cmd == tlm::TLM_READ_COMMAND) c.result()["value"] = value;
+    c.result()["completion"] = pcie::to_string(st);
+    c.bus_error |= st != pcie::completion::SC;
+}
+
+void op_mmio_read(step_context& c) { mmio(c, tlm::TLM_READ_COMMAND); }
+void op_mmio_write(step_context& c) { mmio(c, tlm::TLM_WRITE_COMMAND); }
+
+// The `resource` file of the function in sysfs: where a BAR sits, as the
+// kernel assigned it.
+void op_resource(step_context& c) {
+    int err;
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = owned_device(c, dom, err);
+    if (dom.privileged) err = 0;  // the hardware domain sees every function in sysfs
+    const enumerated_function* e = c.enumerated(f.basename());
+    const enumerated_bar* b = e ? e->bar(c.integer("bar")) : nullptr;
+    if (!err && !b) err = EINVAL;
+    c.set_errno(err);
+    if (err) return;
+    c.result()["start"] = b->base;
+    c.result()["end"] = b->base + b->size - 1;
+    c.result()["size"] = b->size;
+}
+
+void op_set_master(step_context& c) {
+    int err;
+    pci::pci_function& f = owned_device(c, c.actor(), err);
+    if (!err) config_write(c, f, pci::cfg::command, 2, config_read(c, f, pci::cfg::command, 2) | pci::command_bits::bus_master);
+    c.set_errno(err);
+}
+
+// Linux's pci_enable_msi(): the kernel finds the MSI capability by walking the
+// list in configuration space, and the hypervisor binds a vector to the domain.
+// The walk is bounded as Linux's (PCI_FIND_CAP_TTL): a device may link its
+// list into a loop.
+void op_enable_msi(step_context& c) {
+    int err;
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = owned_device(c, dom, err);
+    std::uint64_t cap = 0;
+    if (!err) {
+        int ttl = 48;
+        for (std::uint64_t p = config_read(c, f, pci::cfg::cap_ptr, 1) & ~3u; p >= 0x40 && !cap && ttl--; p = config_read(c, f, p + 1, 1) & ~3u)
+            if (config_read(c, f, p, 1) == pci::cap_id::msi) cap = p;
+        if (!cap) err = EINVAL;
+    }
+    const auto binding = err ? std::nullopt : c.hyp().bind_msi(dom.id);
+    if (!err && !binding) err = ENOSPC;
+    c.set_errno(err);
+    if (err) return;
+    config_write(c, f, cap + 4, 4, binding->address & 0xffffffff);
+    config_write(c, f, cap + 8, 4, binding->address >> 32);
+    config_write(c, f, cap + 12, 2, binding->data);
+    config_write(c, f, cap + 2, 2, (config_read(c, f, cap + 2, 2) & ~0x70u) | 1);
+    // As Linux's struct msi_msg.
+    c.result()["vector"] = binding->vector;
+    c.result()["address_lo"] = binding->address & 0xffffffff;
+    c.result()["address_hi"] = binding->address >> 32;
+    c.result()["data"] = binding->data;
+}
+
+arg_spec device_arg() { return {"device", arg_type::device, true, "function id (platform.pcie)"}; }
+arg_spec bar_arg() { return {"bar", arg_type::integer, true, "BAR index (EINVAL when the function has no such BAR)", 0, u32_max}; }
+
+} // namespace
+
+void register_pci(op_registry& r) {
+    using t = arg_type;
+    using rt = result_type;
+    const std::string ownership = "ENODEV: the domain neither owns the function nor is privileged";
+    r.add({"pci.config_read", actor::domain, "reads configuration space of a function the domain owns",
+           {device_arg(), {"offset", t::integer, true, "register offset (EINVAL beyond 4095 or unaligned)", 0, u32_max},
+            {"size", t::integer, false, "bytes: 1, 2 or 4 (EINVAL otherwise)", 0, u32_max, "4"}},
+           {{"value", rt::integer, "the register's value"}}, {}, {},
+           ownership + "; EINVAL: bad offset or size"},
+          op_config_read);
+    r.add({"pci.config_write", actor::domain, "writes configuration space of a function the domain owns",
+           {device_arg(), {"offset", t::integer, true, "register offset (EINVAL beyond 4095 or unaligned)", 0, u32_max},
+            {"size", t::integer, false, "bytes: 1, 2 or 4 (EINVAL otherwise)", 0, u32_max, "4"},
+            {"value", t::integer, true, "value to write (EINVAL when wider than size)", 0, u32_max}},
+           {}, {}, {}, ownership + "; EINVAL: bad offset, size or value"},
+          op_config_write);
+    r.add({"pci.mmio_read", actor::domain, "loads from a BAR of a function the domain owns",
+           {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
+            {"size", t::integer, false, "bytes: 1, 2, 4 or 8 (EINVAL otherwise)", 0, u32_max, "4"}},
+           {{"value", rt::integer, "what was read (all ones after UR)"}, {"completion", rt::completion, "PCIe completion status"}},
+           {}, {}, ownership + "; EINVAL: no such BAR, or the access leaves it or is unaligned"},
+          op_mmio_read);
+    r.add({"pci.mmio_write", actor::domain, "stores to a BAR of a function the domain owns",
+           {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
+            {"size", t::integer, false, "bytes: 1, 2, 4 or 8 (EINVAL otherwise)", 0, u32_max, "4"},
+            {"value", t::integer, true, "value to store (EINVAL when wider than size)"}},
+           {{"completion", rt::completion, "PCIe completion status"}}, {}, {},
+           ownership + "; EINVAL: no such BAR, or the access leaves it or is unaligned"},
+          op_mmio_write);
+    r.add({"pci.resource", actor::domain, "where a BAR sits (the function's sysfs resource file; a privileged domain sees every function)",
+           {device_arg(), bar_arg()},
+           {{"start", rt::integer, "first bus address"}, {"end", rt::integer, "last bus address"}, {"size", rt::integer, "bytes"}},
+           {}, {}, ownership + "; EINVAL: no such BAR"},
+          op_resource);
+    r.add({"pci.set_master", actor::domain, "Linux pci_set_master(): sets Bus Master Enable in the command register",
+           {device_arg()}, {}, {}, {}, ownership},
+          op_set_master);
+    r.add({"pci.enable_msi", actor::domain,
+           "Linux pci_enable_msi(): finds the MSI capability, binds a vector to the domain, programs and enables it",
+           {device_arg()},
+           {{"vector", rt::integer, "the bound vector"}, {"address_lo", rt::integer, "message address, low 32 bits (struct msi_msg)"},
+            {"address_hi", rt::integer, "message address, high 32 bits"}, {"data", rt::integer, "message data"}},
+           {}, {}, ownership + "; EINVAL: no MSI capability; ENOSPC: no vector left"},
+          op_enable_msi);
+}
+
+} // namespace iotwin::platform::interfaces
