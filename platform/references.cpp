@@ -133,7 +133,18 @@ void for_each_reference(const YAML::Node& n, const std::function<void(const YAML
         for (const auto& kv : n) for_each_reference(kv.second, f);
 }
 
-YAML::Node resolve_references(const YAML::Node& n, const std::function<std::optional<json>(const std::string&)>& lookup) {
+namespace {
+
+bool holds_reference(const YAML::Node& n) {
+    bool found = false;
+    for_each_reference(n, [&](const YAML::Node&) { found = true; });
+    return found;
+}
+
+// Builds the resolved copy from fresh nodes only: a node of the scenario
+// document put into a new tree would tie the whole document's memory to it
+// (yaml-cpp merges memory holders), at a cost that grows with the document.
+YAML::Node resolved_copy(const YAML::Node& n, const std::function<std::optional<json>(const std::string&)>& lookup) {
     if (looks_like_reference(n)) {
         const auto ref = parse_reference(n.Scalar());
         if (!ref) throw reference_error("'" + n.Scalar() + "' is not a reference");
@@ -143,15 +154,23 @@ YAML::Node resolve_references(const YAML::Node& n, const std::function<std::opti
     }
     if (n.IsSequence()) {
         YAML::Node out(YAML::NodeType::Sequence);
-        for (const auto& e : n) out.push_back(resolve_references(e, lookup));
+        for (const auto& e : n) out.push_back(resolved_copy(e, lookup));
         return out;
     }
     if (n.IsMap()) {
         YAML::Node out(YAML::NodeType::Map);
-        for (const auto& kv : n) out[kv.first] = resolve_references(kv.second, lookup);
+        for (const auto& kv : n) out[kv.first.Scalar()] = resolved_copy(kv.second, lookup);
         return out;
     }
-    return n;
+    if (n.IsScalar()) return YAML::Node(n.Scalar());
+    return YAML::Node();
+}
+
+} // namespace
+
+YAML::Node resolve_references(const YAML::Node& n, const std::function<std::optional<json>(const std::string&)>& lookup) {
+    if (!holds_reference(n)) return n;
+    return resolved_copy(n, lookup);
 }
 
 } // namespace iotwin::platform

@@ -55,8 +55,10 @@ void runner::main() {
         checker_.check_assignment();
         wait(d);
         report_.boot_time = sc_time_stamp();
-        report_.steps.reserve(s_.steps.size());  // background steps fill their slot later
-        for (const step_desc& st : s_.steps) run_step(st);
+        if (source_)
+            while (const step_desc* st = source_()) run_step(*st);
+        else
+            for (const step_desc& st : s_.steps) run_step(st);
         wait_idle(s_.platform.simulation.settle_limit);
         finish();
     } catch (...) {

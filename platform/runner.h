@@ -4,7 +4,9 @@
 // the devices finish what the step started (bounded by settle_limit), then
 // checks the step's expectations. Invariant checkers watch the whole run.
 #pragma once
+#include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,7 +48,7 @@ struct run_report {
     std::uint64_t seed = 0;
     bool pass = false;
     sc_core::sc_time boot_time;
-    std::vector<step_outcome> steps;
+    std::deque<step_outcome> steps;  // a deque: a background step keeps its slot while others are added
     std::vector<invariant_outcome> invariants;
     std::map<std::string, enumerated_function> enumeration;  // by function id
     stat_map stats;
@@ -62,6 +64,12 @@ class runner : public sc_core::sc_module {
 public:
     SC_HAS_PROCESS(runner);
     runner(sc_core::sc_module_name name, const scenario& s, platform_instance& pi);
+
+    // Where the steps come from: by default the scenario's, in order; a
+    // source (the step fuzzer) gives one step at a time, after boot, until it
+    // gives nullptr. Its steps must outlive the run.
+    using step_source = std::function<const step_desc*()>;
+    void set_step_source(step_source source) { source_ = std::move(source); }
 
     // After sc_start() returns: the report, or the error that stopped the run.
     const run_report& report() const { return report_; }
@@ -93,6 +101,7 @@ private:
     run_report report_;
     std::map<std::string, json> saved_;
     std::exception_ptr error_;
+    step_source source_;
     std::size_t background_running_ = 0;
     sc_core::sc_event background_done_;
     struct port_error { std::string port; pci::logged_error error; };
