@@ -52,7 +52,7 @@ constexpr std::uint64_t max_time_value_ps = 10 * ps_per_s;      // 10 s
 // cost, so a bound well below a step's: 1 ms.
 constexpr std::uint64_t max_param_time_ps = ps_per_s / 1000;    // 1 ms
 // platform.simulation.settle_limit is a per-step wait: up to max_time_value.
-// The longest simulated time a run may reach (the runner stops there).
+// The longest simulated time a run may reach (for the step interpreter to enforce).
 constexpr std::uint64_t max_sim_time_ps = 86400 * ps_per_s;     // one day
 
 // --- --set ---
