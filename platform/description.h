@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -22,19 +23,25 @@
 
 namespace iotwin::platform {
 
-// Where something was written: FILE:LINE:COL (1-based), or a --set override.
+// Where something was written: FILE:LINE:COL (1-based), or a --set override
+// (no file; `set_key` names the KEY of --set KEY=VALUE when known).
 struct source_pos {
+    source_pos() = default;
+    source_pos(std::string file_, int line_ = 0, int col_ = 0, std::string set_key_ = {})
+        : file(std::move(file_)), line(line_), col(col_), set_key(std::move(set_key_)) {}
     std::string file;
     int line = 0;
     int col = 0;
+    std::string set_key;
     std::string str() const;
 };
 
-// Bad input: the message is "FILE:LINE:COL: what is wrong"; exit status 2.
+// Bad input: the message is "FILE:LINE:COL: what is wrong", or
+// "--set: KEY: what is wrong"; exit status 2.
 class input_error : public std::runtime_error {
 public:
     input_error(const source_pos& pos, const std::string& what)
-        : std::runtime_error(pos.str() + ": " + what), where(pos) {}
+        : std::runtime_error(pos.str() + ": " + (pos.set_key.empty() ? "" : pos.set_key + ": ") + what), where(pos) {}
     source_pos where;
 };
 

@@ -2,15 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "models/common/errno_names.h"
+#include <yaml-cpp/depthguard.h>
+
+#include "platform/address_map.h"
 #include "platform/builder.h"
 #include "platform/invariants.h"
+#include "platform/limits.h"
 #include "platform/operations.h"
 #include "platform/references.h"
 #include "platform/topology.h"
@@ -50,8 +59,11 @@ source_pos pos_of(const YAML::Node& node, const std::string& file) {
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
     std::string best;
+    // A long word is no typo of a name; and the cost is words times candidates.
+    if (word.size() > 2 * limits::max_name_length) return best;
     std::size_t best_d = std::max<std::size_t>(2, word.size() / 2) + 1;
     for (const std::string& c : candidates) {
+        if ((c.size() > word.size() ? c.size() - word.size() : word.size() - c.size()) >= best_d) continue;
         std::vector<std::size_t> prev(c.size() + 1), cur(c.size() + 1);
         for (std::size_t j = 0; j <= c.size(); ++j) prev[j] = j;
         for (std::size_t i = 1; i <= word.size(); ++i) {
@@ -65,18 +77,10 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
     return best;
 }
 
-std::string excerpt(const std::string& s) {
-    static const char* hex = "0123456789abcdef";
-    std::string out = "'";
-    for (std::size_t i = 0; i < s.size() && i < 40; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-        else out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    }
-    return out + (s.size() > 40 ? "...'" : "'");
-}
-
 namespace {
+
+// Input text quoted in a message: short and escaped.
+std::string quote_input(const std::string& s) { return "'" + excerpt(s) + "'"; }
 
 std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
     const std::string n = nearest(word, candidates);
@@ -103,7 +107,7 @@ bool parse_number(const std::string& t, std::uint64_t& v) {
 
 std::uint64_t parse_integer(const std::string& text, const source_pos& pos) {
     std::uint64_t v;
-    if (!parse_number(text, v)) throw input_error(pos, "'" + text + "' is not an integer (decimal or 0x-prefixed hex)");
+    if (!parse_number(text, v)) throw input_error(pos, "'" + excerpt(text) + "' is not an integer (decimal or 0x-prefixed hex)");
     return v;
 }
 
@@ -115,31 +119,38 @@ std::uint64_t parse_size(const std::string& text, const source_pos& pos) {
         if (text.size() > us.size() && text.compare(text.size() - us.size(), us.size(), us) == 0) {
             std::uint64_t v;
             if (!parse_number(text.substr(0, text.size() - us.size()), v) || v > ~std::uint64_t(0) / mult)
-                throw input_error(pos, "'" + text + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
+                throw input_error(pos, "'" + excerpt(text) + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
             return v * mult;
         }
     }
     std::uint64_t v;
-    if (!parse_number(text, v)) throw input_error(pos, "'" + text + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
+    if (!parse_number(text, v)) throw input_error(pos, "'" + excerpt(text) + "' is not a size (like 4KiB, 256MiB, 4GiB or a byte count)");
     return v;
 }
 
 sc_core::sc_time parse_time(const std::string& text, const source_pos& pos) {
-    static const std::pair<const char*, sc_core::sc_time_unit> units[] = {
-        {"ps", sc_core::SC_PS}, {"ns", sc_core::SC_NS}, {"us", sc_core::SC_US}, {"ms", sc_core::SC_MS}, {"s", sc_core::SC_SEC}};
-    for (const auto& [u, unit] : units) {
+    static const std::pair<const char*, double> units[] = {{"ps", 1}, {"ns", 1e3}, {"us", 1e6}, {"ms", 1e9}, {"s", 1e12}};
+    for (const auto& [u, ps_per_unit] : units) {
         const std::string us(u);
         if (text.size() <= us.size() || text.compare(text.size() - us.size(), us.size(), us) != 0) continue;
         const std::string num = text.substr(0, text.size() - us.size());
         if (us == "s" && !num.empty() && !std::isdigit(static_cast<unsigned char>(num.back()))) continue;  // "ns" etc.
+        double v = -1;
         try {
             std::size_t used = 0;
-            const double v = std::stod(num, &used);
-            if (used == num.size() && v >= 0 && std::isfinite(v)) return sc_core::sc_time(v, unit);
+            v = std::stod(num, &used);
+            if (used != num.size()) v = -1;
         } catch (const std::exception&) {
         }
+        if (!(v >= 0) || !std::isfinite(v)) break;
+        // Checked in picoseconds before sc_time sees it: sc_time converts to a
+        // 64-bit count, and a larger value would wrap to a small time.
+        const double ps = v * ps_per_unit;
+        if (ps > static_cast<double>(limits::max_time_value_ps))
+            throw input_error(pos, "time '" + excerpt(text) + "' is longer than the 10s a scenario may give");
+        return sc_core::sc_time(ps, sc_core::SC_PS);
     }
-    throw input_error(pos, "'" + text + "' is not a time (like 10ns, 1.5us, 2ms)");
+    throw input_error(pos, "'" + excerpt(text) + "' is not a time (like 10ns, 1.5us, 2ms)");
 }
 
 std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& pos) {
@@ -148,7 +159,7 @@ std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& p
         for (const auto& b : node) {
             if (!b.IsScalar()) throw input_error(pos, "data bytes must be integers 0..255");
             const std::uint64_t v = parse_integer(b.Scalar(), pos);
-            if (v > 255) throw input_error(pos, "data byte " + b.Scalar() + " is larger than 255");
+            if (v > 255) throw input_error(pos, "data byte " + excerpt(b.Scalar()) + " is larger than 255");
             out.push_back(static_cast<std::uint8_t>(v));
         }
         return out;
@@ -159,26 +170,77 @@ std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& p
         if (!std::isspace(static_cast<unsigned char>(c))) hex += c;
     if (hex.rfind("0x", 0) == 0) hex = hex.substr(2);
     if (hex.empty() || hex.size() % 2 || !std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
-        throw input_error(pos, "data '" + node.Scalar() + "' must be whole hex bytes, like \"de ad be ef\"");
+        throw input_error(pos, "data '" + excerpt(node.Scalar()) + "' must be whole hex bytes, like \"de ad be ef\"");
     for (std::size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
     return out;
 }
 
 namespace {
 
+// Whether `s` matches `pattern`, a sequence of character classes like
+// "^[A-Za-z_][A-Za-z0-9_]*$", each optionally followed by + or *. Matched
+// greedily without backtracking, in one pass: hostile input cannot make it
+// recurse or take long (std::regex_match recurses per character).
+bool matches_classes(const std::string& s, const char* pattern) {
+    std::size_t i = 0;
+    const char* p = pattern;
+    if (*p == '^') ++p;
+    while (*p && *p != '$') {
+        if (*p != '[') return false;  // only classes are supported
+        const char* cls = ++p;
+        while (*p && *p != ']') ++p;
+        const std::string_view set(cls, static_cast<std::size_t>(p - cls));
+        if (*p) ++p;
+        const auto in = [&](char c) {
+            for (std::size_t k = 0; k < set.size(); ++k) {
+                if (k + 2 < set.size() && set[k + 1] == '-') {
+                    if (c >= set[k] && c <= set[k + 2]) return true;
+                    k += 2;
+                } else if (set[k] == c) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        const char q = *p;
+        if (q == '+' || q == '*') ++p;
+        std::size_t n = 0;
+        while (i < s.size() && in(s[i]) && (n == 0 || q == '+' || q == '*')) ++i, ++n;
+        if (n == 0 && q != '*') return false;
+    }
+    return i == s.size();
+}
+
 // Reads YAML nodes of one file with precise errors.
 struct reader {
     std::string file;
+    // Nodes an override (--set KEY=VALUE) made, with the KEY: errors there
+    // name the override, not the file.
+    std::vector<std::pair<YAML::Node, std::string>> set_nodes;
+    // The nearest node of the file seen last: where an error about a node
+    // without a place in the file (a default the loader made) points.
+    mutable source_pos context{};
 
-    source_pos pos(const YAML::Node& n) const { return pos_of(n, file); }
+    source_pos pos(const YAML::Node& n) const {
+        if (!n.IsDefined()) return context;  // a missing key: the map that lacks it was seen last
+        const YAML::Mark m = n.Mark();
+        // Values --set parsed as YAML have marks in their own text (line 0).
+        if (m.is_null() || m.line == 0)
+            for (const auto& [node, key] : set_nodes)
+                if (node.is(n)) return {"", 0, 0, key};
+        if (m.is_null()) return context;
+        context = {file, m.line + 1, m.column + 1};
+        return context;
+    }
     [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const { throw input_error(pos(n), msg); }
 
     void keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& where) const {
         if (!map.IsMap()) fail(map, where + " must be a mapping");
+        pos(map);  // the context of errors below it
         for (const auto& kv : map) {
             const std::string k = kv.first.Scalar();
             if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-                fail(kv.first, "unknown key '" + k + "' in " + where + suggestion(k, allowed));
+                fail(kv.first, "unknown key '" + excerpt(k) + "' in " + where + suggestion(k, allowed));
         }
     }
     const YAML::Node require(const YAML::Node& map, const char* key, const std::string& where) const {
@@ -192,7 +254,9 @@ struct reader {
     }
     std::string name(const YAML::Node& n, const std::string& what, const char* pattern, const char* shown) const {
         const std::string s = scalar(n, what);
-        if (!std::regex_match(s, std::regex(pattern))) fail(n, what + " '" + s + "' must match " + shown);
+        if (s.size() > limits::max_name_length)
+            fail(n, what + " '" + excerpt(s) + "' is longer than " + std::to_string(limits::max_name_length) + " characters");
+        if (!matches_classes(s, pattern)) fail(n, what + " '" + excerpt(s) + "' must match " + shown);
         return s;
     }
     std::uint64_t integer(const YAML::Node& n, const std::string& what) const {
@@ -204,7 +268,7 @@ struct reader {
         const std::string s = scalar(n, what);
         if (s == "true") return true;
         if (s == "false") return false;
-        fail(n, what + " must be true or false, not '" + s + "'");
+        fail(n, what + " must be true or false, not '" + excerpt(s) + "'");
     }
     std::vector<std::string> strings(const YAML::Node& n, const std::string& what) const {
         if (!n.IsSequence()) fail(n, what + " must be a list");
@@ -214,10 +278,39 @@ struct reader {
     }
 };
 
+// The range of every count or size parameter (platform.<where>.<name>): a
+// model allocates or loops by them, so each has an upper bound. A parameter
+// missing here gets 0..default_param_max.
+struct param_range { const char* path; std::uint64_t min, max; };
+constexpr std::uint64_t default_param_max = 65536;
+const param_range param_ranges[] = {
+    {"platform.iommu.iotlb.entries", 1, limits::max_iotlb_entries},
+    {"platform.iommu.iotlb.ways", 1, limits::max_iotlb_ways},
+    {"platform.iommu.context_cache.entries", 1, limits::max_context_cache_entries},
+    {"platform.iommu.fault_records", 1, 256},
+    {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
+    {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
+    {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},
+    // Checked in loader::platform() with a message that says why.
+    {"platform.dram.channels", 0, ~std::uint64_t(0)},
+    {"platform.dram.interleave", 0, ~std::uint64_t(0)},
+    {"platform.fabric.link.gen", 0, ~std::uint64_t(0)},
+    {"platform.fabric.link.width", 0, ~std::uint64_t(0)},
+    {"platform.fabric.root_complex.read_completion_boundary", 0, ~std::uint64_t(0)},
+    {"platform.fabric.read_tags", 0, ~std::uint64_t(0)},
+    {"platform.fabric.posted_credits", 0, ~std::uint64_t(0)},
+    {"platform.fabric.pci_bus.width", 0, ~std::uint64_t(0)},
+};
+
+// Time parameters that are a wait of a whole step, not a per-transaction
+// cost: they may reach limits::max_time_value_ps; the others max_param_time_ps.
+const char* const step_time_params[] = {"platform.simulation.settle_limit"};
+
 // Sets a parameter struct from a YAML map by the dotted names its visit() declares.
 struct param_reader {
     const reader& r;
     const YAML::Node map;
+    const std::string where;  // "platform.iommu"
     std::vector<std::string> known;
 
     static YAML::Node find(const YAML::Node& m, const std::string& dotted) {
@@ -240,18 +333,33 @@ struct param_reader {
     void set(bool& f, const YAML::Node& n, const char* name, const char*) { f = r.boolean(n, name); }
     void set(std::uint64_t& f, const YAML::Node& n, const char* name, const char* unit) {
         f = std::string(unit) == "bytes" ? r.size(n, name) : r.integer(n, name);
+        const std::string path = where + "." + name;
+        param_range range{nullptr, 0, default_param_max};
+        for (const param_range& pr : param_ranges)
+            if (path == pr.path) range = pr;
+        if (f < range.min || f > range.max)
+            r.fail(n, path + " must be " + std::to_string(range.min) + ".." + std::to_string(range.max) + (unit[0] ? std::string(" ") + unit : ""));
     }
-    void set(double& f, const YAML::Node& n, const char* name, const char*) {
+    void set(double& f, const YAML::Node& n, const char* name, const char* unit) {
         const std::string s = r.scalar(n, name);
+        bool number = false;
         try {
             std::size_t used = 0;
             f = std::stod(s, &used);
-            if (used == s.size() && f > 0 && std::isfinite(f)) return;
+            number = used == s.size() && f > 0 && std::isfinite(f);
         } catch (const std::exception&) {
         }
-        r.fail(n, std::string(name) + " must be a positive number, not '" + s + "'");
+        if (!number) r.fail(n, std::string(name) + " must be a positive number, not '" + excerpt(s) + "'");
+        // Only bandwidths are rates today; a tiny one would make a transfer outlast sc_time.
+        if (f < limits::min_bandwidth || f > limits::max_bandwidth) r.fail(n, where + "." + name + " must be 0.001..100000 (" + unit + ")");
     }
-    void set(sc_core::sc_time& f, const YAML::Node& n, const char* name, const char*) { f = r.time(n, name); }
+    void set(sc_core::sc_time& f, const YAML::Node& n, const char* name, const char*) {
+        f = r.time(n, name);
+        const std::string path = where + "." + name;
+        const bool step_time = std::any_of(std::begin(step_time_params), std::end(step_time_params), [&](const char* p) { return path == p; });
+        if (!step_time && f > sc_core::sc_time(static_cast<double>(limits::max_param_time_ps), sc_core::SC_PS))
+            r.fail(n, path + " must be at most 1ms (a per-transaction latency)");
+    }
 
     // Every key in the map must be a declared parameter or a prefix of one.
     void check_unknown(const std::string& where, const std::vector<std::string>& extra = {}) const {
@@ -268,7 +376,7 @@ struct param_reader {
             const bool inner = std::any_of(all.begin(), all.end(), [&](const std::string& k) { return k.rfind(path + ".", 0) == 0; });
             if (leaf) continue;
             if (inner) { check_level(kv.second, path + ".", where, all); continue; }
-            r.fail(kv.first, "unknown key '" + path + "' in " + where + suggestion(path, all));
+            r.fail(kv.first, "unknown key '" + excerpt(path) + "' in " + where + suggestion(path, all));
         }
     }
 };
@@ -291,9 +399,36 @@ YAML::Node value_at(const YAML::Node& map, const std::string& dotted) {
 
 template <class P> void read_params(const reader& r, const YAML::Node& map, P& params, const std::string& where,
                                     const std::vector<std::string>& extra = {}) {
-    param_reader pr{r, map, {}};
+    param_reader pr{r, map, where, {}};
     params.visit(pr);
     pr.check_unknown(where, extra);
+}
+
+void check_bar_totals(const reader& r, const YAML::Node& pcie, const std::vector<pcie_node>& tree);
+void check_tree(const reader& r, const YAML::Node& n, int depth, std::uint64_t& visited);
+
+// Names of the platform's own SystemC modules: a function's id may not take one.
+const char* const reserved_ids[] = {"interconnect", "memory", "root_complex", "iommu", "msi", "hypervisor", "host_bridge", "runner"};
+
+std::string reserved_list() {
+    std::string out;
+    for (const char* r : reserved_ids) out += (out.empty() ? "" : ", ") + std::string(r);
+    return out;
+}
+
+// "dd.f": a device number (1 or 2 hex digits) and a function number (0..7).
+bool parse_at(const std::string& at, unsigned& dev, unsigned& fn) {
+    const std::size_t dot = at.find('.');
+    if (dot == std::string::npos || dot == 0 || dot > 2 || at.size() != dot + 2) return false;
+    dev = 0;
+    for (std::size_t i = 0; i < dot; ++i) {
+        const char c = at[i];
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+        dev = dev * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10);
+    }
+    if (at[dot + 1] < '0' || at[dot + 1] > '7') return false;
+    fn = static_cast<unsigned>(at[dot + 1] - '0');
+    return true;
 }
 
 const std::vector<std::string> node_types = {"rciep", "root_port", "upstream_port", "downstream_port", "endpoint",
@@ -301,10 +436,28 @@ const std::vector<std::string> node_types = {"rciep", "root_port", "upstream_por
 
 class loader {
 public:
-    explicit loader(std::string file) : r_{std::move(file)} {}
-    scenario load(const YAML::Node& root);
+    loader(std::string file, std::vector<std::pair<YAML::Node, std::string>> set_nodes) : r_{std::move(file), std::move(set_nodes)} {
+        r_.context = {r_.file, 1, 1};
+    }
+    // Bounds the whole tree (limits.h) before load() walks it.
+    void check(const YAML::Node& root) {
+        std::uint64_t visited = 0;
+        check_tree(r_, root, 1, visited);
+    }
+    // A yaml-cpp exception while reading (a subscript of a scalar) is bad input
+    // at its node, or at the nearest node read before it.
+    scenario load(const YAML::Node& root) {
+        try {
+            return read(root);
+        } catch (const YAML::Exception& e) {
+            const source_pos at = e.mark.is_null() ? r_.context : source_pos{r_.file, e.mark.line + 1, e.mark.column + 1};
+            throw input_error(at, excerpt(e.msg, limits::max_excerpt * 4));
+        }
+    }
 
 private:
+    scenario read(const YAML::Node& root);
+
     void platform(const YAML::Node& n, platform_desc& p);
     void pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out);
     pcie_node pcie_function(const YAML::Node& n, const pcie_node* parent);
@@ -317,25 +470,34 @@ private:
     void check_references(const YAML::Node& n, const std::map<std::string, const op_spec*>& saved);
     void invariants(const YAML::Node& root, scenario& s);
 
+    void check_ids(const YAML::Node& n, const pcie_node& f);
+    void check_class(const YAML::Node& n, const pcie_node& f);
+
     reader r_;
+    std::size_t functions_ = 0;  // PCI functions so far, VFs included
     std::map<std::string, const pcie_node*> ids_;
     std::set<std::string> all_ids_;
     std::vector<input_warning> warnings_;
 };
 
-scenario loader::load(const YAML::Node& root) {
+scenario loader::read(const YAML::Node& root) {
     scenario s;
     s.file = r_.file;
     if (!root.IsMap()) r_.fail(root, "a scenario must be a mapping with name, platform, domains and steps");
     r_.keys(root, {"name", "description", "seed", "platform", "domains", "processes", "steps", "invariants", "expect_violation"},
             "the scenario");
     s.name = r_.name(r_.require(root, "name", "the scenario"), "name", "^[a-z0-9-]+$", "[a-z0-9-]+");
-    if (root["description"]) s.description = r_.scalar(root["description"], "description");
+    if (root["description"]) s.description = r_.scalar(root["description"], "description");  // length: check_tree
     if (root["seed"]) s.seed = r_.integer(root["seed"], "seed");
     platform(r_.require(root, "platform", "the scenario"), s.platform);
     if (root["domains"]) domains(root["domains"], s);
     if (root["processes"]) processes(root["processes"], s);
-    if (root["steps"]) steps(root["steps"], s);
+    if (root["steps"]) {
+        const YAML::Node st = root["steps"];
+        if (st.IsSequence() && st.size() > limits::max_steps)
+            r_.fail(st, "steps has " + std::to_string(st.size()) + " entries; a scenario may have at most " + std::to_string(limits::max_steps));
+        steps(st, s);
+    }
     invariants(root, s);
     s.warnings = std::move(warnings_);
     return s;
@@ -348,7 +510,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         p.memory = r_.size(n["memory"], "platform.memory");
         if (p.memory < (64ull << 20) || p.memory % (2ull << 20))
             r_.fail(n["memory"], "platform.memory must be a multiple of 2MiB and at least 64MiB");
-        if (p.memory > (1ull << 40)) r_.fail(n["memory"], "platform.memory is larger than the 1TiB this model supports");
+        if (p.memory > limits::max_memory) r_.fail(n["memory"], "platform.memory is larger than the 1TiB this model supports");
     }
     if (n["iommu"]) {
         read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled"});
@@ -356,7 +518,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         const auto& io = p.iommu;
         const YAML::Node where = n["iommu"];
         if (io.iotlb_entries == 0 || io.iotlb_ways == 0 || io.iotlb_entries % io.iotlb_ways)
-            r_.fail(where, "platform.iommu.iotlb.entries must be a positive multiple of iotlb.ways");
+            r_.fail(value_at(where, "iotlb.entries"), "platform.iommu.iotlb.entries must be a positive multiple of iotlb.ways");
         if (io.context_cache_entries == 0) r_.fail(where, "platform.iommu.context_cache.entries must be at least 1");
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
     }
@@ -391,7 +553,10 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (p.simulation.quantum == sc_core::SC_ZERO_TIME) r_.fail(n["simulation"], "platform.simulation.quantum must be positive");
     }
     if (n["devices"]) read_params(r_, n["devices"], p.devices, "platform.devices");
-    if (n["pcie"]) pcie_tree(n["pcie"], nullptr, p.pcie);
+    if (n["pcie"]) {
+        pcie_tree(n["pcie"], nullptr, p.pcie);
+        check_bar_totals(r_, n["pcie"], p.pcie);
+    }
 }
 
 void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out) {
@@ -452,21 +617,24 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
                 "sriov", "multifunction", "root_bus", "segment", "internal_p2p"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+    if (++functions_ > limits::max_functions)
+        r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
+    // A function's id is the name of its SystemC module, beside the platform's own.
+    if (std::find(std::begin(reserved_ids), std::end(reserved_ids), f.id) != std::end(reserved_ids))
+        r_.fail(n["id"], "id '" + f.id + "' is reserved: it names a part of the platform (" + reserved_list() + ")");
     if (!all_ids_.insert(f.id).second) r_.fail(n["id"], "duplicate id '" + f.id + "'");
     const YAML::Node t = r_.require(n, "type", "function '" + f.id + "'");
     const std::string ts = r_.scalar(t, "type");
     const auto ti = std::find(node_types.begin(), node_types.end(), ts);
-    if (ti == node_types.end()) r_.fail(t, "unknown type '" + ts + "'" + suggestion(ts, node_types));
+    if (ti == node_types.end()) r_.fail(t, "unknown type '" + excerpt(ts) + "'" + suggestion(ts, node_types));
     f.type = static_cast<node_type>(ti - node_types.begin());
     if (n["at"]) {
         const std::string at = r_.scalar(n["at"], "at");
-        std::smatch m;
-        if (!std::regex_match(at, m, std::regex("^([0-9a-fA-F]{1,2})\\.([0-7])$")))
-            r_.fail(n["at"], "at '" + at + "' must be device.function in hex, like \"01.0\"");
-        const unsigned long dev = std::stoul(m[1].str(), nullptr, 16);
+        unsigned dev = 0, fn = 0;
+        if (!parse_at(at, dev, fn)) r_.fail(n["at"], "at '" + excerpt(at) + "' must be device.function in hex, like \"01.0\"");
         if (dev > 31) r_.fail(n["at"], "device number in '" + at + "' is larger than 1f");
         f.dev = static_cast<std::uint8_t>(dev);
-        f.fn = static_cast<std::uint8_t>(std::stoul(m[2].str()));
+        f.fn = static_cast<std::uint8_t>(fn);
         f.at_given = true;
     }
     if (n["acs"]) {
@@ -475,14 +643,14 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         const std::vector<std::string>& acs_names = acs::known_names();
         for (std::size_t i = 0; i < f.acs.size(); ++i)
             if (std::find(acs_names.begin(), acs_names.end(), f.acs[i]) == acs_names.end())
-                r_.fail(n["acs"][i], "unknown ACS bit '" + f.acs[i] + "'" + suggestion(f.acs[i], acs_names));
+                r_.fail(n["acs"][i], "unknown ACS bit '" + excerpt(f.acs[i]) + "'" + suggestion(f.acs[i], acs_names));
     }
     if (n["acs_ctrl"]) {
         if (!n["acs"]) r_.fail(n["acs_ctrl"], "acs_ctrl on '" + f.id + "', which has no ACS capability (no 'acs')");
         f.acs_ctrl = r_.strings(n["acs_ctrl"], "acs_ctrl");
         for (std::size_t i = 0; i < f.acs_ctrl->size(); ++i)
             if (std::find(f.acs.begin(), f.acs.end(), (*f.acs_ctrl)[i]) == f.acs.end())
-                r_.fail(n["acs_ctrl"][i], "ACS control bit '" + (*f.acs_ctrl)[i] + "' is not in the capability (acs)");
+                r_.fail(n["acs_ctrl"][i], "ACS control bit '" + excerpt((*f.acs_ctrl)[i]) + "' is not in the capability (acs)");
     }
     auto id16 = [&](const char* key) -> std::optional<std::uint16_t> {
         if (!n[key]) return std::nullopt;
@@ -492,10 +660,12 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     };
     f.vendor = id16("vendor");
     f.device = id16("device");
+    check_ids(n, f);
     if (n["class"]) {
         const std::uint64_t v = r_.integer(n["class"], "class");
         if (v > 0xffffff) r_.fail(n["class"], "class must fit in 24 bits (base, sub-class, programming interface)");
         f.class_code = static_cast<std::uint32_t>(v);
+        check_class(n["class"], f);
     }
     if (n["link"]) {
         r_.keys(n["link"], {"gen", "width"}, "link");
@@ -510,7 +680,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         std::vector<std::string> models;
         for (const auto& [name, factory] : device_models()) models.push_back(name);
         if (std::find(models.begin(), models.end(), m) == models.end())
-            r_.fail(n["model"], "unknown device model '" + m + "'" + suggestion(m, models));
+            r_.fail(n["model"], "unknown device model '" + excerpt(m) + "'" + suggestion(m, models));
         if (is_bridge(f.type)) r_.fail(n["model"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model");
         f.model = m;
     }
@@ -552,6 +722,9 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         // VF Stride is a 16-bit register; it may be 0 while at most one VF is enabled (PCIe 5.0 9.3.3.11).
         if (sp.vf_stride > 0xffff || (sp.num_vfs > 1 && sp.vf_stride == 0)) r_.fail(s, "sriov.vf_stride must be 1..65535");
         f.sriov = sp;
+        functions_ += sp.num_vfs;
+        if (functions_ > limits::max_functions)
+            r_.fail(s, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
         for (std::uint64_t i = 0; i < sp.num_vfs; ++i) {
             const std::string vf = f.id + "-vf" + std::to_string(i);
             if (!all_ids_.insert(vf).second) r_.fail(s, "virtual function id '" + vf + "' is already the id of another function");
@@ -560,6 +733,58 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     if (n["children"] && !is_bridge(f.type))
         r_.fail(n["children"], "'" + f.id + "' is of type " + to_string(f.type) + ", which cannot have children");
     return f;
+}
+
+// Vendor and Device IDs Linux reads as "no function here"
+// (pci_bus_generic_read_dev_vendor_id(): ~0, 0, 0000ffff and ffff0000) or as
+// "not ready, retry" (Vendor ID 0001h, Configuration Request Retry Status):
+// such a function would never be enumerated.
+void loader::check_ids(const YAML::Node& n, const pcie_node& f) {
+    if (!f.vendor) return;
+    const std::uint16_t v = *f.vendor;
+    const YAML::Node at = n["vendor"];
+    if (v == 0xffff) r_.fail(at, "vendor 0xffff is what an empty slot reads: Linux would never find '" + f.id + "'");
+    if (v == 0x0001) r_.fail(at, "vendor 0x0001 is the Configuration Request Retry Status answer, not a vendor: Linux would wait for '" + f.id + "' to be ready");
+    if (v == 0 && (!f.device || *f.device == 0 || *f.device == 0xffff))
+        r_.fail(at, "vendor 0x0000 with device 0x0000 or 0xffff reads as an empty slot: Linux would never find '" + f.id + "'");
+}
+
+// The class code must agree with the type (which decides the configuration
+// header): a bridge is class 06h/04h (PCI-to-PCI) or 06h/09h
+// (semi-transparent), a host bridge 06h/00h; Linux ignores a PCI-to-PCI
+// bridge class on a type 0 header (pci_setup_device(): "doesn't match header
+// type"), so an endpoint may not claim it either.
+void loader::check_class(const YAML::Node& n, const pcie_node& f) {
+    const std::uint32_t base_sub = *f.class_code >> 8;
+    const bool p2p_class = base_sub == 0x0604 || base_sub == 0x0609;
+    const auto hex = [](std::uint32_t v) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "0x%06x", v);
+        return std::string(buf);
+    };
+    const std::string what = "class " + hex(*f.class_code) + " of " + to_string(f.type) + " '" + f.id + "'";
+    if (f.type == node_type::host_bridge) {
+        if (base_sub != 0x0600) r_.fail(n, what + ": a host bridge is class 0x0600xx");
+    } else if (is_bridge(f.type)) {
+        if (!p2p_class) r_.fail(n, what + ": a bridge is class 0x0604xx or 0x0609xx (PCI-to-PCI)");
+    } else if (p2p_class) {
+        r_.fail(n, what + ": a PCI-to-PCI bridge class needs a bridge type (Linux ignores it on an endpoint's header)");
+    }
+}
+
+// The MMIO windows must hold every BAR: non-prefetchable ones (and 32-bit
+// ones) in the 32-bit window, prefetchable 64-bit ones in the 64-bit window.
+// The sums are a lower bound of what enumeration places (bridge windows
+// align to 1 MiB); a file beyond them cannot boot.
+void check_bar_totals(const reader& r, const YAML::Node& pcie, const std::vector<pcie_node>& tree) {
+    std::uint64_t np = 0, pf = 0;
+    for_each_node(tree, [&](const pcie_node& f, const pcie_node*) {
+        for (const pci::bar_desc& b : f.bars) (b.prefetchable && b.type == pci::bar_type::mem64 ? pf : np) += b.size;
+    });
+    if (np > address_map::mmio32_size)
+        r.fail(pcie, "the non-prefetchable BARs need " + std::to_string(np >> 20) + "MiB; the 32-bit MMIO window has 512MiB");
+    if (pf > address_map::mmio64_size)
+        r.fail(pcie, "the prefetchable 64-bit BARs need " + std::to_string(pf >> 30) + "GiB; the 64-bit MMIO window has 1024GiB");
 }
 
 // Linux enumerates a function wherever it answers configuration requests, so
@@ -635,7 +860,7 @@ void loader::bars(const YAML::Node& n, pcie_node& f) {
         if (b["type"]) {
             const std::string ty = r_.scalar(b["type"], "type");
             if (ty == "mem64") d.type = pci::bar_type::mem64;
-            else if (ty != "mem32") r_.fail(b["type"], "BAR type '" + ty + "' must be mem32 or mem64" + suggestion(ty, {"mem32", "mem64"}));
+            else if (ty != "mem32") r_.fail(b["type"], "BAR type '" + excerpt(ty) + "' must be mem32 or mem64" + suggestion(ty, {"mem32", "mem64"}));
         }
         if (b["prefetchable"]) d.prefetchable = r_.boolean(b["prefetchable"], "prefetchable");
         const unsigned last = d.index + (d.type == pci::bar_type::mem64 ? 1 : 0);
@@ -643,6 +868,7 @@ void loader::bars(const YAML::Node& n, pcie_node& f) {
                                                       " does not fit: a function of type " + to_string(f.type) + " has BARs 0.." + std::to_string(max_index));
         if (d.size < 16 || (d.size & (d.size - 1))) r_.fail(b["size"], "BAR size must be a power of two of at least 16 bytes");
         if (d.type == pci::bar_type::mem32 && d.size > (1ull << 30)) r_.fail(b["size"], "a 32-bit BAR cannot be larger than 1GiB here; use mem64");
+        if (d.size > limits::max_bar_size) r_.fail(b["size"], "a BAR cannot be larger than 64GiB here (the 64-bit MMIO window is 1TiB)");
         if (!used.insert(d.index).second || (last != d.index && !used.insert(last).second))
             r_.fail(b["index"], "BAR " + std::to_string(d.index) + " overlaps another BAR (a mem64 BAR uses two slots)");
         f.bars.push_back(d);
@@ -653,6 +879,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     if (!n.IsSequence()) r_.fail(n, "domains must be a list");
     std::map<std::string, std::string> assigned;  // device -> domain
     std::uint64_t total = 0;
+    if (n.size() > limits::max_domains)
+        r_.fail(n, "domains has " + std::to_string(n.size()) + " entries; a scenario may have at most " + std::to_string(limits::max_domains));
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
@@ -663,6 +891,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
         if (d["privileged"]) dd.privileged = r_.boolean(d["privileged"], "privileged");
         dd.memory = r_.size(r_.require(d, "memory", "domain '" + dd.name + "'"), "memory");
         if (dd.memory < (1ull << 20) || dd.memory % 4096) r_.fail(d["memory"], "domain memory must be a multiple of 4KiB and at least 1MiB");
+        // Bounded before the sum below, which must not wrap.
+        if (dd.memory > limits::max_memory) r_.fail(d["memory"], "domain memory is larger than the 1TiB this model supports");
         total += dd.memory;
         if (d["grant_table"]) {
             const YAML::Node g = d["grant_table"];
@@ -670,7 +900,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
             if (g["version"]) dd.grant_table.version = r_.integer(g["version"], "grant_table.version");
             if (dd.grant_table.version != 1 && dd.grant_table.version != 2) r_.fail(g["version"], "grant_table.version must be 1 or 2");
             if (g["max_frames"]) dd.grant_table.max_frames = r_.integer(g["max_frames"], "grant_table.max_frames");
-            if (dd.grant_table.max_frames == 0 || dd.grant_table.max_frames > 4096) r_.fail(g["max_frames"], "grant_table.max_frames must be 1..4096");
+            if (dd.grant_table.max_frames == 0 || dd.grant_table.max_frames > limits::max_grant_frames)
+                r_.fail(g["max_frames"], "grant_table.max_frames must be 1.." + std::to_string(limits::max_grant_frames));
         }
         if (d["devices"]) {
             if (!d["devices"].IsSequence()) r_.fail(d["devices"], "devices must be a list of function ids");
@@ -678,7 +909,7 @@ void loader::domains(const YAML::Node& n, scenario& s) {
                 const std::string id = r_.scalar(dev, "device");
                 if (!all_ids_.count(id)) {
                     std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
-                    r_.fail(dev, "no function with id '" + id + "' in platform.pcie" + suggestion(id, ids));
+                    r_.fail(dev, "no function with id '" + excerpt(id) + "' in platform.pcie" + suggestion(id, ids));
                 }
                 auto it = ids_.find(id);
                 if (it != ids_.end() && is_bridge(it->second->type))
@@ -701,6 +932,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
 
 void loader::processes(const YAML::Node& n, scenario& s) {
     if (!n.IsSequence()) r_.fail(n, "processes must be a list");
+    if (n.size() > limits::max_processes)
+        r_.fail(n, "processes has " + std::to_string(n.size()) + " entries; a scenario may have at most " + std::to_string(limits::max_processes));
     for (const auto& p : n) {
         process_desc pd;
         pd.pos = r_.pos(p);
@@ -710,7 +943,7 @@ void loader::processes(const YAML::Node& n, scenario& s) {
         if (std::none_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == pd.domain; })) {
             std::vector<std::string> names;
             for (const auto& d : s.domains) names.push_back(d.name);
-            r_.fail(p["domain"], "no domain named '" + pd.domain + "'" + suggestion(pd.domain, names));
+            r_.fail(p["domain"], "no domain named '" + excerpt(pd.domain) + "'" + suggestion(pd.domain, names));
         }
         for (const auto& d : s.domains)
             if (d.name == pd.name) r_.fail(p["name"], "process '" + pd.name + "' has the name of a domain");
@@ -728,13 +961,13 @@ void loader::check_references(const YAML::Node& n, const std::map<std::string, c
         const std::string& text = v.Scalar();
         const auto ref = parse_reference(text);
         if (!ref)
-            r_.fail(v, "reference " + excerpt(text) + " must look like $name.field, $name.list[0], $name.field+0x100, "
+            r_.fail(v, "reference " + quote_input(text) + " must look like $name.field, $name.list[0], $name.field+0x100, "
                                                      "$name.field*4096 or $name.field<<12");
         const auto it = saved.find(ref->name);
         if (it == saved.end()) {
             std::vector<std::string> names;
             for (const auto& kv : saved) names.push_back(kv.first);
-            r_.fail(v, excerpt(text) + " refers to '" + ref->name + "', which no earlier step saves" + suggestion(ref->name, names));
+            r_.fail(v, quote_input(text) + " refers to '" + ref->name + "', which no earlier step saves" + suggestion(ref->name, names));
         }
         if (ref->path.empty() || !std::holds_alternative<std::string>(ref->path[0])) return;
         const std::string& field = std::get<std::string>(ref->path[0]);
@@ -742,7 +975,7 @@ void loader::check_references(const YAML::Node& n, const std::map<std::string, c
             std::vector<std::string> fields;
             for (const result_spec& r : it->second->results) fields.push_back(r.name);
             for (const result_spec& r : common_results()) fields.push_back(r.name);
-            r_.fail(v, excerpt(text) + ": " + it->second->name + " (saved as '" + ref->name + "') returns no '" + field + "'" +
+            r_.fail(v, quote_input(text) + ": " + it->second->name + " (saved as '" + ref->name + "') returns no '" + field + "'" +
                            suggestion(field, fields));
         }
     });
@@ -761,7 +994,7 @@ void loader::steps(const YAML::Node& n, scenario& s) {
         const YAML::Node dn = r_.require(st, "do", "a step");
         sd.op = r_.scalar(dn, "do");
         const op_spec* op = find_operation(sd.op);
-        if (!op) r_.fail(dn, "unknown operation " + excerpt(sd.op) + suggestion(sd.op, op_names));
+        if (!op) r_.fail(dn, "unknown operation " + quote_input(sd.op) + suggestion(sd.op, op_names));
         step_actor(st, *op, s, sd);
         sd.args = st["args"] ? st["args"] : YAML::Node(YAML::NodeType::Map);
         check_args(*op, sd.args, s, sd.pos);
@@ -786,7 +1019,7 @@ void loader::step_actor(const YAML::Node& st, const op_spec& op, const scenario&
         for (const auto& d : s.domains) names.push_back(d.name);
         for (const auto& p : s.processes) names.push_back(p.name);
         if (std::find(names.begin(), names.end(), sd.as) == names.end())
-            r_.fail(a, "as " + excerpt(sd.as) + " names no domain or process" + suggestion(sd.as, names));
+            r_.fail(a, "as " + quote_input(sd.as) + " names no domain or process" + suggestion(sd.as, names));
     } else if (st["as"]) {
         r_.fail(st["as"], sd.op + " is not done by a domain or process; remove 'as'");
     }
@@ -795,7 +1028,7 @@ void loader::step_actor(const YAML::Node& st, const op_spec& op, const scenario&
         sd.device = r_.scalar(d, "device");
         if (!all_ids_.count(sd.device)) {
             std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
-            r_.fail(d, "no function with id " + excerpt(sd.device) + " in platform.pcie" + suggestion(sd.device, ids));
+            r_.fail(d, "no function with id " + quote_input(sd.device) + " in platform.pcie" + suggestion(sd.device, ids));
         }
     } else if (st["device"]) {
         r_.fail(st["device"], sd.op + " is not device-originated; name the device in args");
@@ -811,7 +1044,7 @@ void loader::invariants(const YAML::Node& root, scenario& s) {
             if (std::find(known.begin(), known.end(), name) == known.end()) {
                 std::string list;
                 for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-                r_.fail(e, "unknown invariant '" + name + "'" + suggestion(name, known) + "; known: " + list);
+                r_.fail(e, "unknown invariant '" + excerpt(name) + "'" + suggestion(name, known) + "; known: " + list);
             }
             out.emplace_back(name, r_.pos(e));
         }
@@ -832,68 +1065,165 @@ void loader::invariants(const YAML::Node& root, scenario& s) {
     }
 }
 
+using set_nodes = std::vector<std::pair<YAML::Node, std::string>>;
+
+[[noreturn]] void set_error(const std::string& path, const std::string& msg) {
+    throw input_error({"", 0, 0, excerpt(path, limits::max_excerpt * 2)}, msg);
+}
+
+// Remembers `n` and what is below it as made by the override of `path`.
+// The walk is bounded: check_tree() rejects a value that expands further.
+void remember(const YAML::Node& n, const std::string& path, set_nodes& made, std::size_t& budget) {
+    if (budget == 0) return;
+    --budget;
+    made.emplace_back(n, path);
+    if (n.IsSequence())
+        for (const auto& e : n) remember(e, path, made, budget);
+    else if (n.IsMap())
+        for (const auto& kv : n) { remember(kv.first, path, made, budget); remember(kv.second, path, made, budget); }
+}
+
+// Remembers the key node of `key` in `map` (an unknown key is reported there).
+void remember_key(const YAML::Node& map, const std::string& key, const std::string& path, set_nodes& made) {
+    if (!map.IsMap()) return;
+    for (const auto& kv : map)
+        if (kv.first.IsScalar() && kv.first.Scalar() == key) made.emplace_back(kv.first, path);
+}
+
+// The value of an override: a flow list or map is YAML, anything else a string.
+YAML::Node override_value(const std::string& path, const std::string& value) {
+    if (value.size() > limits::max_set_value_length)
+        set_error(path, "the value is " + std::to_string(value.size()) + " characters; at most " + std::to_string(limits::max_set_value_length));
+    if (value.empty() || (value[0] != '[' && value[0] != '{')) return YAML::Node(value);
+    try {
+        return YAML::Load(value);
+    } catch (const YAML::Exception& e) {
+        set_error(path, "'" + excerpt(value) + "' is not a YAML list or map: " + e.msg);
+    }
+}
+
 // --set: replaces or adds the value at a dotted path; numeric parts index lists.
-void apply_override(YAML::Node root, const std::string& assignment) {
+void apply_override(YAML::Node root, const std::string& assignment, set_nodes& made) {
     const auto eq = assignment.find('=');
-    if (eq == std::string::npos || eq == 0)
-        throw input_error({"", 0, 0}, "--set '" + assignment + "' must be KEY=VALUE with KEY a dotted path");
+    if (eq == std::string::npos || eq == 0) set_error(assignment, "must be KEY=VALUE with KEY a dotted path");
     const std::string path = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+    if (path.size() > limits::max_set_path_length)
+        set_error(path, "the key is " + std::to_string(path.size()) + " characters; at most " + std::to_string(limits::max_set_path_length));
     std::vector<std::string> parts;
     std::stringstream ss(path);
     for (std::string p; std::getline(ss, p, '.');) {
-        if (p.empty()) throw input_error({"", 0, 0}, "--set " + path + ": empty path component");
+        if (p.empty()) set_error(path, "empty path component");
         parts.push_back(p);
     }
+    if (path.back() == '.') set_error(path, "empty path component");
+    if (parts.size() > limits::max_set_path_parts)
+        set_error(path, "the key has " + std::to_string(parts.size()) + " parts; at most " + std::to_string(limits::max_set_path_parts));
     YAML::Node node = root;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         const std::string& p = parts[i];
         if (node.IsSequence()) {
             std::uint64_t idx;
             if (!parse_number(p, idx) || idx >= node.size())
-                throw input_error({"", 0, 0}, "--set " + path + ": '" + p + "' is not an index of that list (0.." + std::to_string(node.size() ? node.size() - 1 : 0) + ")");
+                set_error(path, "'" + excerpt(p) + "' is not an index of that list (0.." + std::to_string(node.size() ? node.size() - 1 : 0) + ")");
             node.reset(node[static_cast<std::size_t>(idx)]);
             continue;
         }
-        if (!node.IsMap() && !node.IsNull()) throw input_error({"", 0, 0}, "--set " + path + ": '" + p + "' is inside a single value");
+        if (!node.IsMap() && !node.IsNull()) set_error(path, "'" + excerpt(p) + "' is inside a single value");
         YAML::Node next = node[p];
         if (!next.IsDefined() || next.IsNull()) {
             node[p] = YAML::Node(YAML::NodeType::Map);
             next.reset(node[p]);
+            made.emplace_back(next, path);
+            remember_key(node, p, path, made);
         }
         node.reset(next);
     }
-    YAML::Node v = (!value.empty() && (value[0] == '[' || value[0] == '{')) ? YAML::Load(value) : YAML::Node(value);
+    const YAML::Node v = override_value(path, value);
     const std::string& last = parts.back();
     // yaml-cpp throws its own exception for a key below a scalar; the user gets an input_error.
-    if (!node.IsMap() && !node.IsNull() && !node.IsSequence())
-        throw input_error({"", 0, 0}, "--set " + path + ": '" + last + "' is inside a single value");
+    if (!node.IsMap() && !node.IsNull() && !node.IsSequence()) set_error(path, "'" + excerpt(last) + "' is inside a single value");
     if (node.IsSequence()) {
         std::uint64_t idx;
-        if (!parse_number(last, idx) || idx >= node.size()) throw input_error({"", 0, 0}, "--set " + path + ": '" + last + "' is not an index of that list");
+        if (!parse_number(last, idx) || idx >= node.size()) set_error(path, "'" + excerpt(last) + "' is not an index of that list");
         node[static_cast<std::size_t>(idx)] = v;
     } else {
         node[last] = v;
+        remember_key(node, last, path, made);
+    }
+    std::size_t budget = limits::max_set_value_length;
+    remember(v, path, made, budget);
+}
+
+// Bounds the tree before anything walks it: depth, list and map lengths,
+// value lengths, and the nodes a walk visits (an aliased node counts once per
+// reference, so anchors cannot make the loader's walks exponential).
+void check_tree(const reader& r, const YAML::Node& n, int depth, std::uint64_t& visited) {
+    if (++visited > limits::max_nodes)
+        r.fail(n, "the document expands to more than " + std::to_string(limits::max_nodes) + " nodes (anchors and aliases count once per use)");
+    if (depth > limits::max_depth) r.fail(n, "nested deeper than " + std::to_string(limits::max_depth) + " levels");
+    if (n.IsScalar()) {
+        if (n.Scalar().size() > limits::max_scalar_length)
+            r.fail(n, "a value of " + std::to_string(n.Scalar().size()) + " characters ('" + excerpt(n.Scalar()) + "'); at most " +
+                          std::to_string(limits::max_scalar_length));
+        return;
+    }
+    if ((n.IsSequence() || n.IsMap()) && n.size() > limits::max_list_length)
+        r.fail(n, std::string(n.IsMap() ? "a mapping" : "a list") + " of " + std::to_string(n.size()) + " entries; at most " +
+                      std::to_string(limits::max_list_length));
+    if (n.IsSequence())
+        for (const auto& e : n) check_tree(r, e, depth + 1, visited);
+    else if (n.IsMap())
+        for (const auto& kv : n) {
+            check_tree(r, kv.first, depth + 1, visited);
+            check_tree(r, kv.second, depth + 1, visited);
+        }
+}
+
+// The file's text, refused before parsing when it is not a readable regular
+// file or is larger than limits::max_file_bytes.
+std::string read_text(const std::string& file) {
+    struct stat st {};
+    if (stat(file.c_str(), &st) != 0) throw input_error({file, 0, 0}, std::string("cannot read the file: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw input_error({file, 0, 0}, "is a directory");
+    if (!S_ISREG(st.st_mode)) throw input_error({file, 0, 0}, "is not a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) > limits::max_file_bytes)
+        throw input_error({file, 1, 1}, "the file is " + std::to_string(st.st_size) + " bytes; a scenario may have at most " +
+                                            std::to_string(limits::max_file_bytes) + " (4MiB)");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw input_error({file, 0, 0}, "cannot read the file");
+    std::string text;
+    text.resize(static_cast<std::size_t>(st.st_size));
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad() || (in.gcount() == 0 && st.st_size != 0)) throw input_error({file, 0, 0}, "cannot read the file");
+    if (in.peek() != std::char_traits<char>::eof()) throw input_error({file, 1, 1}, "the file grew while it was read");
+    return text;
+}
+
+YAML::Node parse(const std::string& file, const std::string& text) {
+    try {
+        return YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        const source_pos at = e.mark.is_null() ? source_pos{file, 1, 1} : source_pos{file, e.mark.line + 1, e.mark.column + 1};
+        // yaml-cpp stops its recursion at a depth far beyond ours (and says "bad file").
+        if (dynamic_cast<const YAML::DeepRecursion*>(&e))
+            throw input_error(at, "nested deeper than " + std::to_string(limits::max_depth) + " levels");
+        throw input_error(at, excerpt(e.msg, limits::max_excerpt * 4));
     }
 }
 
 } // namespace
 
 scenario load_scenario(const std::string& file, const std::vector<std::string>& overrides) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(file);
-    } catch (const YAML::BadFile&) {
-        throw input_error({file, 0, 0}, "cannot read the file");
-    } catch (const YAML::ParserException& e) {
-        throw input_error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
-    }
+    YAML::Node root = parse(file, read_text(file));
     if (!root.IsDefined() || root.IsNull()) throw input_error({file, 1, 1}, "the file is empty");
-    for (const std::string& o : overrides) apply_override(root, o);
-    try {
-        return loader(file).load(root);
-    } catch (const YAML::Exception& e) {
-        throw input_error({file, e.mark.line + 1, e.mark.column + 1}, e.msg);
-    }
+    if (overrides.size() > limits::max_overrides)
+        throw input_error({"", 0, 0}, std::to_string(overrides.size()) + " overrides; at most " + std::to_string(limits::max_overrides));
+    set_nodes made;
+    for (const std::string& o : overrides) apply_override(root, o, made);
+    loader l(file, std::move(made));
+    l.check(root);
+    return l.load(root);
 }
 
 } // namespace iotwin::platform

@@ -20,8 +20,5 @@ std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& p
 source_pos pos_of(const YAML::Node& node, const std::string& file);
 // The candidate closest to `word` by edit distance, or "" when none is close.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
-// Input text as a message quotes it: in single quotes, control characters
-// escaped, cut after 40 characters.
-std::string excerpt(const std::string& text);
 
 } // namespace iotwin::platform

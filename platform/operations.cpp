@@ -6,6 +6,7 @@
 
 #include "models/common/errno_names.h"
 #include "platform/interfaces/interfaces.h"
+#include "platform/limits.h"
 #include "platform/loader.h"
 #include "platform/references.h"
 
@@ -75,6 +76,8 @@ const std::vector<std::string>& expect_only_keys() {
 }
 
 namespace {
+
+std::string quote_input(const std::string& s) { return "'" + excerpt(s) + "'"; }
 
 std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
     const std::string n = nearest(word, candidates);
@@ -180,24 +183,24 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s) {
     switch (a.type) {
     case arg_type::integer: {
         const std::string t = scalar(v, s, what);
-        in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), excerpt(t));
+        in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t));
         break;
     }
     case arg_type::size: {
         const std::string t = scalar(v, s, what);
-        in_range(v, s, a, parse_size(t, pos_of(v, s.file)), excerpt(t));
+        in_range(v, s, a, parse_size(t, pos_of(v, s.file)), quote_input(t));
         break;
     }
     case arg_type::time: {
         const std::string t = scalar(v, s, what);
         const sc_core::sc_time x = parse_time(t, pos_of(v, s.file));
         if (x > sc_core::sc_time(static_cast<double>(a.max), sc_core::SC_PS))
-            fail(v, s, what + " must be " + range_text(a) + ", not " + excerpt(t));
+            fail(v, s, what + " must be " + range_text(a) + ", not " + quote_input(t));
         break;
     }
     case arg_type::boolean: {
         const std::string t = scalar(v, s, what);
-        if (t != "true" && t != "false") fail(v, s, what + " must be true or false, not " + excerpt(t));
+        if (t != "true" && t != "false") fail(v, s, what + " must be true or false, not " + quote_input(t));
         break;
     }
     case arg_type::string: {
@@ -214,19 +217,19 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s) {
         const std::string d = scalar(v, s, what);
         if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0]))) {
             // A domid: whether a domain has it is the model's to answer (ESRCH).
-            in_range(v, s, a, parse_integer(d, pos_of(v, s.file)), excerpt(d));
+            in_range(v, s, a, parse_integer(d, pos_of(v, s.file)), quote_input(d));
             break;
         }
         std::vector<std::string> names;
         for (const auto& dd : s.domains) names.push_back(dd.name);
-        if (std::find(names.begin(), names.end(), d) == names.end()) fail(v, s, "no domain named " + excerpt(d) + suggestion(d, names));
+        if (std::find(names.begin(), names.end(), d) == names.end()) fail(v, s, "no domain named " + quote_input(d) + suggestion(d, names));
         break;
     }
     case arg_type::device: {
         const std::string id = scalar(v, s, what);
         const std::vector<std::string> ids = function_ids(s.platform.pcie);
         if (std::find(ids.begin(), ids.end(), id) == ids.end())
-            fail(v, s, "no function with id " + excerpt(id) + " in platform.pcie" + suggestion(id, ids));
+            fail(v, s, "no function with id " + quote_input(id) + " in platform.pcie" + suggestion(id, ids));
         break;
     }
     }
@@ -244,7 +247,7 @@ void check_args(const op_spec& op, const YAML::Node& args, const scenario& s, co
     for (const auto& kv : args) {
         const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
         if (!op.arg(k))
-            fail(kv.first, s, "unknown argument " + excerpt(k) + " of " + op.name + suggestion(k, allowed) +
+            fail(kv.first, s, "unknown argument " + quote_input(k) + " of " + op.name + suggestion(k, allowed) +
                                   (allowed.empty() ? "; it takes none" : ""));
     }
     for (const arg_spec& a : op.args)
@@ -281,18 +284,18 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
     case result_type::integer: parse_integer(scalar(v, s, what), pos_of(v, s.file)); break;
     case result_type::boolean: {
         const std::string t = scalar(v, s, what);
-        if (t != "true" && t != "false") fail(v, s, what + " must be true or false, not " + excerpt(t));
+        if (t != "true" && t != "false") fail(v, s, what + " must be true or false, not " + quote_input(t));
         break;
     }
     case result_type::data: parse_data(v, pos_of(v, s.file)); break;
     case result_type::completion: {
         const std::string t = scalar(v, s, what);
-        if (t != "SC" && t != "UR" && t != "CRS" && t != "CA") fail(v, s, what + " must be SC, UR, CRS or CA, not " + excerpt(t));
+        if (t != "SC" && t != "UR" && t != "CRS" && t != "CA") fail(v, s, what + " must be SC, UR, CRS or CA, not " + quote_input(t));
         break;
     }
     case result_type::errno_name: {
         const std::string t = scalar(v, s, what);
-        if (!errno_value(t)) fail(v, s, what + " " + excerpt(t) + " is not 0 or an errno name like EINVAL");
+        if (!errno_value(t)) fail(v, s, what + " " + quote_input(t) + " is not 0 or an errno name like EINVAL");
         break;
     }
     case result_type::text: scalar(v, s, what); break;
@@ -302,7 +305,7 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
         const auto check = [&](const YAML::Node& e) {
             const std::string d = scalar(e, s, what);
             if (d != "false" && std::find(names.begin(), names.end(), d) == names.end())
-                fail(e, s, what + " names no domain " + excerpt(d) + suggestion(d, names));
+                fail(e, s, what + " names no domain " + quote_input(d) + suggestion(d, names));
         };
         if (v.IsSequence()) for (const auto& e : v) check(e);
         else check(v);
@@ -327,7 +330,7 @@ void check_expect(const op_spec& op, const YAML::Node& expect, const scenario& s
     for (const auto& kv : expect) {
         const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
         if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-            fail(kv.first, s, "unknown key " + excerpt(k) + " in expect of " + op.name + suggestion(k, allowed) + "; it returns " +
+            fail(kv.first, s, "unknown key " + quote_input(k) + " in expect of " + op.name + suggestion(k, allowed) + "; it returns " +
                                   [&] {
                                       std::string l;
                                       for (const result_spec& r : op.results) l += (l.empty() ? "" : ", ") + r.name;

@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "platform/description.h"
+#include "platform/limits.h"
 
 namespace iotwin::platform {
 
@@ -110,10 +111,7 @@ const std::vector<std::string>& expect_only_keys();
 namespace op_limits {
 constexpr std::uint64_t max_transfer = 1ull << 20;          // bytes moved by one mem.* or device.dma_* step
 constexpr std::uint64_t max_map = 1ull << 30;               // bytes one iommu.map step maps (262144 pages)
-constexpr std::uint64_t max_wait_ps = 10'000'000'000'000ull;  // 10 s: one sim.wait or sim.wait_idle
-// A run stops (exit 2, at the step) once simulated time passes this: far
-// beyond any scenario of the twin, far below where sc_time would wrap.
-constexpr std::uint64_t max_run_ps = 100'000'000'000'000ull;  // 100 s
+constexpr std::uint64_t max_wait_ps = limits::max_time_value_ps;  // one sim.wait or sim.wait_idle
 }  // namespace op_limits
 
 // Checks one argument value (already free of references) against its spec;

@@ -174,9 +174,10 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     // is itself the passing of time.
     if (!st.background && st.op != "sim.wait") settle(s_.platform.simulation.settle_limit);
     out.end = sc_time_stamp();
-    if (out.end > sc_time(static_cast<double>(op_limits::max_run_ps), SC_PS))
+    // A run's simulated time is bounded (docs/scenario-reference.md, Limits).
+    if (out.end > sc_time(static_cast<double>(limits::max_sim_time_ps), SC_PS))
         throw input_error(st.pos, "step " + std::to_string(st.index) + " (" + st.op + ") ends at " + out.end.to_string() +
-                                      " of simulated time, past the limit of a run (100 s)");
+                                      " of simulated time, past the limit of a run (one day)");
     json errors = json::array();
     for (std::size_t i = errors0; i < port_errors_.size(); ++i) {
         const port_error& pe = port_errors_[i];

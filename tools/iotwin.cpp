@@ -1,11 +1,15 @@
 // iotwin: the command line. A thin main over the platform library; the
 // contract is ../shared/spec/cli.md, documented in docs/cli.md.
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +27,7 @@
 #include "platform/group_probe.h"
 #include "platform/groups_report.h"
 #include "platform/iommu_groups.h"
+#include "platform/limits.h"
 #include "platform/loader.h"
 #include "platform/lspci.h"
 #include "platform/operations.h"
@@ -46,14 +52,52 @@ struct run_options {
     std::vector<std::string> sets;
 };
 
-bool write_file(const std::string& path, const std::function<void(std::ostream&)>& w) {
-    std::ofstream f(path);
-    if (!f) {
-        std::cerr << "iotwin: cannot write " << path << "\n";
-        return false;
+// An output file the user named that cannot be written: bad input (exit 2),
+// like a FILE that cannot be read.
+struct output_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Whether `path` can be written, checked before a run so that a long run is
+// not wasted on an output that would be dropped: "" when it can, else why not.
+std::string unwritable(const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return "is a directory";
+        return access(path.c_str(), W_OK) == 0 ? "" : std::strerror(errno);
     }
-    w(f);
-    return static_cast<bool>(f);
+    if (errno != ENOENT) return std::strerror(errno);
+    const fs::path parent = fs::path(path).parent_path();
+    const std::string dir = parent.empty() ? "." : parent.string();
+    if (stat(dir.c_str(), &st) != 0) return std::string("its directory: ") + std::strerror(errno);
+    if (!S_ISDIR(st.st_mode)) return "its directory is not a directory";
+    return access(dir.c_str(), W_OK | X_OK) == 0 ? "" : std::string("its directory: ") + std::strerror(errno);
+}
+
+void check_writable(const char* option, const std::string& path) {
+    if (path.empty()) return;
+    if (const std::string why = unwritable(path); !why.empty())
+        throw output_error(std::string(option) + " " + platform::excerpt(path, 200) + ": cannot write: " + why);
+}
+
+void write_file(const char* option, const std::string& path, const std::function<void(std::ostream&)>& w) {
+    std::ofstream f(path);
+    if (f) w(f);
+    if (!f || !f.flush()) throw output_error(std::string(option) + " " + platform::excerpt(path, 200) + ": cannot write: " + std::strerror(errno));
+}
+
+// The last line of defence for what reaches the terminal: control characters
+// escaped, the length capped (messages quote input only in short excerpts).
+std::string printable(const std::string& message) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const char ch : message) {
+        if (out.size() >= platform::limits::max_message) return out + "...";
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+        else out += ch;
+    }
+    return out;
 }
 
 // Runs a command body, turning errors into the exit statuses of the contract.
@@ -61,10 +105,16 @@ int with_exit_codes(const std::function<int()>& body) {
     try {
         return body();
     } catch (const platform::input_error& e) {
-        std::cerr << e.what() << "\n";
+        std::cerr << printable(e.what()) << "\n";
         return bad_input;
+    } catch (const output_error& e) {
+        std::cerr << "iotwin: " << printable(e.what()) << "\n";
+        return bad_input;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "iotwin: internal error: out of memory\n";
+        return internal;
     } catch (const std::exception& e) {
-        std::cerr << "iotwin: internal error: " << e.what() << "\n";
+        std::cerr << "iotwin: internal error: " << printable(e.what()) << "\n";
         return internal;
     }
 }
@@ -78,6 +128,9 @@ platform::scenario load(const std::string& file, const std::vector<std::string>&
 
 int run(const run_options& o) {
     return with_exit_codes([&] {
+        check_writable("--json", o.json_out);
+        check_writable("--junit", o.junit_out);
+        check_writable("--trace", o.trace_out);
         platform::scenario s = load(o.file, o.sets);
         if (o.seed) s.seed = *o.seed;
         auto pi = platform::build_platform(s);
@@ -88,45 +141,88 @@ int run(const run_options& o) {
         platform::run_report rep = r.report();
         rep.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         platform::write_summary(std::cout, rep);
-        bool written = true;
-        if (!o.json_out.empty()) written &= write_file(o.json_out, [&](std::ostream& os) { os << platform::to_json(rep, *pi).dump(2) << "\n"; });
-        if (!o.junit_out.empty()) written &= write_file(o.junit_out, [&](std::ostream& os) { platform::write_junit(os, rep); });
-        if (!o.trace_out.empty()) written &= write_file(o.trace_out, [&](std::ostream& os) { platform::write_trace(os, rep, *pi); });
-        if (!written) return static_cast<int>(internal);
+        if (!o.json_out.empty()) write_file("--json", o.json_out, [&](std::ostream& os) { os << platform::to_json(rep, *pi).dump(2) << "\n"; });
+        if (!o.junit_out.empty()) write_file("--junit", o.junit_out, [&](std::ostream& os) { platform::write_junit(os, rep); });
+        if (!o.trace_out.empty()) write_file("--trace", o.trace_out, [&](std::ostream& os) { platform::write_trace(os, rep, *pi); });
         return static_cast<int>(rep.pass ? ok : failed);
     });
 }
 
-// Runs every scenario under `paths` as its own process (SystemC elaborates once
-// per process), `jobs` at a time.
-int check(const std::vector<std::string>& paths, unsigned jobs, const std::string& self) {
+// The scenario files under `paths`, sorted; a path that is neither a file nor
+// a directory is bad input.
+std::vector<std::string> scenario_files(const std::vector<std::string>& paths) {
     std::vector<std::string> files;
     for (const std::string& p : paths) {
-        if (fs::is_regular_file(p)) { files.push_back(p); continue; }
-        if (!fs::is_directory(p)) {
-            std::cerr << "iotwin check: " << p << ": no such file or directory\n";
-            return bad_input;
-        }
-        for (const auto& e : fs::recursive_directory_iterator(p))
-            if (e.is_regular_file() && (e.path().extension() == ".yaml" || e.path().extension() == ".yml")) files.push_back(e.path().string());
+        std::error_code ec;
+        if (fs::is_regular_file(p, ec)) { files.push_back(p); continue; }
+        if (!fs::is_directory(p, ec)) throw platform::input_error({p, 0, 0}, "no such file or directory");
+        // Unreadable subdirectories are reported, not fatal to the whole suite.
+        for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_regular_file(ec) && (it->path().extension() == ".yaml" || it->path().extension() == ".yml"))
+                files.push_back(it->path().string());
+        if (ec) throw platform::input_error({p, 0, 0}, "cannot list the directory: " + ec.message());
     }
     std::sort(files.begin(), files.end());
-    struct job { std::string file, log; pid_t pid; };
-    std::vector<job> running;
-    std::map<std::string, int> status;
+    return files;
+}
+
+// One scenario run as a child process, in a process group of its own so that a
+// timeout kills whatever it started too.
+struct check_job {
+    std::string file, log;
+    pid_t pid;
+    std::chrono::steady_clock::time_point deadline;
+    bool timed_out = false;
+};
+
+pid_t spawn_run(const std::string& self, const std::string& file, int log_fd) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    std::string f = file;
+    std::vector<char*> argv = {const_cast<char*>(self.c_str()), const_cast<char*>("run"), f.data(), nullptr};
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, self.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+std::string seconds_text(double s) {
+    std::ostringstream os;
+    os << s << "s";
+    return os.str();
+}
+
+// Runs every scenario under `paths` as its own process (SystemC elaborates once
+// per process), `jobs` at a time; one that runs longer than `timeout_s` is
+// killed with its process group and fails.
+int check(const std::vector<std::string>& paths, unsigned jobs, double timeout_s, const std::string& self) {
+    std::vector<std::string> files;
+    try {
+        files = scenario_files(paths);
+    } catch (const platform::input_error& e) {
+        std::cerr << "iotwin check: " << printable(e.what()) << "\n";
+        return bad_input;
+    }
+    const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s));
+    std::vector<check_job> running;
     std::size_t next = 0, passed = 0, failed_n = 0;
-    auto reap = [&] {
-        int st = 0;
-        const pid_t pid = wait(&st);
-        auto it = std::find_if(running.begin(), running.end(), [&](const job& j) { return j.pid == pid; });
-        if (it == running.end()) return;
+    const auto finish = [&](std::vector<check_job>::iterator it, int st) {
         const int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (code == 0) {
+        if (code == 0 && !it->timed_out) {
             ++passed;
             std::cout << "PASS " << it->file << "\n";
         } else {
             ++failed_n;
-            std::cout << "FAIL " << it->file << " (exit " << code << ")\n";
+            if (it->timed_out) std::cout << "FAIL " << it->file << " (timeout after " << seconds_text(timeout_s) << ")\n";
+            else std::cout << "FAIL " << it->file << " (exit " << code << ")\n";
             std::ifstream log(it->log);
             for (std::string line; std::getline(log, line);) std::cout << "    " << line << "\n";
         }
@@ -134,26 +230,36 @@ int check(const std::vector<std::string>& paths, unsigned jobs, const std::strin
         fs::remove(it->log, ec);
         running.erase(it);
     };
+    // Reaps finished children; kills those past their deadline (they are
+    // reaped on a later pass, once dead).
+    const auto reap = [&] {
+        for (;;) {
+            int st = 0;
+            const pid_t pid = waitpid(-1, &st, WNOHANG);
+            if (pid <= 0) break;
+            const auto it = std::find_if(running.begin(), running.end(), [&](const check_job& j) { return j.pid == pid; });
+            if (it != running.end()) finish(it, st);
+        }
+        const auto now = std::chrono::steady_clock::now();
+        for (check_job& j : running)
+            if (!j.timed_out && now >= j.deadline) {
+                j.timed_out = true;
+                kill(-j.pid, SIGKILL);
+            }
+    };
     while (next < files.size() || !running.empty()) {
         while (next < files.size() && running.size() < jobs) {
             char tmpl[] = "/tmp/iotwin-check-XXXXXX";
             const int fd = mkstemp(tmpl);
             if (fd < 0) { std::cerr << "iotwin check: cannot create a temporary file\n"; return internal; }
-            posix_spawn_file_actions_t fa;
-            posix_spawn_file_actions_init(&fa);
-            posix_spawn_file_actions_adddup2(&fa, fd, 1);
-            posix_spawn_file_actions_adddup2(&fa, fd, 2);
-            std::string f = files[next];
-            std::vector<char*> argv = {const_cast<char*>(self.c_str()), const_cast<char*>("run"), f.data(), nullptr};
-            pid_t pid;
-            const int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
-            posix_spawn_file_actions_destroy(&fa);
+            const pid_t pid = spawn_run(self, files[next], fd);
             close(fd);
-            if (rc != 0) { std::cerr << "iotwin check: cannot start " << self << "\n"; return internal; }
-            running.push_back({files[next], tmpl, pid});
+            if (pid < 0) { std::cerr << "iotwin check: cannot start " << self << "\n"; return internal; }
+            running.push_back({files[next], tmpl, pid, std::chrono::steady_clock::now() + timeout});
             ++next;
         }
         reap();
+        if (!running.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     std::cout << passed << " passed, " << failed_n << " failed\n";
     return failed_n ? failed : ok;
@@ -217,6 +323,9 @@ int sc_main(int argc, char* argv[]) {
     auto* check_cmd = app.add_subcommand("check", "run every scenario under the paths, in parallel");
     check_cmd->add_option("paths", check_paths, "files or directories")->required();
     check_cmd->add_option("-j,--jobs", jobs, "scenarios run at once")->check(CLI::Range(1u, 256u));
+    double check_timeout = 300;
+    check_cmd->add_option("--timeout", check_timeout, "seconds (fractions too) a scenario may run before it is killed and fails")
+        ->check(CLI::Range(0.001, 86400.0));
 
     std::string groups_file, groups_format = "text";
     auto* groups_cmd = app.add_subcommand("groups", "compute the IOMMU groups of the file's platform.pcie (Linux 6.1 rules)");
@@ -248,7 +357,7 @@ int sc_main(int argc, char* argv[]) {
     if (*lspci_cmd) return lspci(lspci_file, lspci_opts);
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
-        return check(check_paths, jobs, self);
+        return check(check_paths, jobs, check_timeout, self);
     }
     if (*ops_cmd) {
         platform::write_operations_markdown(std::cout);

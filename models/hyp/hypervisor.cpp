@@ -20,6 +20,19 @@ std::optional<std::uint64_t> domain::to_machine(std::uint64_t gpa, std::uint64_t
     return std::nullopt;
 }
 
+bool domain::covers(std::uint64_t gpa, std::uint64_t len) const {
+    if (gpa + len < gpa) return false;
+    // Extents are in gpa order; walk the range through them.
+    for (const extent& e : p2m) {
+        if (len == 0) break;
+        if (gpa < e.gpa || gpa - e.gpa >= e.size) continue;
+        const std::uint64_t here = std::min(len, e.size - (gpa - e.gpa));
+        gpa += here;
+        len -= here;
+    }
+    return len == 0;
+}
+
 hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
     : sc_module(name), cpu("cpu"), p_(p), pool_(p.heap_base, p.heap_size), vtd_(*this, p.iommu_regs, pool_) {
     ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
@@ -146,8 +159,12 @@ int hypervisor::iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, st
     if (!x) return ESRCH;
     if (size == 0 || (iova | gpa | size) & (page - 1) || (!read && !write)) return EINVAL;
     if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
-    for (std::uint64_t off = 0; off < size; off += page)
-        if (!x->to_machine(gpa + off, page)) return EFAULT;
+    if (!x->covers(gpa, size)) return EFAULT;
+    // Every 2 MiB of IOVA the range touches needs a leaf table; when the heap
+    // cannot hold that many (beside those that may exist), the map fails at
+    // once instead of mapping millions of pages to undo them.
+    const std::uint64_t leaf_tables = ((iova + size - 1) >> 21) - (iova >> 21) + 1;
+    if (leaf_tables > pool_.available() + vtd_.tables_allocated()) return ENOMEM;
     for (std::uint64_t off = 0; off < size; off += page) {
         const int e = vtd_.map_page(x->iommu_pgd, iova + off, *x->to_machine(gpa + off, page), read, write, d);
         if (e) {
@@ -168,11 +185,10 @@ int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size,
     // must not alias a low one in the tables.
     if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
     if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
-    for (std::uint64_t off = 0; off < size; off += page)
-        if (vtd_.unmap_page(x->iommu_did, x->iommu_pgd, iova + off, d) == 0) {
-            unmapped += page;
-            ++unmapped_pages_;
-        }
+    std::uint64_t pages = 0;
+    vtd_.unmap_range(x->iommu_did, x->iommu_pgd, iova, size, pages, d);
+    unmapped = pages * page;
+    unmapped_pages_ += pages;
     return 0;
 }
 

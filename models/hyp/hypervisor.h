@@ -43,6 +43,8 @@ struct domain {
     std::uint64_t iommu_pgd = 0;     // machine address of its IO page table
     std::vector<std::uint16_t> devices;  // requester IDs assigned to it
     std::optional<std::uint64_t> to_machine(std::uint64_t gpa, std::uint64_t len) const;
+    // Whether all of [gpa, gpa + len) is the domain's memory (it may span extents).
+    bool covers(std::uint64_t gpa, std::uint64_t len) const;
 };
 
 struct interrupt_delivery {

@@ -1,5 +1,6 @@
 #include "models/hyp/vtd_driver.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -22,6 +23,8 @@ std::uint64_t frame_pool::alloc() {
     ++used_;
     return f;
 }
+
+std::uint64_t frame_pool::available() const { return free_.size() + (end_ - next_) / vtd::page_size; }
 
 std::uint64_t vtd_driver::read64(std::uint64_t a, sc_time& d) {
     std::uint64_t v = 0;
@@ -121,11 +124,41 @@ int vtd_driver::unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t i
     const std::uint64_t slot = leaf_slot(pgd, iova, false, d);
     if (!slot || !(read64(slot, d) & (vtd::entry::R | vtd::entry::W))) return ENOENT;
     write64(slot, 0, d);
+    invalidate_page(did, iova, d);
+    return 0;
+}
+
+void vtd_driver::invalidate_page(std::uint16_t did, std::uint64_t iova, sc_time& d) {
     write_reg64(vtd::reg::IOTLB_BASE, iova & ~std::uint64_t(0xfff), d);  // IVA, AM = 0
     write_reg64(vtd::reg::IOTLB_BASE + 8,
                 vtd::iotlb_cmd::IVT | 3ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
     ++invalidations_;
-    return 0;
+}
+
+void vtd_driver::unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
+                             sc_time& d) {
+    if (size == 0 || !iova_in_range(iova) || !iova_in_range(iova + size - 1) || iova + size < iova) return;
+    unmap_level(did, pgd, vtd::levels, 0, iova, iova + size - 1, pages, d);
+}
+
+void vtd_driver::unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,
+                             std::uint64_t last, std::uint64_t& pages, sc_time& d) {
+    const unsigned shift = 12 + 9 * static_cast<unsigned>(level - 1);
+    const std::uint64_t from = (std::max(first, base) - base) >> shift;
+    const std::uint64_t to = std::min<std::uint64_t>((last - base) >> shift, 0x1ff);
+    for (std::uint64_t i = from; i <= to; ++i) {
+        const std::uint64_t slot = table + i * 8;
+        const std::uint64_t e = read64(slot, d);
+        if (!(e & (vtd::entry::R | vtd::entry::W))) continue;  // nothing mapped below
+        const std::uint64_t at = base + (i << shift);
+        if (level > 1) {
+            unmap_level(did, e & vtd::entry::ADDR_MASK, level - 1, at, first, last, pages, d);
+            continue;
+        }
+        write64(slot, 0, d);
+        invalidate_page(did, at, d);
+        ++pages;
+    }
 }
 
 } // namespace iotwin::hyp

@@ -28,6 +28,8 @@ public:
     std::uint64_t alloc();
     void release(std::uint64_t frame) { free_.push_back(frame); }
     std::uint64_t used() const { return used_; }
+    // Frames alloc() can still give.
+    std::uint64_t available() const;
 
 private:
     std::uint64_t next_, end_, used_ = 0;
@@ -51,6 +53,12 @@ public:
     // Unmaps one 4 KiB page and invalidates it in the IOTLB. 0, EINVAL (IOVA
     // beyond the width: it has no slot, and must not alias one) or ENOENT.
     int unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
+    // Unmaps every mapped page of [iova, iova + size) (page-aligned, inside the
+    // 48-bit width), each with its IOTLB invalidation, and counts them in
+    // `pages`. It reads only the tables that exist, skipping absent subtrees,
+    // so its cost is bounded by what is mapped, not by `size`.
+    void unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
+                     sc_core::sc_time& d);
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
@@ -65,6 +73,11 @@ private:
     static bool iova_in_range(std::uint64_t iova) { return iova >> 48 == 0; }
     // The level-1 entry address for `iova`, creating tables on the way if `create`.
     std::uint64_t leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_core::sc_time& d);
+    // unmap_range() below one table of `level` whose first entry maps `base`;
+    // [first, last] is the range to unmap, inclusive.
+    void unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,
+                     std::uint64_t last, std::uint64_t& pages, sc_core::sc_time& d);
+    void invalidate_page(std::uint16_t did, std::uint64_t iova, sc_core::sc_time& d);
 
     bus_port& bus_;
     std::uint64_t regs_;
