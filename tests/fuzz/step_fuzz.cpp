@@ -29,6 +29,7 @@
 
 #include "platform/address_map.h"
 #include "platform/builder.h"
+#include "platform/limits.h"
 #include "platform/loader.h"
 #include "platform/operations.h"
 #include "platform/runner.h"
@@ -289,7 +290,8 @@ int sc_main(int argc, char* argv[]) {
     std::uint64_t seed = 1, ops = 1000;
     app.add_option("--platform", platform_file, "scenario file giving the platform, domains and processes")->required();
     app.add_option("--seed", seed, "seed of the sequence");
-    app.add_option("--ops", ops, "operations in the sequence")->check(CLI::Range(std::uint64_t(1), std::uint64_t(200000)));
+    // At most a scenario's steps, so that the replay of a finding loads.
+    app.add_option("--ops", ops, "operations in the sequence")->check(CLI::Range(std::uint64_t(1), std::uint64_t(limits::max_steps)));
     app.add_option("--out", out_dir, "directory for a replay scenario when something is found");
     try {
         app.parse(argc, argv);
