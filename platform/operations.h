@@ -110,7 +110,7 @@ const std::vector<std::string>& expect_only_keys();
 // The range limits of the twin's own interface, used by several operations.
 namespace op_limits {
 constexpr std::uint64_t max_transfer = 1ull << 20;          // bytes moved by one mem.* or device.dma_* step
-constexpr std::uint64_t max_map = 1ull << 30;               // bytes one iommu.map step maps (262144 pages)
+constexpr std::uint64_t max_map = 64ull << 20;              // bytes one iommu.map step maps (16384 pages)
 constexpr std::uint64_t max_wait_ps = limits::max_time_value_ps;  // one sim.wait or sim.wait_idle
 }  // namespace op_limits
 

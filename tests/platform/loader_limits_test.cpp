@@ -184,7 +184,7 @@ steps:
     args: { domain: guest1, iova: 0x0, address: 0x3000, size: 8KiB }
     expect: { errno: 0 }
   - do: iommu.map
-    args: { domain: guest1, iova: 0x800000000000, address: 0x3000, size: 1GiB }
+    args: { domain: guest1, iova: 0x800000000000, address: 0xf000000, size: 64MiB }
     expect: { errno: EFAULT }
   - do: iommu.unmap
     args: { domain: guest1, iova: 0x0, size: 0x1000000000000 }
