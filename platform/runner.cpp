@@ -9,6 +9,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "platform/boot.h"
+#include "platform/limits.h"
 #include "platform/loader.h"
 #include "platform/operations.h"
 #include "platform/references.h"
@@ -132,6 +133,32 @@ void runner::run_step(const step_desc& st) {
     }, sc_gen_unique_name("background_step"), &opts);
 }
 
+namespace {
+
+// 64-bit FNV-1a: a stable digest of bytes that are not kept.
+std::uint64_t fnv1a(const std::string& s) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return h;
+}
+
+} // namespace
+
+// A run keeps every step's result: bytes read beyond what a report can show
+// are kept as their first bytes, their length and a digest, after the step's
+// expectations were checked on all of them (ten thousand reads of 1 MiB
+// would otherwise hold 30 GB).
+void runner::compact_data(json& result) {
+    constexpr std::size_t kept_bytes = 4096, shown_bytes = 32;
+    if (!result.contains("data") || !result["data"].is_string()) return;
+    const std::string& hex = result["data"].get_ref<const std::string&>();
+    const std::size_t bytes = (hex.size() + 1) / 3;  // "de ad be ef"
+    if (bytes <= kept_bytes) return;
+    std::ostringstream s;
+    s << hex.substr(0, shown_bytes * 3 - 1) << " ... (" << bytes << " bytes, fnv1a64 0x" << std::hex << fnv1a(hex) << ")";
+    result["data"] = s.str();
+}
+
 void runner::execute(const step_desc& st, std::size_t slot) {
     step_outcome& out = report_.steps[slot];
     out.index = st.index;
@@ -192,6 +219,7 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     const YAML::Node shown = out.ok ? expect : st.expect;
     for (const auto& kv : shown) out.expect[kv.first.Scalar()] = kv.second.IsScalar() ? json(kv.second.Scalar()) : json(YAML::Dump(kv.second));
     if (out.ok) check_expectations(expect, out);
+    compact_data(out.result);
     if (!st.save.empty() && out.ok) saved_[st.save] = out.result;
 }
 
@@ -262,7 +290,10 @@ void runner::check_expectations(const YAML::Node& expect, step_outcome& out) {
         const std::string key = kv.first.Scalar();
         const YAML::Node want = kv.second;
         const std::string shown = want.IsScalar() ? want.Scalar() : YAML::Dump(want);
-        auto mismatch = [&](const std::string& got) { problems.push_back("expected " + key + "=" + shown + ", got " + got); };
+        // A message quotes at most the beginning of long values (a 1 MiB read).
+        auto mismatch = [&](const std::string& got) {
+            problems.push_back("expected " + key + "=" + excerpt(shown, 96) + ", got " + excerpt(got, 96));
+        };
         if (key == "latency_max" || key == "latency_min") {
             const sc_time bound = parse_time(want.Scalar(), pos_of(want, s_.file));
             const sc_time took = out.end - out.start;

@@ -93,6 +93,7 @@ private:
     void execute(const step_desc& st, std::size_t slot);
     bool settle(const sc_core::sc_time& limit);
     void check_expectations(const YAML::Node& expect, step_outcome& out);
+    static void compact_data(json& result);
     void finish();
 
     const scenario& s_;

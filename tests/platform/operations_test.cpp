@@ -184,6 +184,20 @@ TEST(StepRuns, ADomidWithoutDomainReachesTheModel) {
     EXPECT_TRUE(r.step(1).ok) << r.step(1).message;
 }
 
+TEST(StepRuns, LargeReadsAreCheckedWholeAndKeptShort) {
+    std::string zeros = "[";
+    for (int i = 0; i < 8192; ++i) zeros += "0,";
+    zeros.back() = ']';
+    const run r("  - { do: mem.read, as: guest1, args: { addr: 0x10000, len: 8KiB }, expect: { data: " + zeros + " } }\n"
+                "  - { do: mem.read, as: guest1, args: { addr: 0x10000, len: 8KiB }, expect: { data: " + zeros.substr(0, zeros.size() - 3) + "] } }\n");
+    EXPECT_TRUE(r.step(0).ok) << r.step(0).message;
+    EXPECT_FALSE(r.step(1).ok) << "8191 expected bytes must not match 8192 read";
+    EXPECT_LT(r.step(1).message.size(), 400u) << "a message quotes only the beginning of long values";
+    const std::string kept = r.step(0).result["data"];
+    EXPECT_LT(kept.size(), 200u);
+    EXPECT_NE(kept.find("... (8192 bytes, fnv1a64 0x"), std::string::npos) << kept;
+}
+
 TEST(StepRuns, SimulatedTimeOfARunIsBounded) {
     std::string steps;
     // 8640 waits of 10 s, after the boot: the last ends past one day.
