@@ -169,6 +169,10 @@ struct grant_table_spec {
 struct domain_desc {
     std::string name;
     bool privileged = false;
+    // Xen's pciback lets a guest's configuration writes reach its functions
+    // only where it handles them (Command bits, virtualized BARs); with
+    // `permissive` (xen-pciback.permissive) every write goes through.
+    bool pci_permissive = false;
     std::uint64_t memory = 0;
     grant_table_spec grant_table;
     std::vector<std::pair<std::string, source_pos>> devices;

@@ -884,11 +884,12 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
-        r_.keys(d, {"name", "privileged", "memory", "grant_table", "devices"}, "a domain");
+        r_.keys(d, {"name", "privileged", "memory", "grant_table", "devices", "pci_permissive"}, "a domain");
         dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
         for (const auto& o : s.domains)
             if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
         if (d["privileged"]) dd.privileged = r_.boolean(d["privileged"], "privileged");
+        if (d["pci_permissive"]) dd.pci_permissive = r_.boolean(d["pci_permissive"], "pci_permissive");
         dd.memory = r_.size(r_.require(d, "memory", "domain '" + dd.name + "'"), "memory");
         if (dd.memory < (1ull << 20) || dd.memory % 4096) r_.fail(d["memory"], "domain memory must be a multiple of 4KiB and at least 1MiB");
         // Bounded before the sum below, which must not wrap.

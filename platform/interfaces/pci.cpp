@@ -1,8 +1,10 @@
 // pci: what a domain's kernel does to a function it owns: configuration and
 // MMIO accesses, the sysfs resource file, pci_set_master(), pci_enable_msi().
+#include <algorithm>
 #include <cerrno>
 
 #include "platform/ecam.h"
+#include "platform/runner.h"
 #include "platform/enumerator.h"
 #include "platform/interfaces/interfaces.h"
 #include "platform/step_context.h"
@@ -47,12 +49,46 @@ void op_config_read(step_context& c) {
     if (!err) c.result()["value"] = config_read(c, f, off, static_cast<unsigned>(size));
 }
 
+// Whether the acting domain's configuration writes reach its functions as
+// written: the privileged domain's do, a guest's only with a permissive backend.
+bool writes_unfiltered(step_context& c, const hyp::domain& dom) {
+    if (dom.privileged) return true;
+    for (const domain_desc& d : c.run().description().domains)
+        if (d.name == dom.name) return d.pci_permissive;
+    return false;
+}
+
+// A guest's configuration write as Xen's pciback (not permissive) lets it
+// reach the function: of the Command register, I/O and Memory Space Enable
+// can be set (pci_enable_device()), Bus Master Enable and Memory Write and
+// Invalidate set and cleared; every other write is dropped (BARs, the ROM BAR
+// and Interrupt Line are virtualized, the rest is read-only), and the guest
+// is told it succeeded. So a guest cannot move its BARs, turn off ACS in its
+// function, or rewrite its capabilities.
+void guest_config_write(step_context& c, const pci::pci_function& f, std::uint64_t off, std::uint64_t size, std::uint64_t value) {
+    const std::uint64_t cmd = pci::cfg::command;
+    if (off + size <= cmd || off >= cmd + 2) return;
+    const std::uint64_t old = config_read(c, f, cmd, 2);
+    std::uint64_t written = old;
+    for (std::uint64_t b = std::max(off, cmd); b < std::min(off + size, cmd + 2); ++b) {
+        const std::uint64_t byte = (value >> (8 * (b - off))) & 0xff;
+        written = (written & ~(0xffull << (8 * (b - cmd)))) | byte << (8 * (b - cmd));
+    }
+    namespace bits = pci::command_bits;
+    constexpr std::uint64_t enable_only = bits::io_space | bits::memory_space;
+    constexpr std::uint64_t guest_controls = bits::bus_master | 1u << 4;  // BME, MWI
+    const std::uint64_t next = ((old | (written & enable_only)) & ~guest_controls) | (written & guest_controls);
+    if (next != old) config_write(c, f, cmd, 2, next);
+}
+
 void op_config_write(step_context& c) {
     int err;
-    pci::pci_function& f = owned_device(c, c.actor(), err);
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = owned_device(c, dom, err);
     const std::uint64_t off = c.integer("offset"), size = c.integer("size", 4), value = c.integer("value");
     if (!err && (!config_args_ok(off, size) || !fits(value, size))) err = EINVAL;
-    if (!err) config_write(c, f, off, static_cast<unsigned>(size), value);
+    if (!err && writes_unfiltered(c, dom)) config_write(c, f, off, static_cast<unsigned>(size), value);
+    else if (!err) guest_config_write(c, f, off, size, value);
     c.set_errno(err);
 }
 
@@ -157,7 +193,10 @@ void register_pci(op_registry& r) {
            {device_arg(), {"offset", t::integer, true, "register offset (EINVAL beyond 4095 or unaligned)", 0, u32_max},
             {"size", t::integer, false, "bytes: 1, 2 or 4 (EINVAL otherwise)", 0, u32_max, "4"},
             {"value", t::integer, true, "value to write (EINVAL when wider than size)", 0, u32_max}},
-           {}, {}, {}, ownership + "; EINVAL: bad offset, size or value"},
+           {}, {}, {},
+           ownership + "; EINVAL: bad offset, size or value. A guest's write reaches the function only where Xen's pciback "
+                       "lets it (Command: I/O and Memory Space Enable set, Bus Master Enable and MWI); others are dropped with errno 0, "
+                       "unless the domain has pci_permissive"},
           op_config_write);
     r.add({"pci.mmio_read", actor::domain, "loads from a BAR of a function the domain owns",
            {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},

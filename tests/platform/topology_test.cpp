@@ -79,6 +79,8 @@ const std::vector<std::string> scenario_files = {
     "scenarios/security/dma-to-peer-bar-through-root-complex-iommu.yaml",
     "scenarios/security/dma-to-peer-bar-through-root-complex-no-p2p.yaml",
     "scenarios/security/dma-to-peer-bar-through-root-complex.yaml",
+    "scenarios/security/guest-disables-acs-pciback.yaml",
+    "scenarios/security/guest-disables-acs-permissive.yaml",
     "scenarios/security/forged-requester-id-sibling-function.yaml",
     "scenarios/security/forged-requester-id-source-validation.yaml",
     "scenarios/security/forged-requester-id.yaml",
