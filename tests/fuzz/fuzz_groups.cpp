@@ -35,7 +35,7 @@ void check_topology(const topology& t) {
         const platform::topo_function& f = t.functions[i];
         if (!seen.insert(bdf_key(f)).second) fuzz::finding("topology", "two functions at " + f.bdf_string());
         if (f.parent >= static_cast<int>(t.functions.size()) || f.pf >= static_cast<int>(t.functions.size()))
-            fuzz::finding("topology", f.id + ": parent or physical function out of range");
+            return fuzz::finding("topology", f.id + ": parent or physical function out of range");
         if (t.dma_aliases(static_cast<int>(i)).empty()) fuzz::finding("topology", f.id + ": no DMA alias at all");
         std::string why;
         platform::linux_acs_enabled(t, static_cast<int>(i), &why);
@@ -44,18 +44,18 @@ void check_topology(const topology& t) {
 
 void check_groups(const topology& t, const platform::group_result& g) {
     const std::size_t n = t.functions.size();
-    if (g.group_of.size() != n) fuzz::finding("groups", "group_of does not cover every function");
+    if (g.group_of.size() != n) return fuzz::finding("groups", "group_of does not cover every function");
     std::vector<int> count(n, 0);
     std::uint32_t previous_lowest = 0;
     for (std::size_t id = 0; id < g.groups.size(); ++id) {
         const platform::iommu_group& grp = g.groups[id];
         if (grp.id != static_cast<int>(id)) fuzz::finding("groups", "group ids do not count from 0");
-        if (grp.members.empty()) fuzz::finding("groups", "empty group " + std::to_string(id));
+        if (grp.members.empty()) return fuzz::finding("groups", "empty group " + std::to_string(id));
         if ((grp.members.size() > 1) == grp.reason.empty())
             fuzz::finding("groups", "group " + std::to_string(id) + ": a reason must be given exactly when it is not a singleton");
         for (std::size_t k = 0; k < grp.members.size(); ++k) {
             const int m = grp.members[k];
-            if (m < 0 || static_cast<std::size_t>(m) >= n) fuzz::finding("groups", "member out of range");
+            if (m < 0 || static_cast<std::size_t>(m) >= n) return fuzz::finding("groups", "member out of range");
             ++count[m];
             if (g.group_of[m] != grp.id) fuzz::finding("groups", t.functions[m].id + ": group_of disagrees with the members");
             if (k && bdf_key(t.functions[grp.members[k - 1]]) >= bdf_key(t.functions[m]))
