@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+#include <vector>
 
 #include "platform/description.h"
 
@@ -61,11 +63,19 @@ const std::string& write_input(const std::uint8_t* data, std::size_t size) {
 }
 
 void finding(const std::string& kind, const std::string& detail) {
-    static const std::string skip = [] {
+    static const std::vector<std::string> skip = [] {
+        std::vector<std::string> v;
         const char* s = std::getenv("IOTWIN_FUZZ_SKIP");
-        return "," + std::string(s ? s : "") + ",";
+        std::istringstream is(s ? s : "");
+        for (std::string e; std::getline(is, e, ',');)
+            if (!e.empty()) v.push_back(e);
+        return v;
     }();
-    if (skip.find("," + kind + ",") != std::string::npos) return;
+    for (const std::string& e : skip) {
+        const std::size_t colon = e.find(':');
+        if (e.substr(0, colon) != kind) continue;
+        if (colon == std::string::npos || detail.find(e.substr(colon + 1)) != std::string::npos) return;
+    }
     std::cerr << "iotwin fuzz finding: " << kind << ": " << detail << std::endl;
     std::abort();
 }

@@ -22,9 +22,10 @@ constexpr std::size_t max_message = 1024;
 const std::string& write_input(const std::uint8_t* data, std::size_t size);
 
 // Prints "iotwin fuzz finding: <kind>: <detail>" on stderr and aborts,
-// unless the environment variable IOTWIN_FUZZ_SKIP (a comma-separated list
-// of kinds) names the kind: then it returns, so that a long run can look past
-// known findings whose fixes are pending.
+// unless the environment variable IOTWIN_FUZZ_SKIP names it: a
+// comma-separated list of KIND or KIND:TEXT (the finding's detail contains
+// TEXT). Then it returns, so that a long run can look past known findings
+// whose fixes are pending.
 void finding(const std::string& kind, const std::string& detail);
 
 // Checks an input_error's message: "FILE:LINE:COL: what" with FILE = `path`,
