@@ -546,12 +546,22 @@ std::vector<finding> classify(const outcome& o, const std::string& path, bool wi
         add("bad-exit", std::to_string(o.exit_code), "exit status " + std::to_string(o.exit_code) + ": " + last.substr(0, 200));
         return out;
     }
+    // Positioned warnings, then (exit 2) the error: one line, unless a raw
+    // newline of the input came back inside it.
+    const auto is_warning = [&](const std::string& l) { return positioned(l, path) && l.find(": warning: ") != std::string::npos; };
+    std::size_t error_line = lines.size();
+    if (o.exit_code == 2 && !lines.empty()) {
+        error_line = 0;
+        while (error_line + 1 < lines.size() && is_warning(lines[error_line])) ++error_line;
+        const std::string& e = lines[error_line];
+        if (!positioned(e, path) && !(with_set && e.compare(0, 5, "--set") == 0)) add("no-position", normalize(e, path), e.substr(0, 300));
+        if (error_line + 1 < lines.size())
+            add("control-char", normalize(e.substr(0, e.find('\'')), path).substr(0, 40),
+                "the message spans " + std::to_string(lines.size() - error_line) + " lines (a raw newline): " + printable(e.substr(0, 300)));
+    }
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string& l = lines[i];
-        const bool is_error = o.exit_code == 2 && i + 1 == lines.size();
-        const bool set_message = with_set && l.compare(0, 5, "--set") == 0;
-        if (is_error && !positioned(l, path) && !set_message) add("no-position", normalize(l, path), l.substr(0, 300));
-        if (!is_error && !(positioned(l, path) && l.find(": warning: ") != std::string::npos))
+        if (i < error_line && !is_warning(l))
             add("unpositioned-stderr", normalize(l, path), "stderr line that is neither a positioned warning nor the error: " + l.substr(0, 300));
         // One root cause (quoting input back) shows in many messages: these
         // two kinds are told apart by the words before the first quote only.
@@ -719,9 +729,16 @@ int main(int argc, char* argv[]) {
     }
     for (const std::string& f : seed_files) seed_texts.push_back(read_file(f));
     const bool asan = has_asan(o.iotwin);
-    // The sanitizers abort (a signal the driver sees); leaks at exit are not findings.
-    setenv("ASAN_OPTIONS", "abort_on_error=1:detect_leaks=0:allocator_may_return_null=1", 0);
-    setenv("UBSAN_OPTIONS", "halt_on_error=1:abort_on_error=1:print_stacktrace=1", 0);
+    // Options of the environment go between defaults and what the driver
+    // needs: the sanitizers abort (a signal the driver sees). Leaks at exit
+    // are not findings, and ASan's fake stacks for use-after-return do not
+    // survive SystemC's coroutine stack switches (every lspci would crash).
+    const auto sanitizer_options = [](const char* var, const std::string& defaults, const std::string& forced) {
+        const char* user = std::getenv(var);
+        setenv(var, (defaults + (user && *user ? std::string(":") + user : "") + ":" + forced).c_str(), 1);
+    };
+    sanitizer_options("ASAN_OPTIONS", "detect_leaks=0:detect_stack_use_after_return=0:allocator_may_return_null=1", "abort_on_error=1");
+    sanitizer_options("UBSAN_OPTIONS", "print_stacktrace=1", "halt_on_error=1:abort_on_error=1");
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
 
     char tmpl[] = "/tmp/iotwin-cli-fuzz-XXXXXX";
