@@ -152,7 +152,7 @@ std::size_t value_end(const std::string& line, std::size_t v) {
     return e == std::string::npos ? line.size() : e;
 }
 
-// Every `key: value` and `key: ` position of a line (flow maps included): (key start, value start, value end).
+// Every `key: value` of the lines, flow maps included: where the key, the colon and the value are.
 struct kv {
     std::size_t line, key, colon, value, end;
 };

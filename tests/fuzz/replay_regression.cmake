@@ -1,8 +1,9 @@
 # Replays one fuzzing regression input through `iotwin run`, `iotwin groups`
 # (every format) and `iotwin lspci -vv`/`-t`, and holds each to the CLI
-# contract: no signal, no hang (30 s), no exit 3; exit 2 only with "FILE:LINE:COL: "
-# on its last stderr line; every stderr line at most 1024 bytes, without raw
-# control characters. Whether the scenario passes (0 or 1) does not matter.
+# contract: no signal, no sanitizer report, no hang (30 s), no exit 3; exit 2
+# only with "FILE:LINE:COL: " on its last stderr line; every stderr line at
+# most 1024 bytes, without raw control characters. Whether the scenario
+# passes (0 or 1) does not matter.
 set(commands "run" "groups|--format|text" "groups|--format|json" "groups|--format|sysfs" "groups|--format|dot"
              "lspci|-vv" "lspci|-t")
 set(problems "")
@@ -22,6 +23,11 @@ foreach(command ${commands})
   endif()
   if(NOT rc MATCHES "^[0-9]+$")
     string(APPEND problems "iotwin ${shown}: ${rc}\n${err}\n")
+    continue()
+  endif()
+  # Under the sanitizers (build-sanitize/) a report ends the process with exit 1 unless abort_on_error is set.
+  if(err MATCHES "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: ")
+    string(APPEND problems "iotwin ${shown}: sanitizer report\n${err}\n")
     continue()
   endif()
   if(rc EQUAL 3 OR rc GREATER 3)
