@@ -170,12 +170,12 @@ private:
                 // pci_iov_bus_range(): the buses the PF's last possible VF needs.
                 const std::uint32_t rid = pci::vf_routing_id(std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn), n->sriov->first_vf_offset,
                                                              n->sriov->vf_stride, n->sriov->total_vfs - 1);
+                if (rid >> 8 > 255) throw input_error(n->pos, "SR-IOV virtual functions need bus numbers beyond 255");
                 vf_bus_max = std::max(vf_bus_max, rid >> 8);
             }
         }
         std::uint32_t& last = last_bus_[seg];
         last = std::max<std::uint32_t>(last, vf_bus_max);
-        if (last > 255) throw input_error(order.empty() ? source_pos{} : order.front()->pos, "SR-IOV virtual functions need bus numbers beyond 255");
         for (auto [idx, n] : bridges) {
             if (last >= 255) throw input_error(n->pos, "no bus number left for the secondary bus of '" + n->id + "'");
             const auto secondary = static_cast<std::uint8_t>(++last);
@@ -188,6 +188,10 @@ private:
     // same_device: how many functions of the parent bus's description share n's device number.
     int add(const pcie_node& n, int same_device, std::uint16_t seg, std::uint8_t bus, int parent) {
         const node_identity id = identity_of(n);
+        // Firmware and Linux take a Vendor ID of FFFFh for an empty slot
+        // (PCI_POSSIBLE_ERROR): such a function, and all below it, would
+        // never be enumerated.
+        if (id.vendor == 0xffff) throw input_error(n.pos, "vendor 0xffff of '" + n.id + "' is what an empty slot reads; no function has it");
         topo_function f;
         f.id = n.id;
         f.type = n.type;

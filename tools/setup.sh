@@ -12,6 +12,7 @@ packages=(
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev          # tests/bench
   ccache                    # faster rebuilds
+  clang-16 libclang-rt-16-dev llvm-16   # tools/fuzz: libFuzzer, the sanitizers' runtimes, llvm-symbolizer (clang 14 rejects lambdas capturing structured bindings)
 )
 missing=()
 for p in "${packages[@]}"; do

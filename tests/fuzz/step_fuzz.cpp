@@ -6,6 +6,11 @@
 //
 //   iotwin_step_fuzz --platform FILE --seed N --ops N [--out DIR]
 //
+// As a driver of many sequences (tools/fuzz): --runs N operations in all,
+// in sequences of --ops each, every sequence a process of its own (seeds
+// derived from --seed), --jobs at a time, each stopped after --timeout
+// seconds (a hang is a finding). The last line sums them up.
+//
 // Every generated step goes through the loader's schema checks and the
 // runner's dispatch, as a scenario's step does. Findings: a step the schema
 // refuses (the generator and the schema disagree), a step that fails without
@@ -14,9 +19,18 @@
 // (the platform is a secure configuration). A crash or sanitizer report ends
 // the process. Exit 0: no finding; 1: findings (written to --out as a
 // scenario that replays the sequence); 2: bad command line.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <deque>
+#include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -33,6 +47,8 @@
 #include "platform/loader.h"
 #include "platform/operations.h"
 #include "platform/runner.h"
+
+extern char** environ;
 
 namespace {
 
@@ -278,6 +294,66 @@ void write_replay(const std::string& path, const std::string& platform_file, con
     }
 }
 
+// Runs `runs` operations as sequences of `ops`, each one process of this
+// program, `jobs` at a time; returns the exit status of the whole.
+int drive(const std::string& self, const std::string& platform_file, const std::string& out_dir, std::uint64_t seed, std::uint64_t runs,
+          std::uint64_t ops, unsigned jobs, double timeout) {
+    struct child { pid_t pid; std::uint64_t seed; std::chrono::steady_clock::time_point start; std::string log; };
+    std::vector<child> running;
+    std::uint64_t next = 0, done_ops = 0, findings = 0, sequences = (runs + ops - 1) / ops;
+    const auto start = [&](std::uint64_t i) {
+        const std::uint64_t child_seed = seed * 1000003 + i;
+        const std::uint64_t n = std::min(ops, runs - i * ops);
+        const std::string log = (out_dir.empty() ? std::string("/tmp") : out_dir) + "/steps-" + std::to_string(child_seed) + ".log";
+        std::vector<std::string> args = {self, "--platform", platform_file, "--seed", std::to_string(child_seed), "--ops", std::to_string(n)};
+        if (!out_dir.empty()) args.insert(args.end(), {"--out", out_dir});
+        std::vector<char*> argv;
+        for (std::string& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        pid_t pid = 0;
+        const int rc = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) throw std::runtime_error("cannot start " + self);
+        running.push_back({pid, child_seed, std::chrono::steady_clock::now(), log});
+        done_ops += n;
+    };
+    const auto report = [&](const child& c, const std::string& what) {
+        ++findings;
+        std::cout << "FINDING seed " << c.seed << ": " << what << " (log: " << c.log << ")\n";
+        std::ifstream log(c.log);
+        for (std::string line; std::getline(log, line);)
+            if (line.rfind("FINDING", 0) == 0) std::cout << "    " << line.substr(0, 400) << "\n";
+    };
+    while (next < sequences || !running.empty()) {
+        while (next < sequences && running.size() < jobs) start(next++);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (auto it = running.begin(); it != running.end();) {
+            int st = 0;
+            const pid_t r = waitpid(it->pid, &st, WNOHANG);
+            if (r == 0) {
+                if (std::chrono::duration<double>(std::chrono::steady_clock::now() - it->start).count() > timeout) {
+                    kill(it->pid, SIGKILL);
+                    waitpid(it->pid, &st, 0);
+                    report(*it, "hang: no answer after " + std::to_string(timeout) + " s");
+                    it = running.erase(it);
+                } else {
+                    ++it;
+                }
+                continue;
+            }
+            if (WIFSIGNALED(st)) report(*it, "crash: signal " + std::to_string(WTERMSIG(st)));
+            else if (WEXITSTATUS(st) != 0) report(*it, "exit " + std::to_string(WEXITSTATUS(st)));
+            it = running.erase(it);
+        }
+    }
+    std::cout << "step fuzz: " << done_ops << " operations in " << sequences << " sequences, " << findings << " findings\n";
+    return findings ? 1 : 0;
+}
+
 } // namespace
 
 // The SystemC banner would precede every report; it is off before the kernel starts.
@@ -293,10 +369,21 @@ int sc_main(int argc, char* argv[]) {
     // At most a scenario's steps, so that the replay of a finding loads.
     app.add_option("--ops", ops, "operations in the sequence")->check(CLI::Range(std::uint64_t(1), std::uint64_t(limits::max_steps)));
     app.add_option("--out", out_dir, "directory for a replay scenario when something is found");
+    std::uint64_t runs = 0;
+    unsigned jobs = 1;
+    double timeout = 600;
+    app.add_option("--runs", runs, "drive: this many operations in all, in sequences of --ops (default 10000), each a process");
+    app.add_option("--jobs", jobs, "drive: sequences at once")->check(CLI::Range(1u, 256u));
+    app.add_option("--timeout", timeout, "drive: seconds a sequence may take")->check(CLI::PositiveNumber);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
+    }
+    if (runs) {
+        if (app.count("--ops") == 0) ops = std::min<std::uint64_t>(runs, limits::max_steps);
+        if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+        return drive(std::filesystem::canonical("/proc/self/exe").string(), platform_file, out_dir, seed, runs, ops, jobs, timeout);
     }
     scenario s;
     try {

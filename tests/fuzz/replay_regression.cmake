@@ -1,0 +1,68 @@
+# Replays one fuzzing regression input through `iotwin run`, `iotwin groups`
+# (every format) and `iotwin lspci -vv`/`-t`, and holds each to the CLI
+# contract: no signal, no sanitizer report, no hang (30 s), no exit 3; exit 2
+# only with "FILE:LINE:COL: " on its last stderr line; every stderr line at
+# most 1024 bytes, without raw control characters. Whether the scenario
+# passes (0 or 1) does not matter.
+set(commands "run" "groups|--format|text" "groups|--format|json" "groups|--format|sysfs" "groups|--format|dot"
+             "lspci|-vv" "lspci|-t")
+set(problems "")
+# Raw control characters (no NUL: CMake strings cannot hold one).
+string(ASCII 1 2 3 4 5 6 7 8 9 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 127 control)
+string(LENGTH "${FILE}" path_length)
+foreach(command ${commands})
+  string(REPLACE "|" " " shown "${command}")
+  string(REPLACE "|" ";" flags "${command}")
+  list(POP_FRONT flags sub)
+  execute_process(COMMAND ${IOTWIN} ${sub} ${FILE} ${flags} TIMEOUT 30
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(rc MATCHES "timeout")
+    # The other commands would most likely hang the same way.
+    string(APPEND problems "iotwin ${shown}: no exit within 30 s\n")
+    break()
+  endif()
+  if(NOT rc MATCHES "^[0-9]+$")
+    string(APPEND problems "iotwin ${shown}: ${rc}\n${err}\n")
+    continue()
+  endif()
+  # Under the sanitizers (build-sanitize/) a report ends the process with exit 1 unless abort_on_error is set.
+  if(err MATCHES "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: ")
+    string(APPEND problems "iotwin ${shown}: sanitizer report\n${err}\n")
+    continue()
+  endif()
+  if(rc EQUAL 3 OR rc GREATER 3)
+    string(APPEND problems "iotwin ${shown}: exit status ${rc}\n${err}\n")
+    continue()
+  endif()
+  # One list element per line: ';', '[' and ']' would split or join elements.
+  string(REPLACE ";" "," err "${err}")
+  string(REPLACE "[" "(" err "${err}")
+  string(REPLACE "]" ")" err "${err}")
+  string(REGEX MATCHALL "[^\n]+" lines "${err}")
+  set(last "")
+  foreach(line IN LISTS lines)
+    string(LENGTH "${line}" n)
+    if(n GREATER 1024)
+      string(SUBSTRING "${line}" 0 200 head)
+      string(APPEND problems "iotwin ${shown}: a ${n}-byte message: ${head}...\n")
+    endif()
+    if(line MATCHES "[${control}]")
+      string(APPEND problems "iotwin ${shown}: raw control character in: ${line}\n")
+    endif()
+    set(last "${line}")
+  endforeach()
+  if(rc EQUAL 2)
+    string(FIND "${last}" "${FILE}:" at)
+    set(rest "")
+    if(at EQUAL 0)
+      string(SUBSTRING "${last}" ${path_length} -1 rest)
+    endif()
+    if(NOT rest MATCHES "^:[1-9][0-9]*:[1-9][0-9]*: ")
+      string(APPEND problems "iotwin ${shown}: exit 2 without FILE:LINE:COL: ${last}\n")
+    endif()
+  endif()
+  message(STATUS "iotwin ${shown}: exit ${rc}")
+endforeach()
+if(problems)
+  message(FATAL_ERROR "${problems}")
+endif()
