@@ -77,15 +77,14 @@ std::string nearest(const std::string& word, const std::vector<std::string>& can
     return best;
 }
 
-namespace {
-
-// Input text quoted in a message: short and escaped.
 std::string quote_input(const std::string& s) { return "'" + excerpt(s) + "'"; }
 
 std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
     const std::string n = nearest(word, candidates);
     return n.empty() ? "" : " (did you mean '" + n + "'?)";
 }
+
+namespace {
 
 bool parse_number(const std::string& t, std::uint64_t& v) {
     if (t.empty()) return false;

@@ -20,5 +20,9 @@ std::vector<std::uint8_t> parse_data(const YAML::Node& node, const source_pos& p
 source_pos pos_of(const YAML::Node& node, const std::string& file);
 // The candidate closest to `word` by edit distance, or "" when none is close.
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+// " (did you mean 'X'?)" for the nearest candidate, or "".
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates);
+// Input text quoted in a message: in single quotes, short and escaped (excerpt()).
+std::string quote_input(const std::string& text);
 
 } // namespace iotwin::platform

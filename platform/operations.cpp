@@ -77,13 +77,6 @@ const std::vector<std::string>& expect_only_keys() {
 
 namespace {
 
-std::string quote_input(const std::string& s) { return "'" + excerpt(s) + "'"; }
-
-std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
-    const std::string n = nearest(word, candidates);
-    return n.empty() ? "" : " (did you mean '" + n + "'?)";
-}
-
 // Sizes in the unit that shows them whole: 1MiB, 4KiB, 100B.
 std::string size_text(std::uint64_t v) {
     if (v == 0) return "0";

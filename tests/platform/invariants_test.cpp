@@ -17,7 +17,7 @@
 #include "platform/invariants.h"
 #include "platform/loader.h"
 #include "platform/runner.h"
-#include "tests/support/temp_dir.h"
+#include "tests/support/scenario_run.h"
 
 namespace {
 
@@ -42,20 +42,8 @@ std::string platform_yaml(bool iommu, bool p2p, const std::string& rp1_acs = "")
            "  - { name: guest2, memory: 256MiB, devices: [nic1] }\n";
 }
 
-struct run {
-    test::temp_dir dir;
-    scenario s;
-    std::unique_ptr<platform_instance> pi;
-    std::unique_ptr<runner> r;
-
-    explicit run(const std::string& yaml) {
-        s = load_scenario(dir.write("s.yaml", yaml));
-        pi = build_platform(s);
-        r = std::make_unique<runner>("runner", s, *pi);
-        sc_core::sc_start();
-        if (r->error()) std::rethrow_exception(r->error());
-    }
-    const run_report& report() const { return r->report(); }
+struct run : test::scenario_run {
+    using scenario_run::scenario_run;
     std::vector<violation> of(const std::string& invariant) const {
         std::vector<violation> v;
         for (const violation& x : report().violations)
