@@ -15,7 +15,6 @@
 #include "platform/operations.h"
 #include "platform/references.h"
 #include "platform/runner.h"
-#include "tests/support/scenario_run.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
@@ -47,10 +46,20 @@ std::string load_error(const std::string& steps) {
     }
 }
 
-// The platform above with `steps`.
-struct run : test::scenario_run {
-    explicit run(const std::string& steps) : scenario_run(platform_yaml + "steps:\n" + steps) {}
-    const step_outcome& step(std::size_t i) const { return report().steps.at(i); }
+struct run {
+    test::temp_dir dir;
+    scenario s;
+    std::unique_ptr<platform_instance> pi;
+    std::unique_ptr<runner> r;
+
+    explicit run(const std::string& steps) {
+        s = load_scenario(dir.write("s.yaml", platform_yaml + "steps:\n" + steps));
+        pi = build_platform(s);
+        r = std::make_unique<runner>("runner", s, *pi);
+        sc_core::sc_start();
+        if (r->error()) std::rethrow_exception(r->error());
+    }
+    const step_outcome& step(std::size_t i) const { return r->report().steps.at(i); }
 };
 
 TEST(OperationSchemas, NamesAreInterfaceDotOperationAndUnique) {
