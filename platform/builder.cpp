@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "models/devices/dma_engine.h"
+#include "models/devices/device_list.h"
 #include "models/pci/pci_bridge.h"
 #include "models/pci/virtual_function.h"
 #include "platform/address_map.h"
@@ -90,7 +90,7 @@ private:
             return std::make_unique<pci::pci_bridge>(name, p, bp);
         }
         if (n.type == node_type::host_bridge) return std::make_unique<pci::pci_function>(name, p);
-        return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, s_.platform.devices);
+        return device_models().at(n.model.empty() ? "bar_ram" : n.model)(name, p, n.params ? *n.params : s_.platform.devices);
     }
 
     const scenario& s_;
@@ -102,12 +102,12 @@ private:
 
 const std::map<std::string, device_factory>& device_models() {
     static const std::map<std::string, device_factory> registry = {
-        {"dma_engine", [](const char* n, const pci::function_params& p, const device_params& d) {
-             return std::make_unique<devices::dma_engine>(n, p, d.dma_engine);
-         }},
-        {"bar_ram", [](const char* n, const pci::function_params& p, const device_params& d) {
-             return std::make_unique<devices::bar_ram>(n, p, d.bar_ram);
-         }},
+#define IOTWIN_DEVICE_FACTORY(name, cls, params)                                                  \
+    {#name, [](const char* n, const pci::function_params& p, const device_params& d) {              \
+         return std::unique_ptr<pci::pci_function>(std::make_unique<cls>(n, p, d.name));           \
+     }},
+        IOTWIN_DEVICE_MODELS(IOTWIN_DEVICE_FACTORY)
+#undef IOTWIN_DEVICE_FACTORY
     };
     return registry;
 }

@@ -12,7 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "models/devices/dma_engine.h"
+#include "models/devices/device_list.h"
 #include "models/interconnect/router.h"
 #include "models/iommu/iommu.h"
 #include "models/mem/memory.h"
@@ -58,6 +58,27 @@ enum class node_type { rciep, root_port, upstream_port, downstream_port, endpoin
 const char* to_string(node_type t);
 bool is_bridge(node_type t);
 
+// Parameters of the device models, by model name (models/devices/device_list.h).
+struct device_params {
+#define IOTWIN_DEVICE_PARAMS_MEMBER(name, cls, params) params name;
+    IOTWIN_DEVICE_MODELS(IOTWIN_DEVICE_PARAMS_MEMBER)
+#undef IOTWIN_DEVICE_PARAMS_MEMBER
+    template <class V> void visit(V& v) {
+#define IOTWIN_DEVICE_PARAMS_VISIT(name, cls, params) nested(v, #name ".", name);
+        IOTWIN_DEVICE_MODELS(IOTWIN_DEVICE_PARAMS_VISIT)
+#undef IOTWIN_DEVICE_PARAMS_VISIT
+    }
+
+private:
+    template <class V, class P> static void nested(V& v, const std::string& prefix, P& p) {
+        auto prefixed = [&](const char* name, auto& field, const char* unit, const char* description) {
+            const std::string full = prefix + name;
+            v(full.c_str(), field, unit, description);
+        };
+        p.visit(prefixed);
+    }
+};
+
 struct sriov_spec {
     std::uint64_t total_vfs = 0, num_vfs = 0, first_vf_offset = 1, vf_stride = 1;
     std::uint16_t vf_device = 0;
@@ -75,6 +96,9 @@ struct pcie_node {
     std::optional<std::uint32_t> class_code;
     std::optional<pcie::link_params> link;
     std::string model;                  // device model behind an endpoint
+    // The model's parameters for this function (`params:`): platform.devices
+    // with this function's overrides; none: platform.devices as they are.
+    std::optional<device_params> params;
     std::vector<pci::bar_desc> bars;
     std::optional<sriov_spec> sriov;
     std::optional<bool> multifunction;
@@ -127,25 +151,6 @@ struct simulation_params {
     template <class V> void visit(V& v) {
         v("quantum", quantum, "time", "global quantum of temporal decoupling");
         v("settle_limit", settle_limit, "time", "longest a step waits for device activity it started to finish");
-    }
-};
-
-// Parameters of the device models, by model name.
-struct device_params {
-    devices::dma_engine_params dma_engine;
-    devices::bar_ram_params bar_ram;
-    template <class V> void visit(V& v) {
-        nested(v, "dma_engine.", dma_engine);
-        nested(v, "bar_ram.", bar_ram);
-    }
-
-private:
-    template <class V, class P> static void nested(V& v, const std::string& prefix, P& p) {
-        auto prefixed = [&](const char* name, auto& field, const char* unit, const char* description) {
-            const std::string full = prefix + name;
-            v(full.c_str(), field, unit, description);
-        };
-        p.visit(prefixed);
     }
 };
 

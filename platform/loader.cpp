@@ -460,6 +460,17 @@ private:
     void platform(const YAML::Node& n, platform_desc& p);
     void pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out);
     pcie_node pcie_function(const YAML::Node& n, const pcie_node* parent);
+    // A function's `params:`: the platform's device parameters with the
+    // overrides of its model's.
+    device_params model_params(const YAML::Node& n, const std::string& model, device_params d) const {
+        if (!n.IsMap()) r_.fail(n, "params must be a map of the " + model + " model's parameters");
+#define IOTWIN_READ_MODEL_PARAMS(name, cls, params) \
+        if (model == #name) read_params(r_, n, d.name, "params of model " #name);
+        IOTWIN_DEVICE_MODELS(IOTWIN_READ_MODEL_PARAMS)
+#undef IOTWIN_READ_MODEL_PARAMS
+        return d;
+    }
+    device_params devices_;  // platform.devices, the defaults of every function's params
     void placement(const YAML::Node& n, const pcie_node& node, const pcie_node* parent);
     void bars(const YAML::Node& n, pcie_node& node);
     void domains(const YAML::Node& n, scenario& s);
@@ -552,6 +563,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (p.simulation.quantum == sc_core::SC_ZERO_TIME) r_.fail(n["simulation"], "platform.simulation.quantum must be positive");
     }
     if (n["devices"]) read_params(r_, n["devices"], p.devices, "platform.devices");
+    devices_ = p.devices;
     if (n["pcie"]) {
         pcie_tree(n["pcie"], nullptr, p.pcie);
         check_bar_totals(r_, n["pcie"], p.pcie);
@@ -614,7 +626,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     pcie_node f;
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
-                "sriov", "multifunction", "root_bus", "segment", "internal_p2p"}, "a pcie function");
+                "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
         r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
@@ -682,6 +694,11 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
             r_.fail(n["model"], "unknown device model '" + excerpt(m) + "'" + suggestion(m, models));
         if (is_bridge(f.type)) r_.fail(n["model"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model");
         f.model = m;
+    }
+    if (n["params"]) {
+        if (is_bridge(f.type) || f.type == node_type::host_bridge)
+            r_.fail(n["params"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model to take params");
+        f.params = model_params(n["params"], f.model.empty() ? "bar_ram" : f.model, devices_);
     }
     if (n["bars"]) bars(n["bars"], f);
     if (n["multifunction"]) f.multifunction = r_.boolean(n["multifunction"], "multifunction");

@@ -69,7 +69,7 @@ enum class port_type : std::uint8_t {
     pcie_to_pci_bridge = 0x7, pci_to_pcie_bridge = 0x8,
 };
 
-enum class bar_type { mem32, mem64 };
+enum class bar_type { mem32, mem64, io };  // io: an I/O Space BAR (PCI 3.0 6.2.5.1), decoded in the I/O space
 struct bar_desc {
     unsigned index = 0;          // 0..5; a mem64 BAR uses index and index+1
     std::uint64_t size = 0;      // power of two, >= 16 bytes (4 KiB recommended)

@@ -310,3 +310,28 @@ void pci_function::stats(stat_map& out) const {
 }
 
 } // namespace iotwin::pci
+
+namespace iotwin::pci {
+
+bool pci_function::msi_enabled() const {
+    return msi_cap_ && (cfg_.get(*msi_cap_ + msi_ctrl, 2) & msi_enable);
+}
+
+bool pci_function::msix_enabled() const { return false; }
+
+bool pci_function::send_msix(unsigned, sc_time&) { return false; }
+
+bool pci_function::send_interrupt(unsigned vector, sc_time& delay) {
+    if (msix_enabled()) return send_msix(vector, delay);
+    if (msi_enabled()) return send_msi(vector, delay);
+    return false;
+}
+
+std::uint8_t pci_function::interrupt_pin() const { return static_cast<std::uint8_t>(cfg_.get(cfg::interrupt_pin, 1)); }
+
+void pci_function::function_level_reset() {
+    ++resets_;
+    reset_device();
+}
+
+} // namespace iotwin::pci

@@ -43,6 +43,22 @@ struct function_params {
     pcie::link_params link;               // advertised in the Link Capabilities register
     std::vector<bar_desc> bars;
     unsigned msi_vectors = 1;             // 0: no MSI capability; else 1, 2, 4, 8, 16 or 32
+    bool msi_64bit = true;                // MSI 64-bit Address Capable
+    bool msi_per_vector_mask = false;     // MSI Per-Vector Masking Capable (Mask and Pending Bits registers)
+    // MSI-X capability (PCIe 5.0 7.7.2): Table Size vectors, the table and the
+    // Pending Bit Array in BARs of the function; none: no MSI-X capability.
+    struct msix_regs {
+        unsigned vectors = 0;             // 1..2048
+        unsigned table_bar = 0;           // BIR: index of the BAR holding the table
+        std::uint32_t table_offset = 0;   // 8-byte aligned offset of the table in it
+        unsigned pba_bar = 0;
+        std::uint32_t pba_offset = 0;     // 8-byte aligned offset of the PBA
+    };
+    std::optional<msix_regs> msix;
+    std::uint8_t interrupt_pin = 0;       // Interrupt Pin: 0 none, 1..4 INTA#..INTD#
+    bool power_management = false;        // Power Management capability (D0/D3hot)
+    bool flr = false;                     // Function Level Reset Capability (Device Capabilities bit 28)
+    std::uint64_t rom_size = 0;           // Expansion ROM BAR size (power of two >= 2 KiB); 0: none
     // ACS extended capability: implemented bits and the control bits set at
     // reset (as Linux leaves them after boot); none: no capability.
     struct acs_regs { std::uint16_t cap = 0, ctrl = 0; };
@@ -154,8 +170,37 @@ public:
     };
     dma_result dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
     // Sends MSI message `vector` (0-based within the enabled messages); false if
-    // MSI is disabled, the vector is not enabled, or bus mastering is off.
+    // MSI is disabled, the vector is not enabled or masked (its Pending bit is
+    // set instead), or bus mastering is off.
     bool send_msi(unsigned vector, sc_core::sc_time& delay);
+    // Sends MSI-X vector `vector` from its table entry; false if MSI-X is
+    // disabled, the vector does not exist, the function or the vector is
+    // masked (its PBA bit is set instead and the message goes out when
+    // software unmasks it), or bus mastering is off.
+    bool send_msix(unsigned vector, sc_core::sc_time& delay);
+    bool msi_enabled() const;
+    bool msix_enabled() const;
+    // Signals interrupt `vector` the way software enabled: MSI-X, else MSI.
+    // False when neither is enabled (a device then uses INTx, if it has a pin).
+    bool send_interrupt(unsigned vector, sc_core::sc_time& delay);
+
+    // Legacy INTx (PCI 3.0 6.8, PCIe 5.0 2.2.8.1): the level of the function's
+    // interrupt line as the device drives it. It shows in Status.Interrupt
+    // Status; while Command.Interrupt Disable is clear, a change of level
+    // sends Assert_INTx / Deassert_INTx upstream (the message carries the
+    // function's Interrupt Pin; bridges swizzle it by device number).
+    void set_intx(bool asserted);
+    bool intx_asserted() const { return intx_level_; }
+    std::uint8_t interrupt_pin() const;
+
+    // Function Level Reset (PCIe 5.0 6.6.2): Initiate FLR in Device Control
+    // calls it. Aborts the function's DMA (no request leaves after it),
+    // returns configuration space to its reset values except the sticky and
+    // HwInit registers (bus number, Interrupt Line as software left it), and
+    // resets the device model's own state (reset_device()).
+    void function_level_reset();
+    // Counts resets: a DMA started before one stops at its next request.
+    std::uint64_t reset_count() const { return resets_; }
 
     // A malicious function puts any requester ID in the requests it issues
     // (DMA and MSI) until this is reset; its physical origin stays its own.
@@ -167,6 +212,8 @@ public:
     virtual void stats(stat_map& out) const;
 
 protected:
+    // Device models reset their registers and engines here (FLR, bus reset).
+    virtual void reset_device() {}
     // Behaviour behind the BARs: device models override this.
     virtual pcie::completion bar_access(const bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                         std::uint8_t* data, unsigned len, sc_core::sc_time& delay);
@@ -213,6 +260,9 @@ private:
     // point is renewed whenever it syncs, so one keeper serves every caller).
     tlm_utils::tlm_quantumkeeper quantum_keeper_;
     std::optional<std::uint16_t> forged_requester_id_;
+    bool intx_level_ = false;        // the device's line (set_intx)
+    bool intx_sent_ = false;         // the state the last Assert/Deassert message left upstream
+    std::uint64_t resets_ = 0;
 };
 
 } // namespace iotwin::pci

@@ -34,7 +34,18 @@ enum class request_kind : std::uint8_t {
     memory,  // memory read/write (DMA upstream, MMIO downstream)
     msi,     // a memory write that is an interrupt message (set by the root complex decode)
     config,  // configuration request; address = ECAM offset (bus<<20 | dev<<15 | fn<<12 | reg)
+    message, // a message TLP (PCIe 5.0 2.2.8): `message_code` says which; INTx emulation travels as these
 };
+
+// Message codes of INTx emulation (PCIe 5.0 2.2.8.1, table 2-22): Assert_INTA..D
+// and Deassert_INTA..D. A bridge remaps the virtual wire by the device number
+// of the requester below it (the swizzle, PCI-to-PCI Bridge spec 1.2 9.1).
+namespace message {
+constexpr std::uint8_t assert_inta = 0x20, deassert_inta = 0x24;  // + pin - 1 (INTA=0 .. INTD=3)
+inline bool is_intx(std::uint8_t code) { return code >= assert_inta && code <= deassert_inta + 3; }
+inline bool is_assert(std::uint8_t code) { return code >= assert_inta && code < deassert_inta; }
+inline unsigned intx_wire(std::uint8_t code) { return (code - assert_inta) & 3; }  // 0 = INTA
+} // namespace message
 
 // The TLP Address Type field.
 enum class address_type : std::uint8_t { untranslated = 0, translation_request = 1, translated = 2 };
@@ -56,6 +67,7 @@ public:
     completion status = completion::SC;
     bool iommu_fault = false;  // set by the IOMMU when it blocked this request
     bool config_type0 = false; // configuration request: Type 0 (for the function itself) or Type 1
+    std::uint8_t message_code = 0;  // kind == message: the Message Code
     bool host = false;         // issued by a CPU through the root complex (not a device's DMA); never set on a device's request
     // The IOMMU checked it against the requester's translation tables
     // (remapped or blocked it). A request that crossed the IOMMU with

@@ -1,0 +1,14 @@
+// The device models a scenario can name (`model:` of a function). Adding a
+// model is its header/source pair in models/devices/ plus one include and one
+// line here: the loader then accepts the name and its parameters
+// (`platform.devices.<name>.*`, and per function under `params:`), and the
+// builder creates it (docs/devices.md walks through it).
+//
+// X(name, class, parameter struct): the class derives from pci::pci_function
+// and has the constructor (name, const pci::function_params&, const params&).
+#pragma once
+#include "models/devices/dma_engine.h"
+
+#define IOTWIN_DEVICE_MODELS(X)                          \
+    X(bar_ram, devices::bar_ram, devices::bar_ram_params) \
+    X(dma_engine, devices::dma_engine, devices::dma_engine_params)
