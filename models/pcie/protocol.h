@@ -34,6 +34,7 @@ enum class request_kind : std::uint8_t {
     memory,  // memory read/write (DMA upstream, MMIO downstream)
     msi,     // a memory write that is an interrupt message (set by the root complex decode)
     config,  // configuration request; address = ECAM offset (bus<<20 | dev<<15 | fn<<12 | reg)
+    io,      // I/O read/write (PCI 3.0 3.2.2): address = the port in the 64 KiB I/O space, decoded by I/O BARs and bridges' I/O windows
     message, // a message TLP (PCIe 5.0 2.2.8): `message_code` says which; INTx emulation travels as these
 };
 
