@@ -1,6 +1,7 @@
 #include "platform/builder.h"
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include "models/devices/device_list.h"
@@ -124,9 +125,30 @@ void platform_instance::stats(stat_map& out) const {
     root_complex->stats(out);
     iommu->stats(out);
     msi->stats(out);
+    ioapic->stats(out);
     hypervisor->stats(out);
     for (const auto& f : functions) f->stats(out);
 }
+
+namespace {
+// The functions whose INTx line reaches `gsi`: each root-bus function's wires
+// by the root complex's routing, each bridge's secondary bus swizzled by
+// device number (PCI-to-PCI Bridge 1.2 9.1), as Linux's pci_swizzle and the
+// ACPI _PRT resolve a function's IRQ.
+void intx_sources(const pci::pci_function& f, const std::array<unsigned, 4>& gsi_of_wire, unsigned gsi,
+                  std::vector<hyp::intx_source>& out) {
+    const std::uint8_t pin = f.interrupt_pin();
+    if (pin >= 1 && pin <= 4 && !f.is_virtual_function() && gsi_of_wire[pin - 1] == gsi)
+        out.push_back({f.bdf().rid(), pin, f.intx_signalled()});
+    const auto* bridge = dynamic_cast<const pci::pci_bridge*>(&f);
+    if (!bridge) return;
+    for (const pci::pci_function* c : bridge->children()) {
+        std::array<unsigned, 4> below{};
+        for (unsigned w = 0; w < 4; ++w) below[w] = gsi_of_wire[(w + (c->devfn() >> 3)) % 4];
+        intx_sources(*c, below, gsi, out);
+    }
+}
+} // namespace
 
 std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     namespace am = address_map;
@@ -168,6 +190,23 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     pi->root_complex->iommu_out.bind(pi->iommu->in);
     hyp::hypervisor* h = pi->hypervisor.get();
     pi->msi->set_sink([h](const intc::interrupt_message& m) { h->deliver(m); });
+    // INTx: root complex -> I/O APIC -> hypervisor, and the EOI back; port I/O from the CPUs.
+    pi->ioapic = std::make_unique<intc::ioapic>("ioapic", d.fabric.msi_latency);
+    intc::ioapic* apic = pi->ioapic.get();
+    pcie::root_complex* rc = pi->root_complex.get();
+    rc->set_intx_sink([apic](unsigned gsi, std::uint32_t input, bool level, sc_core::sc_time& t) { apic->set_line(gsi, input, level, t); });
+    apic->set_sink([h](unsigned gsi, const sc_core::sc_time& when) { h->deliver_intx(gsi, when); });
+    h->set_gsi_eoi([apic](unsigned gsi, sc_core::sc_time& t) { apic->eoi(gsi, t); });
+    h->set_intx_resolver([rc](unsigned gsi) {
+        std::vector<hyp::intx_source> out;
+        for (const pci::pci_function* f : rc->root_functions()) {
+            std::array<unsigned, 4> wires{};
+            for (unsigned w = 0; w < 4; ++w) wires[w] = pcie::root_complex::intx_gsi(static_cast<std::uint8_t>(f->devfn() >> 3), w);
+            intx_sources(*f, wires, gsi, out);
+        }
+        return out;
+    });
+    h->io.bind(rc->io_in);
 
     // 00:00.0 is the root complex's host bridge (the loader keeps device 0 of bus 0 free for it).
     const bool device0_taken = std::any_of(d.pcie.begin(), d.pcie.end(), [](const pcie_node& n) { return n.dev == 0; });

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/hyp/hypervisor.h"
+#include "models/intc/ioapic.h"
 #include "models/intc/msi_controller.h"
 #include "models/interconnect/router.h"
 #include "models/iommu/iommu.h"
@@ -34,6 +35,7 @@ struct platform_instance {
     std::unique_ptr<pcie::root_complex> root_complex;
     std::unique_ptr<iommu::iommu> iommu;
     std::unique_ptr<intc::msi_controller> msi;
+    std::unique_ptr<intc::ioapic> ioapic;  // INTx: GSIs from the root complex's INTx routing
     std::unique_ptr<hyp::hypervisor> hypervisor;
     // The root complex's own host bridge at 00:00.0: a function in configuration
     // space, not a node of the description or the topology (null only when a

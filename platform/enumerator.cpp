@@ -15,6 +15,8 @@ namespace sriov_reg = pci::sriov_reg;
 
 namespace {
 constexpr std::uint64_t window_granule = 1ull << 20;
+constexpr std::uint64_t io_granule = 4096;  // a bridge's I/O window (PCI-to-PCI Bridge 1.2 3.2.5.6)
+constexpr std::uint64_t io_space_base = 0x1000, io_space_end = 0x10000;
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
 
 // One thing to place in a window: a BAR or a child bridge's window.
@@ -63,9 +65,14 @@ std::vector<enumerated_function> enumerator::run(sc_time& d) {
     if (np.size > address_map::mmio32_size) throw std::runtime_error("the 32-bit MMIO window cannot hold every non-prefetchable BAR");
     if (pf.size > address_map::mmio64_size) throw std::runtime_error("the 64-bit MMIO window cannot hold every prefetchable BAR");
     assign(root_, address_map::mmio32_base, address_map::mmio64_base, d);
+    // Ports below 0x1000 are the legacy ISA devices' (as Linux's PCIBIOS_MIN_IO).
+    if (size_io(root_).size > io_space_end - io_space_base) throw std::runtime_error("the I/O space cannot hold every I/O BAR");
+    assign_io(root_, io_space_base, d);
     for (enumerated_function& e : found_) {
         const std::uint16_t cmd = static_cast<std::uint16_t>(read(e.bdf, cfg::command, 2, d));
         std::uint16_t set = (e.bridge || !e.bars.empty()) ? pci::command_bits::memory_space : 0;
+        if (e.io_size || std::any_of(e.bars.begin(), e.bars.end(), [](const enumerated_bar& b) { return b.io; }))
+            set |= pci::command_bits::io_space;
         if (e.bridge) set |= pci::command_bits::bus_master;
         write(e.bdf, cfg::command, 2, cmd | set, d);
     }
@@ -164,6 +171,18 @@ void enumerator::size_bars(enumerated_function& e, unsigned count, sc_time& d) {
         write(e.bdf, reg, 4, 0xffffffff, d);
         const std::uint32_t lo = read(e.bdf, reg, 4, d);
         if (lo == 0) continue;
+        if (lo & 1) {
+            // An I/O BAR (PCI 3.0 6.2.5.1): bits 31:2 size it; x86 decodes 16 bits of port.
+            const std::uint64_t size = (~std::uint64_t(lo & 0xfffcu) + 1) & 0xffff;
+            write(e.bdf, reg, 4, 0, d);
+            if (!size) continue;
+            enumerated_bar b;
+            b.index = i;
+            b.size = size;
+            b.io = true;
+            e.bars.push_back(b);
+            continue;
+        }
         const bool is64 = (lo & 0x6) == 0x4;
         std::uint64_t mask = lo & ~0xfu;
         if (is64) {
@@ -189,6 +208,7 @@ std::pair<enumerator::need, enumerator::need> enumerator::size_windows(const std
         enumerated_function& e = found_[c];
         for (std::size_t b = 0; b < e.bars.size(); ++b) {
             const enumerated_bar& bar = e.bars[b];
+            if (bar.io) continue;
             (bar.prefetchable && bar.is64 ? pf : np).push_back({bar.size, bar.size, c, static_cast<int>(b)});
         }
         if (!e.bridge) continue;
@@ -214,6 +234,7 @@ void enumerator::assign(const std::vector<int>& children, std::uint64_t np_base,
         const enumerated_function& e = found_[c];
         for (std::size_t b = 0; b < e.bars.size(); ++b) {
             const enumerated_bar& bar = e.bars[b];
+            if (bar.io) continue;
             (bar.prefetchable && bar.is64 ? pf : np).push_back({bar.size, bar.size, c, static_cast<int>(b)});
         }
         if (e.bridge && e.window_size) np.push_back({e.window_size, e.window_align, c, -1});
@@ -262,6 +283,53 @@ void enumerator::assign(const std::vector<int>& children, std::uint64_t np_base,
         }
         assign(e.children, e.window_base, e.pref_base, d);
     }
+}
+
+enumerator::need enumerator::size_io(const std::vector<int>& children) {
+    std::vector<item> io;
+    for (int c : children) {
+        enumerated_function& e = found_[c];
+        for (std::size_t b = 0; b < e.bars.size(); ++b)
+            if (e.bars[b].io) io.push_back({e.bars[b].size, e.bars[b].size, c, static_cast<int>(b)});
+        if (!e.bridge) continue;
+        const need below = size_io(e.children);
+        e.io_size = align_up(below.size, io_granule);
+        e.io_align = io_granule;
+        if (e.io_size) io.push_back({e.io_size, e.io_align, c, -1});
+    }
+    need n;
+    for (const item& i : io) n.align = std::max(n.align, i.align);
+    n.size = layout(io, nullptr);
+    return n;
+}
+
+void enumerator::assign_io(const std::vector<int>& children, std::uint64_t base, sc_time& d) {
+    std::vector<item> io;
+    for (int c : children) {
+        const enumerated_function& e = found_[c];
+        for (std::size_t b = 0; b < e.bars.size(); ++b)
+            if (e.bars[b].io) io.push_back({e.bars[b].size, e.bars[b].size, c, static_cast<int>(b)});
+        if (e.bridge && e.io_size) io.push_back({e.io_size, e.io_align, c, -1});
+    }
+    std::vector<std::uint64_t> offsets;
+    layout(io, &offsets);
+    for (std::size_t k = 0; k < io.size(); ++k) {
+        const item& i = io[k];
+        enumerated_function& e = found_[i.function];
+        const std::uint64_t at = base + offsets[k];
+        if (i.bar >= 0) {
+            enumerated_bar& b = e.bars[i.bar];
+            b.base = at;
+            write(e.bdf, static_cast<std::uint16_t>(cfg::bar0 + 4 * b.index), 4, static_cast<std::uint32_t>(at), d);
+        } else {
+            e.io_base = at;
+            // I/O Base/Limit bits 7:4 are port bits 15:12.
+            write(e.bdf, cfg::io_base, 1, static_cast<std::uint32_t>(at >> 8) & 0xf0, d);
+            write(e.bdf, cfg::io_limit, 1, static_cast<std::uint32_t>((at + e.io_size - 1) >> 8) & 0xf0, d);
+        }
+    }
+    for (int c : children)
+        if (found_[c].bridge && found_[c].io_size) assign_io(found_[c].children, found_[c].io_base, d);
 }
 
 } // namespace iotwin::platform

@@ -20,6 +20,7 @@ struct enumerated_bar {
     unsigned index = 0;
     std::uint64_t base = 0, size = 0;
     bool is64 = false, prefetchable = false;
+    bool io = false;  // an I/O BAR: base is a port
 };
 
 struct enumerated_function {
@@ -31,6 +32,7 @@ struct enumerated_function {
     std::vector<enumerated_bar> bars;
     std::uint64_t window_base = 0, window_size = 0, pref_base = 0, pref_size = 0;
     std::uint64_t window_align = 0, pref_align = 0;
+    std::uint64_t io_base = 0, io_size = 0, io_align = 0;  // a bridge's I/O window (4 KiB granules)
     int parent = -1;
     std::vector<int> children;
 
@@ -67,6 +69,9 @@ private:
     void size_bars(enumerated_function& e, unsigned count, sc_core::sc_time& d);
     std::pair<need, need> size_windows(const std::vector<int>& children);
     void assign(const std::vector<int>& children, std::uint64_t np_base, std::uint64_t pf_base, sc_core::sc_time& d);
+    // The I/O space: I/O BARs and bridges' I/O windows (4 KiB granules), from port 0x1000.
+    need size_io(const std::vector<int>& children);
+    void assign_io(const std::vector<int>& children, std::uint64_t base, sc_core::sc_time& d);
 
     hyp::hypervisor& cpu_;
     std::vector<std::uint8_t> root_buses_;

@@ -148,9 +148,13 @@ void write_trace(std::ostream& os, const run_report& r, const platform_instance&
     for (const auto& f : r.faults)
         ev.push_back({ns(f.time), seq++, {{"t_ns", ns(f.time)}, {"event", "iommu_fault"}, {"device", pi.id_of(f.record.sid)},
                                           {"address", hex(f.record.address)}, {"reason", vtd::describe(f.record.reason)}}});
-    for (const auto& i : r.interrupts)
-        ev.push_back({ns(i.time), seq++, {{"t_ns", ns(i.time)}, {"event", "interrupt"}, {"domain", i.domain}, {"vector", i.vector},
-                                          {"device", i.from_device ? pi.id_of(i.requester_id) : "iommu"}}});
+    for (const auto& i : r.interrupts) {
+        json j = {{"t_ns", ns(i.time)}, {"event", "interrupt"}, {"domain", i.domain}, {"vector", i.vector},
+                  {"device", i.from_device ? pi.id_of(i.requester_id) : "iommu"}};
+        // A legacy INTx: the GSI that fired and the function's pin (1 = INTA).
+        if (i.intx) j.update({{"intx", true}, {"gsi", i.gsi}, {"pin", i.pin}});
+        ev.push_back({ns(i.time), seq++, std::move(j)});
+    }
     for (const auto& v : r.violations)
         ev.push_back({ns(v.time), seq++, {{"t_ns", ns(v.time)}, {"event", "violation"}, {"invariant", v.invariant}, {"message", v.message}}});
     std::stable_sort(ev.begin(), ev.end(), [](const event& a, const event& b) { return a.t != b.t ? a.t < b.t : a.order < b.order; });

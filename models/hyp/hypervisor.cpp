@@ -34,7 +34,7 @@ bool domain::covers(std::uint64_t gpa, std::uint64_t len) const {
 }
 
 hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
-    : sc_module(name), cpu("cpu"), p_(p), pool_(p.heap_base, p.heap_size), vtd_(*this, p.iommu_regs, pool_) {
+    : sc_module(name), cpu("cpu"), io("io"), p_(p), pool_(p.heap_base, p.heap_size), vtd_(*this, p.iommu_regs, pool_) {
     ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
     for (auto [base, size] : p.ram) {
         // The hypervisor's own image and heap occupy the low RAM it is loaded into.
@@ -117,6 +117,24 @@ pcie::completion hypervisor::machine_access(tlm::tlm_command cmd, std::uint64_t 
     // A posted write costs the CPU only until the root complex took it.
     if (pcie::is_posted(gp, &ext) && ext.egress_set) d = std::max(issued, ext.egress);
     if (!gp.is_response_ok()) return pcie::completion::UR;
+    return ext.status;
+}
+
+pcie::completion hypervisor::io_access(tlm::tlm_command cmd, std::uint32_t port, std::uint8_t* data, unsigned len, sc_time& d) {
+    pcie::pcie_ext ext;
+    ext.host = true;
+    ext.kind = pcie::request_kind::io;
+    tlm::tlm_generic_payload gp;
+    prepare(gp, cmd, port, data, len);
+    if (io.size() == 0) {
+        // No I/O space behind the CPU: every port is a master abort.
+        if (cmd == tlm::TLM_READ_COMMAND) std::fill(data, data + len, std::uint8_t(0xff));
+        return pcie::completion::UR;
+    }
+    gp.set_extension(&ext);
+    io->b_transport(gp, d);
+    gp.clear_extension(&ext);
+    if (!gp.is_response_ok() && ext.status == pcie::completion::SC) return pcie::completion::UR;
     return ext.status;
 }
 
@@ -232,6 +250,50 @@ void hypervisor::deliver(const intc::interrupt_message& m) {
     deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination});
 }
 
+void hypervisor::deliver_intx(unsigned gsi, const sc_time& when) {
+    ++intx_interrupts_;
+    const std::vector<intx_source> sources = intx_resolver_ ? intx_resolver_(gsi) : std::vector<intx_source>{};
+    // Per domain, in domid order: the first of its functions on the GSI that
+    // asserts (it was raised for this domain), else the first one bound.
+    std::map<domid_t, std::pair<const intx_source*, bool>> got;
+    for (const intx_source& s : sources) {
+        const auto owner = device_owner(s.requester_id);
+        if (!owner) continue;
+        auto [it, fresh] = got.try_emplace(*owner, &s, s.asserted);
+        if (!fresh && s.asserted && !it->second.second) it->second = {&s, true};
+    }
+    if (got.empty()) {
+        // Nobody bound the GSI: Xen leaves such an IRQ unhandled.
+        ++intx_unbound_;
+        ++unbound_interrupts_;
+        return;
+    }
+    std::set<domid_t>& in_flight = intx_in_flight_[gsi];
+    for (const auto& [dom, who] : got) {
+        const interrupt_delivery r{dom, 0, who.first->requester_id, true, when, static_cast<std::uint8_t>(dom), true,
+                                   static_cast<std::uint8_t>(gsi), who.first->pin};
+        if (who.second) {
+            deliveries_.push_back(r);
+        } else {
+            ++misdirected_interrupts_;
+            misdirected_.push_back(r);
+        }
+        in_flight.insert(dom);
+    }
+}
+
+int hypervisor::eoi_pirq(domid_t dom, std::uint32_t irq, sc_time& d) {
+    if (irq >= 24) return EINVAL;
+    const auto it = intx_in_flight_.find(irq);
+    if (it == intx_in_flight_.end() || !it->second.erase(dom)) return 0;
+    // The line is acknowledged at the controller once every guest it went to has EOIed (Xen's in_flight count).
+    if (it->second.empty()) {
+        intx_in_flight_.erase(it);
+        if (gsi_eoi_) gsi_eoi_(irq, d);
+    }
+    return 0;
+}
+
 void hypervisor::stats(stat_map& out) const {
     const std::string n = basename();
     add_stat(out, n, "domains", domains_.size());
@@ -242,6 +304,8 @@ void hypervisor::stats(stat_map& out) const {
     add_stat(out, n, "iommu_fault_interrupts", iommu_fault_interrupts_);
     add_stat(out, n, "unbound_interrupts", unbound_interrupts_);
     add_stat(out, n, "misdirected_interrupts", misdirected_interrupts_);
+    add_stat(out, n, "intx_interrupts", intx_interrupts_);
+    add_stat(out, n, "intx_unbound", intx_unbound_);
     add_stat(out, n, "heap_frames", pool_.used());
 }
 

@@ -9,7 +9,9 @@
 // annotated delay and adds the cost of the CPU accesses it makes.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,18 @@ struct interrupt_delivery {
     bool from_device;
     sc_core::sc_time time;
     std::uint8_t destination = 0;  // APIC ID the message named
+    // A legacy INTx interrupt (vector 0): the GSI that fired and the
+    // Interrupt Pin (1..4) of the function `requester_id` behind it.
+    bool intx = false;
+    std::uint8_t gsi = 0;
+    std::uint8_t pin = 0;
+};
+
+// A function whose INTx line reaches a GSI, and whether it asserts it now.
+struct intx_source {
+    std::uint16_t requester_id;
+    std::uint8_t pin;
+    bool asserted;
 };
 
 struct hypervisor_params {
@@ -67,6 +81,8 @@ struct hypervisor_params {
 class hypervisor : public sc_core::sc_module, public bus_port {
 public:
     tlm_utils::simple_initiator_socket<hypervisor> cpu;
+    // The CPUs' port I/O space (IN/OUT); a platform without I/O routing leaves it unbound.
+    tlm_utils::simple_initiator_socket_optional<hypervisor> io;
 
     hypervisor(sc_core::sc_module_name name, const hypervisor_params& p);
 
@@ -85,6 +101,10 @@ public:
     // A CPU access to a machine address (MMIO, ECAM). Returns the PCIe completion.
     pcie::completion machine_access(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, unsigned len,
                                     sc_core::sc_time& d);
+
+    // A CPU's IN/OUT to `port` (1, 2 or 4 bytes). Returns the PCIe completion;
+    // a read that nobody claimed returns all ones.
+    pcie::completion io_access(tlm::tlm_command cmd, std::uint32_t port, std::uint8_t* data, unsigned len, sc_core::sc_time& d);
 
     // Device assignment and the domain's IO page table. Errnos as VFIO type1 gives them.
     int assign_device(domid_t dom, std::uint16_t sid, sc_core::sc_time& d);
@@ -108,6 +128,25 @@ public:
     // is bound on: not delivered (`domain` is the vector's domain).
     const std::vector<interrupt_delivery>& misdirected() const { return misdirected_; }
 
+    // INTx (physical IRQs of GSIs, as Xen binds a passed-through device's
+    // GSI to the domain it is assigned to). The platform says which
+    // functions' lines reach a GSI and whether each asserts it now.
+    using intx_resolver = std::function<std::vector<intx_source>(unsigned gsi)>;
+    void set_intx_resolver(intx_resolver r) { intx_resolver_ = std::move(r); }
+    // The interrupt controller's end of interrupt for a GSI.
+    using gsi_eoi = std::function<void(unsigned gsi, sc_core::sc_time& d)>;
+    void set_gsi_eoi(gsi_eoi e) { gsi_eoi_ = std::move(e); }
+    // GSI `gsi` fired (the I/O APIC delivered it at `when`): every domain
+    // owning a function on it receives the interrupt, as Xen sends a shared
+    // IRQ to each guest bound to it; a domain none of whose functions
+    // asserts the line got it misdirected. Each must EOI it before the GSI
+    // can fire again.
+    void deliver_intx(unsigned gsi, const sc_core::sc_time& when);
+    // PHYSDEVOP_eoi by `dom` for `irq` (the GSI: pirq = GSI): 0, or EINVAL
+    // for an IRQ beyond the controller's. An EOI of an IRQ not in flight for
+    // the domain does nothing, as in Xen.
+    int eoi_pirq(domid_t dom, std::uint32_t irq, sc_core::sc_time& d);
+
     bool access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_core::sc_time& delay) override;
     void stats(stat_map& out) const;
 
@@ -122,6 +161,10 @@ private:
     std::uint8_t next_vector_ = 0x30;
     std::uint8_t fault_vector_ = 0xf1;
     std::vector<interrupt_delivery> deliveries_, misdirected_;
+    intx_resolver intx_resolver_;
+    gsi_eoi gsi_eoi_;
+    std::map<unsigned, std::set<domid_t>> intx_in_flight_;  // GSI -> domains that have not EOIed it
+    std::uint64_t intx_interrupts_ = 0, intx_unbound_ = 0;
     std::uint64_t unbound_interrupts_ = 0, misdirected_interrupts_ = 0, iommu_fault_interrupts_ = 0, mapped_pages_ = 0, unmapped_pages_ = 0;
 };
 

@@ -1,4 +1,5 @@
 #include "models/pci/pci_bridge.h"
+#include "models/common/payload.h"
 
 namespace iotwin::pci {
 
@@ -13,6 +14,22 @@ pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const brid
     cfg_.set_hooks(cfg::memory_base, cfg::pref_limit_upper + 4 - cfg::memory_base,
                    [this](std::uint64_t, std::uint64_t) { decode_windows(); });
     decode_windows();
+    // The I/O window, 16-bit decode (I/O Base/Limit bits 3:0 = 0: the upper
+    // 16-bit registers are read-only zero; PCI-to-PCI Bridge 1.2 3.2.5.6).
+    cfg_.define({"IO_BASE", cfg::io_base, 1, 0, 0xf0}, [this](std::uint64_t, std::uint64_t) { decode_io_window(); });
+    cfg_.define({"IO_LIMIT", cfg::io_limit, 1, 0, 0xf0}, [this](std::uint64_t, std::uint64_t) { decode_io_window(); });
+    cfg_.define({"IO_BASE_UPPER16", cfg::io_base_upper, 2, 0});
+    cfg_.define({"IO_LIMIT_UPPER16", cfg::io_limit_upper, 2, 0});
+    decode_io_window();
+    // I/O Space Enable gates the window's forwarding.
+    namespace cb = command_bits;
+    cfg_.set_wmask(cfg::command, 2, cb::io_space | cb::memory_space | cb::bus_master | cb::parity_error_response | cb::serr |
+                                        cb::interrupt_disable);
+    // Secondary Bus Reset on its rising edge.
+    cfg_.set_hooks(cfg::bridge_control, 2, [this](std::uint64_t old, std::uint64_t now) {
+        constexpr std::uint64_t sbr = 1u << 6;
+        if ((now & sbr) && !(old & sbr)) secondary_bus_reset();
+    });
 }
 
 void pci_bridge::attach(pci_function& child) {
@@ -122,6 +139,15 @@ void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
         forward_down(index, gp, delay);
         return;
     }
+    if (ext && ext->kind == pcie::request_kind::io) {
+        const auto port = static_cast<std::uint32_t>(gp.get_address());
+        if (pci_function::claims_io(port)) { pci_function::downstream(gp, delay); return; }
+        const int index = (cfg_.command() & command_bits::io_space) && in_io_window(port) ? child_for_io(port) : -1;
+        if (index < 0) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
+        ++io_forwarded_;
+        forward_down(index, gp, delay);
+        return;
+    }
     if (bar_at(gp.get_address())) { pci_function::downstream(gp, delay); return; }
     const int index = cfg_.memory_enabled() && in_windows(gp.get_address()) ? child_for_memory(gp.get_address(), -1) : -1;
     if (index < 0) { refuse(gp, ext, unsupported_, pcie::completion::UR); return; }
@@ -156,7 +182,9 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
 void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     const std::uint64_t addr = gp.get_address();
-    if (!ext || ext->kind == pcie::request_kind::config) {
+    if (ext && ext->kind == pcie::request_kind::message) { intx_from_below(gp, *ext, delay); return; }
+    // Devices' I/O requests (peer-to-peer I/O) are not routed.
+    if (!ext || ext->kind == pcie::request_kind::config || ext->kind == pcie::request_kind::io) {
         carry_up(gp, ext, delay);
         refuse(gp, ext, unsupported_, pcie::completion::UR);
         return;
@@ -218,6 +246,82 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
     carry_completion_down(gp, ext, delay);
 }
 
+// --- INTx and I/O space ---
+
+void pci_bridge::intx_from_below(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_time& delay) {
+    // A message TLP crosses a PCIe link; on a conventional PCI bus INTx are
+    // wires and on a switch's internal bus nothing is carried.
+    if (bus_kind_ == secondary_kind::pcie_link) carry_up(gp, &ext, delay);
+    else pcie::mark_egress(ext, delay);
+    if (!pcie::message::is_intx(ext.message_code)) { refuse(gp, &ext, unsupported_, pcie::completion::UR); return; }
+    pcie::complete(gp, &ext, pcie::completion::SC);
+    ++intx_received_;
+    // The swizzle: the requester's device number on the secondary bus rotates its wire.
+    const pcie::bdf src = pcie::bdf::from_rid(ext.requester_id);
+    const unsigned wire = (pcie::message::intx_wire(ext.message_code) + src.dev) % 4;
+    std::set<std::uint8_t>& sources = intx_sources_[wire];
+    const bool was = !sources.empty();
+    if (pcie::message::is_assert(ext.message_code)) sources.insert(src.devfn());
+    else sources.erase(src.devfn());
+    if (was != !sources.empty()) send_intx_up(wire, !was, delay);
+}
+
+void pci_bridge::send_intx_up(unsigned wire, bool asserted, sc_time& delay) {
+    tlm::tlm_generic_payload gp;
+    pcie::pcie_ext ext;
+    ext.kind = pcie::request_kind::message;
+    ext.message_code = static_cast<std::uint8_t>((asserted ? pcie::message::assert_inta : pcie::message::deassert_inta) + wire);
+    ext.requester_id = bdf().rid();
+    ext.origin = this;
+    std::uint8_t none = 0;
+    prepare(gp, tlm::TLM_WRITE_COMMAND, 0, &none, 0);
+    gp.set_extension(&ext);
+    delay += bp_.forward_latency;
+    pcie_out->b_transport(gp, delay);
+    gp.clear_extension(&ext);
+    ++intx_forwarded_;
+}
+
+void pci_bridge::drop_intx(sc_time& delay) {
+    for (unsigned w = 0; w < 4; ++w) {
+        if (intx_sources_[w].empty()) continue;
+        intx_sources_[w].clear();
+        send_intx_up(w, false, delay);
+    }
+}
+
+void pci_bridge::secondary_bus_reset() {
+    ++bus_resets_;
+    // Every function below sees a conventional reset: its state returns to
+    // reset values, its DMA stops and its line goes low.
+    for (pci_function* c : children_) {
+        c->function_level_reset();
+        c->set_intx(false);
+    }
+    sc_time d = SC_ZERO_TIME;
+    drop_intx(d);
+}
+
+void pci_bridge::reset_device() {
+    decode_windows();
+    decode_io_window();
+    secondary_bus_reset();
+}
+
+void pci_bridge::decode_io_window() {
+    io_ = {(cfg_.get(cfg::io_base, 1) & 0xf0) << 8, ((cfg_.get(cfg::io_limit, 1) & 0xf0) << 8) | 0xfff};
+}
+
+bool pci_bridge::claims_io(std::uint32_t port) const {
+    return pci_function::claims_io(port) || ((cfg_.command() & command_bits::io_space) && in_io_window(port));
+}
+
+int pci_bridge::child_for_io(std::uint32_t port) const {
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (children_[i]->claims_io(port)) return static_cast<int>(i);
+    return -1;
+}
+
 void pci_bridge::stats(stat_map& out) const {
     pci_function::stats(out);
     const std::string n = basename();
@@ -227,6 +331,10 @@ void pci_bridge::stats(stat_map& out) const {
     add_stat(out, n, "peer_to_peer", peer_to_peer_);
     add_stat(out, n, "acs_blocked", acs_blocked_);
     add_stat(out, n, "acs_redirected", acs_redirected_);
+    add_stat(out, n, "intx_received", intx_received_);
+    add_stat(out, n, "intx_forwarded", intx_forwarded_);
+    add_stat(out, n, "secondary_bus_resets", bus_resets_);
+    add_stat(out, n, "io_forwarded", io_forwarded_);
 }
 
 } // namespace iotwin::pci

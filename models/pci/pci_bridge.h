@@ -23,10 +23,23 @@
 // 0) and a conventional bridge uses its own ID (PCI-to-PCI Bridge Architecture
 // Spec 1.2 section 3.2; PCIe-to-PCI/PCI-X Bridge Spec 1.0 section 2.3;
 // PCIe 5.0 sections 6.12 and 7.7.8).
-// Not modelled: I/O window, VGA and ISA enables, bridge-control error
-// handling, ACS egress control vectors beyond "block all", completion redirect
+// INTx (PCI-to-PCI Bridge Architecture Spec 1.2 9.1, PCIe 5.0 2.2.8.1): an
+// Assert_INTx / Deassert_INTx message from a function on the secondary bus is
+// mapped to a wire of this bridge by the device number of its requester
+// (INTA of device d becomes wire (d mod 4), and so on); each wire is the
+// wired-OR of the functions below that assert it, and the bridge sends a
+// message upstream, as its own requester, only when a wire's collapsed state
+// changes. Bus Master Enable does not gate messages (PCIe 5.0 7.5.1.1.3).
+// Bridge Control's Secondary Bus Reset (bit 6) resets every function below
+// (a reset bridge resets its own secondary bus in turn) and drops their INTx.
+// I/O space: the I/O Base/Limit window (16-bit decode, 4 KiB granules, PCI-to-
+// PCI Bridge 1.2 3.2.5.6), gated by the bridge's I/O Space Enable, routes I/O
+// requests down; an unclaimed port is UR (a CPU's read of it: all ones).
+// Not modelled: VGA and ISA enables, bridge-control error
+// handling, 32-bit I/O decode, INTx of the bridge itself, ACS egress control vectors beyond "block all", completion redirect
 // (completions return with their b_transport).
 #pragma once
+#include <set>
 #include <vector>
 
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
@@ -76,6 +89,11 @@ public:
     std::uint8_t subordinate_bus() const { return static_cast<std::uint8_t>(cfg_.get(cfg::subordinate_bus, 1)); }
     bool routes_bus(std::uint8_t bus) const override;
     bool claims_memory(std::uint64_t addr) const override;
+    bool claims_io(std::uint32_t port) const override;
+    // Port inside the I/O window (regardless of I/O Space Enable).
+    bool in_io_window(std::uint32_t port) const { return port >= io_.base && port <= io_.limit; }
+    // Whether wire `wire` (0 = INTA) is asserted upstream by this bridge.
+    bool intx_wire_asserted(unsigned wire) const { return wire < 4 && !intx_sources_[wire].empty(); }
     // Address inside the memory or prefetchable window (regardless of enables).
     bool in_windows(std::uint64_t addr) const;
 
@@ -83,6 +101,9 @@ public:
 
 protected:
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+    // A reset bridge closes its windows as its registers now say, lets its
+    // wires go and resets its secondary bus.
+    void reset_device() override;
 
 private:
     enum class secondary_kind { pcie_link, switch_bus, pci_bus };
@@ -107,13 +128,22 @@ private:
     void carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, sc_core::sc_time& delay);
     void carry_completion_down(const tlm::tlm_generic_payload& gp, const pcie::pcie_ext* ext, sc_core::sc_time& delay);
     void decode_windows();
+    // INTx and I/O (models/pci/pci_bridge.cpp, below the routing).
+    void intx_from_below(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
+    void send_intx_up(unsigned wire, bool asserted, sc_core::sc_time& delay);
+    void secondary_bus_reset();
+    void drop_intx(sc_core::sc_time& delay);
+    void decode_io_window();
+    int child_for_io(std::uint32_t port) const;
 
     const secondary_kind bus_kind_;  // what lies on the secondary side
     const bool downstream_port_;     // a root port or a switch downstream port
     // The windows as the base/limit registers say, decoded whenever one of
     // them is written (routing reads them on every request).
     struct window { std::uint64_t base = 1, limit = 0; };
-    window memory_, prefetchable_;
+    window memory_, prefetchable_, io_;
+    // The functions below asserting each wire, by their devfn on the secondary bus.
+    std::set<std::uint8_t> intx_sources_[4];
 
     bridge_params bp_;
     pcie::link link_;
@@ -121,6 +151,7 @@ private:
     std::vector<pci_function*> children_;
     config_routes config_routes_;  // the children by position, VF number and bus range
     std::uint64_t forwarded_up_ = 0, forwarded_down_ = 0, unsupported_ = 0, peer_to_peer_ = 0, acs_blocked_ = 0, acs_redirected_ = 0;
+    std::uint64_t intx_received_ = 0, intx_forwarded_ = 0, bus_resets_ = 0, io_forwarded_ = 0;
 };
 
 } // namespace iotwin::pci

@@ -151,6 +151,7 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
         std::uint64_t v = 0;
         for (unsigned i = 0; i < len; ++i) v |= std::uint64_t(d[i]) << (8 * i);
         cfg_.write(reg, len, v);
+        intx_update();  // Interrupt Disable, MSI/MSI-X Enable or a reset may change the INTx line
     } else {
         const std::uint64_t v = cfg_.read(reg, len);
         for (unsigned i = 0; i < len; ++i) d[i] = static_cast<std::uint8_t>(v >> (8 * i));

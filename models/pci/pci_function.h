@@ -193,6 +193,15 @@ public:
     bool intx_asserted() const { return intx_level_; }
     std::uint8_t interrupt_pin() const;
 
+    // --- INTx messages and I/O space routing (models/pci/intx.cpp) ---
+    // The state the function's Assert/Deassert messages left upstream: the
+    // line as the bridges and the interrupt controller see it.
+    bool intx_signalled() const { return intx_sent_; }
+    // Whether an I/O request for `port` is claimed by this function (its I/O
+    // BARs, with I/O Space Enable) or, for a bridge, by something below it.
+    virtual bool claims_io(std::uint32_t port) const;
+    // --- end INTx / I/O ---
+
     // Function Level Reset (PCIe 5.0 6.6.2): Initiate FLR in Device Control
     // calls it. Aborts the function's DMA (no request leaves after it),
     // returns configuration space to its reset values except the sticky and
@@ -260,6 +269,12 @@ private:
     // point is renewed whenever it syncs, so one keeper serves every caller).
     tlm_utils::tlm_quantumkeeper quantum_keeper_;
     std::optional<std::uint16_t> forged_requester_id_;
+    // --- INTx (models/pci/intx.cpp) ---
+    // Re-evaluates the effective line (level, Interrupt Disable, MSI/MSI-X
+    // Enable, the pin) and sends Assert/Deassert when it changed; runs after
+    // every configuration write and every set_intx().
+    void intx_update();
+    // --- end INTx ---
     bool intx_level_ = false;        // the device's line (set_intx)
     bool intx_sent_ = false;         // the state the last Assert/Deassert message left upstream
     std::uint64_t resets_ = 0;

@@ -95,10 +95,10 @@ public:
 };
 
 // Whether a request is posted (PCIe 5.0 2.4.1: memory writes and messages;
-// a configuration write is not): its issuer pays serialization and
+// configuration and I/O writes are not): its issuer pays serialization and
 // flow-control credits, and nothing returns.
 inline bool is_posted(const tlm::tlm_generic_payload& gp, const pcie_ext* ext) {
-    return gp.is_write() && (!ext || ext->kind != request_kind::config);
+    return gp.is_write() && (!ext || (ext->kind != request_kind::config && ext->kind != request_kind::io));
 }
 
 // Sets the completion status on both the extension and the TLM response, so

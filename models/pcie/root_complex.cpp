@@ -8,8 +8,9 @@ namespace iotwin::pcie {
 using namespace sc_core;
 
 root_complex::root_complex(sc_module_name name, const root_complex_params& p)
-    : sc_module(name), host_in("host_in"), down_out("down_out"), down_in("down_in"), iommu_out("iommu_out"), p_(p) {
+    : sc_module(name), host_in("host_in"), io_in("io_in"), down_out("down_out"), down_in("down_in"), iommu_out("iommu_out"), p_(p) {
     host_in.register_b_transport(this, &root_complex::host_transport);
+    io_in.register_b_transport(this, &root_complex::io_transport);
     down_in.register_b_transport(this, &root_complex::device_transport);
 }
 
@@ -40,6 +41,54 @@ int root_complex::route_memory(std::uint64_t addr, int except) const {
     for (std::size_t i = 0; i < children_.size(); ++i)
         if (static_cast<int>(i) != except && children_[i]->claims_memory(addr)) return static_cast<int>(i);
     return -1;
+}
+
+int root_complex::route_io(std::uint32_t port) const {
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (children_[i]->claims_io(port)) return static_cast<int>(i);
+    return -1;
+}
+
+void root_complex::io_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
+    auto* ext = gp.get_extension<pcie_ext>();
+    pcie_ext local;
+    if (!ext) { ext = &local; gp.set_extension(ext); }
+    ext->host = true;
+    ext->kind = request_kind::io;
+    ++io_requests_;
+    const std::uint64_t port = gp.get_address();
+    const unsigned len = gp.get_data_length();
+    delay += p_.latency;
+    // x86 port I/O: 64 KiB of ports, accesses of 1, 2 or 4 bytes.
+    const bool ok = (len == 1 || len == 2 || len == 4) && port < 0x10000 && port + len <= 0x10000;
+    const int index = ok ? route_io(static_cast<std::uint32_t>(port)) : -1;
+    if (index >= 0) down_out[index]->b_transport(gp, delay);
+    else complete(gp, ext, completion::UR);
+    // I/O writes are non-posted: the completion crosses the root complex again.
+    delay += p_.latency;
+    if (ext->status != completion::SC) {
+        ++unsupported_;
+        // Master abort: a read returns all ones, a write is dropped.
+        if (gp.is_read()) std::memset(gp.get_data_ptr(), 0xff, len);
+        complete(gp, ext, ext->status);
+    }
+    if (ext == &local) gp.clear_extension(&local);
+}
+
+void root_complex::intx_message(int from, tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_time& delay) {
+    if (!message::is_intx(ext.message_code)) {
+        ++unsupported_;
+        complete(gp, &ext, completion::UR);
+        return;
+    }
+    ++intx_messages_;
+    complete(gp, &ext, completion::SC);
+    delay += p_.latency;
+    // The input is the root-bus function's wire: its position on its root bus.
+    const pci::pci_function& f = *children_[from];
+    const unsigned wire = message::intx_wire(ext.message_code);
+    const std::uint32_t input = (std::uint32_t(root_bus_[from]) << 8 | f.devfn()) << 2 | wire;
+    if (intx_sink_) intx_sink_(intx_gsi(static_cast<std::uint8_t>(f.devfn() >> 3), wire), input, message::is_assert(ext.message_code), delay);
 }
 
 void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -117,7 +166,8 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
     const std::uint64_t a = gp.get_address();
     const std::uint64_t len = gp.get_data_length();
     ++upstream_requests_;
-    if (!ext || ext->kind == request_kind::config || len == 0 || (a & ~std::uint64_t(4095)) != ((a + len - 1) & ~std::uint64_t(4095))) {
+    if (ext && ext->kind == request_kind::message) { intx_message(from, gp, *ext, delay); return; }
+    if (!ext || ext->kind == request_kind::config || ext->kind == request_kind::io || len == 0 || (a & ~std::uint64_t(4095)) != ((a + len - 1) & ~std::uint64_t(4095))) {
         ++unsupported_;
         complete(gp, ext, completion::UR);
         return;
@@ -150,6 +200,8 @@ void root_complex::stats(stat_map& out) const {
     add_stat(out, n, "peer_to_peer", peer_to_peer_);
     add_stat(out, n, "inbound_peer_to_peer", inbound_peer_to_peer_);
     add_stat(out, n, "inbound_unsupported", inbound_unsupported_);
+    add_stat(out, n, "intx_messages", intx_messages_);
+    add_stat(out, n, "io_requests", io_requests_);
 }
 
 } // namespace iotwin::pcie

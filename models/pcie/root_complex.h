@@ -19,7 +19,19 @@
 // through the root complex, forwarded only when `peer_to_peer` allows it, as
 // root complexes differ (Linux's p2pdma allows it on a list of host bridges
 // only); otherwise UR.
+//
+// INTx: an Assert_INTx / Deassert_INTx message from a root-bus function
+// drives a GSI of the I/O APIC by a fixed routing table, as an ACPI _PRT
+// states it. The table is QEMU q35's default (hw/isa/lpc_ich9.c,
+// ich9_cc_init and ich9_pirq_to_gsi): INTA..INTD of root-bus device d go to
+// PIRQ[E..H] rotated by d, and PIRQ E..H are GSIs 20..23 in APIC mode, so
+// GSI = 20 + ((d + wire) mod 4). (QEMU's chipset devices 25..31 have their
+// own DxxIR registers; here every device number follows the rule.)
+// I/O space: the CPU's port I/O (64 KiB) arrives on io_in and is routed to
+// the root-bus function whose I/O BAR or bridge I/O window claims the port;
+// an unclaimed port is a master abort (reads return all ones).
 #pragma once
+#include <functional>
 #include <vector>
 
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
@@ -53,6 +65,7 @@ struct root_complex_params {
 class root_complex : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<root_complex> host_in;            // CPU accesses: ECAM and MMIO
+    tlm_utils::simple_target_socket_optional<root_complex> io_in;     // CPU port I/O: address = port
     // To and from the root-bus functions (there may be none).
     tlm_utils::multi_passthrough_initiator_socket<root_complex, 32, protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
     tlm_utils::multi_passthrough_target_socket<root_complex, 32, protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_in;
@@ -64,10 +77,20 @@ public:
     void attach(pci::pci_function& f, std::uint8_t root_bus = 0);
     const std::vector<pci::pci_function*>& root_functions() const { return children_; }
     const root_complex_params& params() const { return p_; }
+
+    // The GSI that wire `wire` (0 = INTA) of root-bus device `dev` drives.
+    static unsigned intx_gsi(std::uint8_t dev, unsigned wire) { return 20 + (dev + wire) % 4; }
+    // Receives INTx line changes: the GSI, the input (one per root-bus
+    // function and wire), the level, the local time of the change.
+    using intx_sink = std::function<void(unsigned gsi, std::uint32_t input, bool level, sc_core::sc_time& delay)>;
+    void set_intx_sink(intx_sink s) { intx_sink_ = std::move(s); }
     void stats(stat_map& out) const;
 
 private:
     void host_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void io_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void intx_message(int from, tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_core::sc_time& delay);
+    int route_io(std::uint32_t port) const;
     void device_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     // A device's request that came back from the interconnect (after the IOMMU).
     void inbound_transport(tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_core::sc_time& delay);
@@ -81,6 +104,8 @@ private:
     std::vector<std::pair<std::uint8_t, pci::config_routes>> routes_;  // per root bus, in the order first attached
     std::uint64_t config_requests_ = 0, mmio_requests_ = 0, upstream_requests_ = 0, msi_requests_ = 0, unsupported_ = 0, peer_to_peer_ = 0;
     std::uint64_t inbound_peer_to_peer_ = 0, inbound_unsupported_ = 0;
+    std::uint64_t intx_messages_ = 0, io_requests_ = 0;
+    intx_sink intx_sink_;
 };
 
 } // namespace iotwin::pcie

@@ -80,6 +80,19 @@ void op_device_msi(step_context& c) {
     if (sent) c.result()["posted"] = true;
 }
 
+// The device drives its INTx line (level-triggered): the function sends
+// Assert_INTx / Deassert_INTx when its effective line changes.
+void op_device_intx(step_context& c) {
+    pci::pci_function& f = c.acting_device();
+    const bool was = f.intx_signalled();
+    f.set_intx(c.boolean("level", true));
+    const std::uint8_t pin = f.interrupt_pin();
+    c.set_errno(pin >= 1 && pin <= 4 && !f.is_virtual_function() ? 0 : ENODEV);
+    // Whether the line upstream changed (Interrupt Disable or MSI/MSI-X Enable hold it low).
+    c.result()["signalled"] = f.intx_signalled();
+    c.result()["changed"] = f.intx_signalled() != was;
+}
+
 arg_spec requester_id_arg() {
     return {"requester_id", arg_type::integer, false,
             "routing ID the function puts in its requests instead of its own (a malicious device): bus << 8 | device << 3 | function",
@@ -113,6 +126,12 @@ void register_device(op_registry& r) {
            {{"address", "data"}}, {{"vector", "address"}},
            "EIO: MSI not enabled, the vector beyond those enabled, or Bus Master Enable clear"},
           op_device_msi);
+    r.add({"device.intx", actor::device, "the function drives its legacy INTx line (level-triggered; Status.Interrupt Status shows it)",
+           {{"level", t::boolean, false, "true: assert, false: deassert", 0, 1, "true"}},
+           {{"signalled", rt::boolean, "the line as the fabric sees it: asserted, and not held low by Interrupt Disable or MSI/MSI-X Enable"},
+            {"changed", rt::boolean, "an Assert_INTx or Deassert_INTx message went upstream"}},
+           {}, {}, "ENODEV: the function has no Interrupt Pin (or is a virtual function): nothing is sent"},
+          op_device_intx);
 }
 
 } // namespace iotwin::platform::interfaces

@@ -174,6 +174,49 @@ void op_enable_msi(step_context& c) {
     c.result()["data"] = binding->data;
 }
 
+// --- port I/O and INTx EOI ---
+
+// The port of (bar, offset) as the kernel knows it from enumeration: an I/O BAR only.
+std::optional<std::uint32_t> io_port(step_context& c, const pci::pci_function& f, std::uint64_t bar, std::uint64_t off, std::uint64_t size) {
+    const enumerated_function* e = c.enumerated(f.basename());
+    if (!e || (size != 1 && size != 2 && size != 4) || off % size) return std::nullopt;
+    const enumerated_bar* b = e->bar(bar);
+    if (!b || !b->io || off >= b->size || size > b->size - off) return std::nullopt;
+    return static_cast<std::uint32_t>(b->base + off);
+}
+
+// inb/inw/inl and outb/outw/outl on a port of an I/O BAR, as a driver does
+// after pci_iomap(): the range is the owning domain's only (Xen gives a
+// guest the I/O ports of its devices' BARs, as it gives their MMIO).
+void port_io(step_context& c, tlm::tlm_command cmd) {
+    int err;
+    pci::pci_function& f = owned_device(c, c.actor(), err);
+    const std::uint64_t size = c.integer("size", 4);
+    const auto port = io_port(c, f, c.integer("bar"), c.integer("offset"), size);
+    std::uint64_t value = cmd == tlm::TLM_WRITE_COMMAND ? c.integer("value") : 0;
+    if (!err && (!port || !fits(value, size))) err = EINVAL;
+    c.set_errno(err);
+    if (err) return;
+    const pcie::completion st = c.hyp().io_access(cmd, *port, reinterpret_cast<std::uint8_t*>(&value), static_cast<unsigned>(size), c.delay);
+    if (cmd == tlm::TLM_READ_COMMAND) c.result()["value"] = value;
+    c.result()["completion"] = pcie::to_string(st);
+    c.bus_error |= st != pcie::completion::SC;
+}
+
+void op_io_read(step_context& c) { port_io(c, tlm::TLM_READ_COMMAND); }
+void op_io_write(step_context& c) { port_io(c, tlm::TLM_WRITE_COMMAND); }
+
+// PHYSDEVOP_eoi: the domain acknowledges a physical IRQ it received (a GSI
+// of a function's INTx); a level-triggered line still asserted fires again.
+void op_physdev_eoi(step_context& c) {
+    const int e = c.hyp().eoi_pirq(c.actor().id, static_cast<std::uint32_t>(c.integer("irq")), c.delay);
+    if (e) c.result()["rc"] = "-" + errno_json(e).get<std::string>();
+    else c.result()["rc"] = 0;
+    c.set_errno(e);
+}
+
+// --- end port I/O and INTx EOI ---
+
 arg_spec device_arg() { return {"device", arg_type::device, true, "function id (platform.pcie)"}; }
 arg_spec bar_arg() { return {"bar", arg_type::integer, true, "BAR index (EINVAL when the function has no such BAR)", 0, u32_max}; }
 
@@ -226,6 +269,27 @@ void register_pci(op_registry& r) {
             {"address_hi", rt::integer, "message address, high 32 bits"}, {"data", rt::integer, "message data"}},
            {}, {}, ownership + "; EINVAL: no MSI capability; ENOSPC: no vector left"},
           op_enable_msi);
+    // --- port I/O and INTx EOI ---
+    r.add({"pci.io_read", actor::domain, "IN from an I/O BAR of a function the domain owns (inb/inw/inl)",
+           {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
+            {"size", t::integer, false, "bytes: 1, 2 or 4 (EINVAL otherwise)", 0, u32_max, "4"}},
+           {{"value", rt::integer, "what was read (all ones after UR: a master abort)"}, {"completion", rt::completion, "PCIe completion status"}},
+           {}, {}, ownership + "; EINVAL: no such I/O BAR, or the access leaves it or is unaligned"},
+          op_io_read);
+    r.add({"pci.io_write", actor::domain, "OUT to an I/O BAR of a function the domain owns (outb/outw/outl)",
+           {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
+            {"size", t::integer, false, "bytes: 1, 2 or 4 (EINVAL otherwise)", 0, u32_max, "4"},
+            {"value", t::integer, true, "value to write (EINVAL when wider than size)", 0, u32_max}},
+           {{"completion", rt::completion, "PCIe completion status (I/O writes are non-posted)"}}, {}, {},
+           ownership + "; EINVAL: no such I/O BAR, or the access leaves it or is unaligned"},
+          op_io_write);
+    r.add({"physdev.eoi", actor::domain,
+           "PHYSDEVOP_eoi: the domain ends the interrupt of a physical IRQ (the GSI of a function's INTx; pirq = GSI); "
+           "once every domain it went to has ended it, the line fires again if still asserted",
+           {{"irq", t::integer, true, "the IRQ (GSI 0..23)", 0, u32_max}},
+           {{"rc", rt::text, "0, or -EINVAL"}}, {}, {}, "EINVAL: irq beyond the I/O APIC's 24 GSIs"},
+          op_physdev_eoi);
+    // --- end port I/O and INTx EOI ---
 }
 
 } // namespace iotwin::platform::interfaces
