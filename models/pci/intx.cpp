@@ -45,7 +45,6 @@ void pci_function::intx_update() {
     // left (it cannot have sent anything).
     if (on == intx_sent_ || !has_pin) return;
     intx_sent_ = on;
-    ++intx_messages_;
     tlm::tlm_generic_payload gp;
     pcie::pcie_ext ext;
     ext.kind = pcie::request_kind::message;

@@ -57,6 +57,15 @@ protected:
     }
 };
 
+// Stands in for the IOMMU: devices issue nothing here.
+struct no_iommu : sc_module {
+    tlm_utils::simple_target_socket<no_iommu, 32, pcie::protocol_types> in{"in"};
+    explicit no_iommu(sc_module_name n) : sc_module(n) { in.register_b_transport(this, &no_iommu::b_transport); }
+    void b_transport(tlm::tlm_generic_payload& gp, sc_time&) {
+        pcie::complete(gp, gp.get_extension<pcie::pcie_ext>(), pcie::completion::UR);
+    }
+};
+
 pci::function_params params(std::uint8_t devfn, pci::port_type t) {
     pci::function_params p;
     p.devfn = devfn;
@@ -73,6 +82,7 @@ protected:
     pci::pci_bridge rp{"rp", params(1 << 3, pci::port_type::root_port), pci::bridge_params{}};
     io_device dev{"dev", params(0, pci::port_type::endpoint)};
     io_device rc_dev{"rc_dev", params(2 << 3, pci::port_type::rciep)};
+    no_iommu iommu{"iommu"};
     cpu host{"host"}, io{"io"};
     const pcie::bdf rp_bdf{0, 1, 0}, dev_bdf{1, 0, 0}, rc_dev_bdf{0, 2, 0};
 
@@ -82,6 +92,7 @@ protected:
         rc.attach(rc_dev);
         host.out.bind(rc.host_in);
         io.out.bind(rc.io_in);
+        rc.iommu_out.bind(iommu.in);
         sc_start(SC_ZERO_TIME);
         cfg_write(rp_bdf, cfg::primary_bus, 4, 0 | 1 << 8 | 1 << 16);
         // The root port's I/O window: 0x1000..0x1fff; the devices' BARs.
