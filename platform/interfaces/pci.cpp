@@ -98,7 +98,7 @@ std::optional<std::uint64_t> mmio_address(step_context& c, const pci::pci_functi
     const enumerated_function* e = c.enumerated(f.basename());
     if (!e || (size != 1 && size != 2 && size != 4 && size != 8) || off % size) return std::nullopt;
     const enumerated_bar* b = e->bar(bar);
-    if (!b || off >= b->size || size > b->size - off) return std::nullopt;
+    if (!b || b->io || off >= b->size || size > b->size - off) return std::nullopt;  // an I/O BAR is reached by pci.io_*
     return b->base + off;
 }
 
@@ -245,14 +245,14 @@ void register_pci(op_registry& r) {
            {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
             {"size", t::integer, false, "bytes: 1, 2, 4 or 8 (EINVAL otherwise)", 0, u32_max, "4"}},
            {{"value", rt::integer, "what was read (all ones after UR)"}, {"completion", rt::completion, "PCIe completion status"}},
-           {}, {}, ownership + "; EINVAL: no such BAR, or the access leaves it or is unaligned"},
+           {}, {}, ownership + "; EINVAL: no such memory BAR, or the access leaves it or is unaligned"},
           op_mmio_read);
     r.add({"pci.mmio_write", actor::domain, "stores to a BAR of a function the domain owns",
            {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
             {"size", t::integer, false, "bytes: 1, 2, 4 or 8 (EINVAL otherwise)", 0, u32_max, "4"},
             {"value", t::integer, true, "value to store (EINVAL when wider than size)"}},
            {{"completion", rt::completion, "PCIe completion status"}}, {}, {},
-           ownership + "; EINVAL: no such BAR, or the access leaves it or is unaligned"},
+           ownership + "; EINVAL: no such memory BAR, or the access leaves it or is unaligned"},
           op_mmio_write);
     r.add({"pci.resource", actor::domain, "where a BAR sits (the function's sysfs resource file; a privileged domain sees every function)",
            {device_arg(), bar_arg()},

@@ -612,4 +612,49 @@ TEST(Hypervisor, MachineAccessBeyondRamIsAnAddressError) {
     EXPECT_NE(r, v);
 }
 
+// ---- INTx ----------------------------------------------------------------------------
+
+// The GSI ep0's INTA reaches: the root port's device number on bus 0 picks it.
+unsigned ep0_gsi(twin& t) { return pcie::root_complex::intx_gsi(static_cast<std::uint8_t>(t.pi->by_id.at("rp1")->devfn() >> 3), 0); }
+
+TEST(HypervisorIntx, ReachesTheOwningDomainOnly) {
+    twin t;
+    const std::size_t before = t.h->deliveries().size();
+    t.ep->set_intx(true);
+    ASSERT_EQ(t.h->deliveries().size(), before + 1);
+    const hyp::interrupt_delivery& r = t.h->deliveries().back();
+    EXPECT_EQ(r.domain, t.id("guest1"));
+    EXPECT_TRUE(r.intx);
+    EXPECT_EQ(r.gsi, ep0_gsi(t));
+    EXPECT_EQ(r.pin, 1u);
+    EXPECT_EQ(r.requester_id, t.ep->bdf().rid());
+    EXPECT_TRUE(t.h->misdirected().empty());
+}
+
+TEST(HypervisorIntx, EoiOfTheDomainItWentToFiresAgainWhileAsserted) {
+    twin t;
+    const unsigned gsi = ep0_gsi(t);
+    sc_time d = SC_ZERO_TIME;
+    t.ep->set_intx(true);
+    const std::size_t n = t.h->deliveries().size();
+    EXPECT_EQ(t.h->eoi_pirq(t.id("dom0"), gsi, d), 0);  // not in flight for dom0: nothing
+    EXPECT_EQ(t.h->deliveries().size(), n);
+    EXPECT_EQ(t.h->eoi_pirq(t.id("guest1"), gsi, d), 0);
+    EXPECT_EQ(t.h->deliveries().size(), n + 1);
+    t.ep->set_intx(false);
+    EXPECT_EQ(t.h->eoi_pirq(t.id("guest1"), gsi, d), 0);
+    EXPECT_EQ(t.h->deliveries().size(), n + 1);
+    EXPECT_EQ(t.h->eoi_pirq(t.id("guest1"), 24, d), EINVAL);
+}
+
+TEST(HypervisorIntx, NoDeliveryWhileInterruptDisableHoldsTheLine) {
+    twin t;
+    const std::size_t n = t.h->deliveries().size();
+    t.cfg_write(*t.ep, pci::cfg::command, 2, pci::command_bits::interrupt_disable);
+    t.ep->set_intx(true);
+    EXPECT_EQ(t.h->deliveries().size(), n);
+    t.cfg_write(*t.ep, pci::cfg::command, 2, 0);
+    EXPECT_EQ(t.h->deliveries().size(), n + 1);
+}
+
 } // namespace
