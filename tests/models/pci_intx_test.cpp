@@ -19,6 +19,7 @@
 
 #include "models/intc/ioapic.h"
 #include "models/pci/pci_bridge.h"
+#include "models/pci/virtual_function.h"
 #include "models/pcie/host_bridge.h"
 #include "models/pcie/root_complex.h"
 
@@ -260,6 +261,30 @@ TEST_F(Intx, FunctionWithoutPinNeverSends) {
     EXPECT_TRUE(log.empty());
     EXPECT_FALSE(hb.intx_signalled());
     EXPECT_EQ(cfg_read({0, 0, 0}, cfg::status, 2) & 0x8, 0u);
+}
+
+TEST(IntxVirtualFunction, NeverSendsAndShowsNoStatus) {
+    // An SR-IOV VF has no INTx (PCIe 5.0 9.3.4.1.13: its Interrupt Pin is 0).
+    pcie::root_complex rc{"rc", pcie::root_complex_params{}};
+    pci::function_params pp = endpoint(3 << 3, pci::port_type::rciep);
+    pp.sriov = pci::function_params::sriov_regs{2, 1, 1, 0x10ed};
+    pci::pci_function pf{"pf", pp};
+    pci::virtual_function vf{"vf", endpoint(3 << 3 | 1, pci::port_type::rciep), pf, 0};
+    sink iommu{"iommu"};
+    cpu host{"host"};
+    rc.attach(pf);
+    rc.attach(vf);
+    rc.iommu_out.bind(iommu.in);
+    host.out.bind(rc.host_in);
+    unsigned lines = 0;
+    rc.set_intx_sink([&](unsigned, std::uint32_t, bool, sc_time&) { ++lines; });
+    sc_start(SC_ZERO_TIME);
+    vf.set_intx(true);
+    EXPECT_EQ(lines, 0u);
+    EXPECT_FALSE(vf.intx_signalled());
+    EXPECT_EQ(vf.config().get(cfg::status, 2) & 0x8, 0u);
+    pf.set_intx(true);  // the PF's own line works
+    EXPECT_EQ(lines, 1u);
 }
 
 TEST_F(Intx, SecondaryBusResetDropsTheLinesBelow) {
