@@ -9,7 +9,8 @@
 // capability with 64-bit address and multiple messages, the PCI Express
 // capability (port type, MPS/MRRS, link), capture of the bus number from
 // type-0 configuration writes.
-// Not modelled: I/O space BARs, expansion ROM, INTx, power management.
+// INTx messages and the default I/O space claim: models/pci/intx.cpp.
+// Not modelled: I/O space BARs, expansion ROM, power management.
 // Source: PCI Local Bus Spec 3.0 sections 6.2 and 6.8; PCIe Base Spec 5.0
 // sections 2.2.6.2 (ID capture), 7.5.1, 7.5.3, 7.7.1 (MSI).
 #pragma once
