@@ -13,8 +13,10 @@
 
 #include <cstring>
 
+#include "models/hyp/hypervisor.h"
 #include "models/pci/pci_bridge.h"
 #include "models/pcie/root_complex.h"
+#include "platform/enumerator.h"
 
 #include "tests/support/test_fabric.h"
 
@@ -214,6 +216,53 @@ TEST_F(PortIo, AnIoWriteWaitsForItsCompletion) {
     ASSERT_EQ(out(0x1000, 4, 1), pcie::completion::SC);
     // Non-posted (PCIe 5.0 2.4.1): the root complex twice, the port twice.
     EXPECT_GE(io.last_delay, sc_time(2 * 20 + 2 * 40, SC_NS));
+}
+
+// Enumeration places the I/O BAR behind the root port in the I/O space from
+// port 0x1000, opens the port's I/O window around it, sets I/O Space Enable
+// on both, and the CPU's IN/OUT through the hypervisor then reach it.
+TEST(PortIoEnumeration, FirmwareAssignsIoBarsAndWindows) {
+    pcie::root_complex rc{"rc", pcie::root_complex_params{}};
+    pci::pci_bridge rp{"rp", params(1 << 3, pci::port_type::root_port), pci::bridge_params{}};
+    io_device dev{"dev", params(0, pci::port_type::endpoint)};
+    pci::pci_bridge empty{"empty", params(3 << 3, pci::port_type::root_port), pci::bridge_params{}};
+    no_iommu iommu{"iommu"};
+    hyp::hypervisor h{"h", hyp::hypervisor_params{}};
+    rc.attach(rp);
+    rp.attach(dev);
+    rc.attach(empty);
+    rc.iommu_out.bind(iommu.in);
+    h.cpu.bind(rc.host_in);
+    h.io.bind(rc.io_in);
+    sc_start(SC_ZERO_TIME);
+    sc_time d = SC_ZERO_TIME;
+    const auto found = platform::enumerator(h).run(d);
+    const platform::enumerated_function* e = nullptr;
+    const platform::enumerated_function* port = nullptr;
+    for (const auto& f : found) {
+        if (f.bdf == pcie::bdf{1, 0, 0}) e = &f;
+        if (f.bdf == pcie::bdf{0, 1, 0}) port = &f;
+    }
+    ASSERT_NE(e, nullptr);
+    ASSERT_NE(port, nullptr);
+    ASSERT_EQ(e->bars.size(), 1u);
+    EXPECT_TRUE(e->bars[0].io);
+    EXPECT_EQ(e->bars[0].size, io_size);
+    EXPECT_EQ(e->bars[0].base, 0x1000u);
+    EXPECT_EQ(port->io_base, 0x1000u);
+    EXPECT_EQ(port->io_size, 0x1000u);
+    EXPECT_EQ(rp.config().get(cfg::io_base, 1), 0x10u);
+    EXPECT_EQ(rp.config().get(cfg::io_limit, 1), 0x10u);
+    EXPECT_TRUE(rp.config().command() & cb::io_space);
+    EXPECT_TRUE(dev.config().command() & cb::io_space);
+    // A port without I/O below keeps its window registers and I/O Space Enable clear.
+    EXPECT_FALSE(empty.config().command() & cb::io_space);
+    std::uint8_t b = 0x42;
+    EXPECT_EQ(h.io_access(tlm::TLM_WRITE_COMMAND, 0x1003, &b, 1, d), pcie::completion::SC);
+    EXPECT_EQ(dev.ports[3], 0x42);
+    std::uint32_t v = 0;
+    EXPECT_EQ(h.io_access(tlm::TLM_READ_COMMAND, 0x1020, reinterpret_cast<std::uint8_t*>(&v), 4, d), pcie::completion::UR);
+    EXPECT_EQ(v, 0xffffffffu);
 }
 
 } // namespace
