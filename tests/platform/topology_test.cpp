@@ -70,6 +70,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/completion-msi-reaches-domain.yaml",
     "scenarios/examples/dma-into-mapped-page.yaml",
     "scenarios/examples/dma-to-unmapped-iova-faults.yaml",
+    "scenarios/examples/edu-dma-through-iommu.yaml",
     "scenarios/examples/iommu-disabled-dma-escapes.yaml",
     "scenarios/examples/iommu-unmap-beyond-width-is-einval.yaml",
     "scenarios/examples/write-to-read-only-mapping-faults.yaml",
