@@ -189,6 +189,8 @@ void edu::irq_thread() {
 }
 
 void edu::factorial_done() {
+    // A reset meanwhile cleared COMPUTING: that computation is gone.
+    if (!(regs_.get(STATUS, 4) & STATUS_COMPUTING)) return;
     const auto n = static_cast<std::uint32_t>(regs_.get(FACTORIAL, 4));
     regs_.set(FACTORIAL, 4, factorial32(n));
     regs_.set(STATUS, 4, regs_.get(STATUS, 4) & ~std::uint64_t(STATUS_COMPUTING));
