@@ -299,11 +299,16 @@ const param_range param_ranges[] = {
     {"platform.fabric.read_tags", 0, ~std::uint64_t(0)},
     {"platform.fabric.posted_credits", 0, ~std::uint64_t(0)},
     {"platform.fabric.pci_bus.width", 0, ~std::uint64_t(0)},
+    // A DMA address mask: any 64-bit value (edu's dma_mask).
+    {"platform.devices.edu.dma_mask", 0, ~std::uint64_t(0)},
+    {"params of model edu.dma_mask", 0, ~std::uint64_t(0)},
 };
 
 // Time parameters that are a wait of a whole step, not a per-transaction
 // cost: they may reach limits::max_time_value_ps; the others max_param_time_ps.
-const char* const step_time_params[] = {"platform.simulation.settle_limit"};
+const char* const step_time_params[] = {"platform.simulation.settle_limit",
+                                        // edu's DMA timer: QEMU's is 100 ms.
+                                        "platform.devices.edu.dma_delay", "params of model edu.dma_delay"};
 
 // Sets a parameter struct from a YAML map by the dotted names its visit() declares.
 struct param_reader {
@@ -694,6 +699,12 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
             r_.fail(n["model"], "unknown device model '" + excerpt(m) + "'" + suggestion(m, models));
         if (is_bridge(f.type)) r_.fail(n["model"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model");
         f.model = m;
+        // A model of a real device fixes what the device has (model_traits.h).
+        if (const auto fixed = devices::model_identity_of(m)) {
+            for (const char* key : {"vendor", "device", "class", "acs", "sriov"})
+                if (n[key]) r_.fail(n[key], "'" + f.id + "' is of model " + m + ", whose " + key + " the model fixes: remove '" + key + "'");
+            if (fixed->fixed_bars && n["bars"]) r_.fail(n["bars"], "'" + f.id + "' is of model " + m + ", whose BARs the model fixes: remove 'bars'");
+        }
     }
     if (n["params"]) {
         if (is_bridge(f.type) || f.type == node_type::host_bridge)

@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 
+#include "models/devices/device_list.h"
 #include "platform/quirks.h"
 
 namespace iotwin::platform {
@@ -66,6 +67,14 @@ node_identity identity_of(const pcie_node& n) {
     case t::rciep: id = {0x1b36, 0x00f0, 0x088000, port::rciep}; break;
     case t::endpoint: id = {0x1b36, 0x00f0, 0x088000, port::endpoint}; break;
     case t::pci_device: id = {0x1b36, 0x00f1, 0x088000, std::nullopt}; break;
+    }
+    // A model of a real device fixes its IDs (models/devices/model_traits.h);
+    // the loader refuses a description that gives others.
+    if (const auto m = devices::model_identity_of(n.model)) {
+        id.vendor = m->vendor;
+        id.device = m->device;
+        id.class_code = m->class_code;
+        if (m->conventional_pci) id.pcie_type.reset();
     }
     if (n.vendor) id.vendor = *n.vendor;
     if (n.device) id.device = *n.device;

@@ -7,8 +7,26 @@
 // X(name, class, parameter struct): the class derives from pci::pci_function
 // and has the constructor (name, const pci::function_params&, const params&).
 #pragma once
+#include <optional>
+#include <string_view>
+
 #include "models/devices/dma_engine.h"
+#include "models/devices/edu.h"
+#include "models/devices/model_traits.h"
 
 #define IOTWIN_DEVICE_MODELS(X)                          \
     X(bar_ram, devices::bar_ram, devices::bar_ram_params) \
-    X(dma_engine, devices::dma_engine, devices::dma_engine_params)
+    X(dma_engine, devices::dma_engine, devices::dma_engine_params) \
+    X(edu, devices::edu, devices::edu_params)
+
+namespace iotwin::devices {
+// The identity a model fixes (model_traits.h), by the model's name; none for
+// a model that takes its IDs and BARs from the description.
+inline std::optional<model_identity> model_identity_of(std::string_view model) {
+#define IOTWIN_MODEL_IDENTITY(name, cls, params) \
+    if (model == #name) return identity_of<cls>();
+    IOTWIN_DEVICE_MODELS(IOTWIN_MODEL_IDENTITY)
+#undef IOTWIN_MODEL_IDENTITY
+    return std::nullopt;
+}
+} // namespace iotwin::devices

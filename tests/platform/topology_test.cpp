@@ -71,6 +71,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/dma-into-mapped-page.yaml",
     "scenarios/examples/dma-to-unmapped-iova-faults.yaml",
     "scenarios/examples/intx-through-switch-reaches-domain.yaml",
+    "scenarios/examples/edu-dma-through-iommu.yaml",
     "scenarios/examples/iommu-disabled-dma-escapes.yaml",
     "scenarios/examples/iommu-unmap-beyond-width-is-einval.yaml",
     "scenarios/examples/write-to-read-only-mapping-faults.yaml",
