@@ -26,13 +26,27 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.read_tags = fabric.read_tags;
     p.posted_credits = fabric.posted_credits;
     p.bars = n.bars;
-    p.msi_vectors = is_bridge(n.type) ? 0 : 1;
+    // A bar_ram function without `bars` gets BAR0 (16 KiB, 32-bit) to be
+    // addressed by; `bars: []` means none. Other models add what they need.
+    if (!n.bars_given && !is_bridge(n.type) && n.type != node_type::host_bridge && !f.is_vf && (n.model.empty() || n.model == "bar_ram"))
+        p.bars.push_back({0, 0x4000, pci::bar_type::mem32, false});
+    const msi_spec msi = n.msi.value_or(msi_spec{});
+    p.msi_vectors = is_bridge(n.type) ? 0 : msi.vectors;
+    p.msi_64bit = msi.address_64bit;
+    p.msi_per_vector_mask = msi.per_vector_mask;
+    p.msix = n.msix;
+    // Interrupt Pin: INTA unless the description says otherwise (a type-0 function).
+    p.interrupt_pin = n.interrupt_pin.value_or(is_bridge(n.type) || n.type == node_type::host_bridge ? 0 : 1);
+    p.power_management = n.power_management;
+    p.no_soft_reset = n.no_soft_reset;
+    p.flr = n.flr;
+    p.rom_size = n.rom_size;
     p.multifunction = f.header_multifunction;
     if (f.has_acs) p.acs = pci::function_params::acs_regs{f.acs_cap, f.acs_ctrl};
     if (n.sriov)
         p.sriov = pci::function_params::sriov_regs{static_cast<std::uint16_t>(n.sriov->total_vfs), static_cast<std::uint16_t>(n.sriov->first_vf_offset),
                                                    static_cast<std::uint16_t>(n.sriov->vf_stride),
-                                                   n.sriov->vf_device ? n.sriov->vf_device : f.device};
+                                                   n.sriov->vf_device ? n.sriov->vf_device : f.device, n.sriov->vf_bars};
     p.internal_p2p = f.internal_p2p;
     return p;
 }

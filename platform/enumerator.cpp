@@ -164,6 +164,10 @@ void enumerator::size_bars(enumerated_function& e, unsigned count, sc_time& d) {
         write(e.bdf, reg, 4, 0xffffffff, d);
         const std::uint32_t lo = read(e.bdf, reg, 4, d);
         if (lo == 0) continue;
+        if (lo & 1) {  // an I/O BAR: no memory to assign (PCI 3.0 6.2.5.1)
+            write(e.bdf, reg, 4, 0, d);
+            continue;
+        }
         const bool is64 = (lo & 0x6) == 0x4;
         std::uint64_t mask = lo & ~0xfu;
         if (is64) {
