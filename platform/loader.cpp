@@ -755,10 +755,12 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
             sp.vf_bars = vfs.bars;
         }
         f.sriov = sp;
-        functions_ += sp.num_vfs;
+        // Every VF the PF can enable is a function of the platform (software
+        // may enable up to TotalVFs at run time): counted and named now.
+        functions_ += sp.total_vfs;
         if (functions_ > limits::max_functions)
             r_.fail(s, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
-        for (std::uint64_t i = 0; i < sp.num_vfs; ++i) {
+        for (std::uint64_t i = 0; i < sp.total_vfs; ++i) {
             const std::string vf = f.id + "-vf" + std::to_string(i);
             if (!all_ids_.insert(vf).second) r_.fail(s, "virtual function id '" + vf + "' is already the id of another function");
         }
