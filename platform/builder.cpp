@@ -54,6 +54,8 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     return p;
 }
 
+void vfs_changed(platform_instance& pi, const platform_desc& desc, pci::pci_function& pf, bool enabled);
+
 class assembler {
 public:
     assembler(const scenario& s, platform_instance& pi) : s_(s), pi_(pi) {

@@ -510,6 +510,14 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
             quantum_keeper_.set(issue - sc_time_stamp());
             if (quantum_keeper_.need_sync()) quantum_keeper_.sync();
         }
+        // Checked again when the TLP is about to leave, after any wait:
+        // software may have cleared Bus Master Enable, disabled the VF, put
+        // the function in D3hot or reset it meanwhile.
+        if (may_wait && (!present() || !cfg_.bus_master() || in_d3hot() || resets_ != epoch)) {
+            ++bme_blocked_;
+            r.stopped = true;
+            break;
+        }
         ext = pcie::pcie_ext{};
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
         ext.origin = this;
