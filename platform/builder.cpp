@@ -235,7 +235,7 @@ const std::map<std::string, device_factory>& device_models() {
 
 std::string platform_instance::id_of(std::uint16_t rid) const {
     for (const auto& f : functions)
-        if (f->bdf().rid() == rid) return f->basename();
+        if (f->present() && f->bdf().rid() == rid) return f->basename();  // a VF not enabled has no ID on the bus
     return "";
 }
 

@@ -488,6 +488,7 @@ private:
     std::size_t functions_ = 0;  // PCI functions so far, VFs included
     std::map<std::string, const pcie_node*> ids_;
     std::set<std::string> all_ids_;
+    std::set<std::string> later_vfs_;  // VFs beyond num_vfs: software may enable them at run time
     std::vector<input_warning> warnings_;
 };
 
@@ -762,6 +763,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
             r_.fail(s, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
         for (std::uint64_t i = 0; i < sp.total_vfs; ++i) {
             const std::string vf = f.id + "-vf" + std::to_string(i);
+            if (i >= sp.num_vfs) later_vfs_.insert(vf);
             if (!all_ids_.insert(vf).second) r_.fail(s, "virtual function id '" + vf + "' is already the id of another function");
         }
     }
@@ -1043,6 +1045,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
                     std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
                     r_.fail(dev, "no function with id '" + excerpt(id) + "' in platform.pcie" + suggestion(id, ids));
                 }
+                if (later_vfs_.count(id))
+                    r_.fail(dev, "'" + id + "' is not enabled at boot (beyond its PF's sriov.num_vfs); a VF enabled at run time belongs to the privileged domain");
                 auto it = ids_.find(id);
                 if (it != ids_.end() && is_bridge(it->second->type))
                     r_.fail(dev, "'" + id + "' is a " + to_string(it->second->type) + "; only endpoints and PCI devices are passed through");

@@ -74,7 +74,7 @@ struct function_params {
     // least System Page Size, at VF BARi + n x size).
     struct sriov_regs {
         std::uint16_t total_vfs = 0, first_vf_offset = 1, vf_stride = 1, vf_device = 0;
-        std::vector<bar_desc> vf_bars;
+        std::vector<bar_desc> vf_bars = {};
     };
     std::optional<sriov_regs> sriov;
     // Whether peer-to-peer requests from this function reach a peer directly
