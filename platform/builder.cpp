@@ -31,7 +31,8 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.bars = n.bars;
     // A bar_ram function without `bars` gets BAR0 (16 KiB, 32-bit) to be
     // addressed by; `bars: []` means none. Other models add what they need.
-    if (!n.bars_given && !is_bridge(n.type) && n.type != node_type::host_bridge && !f.is_vf && (n.model.empty() || n.model == "bar_ram"))
+    if (!n.bars_given && n.bars.empty() && !is_bridge(n.type) && n.type != node_type::host_bridge && !f.is_vf &&
+        (n.model.empty() || n.model == "bar_ram"))
         p.bars.push_back({0, 0x4000, pci::bar_type::mem32, false});
     const msi_spec msi = n.msi.value_or(msi_spec{});
     p.msi_vectors = is_bridge(n.type) ? 0 : msi.vectors;
