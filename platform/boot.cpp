@@ -30,6 +30,7 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
             throw std::logic_error("enumeration gives '" + tf.id + "' " + pi.by_id.at(tf.id)->bdf().str() + ", the topology " + tf.bdf_string());
     std::map<std::string, enumerated_function> by_id;
     for (const auto& f : pi.functions) {
+        if (!f->present()) continue;  // a VF software has not enabled (yet)
         const auto it = std::find_if(found.begin(), found.end(), [&](const enumerated_function& e) { return e.bdf == f->bdf(); });
         // Every function the builder made must be reachable by configuration requests.
         sc_assert(it != found.end());

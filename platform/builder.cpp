@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <set>
 #include <unordered_map>
 
 #include "models/devices/device_list.h"
 #include "models/pci/pci_bridge.h"
 #include "models/pci/virtual_function.h"
 #include "platform/address_map.h"
+#include "platform/iommu_groups.h"
 
 namespace iotwin::platform {
 
@@ -27,16 +30,33 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.read_tags = fabric.read_tags;
     p.posted_credits = fabric.posted_credits;
     p.bars = n.bars;
-    p.msi_vectors = is_bridge(n.type) ? 0 : 1;
+    // A bar_ram function without `bars` gets BAR0 (16 KiB, 32-bit) to be
+    // addressed by; `bars: []` means none. Other models add what they need.
+    if (!n.bars_given && n.bars.empty() && !is_bridge(n.type) && n.type != node_type::host_bridge && !f.is_vf &&
+        (n.model.empty() || n.model == "bar_ram"))
+        p.bars.push_back({0, 0x4000, pci::bar_type::mem32, false});
+    const msi_spec msi = n.msi.value_or(msi_spec{});
+    p.msi_vectors = is_bridge(n.type) ? 0 : msi.vectors;
+    p.msi_64bit = msi.address_64bit;
+    p.msi_per_vector_mask = msi.per_vector_mask;
+    p.msix = n.msix;
+    // Interrupt Pin: INTA unless the description says otherwise (a type-0 function).
+    p.interrupt_pin = n.interrupt_pin.value_or(is_bridge(n.type) || n.type == node_type::host_bridge ? 0 : 1);
+    p.power_management = n.power_management;
+    p.no_soft_reset = n.no_soft_reset;
+    p.flr = n.flr;
+    p.rom_size = n.rom_size;
     p.multifunction = f.header_multifunction;
     if (f.has_acs) p.acs = pci::function_params::acs_regs{f.acs_cap, f.acs_ctrl};
     if (n.sriov)
         p.sriov = pci::function_params::sriov_regs{static_cast<std::uint16_t>(n.sriov->total_vfs), static_cast<std::uint16_t>(n.sriov->first_vf_offset),
                                                    static_cast<std::uint16_t>(n.sriov->vf_stride),
-                                                   n.sriov->vf_device ? n.sriov->vf_device : f.device};
+                                                   n.sriov->vf_device ? n.sriov->vf_device : f.device, n.sriov->vf_bars};
     p.internal_p2p = f.internal_p2p;
     return p;
 }
+
+void vfs_changed(platform_instance& pi, const platform_desc& desc, pci::pci_function& pf, bool enabled);
 
 class assembler {
 public:
@@ -54,17 +74,39 @@ public:
                                              " is computed by 'iotwin groups' but not simulated (one ECAM window, segment 0)");
             const topo_function& tf = pi_.topo.at(n.id);
             pci::pci_function* f = add(n.id, create(n, tf, function_params_of(tf, s_.platform.fabric)), tf, parent, root_bus);
-            if (const auto vfs = vfs_of_.find(&n); vfs != vfs_of_.end())
-                for (const topo_function* vf : vfs->second) {
-                    auto m = std::make_unique<pci::virtual_function>(vf->id.c_str(), function_params_of(*vf, s_.platform.fabric), *f, vf->vf_index);
-                    add(vf->id, std::move(m), *vf, parent, root_bus);
-                }
+            if (n.sriov) virtual_functions(n, tf, *f, parent, root_bus);
             if (auto* bridge = dynamic_cast<pci::pci_bridge*>(f)) functions(n.children, bridge, 0);
             if (n.type == node_type::host_bridge) functions(n.children, nullptr, *n.root_bus);
         }
     }
 
 private:
+    // A module for every VF the PF can enable (TotalVFs): the boot set
+    // (num_vfs) as the topology numbers it, the rest present only once
+    // software enables them (virtual_function::present()).
+    void virtual_functions(const pcie_node& n, const topo_function& pf_tf, pci::pci_function& pf, pci::pci_bridge* parent,
+                           std::uint8_t root_bus) {
+        const auto boot = vfs_of_.find(&n);
+        for (unsigned v = 0; v < n.sriov->total_vfs; ++v) {
+            topo_function later;
+            const topo_function* vf = nullptr;
+            if (boot != vfs_of_.end() && v < boot->second.size()) {
+                vf = boot->second[v];
+            } else {
+                later = pf_tf;
+                later.id = n.id + "-vf" + std::to_string(v);
+                later.is_vf = true;
+                later.vf_index = v;
+                vf = &later;
+            }
+            auto m = std::make_unique<pci::virtual_function>(vf->id.c_str(), function_params_of(*vf, s_.platform.fabric), pf, vf->vf_index);
+            add(vf->id, std::move(m), *vf, parent, root_bus);
+        }
+        pf.set_sriov_observer([pi = &pi_, desc = std::make_shared<const platform_desc>(s_.platform)](pci::pci_function& f, bool enabled, std::uint16_t) {
+            vfs_changed(*pi, *desc, f, enabled);
+        });
+    }
+
     pci::pci_function* add(const std::string& id, std::unique_ptr<pci::pci_function> f, const topo_function& tf,
                            pci::pci_bridge* parent, std::uint8_t root_bus) {
         pci::pci_function* raw = f.get();
@@ -99,7 +141,87 @@ private:
     std::unordered_map<const pcie_node*, std::vector<const topo_function*>> vfs_of_;  // a PF's node -> its VFs, in probe order
 };
 
+// VF Enable changed on a PF (configuration writes of the privileged domain:
+// pci.sriov_numvfs or pci.config_write). As Linux 6.1 and Xen do on
+// pci_enable_sriov(): each new VF is added to an IOMMU group
+// (iommu_probe_device() -> pci_device_group()) and Xen is told about it
+// (PHYSDEVOP_pci_device_add), which gives it to the hardware domain with its
+// context entries. Disabling removes the VFs from their groups; a group left
+// empty frees its id (ida_free()).
+void vfs_changed(platform_instance& pi, const platform_desc& desc, pci::pci_function& pf, bool enabled) {
+    const std::string pf_id = pf.basename();
+    std::vector<std::string> vfs;
+    for (const auto& [id, g] : pi.run_time_groups)
+        if (id.rfind(pf_id + "-vf", 0) == 0) vfs.push_back(id);
+    for (const std::string& id : vfs) pi.run_time_groups.erase(id);
+    if (!enabled) return;
+    // The groups Linux would form with this PF's NumVFs enabled: the topology
+    // of the description with that many VFs (pci_device_group()'s rules).
+    platform_desc with = desc;
+    const std::uint16_t num = pf.num_vfs();
+    bool found = false;
+    const std::function<void(std::vector<pcie_node>&)> set_num = [&](std::vector<pcie_node>& nodes) {
+        for (pcie_node& n : nodes) {
+            if (n.id == pf_id && n.sriov) n.sriov->num_vfs = num, found = true;
+            set_num(n.children);
+        }
+    };
+    set_num(with.pcie);
+    if (!found) return;
+    topology t;
+    try {
+        t = build_topology(with);
+    } catch (const input_error&) {
+        return;  // routing IDs past bus 255 or colliding: Linux refuses such VFs (virtfn_add_bus())
+    }
+    const group_result now = compute_groups(t);
+    const group_result boot = pi.boot_groups();
+    std::set<int> used;
+    for (const iommu_group& g : boot.groups) used.insert(g.id);
+    for (const auto& [id, g] : pi.run_time_groups) used.insert(g);
+    hyp::hypervisor& h = *pi.hypervisor;
+    const hyp::domain* hw = nullptr;
+    for (const hyp::domain& dom : h.domains())
+        if (dom.privileged && !hw) hw = &dom;
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    for (unsigned v = 0; v < num; ++v) {
+        const std::string id = pf_id + "-vf" + std::to_string(v);
+        if (pi.topo.by_id.count(id)) continue;  // a VF of the boot set keeps its group
+        const auto it = t.by_id.find(id);
+        if (it == t.by_id.end()) continue;
+        int group = -1;
+        // A member already probed (boot or run time) gives its group.
+        for (int m : now.groups[now.group_of[it->second]].members) {
+            const std::string& mid = t.functions[m].id;
+            if (mid == id) continue;
+            if (const auto b = pi.topo.by_id.find(mid); b != pi.topo.by_id.end()) group = boot.group_of[b->second];
+            else if (const auto r = pi.run_time_groups.find(mid); r != pi.run_time_groups.end()) group = r->second;
+            if (group >= 0) break;
+        }
+        if (group < 0) {
+            group = 0;
+            while (used.count(group)) ++group;  // ida_alloc(): the lowest free id
+            used.insert(group);
+        }
+        pi.run_time_groups[id] = group;
+        pi.run_time_vfs.insert(id);
+        const std::uint16_t rid = pi.by_id.at(id)->bdf().rid();
+        if (hw && !h.device_owner(rid)) h.assign_device(hw->id, rid, d);
+    }
+}
+
 } // namespace
+
+group_result platform_instance::boot_groups() const {
+    if (!boot_groups_) boot_groups_ = std::make_shared<group_result>(compute_groups(topo));
+    return *boot_groups_;
+}
+
+std::optional<int> platform_instance::iommu_group(const std::string& id) const {
+    if (const auto it = topo.by_id.find(id); it != topo.by_id.end()) return boot_groups().group_of[it->second];
+    if (const auto it = run_time_groups.find(id); it != run_time_groups.end()) return it->second;
+    return std::nullopt;
+}
 
 const std::map<std::string, device_factory>& device_models() {
     static const std::map<std::string, device_factory> registry = {
@@ -115,7 +237,7 @@ const std::map<std::string, device_factory>& device_models() {
 
 std::string platform_instance::id_of(std::uint16_t rid) const {
     for (const auto& f : functions)
-        if (f->bdf().rid() == rid) return f->basename();
+        if (f->present() && f->bdf().rid() == rid) return f->basename();  // a VF not enabled has no ID on the bus
     return "";
 }
 
@@ -127,7 +249,10 @@ void platform_instance::stats(stat_map& out) const {
     msi->stats(out);
     ioapic->stats(out);
     hypervisor->stats(out);
-    for (const auto& f : functions) f->stats(out);
+    // Functions of the description: those Linux numbered at boot, and VFs
+    // once they have been enabled (a VF never enabled has nothing to report).
+    for (const auto& f : functions)
+        if (!f->is_virtual_function() || topo.by_id.count(f->basename()) || run_time_vfs.count(f->basename())) f->stats(out);
 }
 
 namespace {

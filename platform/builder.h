@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "models/pcie/host_bridge.h"
 #include "models/pcie/root_complex.h"
 #include "platform/description.h"
+#include "platform/iommu_groups.h"
 #include "platform/topology.h"
 
 namespace iotwin::platform {
@@ -45,8 +48,19 @@ struct platform_instance {
     std::map<std::string, pci::pci_function*> by_id;
     std::map<const pci::pci_function*, const pcie_node*> node_of;
 
+    // VFs enabled at run time (beyond the boot set), ever, and the IOMMU
+    // group each one enabled now is in (docs/architecture.md, SR-IOV).
+    std::set<std::string> run_time_vfs;
+    std::map<std::string, int> run_time_groups;
+    // The IOMMU group of a function as Linux shows it now; none for a VF not enabled.
+    std::optional<int> iommu_group(const std::string& id) const;
+    group_result boot_groups() const;  // compute_groups(topo), computed once
+
     std::string id_of(std::uint16_t rid) const;  // "" for an unknown requester
     void stats(stat_map& out) const;
+
+private:
+    mutable std::shared_ptr<group_result> boot_groups_;
 };
 
 // Throws input_error for descriptions the model cannot build.

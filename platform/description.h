@@ -82,6 +82,14 @@ private:
 struct sriov_spec {
     std::uint64_t total_vfs = 0, num_vfs = 0, first_vf_offset = 1, vf_stride = 1;
     std::uint16_t vf_device = 0;
+    std::vector<pci::bar_desc> vf_bars;  // `vf_bars`: each VF's BARs (memory BARs)
+};
+
+// The MSI capability of a function (`msi:`).
+struct msi_spec {
+    unsigned vectors = 1;          // 0: no MSI capability; 1, 2, 4, 8, 16 or 32
+    bool address_64bit = true;
+    bool per_vector_mask = false;
 };
 
 struct pcie_node {
@@ -100,6 +108,14 @@ struct pcie_node {
     // with this function's overrides; none: platform.devices as they are.
     std::optional<device_params> params;
     std::vector<pci::bar_desc> bars;
+    bool bars_given = false;            // `bars` is present (`bars: []`: no BARs at all)
+    std::uint64_t rom_size = 0;         // `rom`: Expansion ROM size; 0: none
+    std::optional<msi_spec> msi;        // none: 1 vector, 64-bit, no masking (bridges: no MSI)
+    std::optional<pci::function_params::msix_regs> msix;
+    std::optional<std::uint8_t> interrupt_pin;  // 0 none, 1..4 INTA..INTD; none: INTA for a type-0 function
+    bool power_management = false;
+    bool no_soft_reset = true;
+    bool flr = false;
     std::optional<sriov_spec> sriov;
     std::optional<bool> multifunction;
     std::optional<std::uint8_t> root_bus;

@@ -477,7 +477,8 @@ private:
     }
     device_params devices_;  // platform.devices, the defaults of every function's params
     void placement(const YAML::Node& n, const pcie_node& node, const pcie_node* parent);
-    void bars(const YAML::Node& n, pcie_node& node);
+    void bars(const YAML::Node& n, pcie_node& node, const char* what = "a BAR");
+    void capabilities(const YAML::Node& n, pcie_node& node);
     void domains(const YAML::Node& n, scenario& s);
     void processes(const YAML::Node& n, scenario& s);
     void steps(const YAML::Node& n, scenario& s);
@@ -492,6 +493,7 @@ private:
     std::size_t functions_ = 0;  // PCI functions so far, VFs included
     std::map<std::string, const pcie_node*> ids_;
     std::set<std::string> all_ids_;
+    std::set<std::string> later_vfs_;  // VFs beyond num_vfs: software may enable them at run time
     std::vector<input_warning> warnings_;
 };
 
@@ -631,7 +633,8 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     pcie_node f;
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
-                "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params"}, "a pcie function");
+                "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params", "rom", "msi", "msix",
+                "interrupt_pin", "power_management", "flr"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
         r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
@@ -712,6 +715,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         f.params = model_params(n["params"], f.model.empty() ? "bar_ram" : f.model, devices_);
     }
     if (n["bars"]) bars(n["bars"], f);
+    capabilities(n, f);
     if (n["multifunction"]) f.multifunction = r_.boolean(n["multifunction"], "multifunction");
     if (n["root_bus"]) {
         if (f.type != node_type::host_bridge) r_.fail(n["root_bus"], "root_bus belongs to a host_bridge");
@@ -732,7 +736,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         const YAML::Node s = n["sriov"];
         if (f.type != node_type::endpoint && f.type != node_type::rciep)
             r_.fail(s, "sriov belongs to an endpoint or rciep (a physical function)");
-        r_.keys(s, {"total_vfs", "num_vfs", "first_vf_offset", "vf_stride", "vf_device"}, "sriov");
+        r_.keys(s, {"total_vfs", "num_vfs", "first_vf_offset", "vf_stride", "vf_device", "vf_bars"}, "sriov");
         sriov_spec sp;
         sp.total_vfs = r_.integer(r_.require(s, "total_vfs", "sriov"), "total_vfs");
         sp.num_vfs = s["num_vfs"] ? r_.integer(s["num_vfs"], "num_vfs") : sp.total_vfs;
@@ -748,12 +752,29 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         if (sp.first_vf_offset == 0 || sp.first_vf_offset > 0xffff) r_.fail(s, "sriov.first_vf_offset must be 1..65535");
         // VF Stride is a 16-bit register; it may be 0 while at most one VF is enabled (PCIe 5.0 9.3.3.11).
         if (sp.vf_stride > 0xffff || (sp.num_vfs > 1 && sp.vf_stride == 0)) r_.fail(s, "sriov.vf_stride must be 1..65535");
+        if (s["vf_bars"]) {
+            pcie_node vfs;
+            vfs.type = node_type::endpoint;
+            bars(s["vf_bars"], vfs, "a VF BAR");
+            for (std::size_t i = 0; i < vfs.bars.size(); ++i) {
+                const pci::bar_desc& b = vfs.bars[i];
+                if (b.type == pci::bar_type::io) r_.fail(s["vf_bars"][i]["type"], "a VF BAR is a memory BAR (VFs have no I/O space, PCIe 5.0 9.3.3.14)");
+                // Every VF's copy lies in the PF's window: total_vfs x size.
+                if (b.size * sp.total_vfs > limits::max_bar_size)
+                    r_.fail(s["vf_bars"][i]["size"], "VF BAR " + std::to_string(b.index) + " for " + std::to_string(sp.total_vfs) +
+                                                       " VFs needs more than 64GiB");
+            }
+            sp.vf_bars = vfs.bars;
+        }
         f.sriov = sp;
-        functions_ += sp.num_vfs;
+        // Every VF the PF can enable is a function of the platform (software
+        // may enable up to TotalVFs at run time): counted and named now.
+        functions_ += sp.total_vfs;
         if (functions_ > limits::max_functions)
             r_.fail(s, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
-        for (std::uint64_t i = 0; i < sp.num_vfs; ++i) {
+        for (std::uint64_t i = 0; i < sp.total_vfs; ++i) {
             const std::string vf = f.id + "-vf" + std::to_string(i);
+            if (i >= sp.num_vfs) later_vfs_.insert(vf);
             if (!all_ids_.insert(vf).second) r_.fail(s, "virtual function id '" + vf + "' is already the id of another function");
         }
     }
@@ -806,7 +827,11 @@ void loader::check_class(const YAML::Node& n, const pcie_node& f) {
 void check_bar_totals(const reader& r, const YAML::Node& pcie, const std::vector<pcie_node>& tree) {
     std::uint64_t np = 0, pf = 0;
     for_each_node(tree, [&](const pcie_node& f, const pcie_node*) {
-        for (const pci::bar_desc& b : f.bars) (b.prefetchable && b.type == pci::bar_type::mem64 ? pf : np) += b.size;
+        for (const pci::bar_desc& b : f.bars)
+            if (b.type != pci::bar_type::io) (b.prefetchable && b.type == pci::bar_type::mem64 ? pf : np) += b.size;
+        np += f.rom_size;
+        if (f.sriov)
+            for (const pci::bar_desc& b : f.sriov->vf_bars) (b.prefetchable && b.type == pci::bar_type::mem64 ? pf : np) += b.size * f.sriov->total_vfs;
     });
     if (np > address_map::mmio32_size)
         r.fail(pcie, "the non-prefetchable BARs need " + std::to_string(np >> 20) + "MiB; the 32-bit MMIO window has 512MiB");
@@ -874,31 +899,123 @@ void loader::placement(const YAML::Node& n, const pcie_node& f, const pcie_node*
                                                  "Linux finds no ACS capability in it, and iotwin ignores 'acs'"});
 }
 
-void loader::bars(const YAML::Node& n, pcie_node& f) {
-    if (!n.IsSequence()) r_.fail(n, "bars must be a list");
+void loader::bars(const YAML::Node& n, pcie_node& f, const char* what) {
+    if (!n.IsSequence()) r_.fail(n, std::string(what == std::string("a BAR") ? "bars" : "sriov.vf_bars") + " must be a list");
     if (f.type == node_type::host_bridge) r_.fail(n, "host bridges have no BARs here");
+    f.bars_given = true;
     const unsigned max_index = is_bridge(f.type) ? 1 : 5;
     std::set<unsigned> used;
     for (const auto& b : n) {
-        r_.keys(b, {"index", "size", "type", "prefetchable"}, "a BAR");
+        r_.keys(b, {"index", "size", "type", "prefetchable"}, what);
         pci::bar_desc d;
-        d.index = static_cast<unsigned>(r_.integer(r_.require(b, "index", "a BAR"), "index"));
-        d.size = r_.size(r_.require(b, "size", "a BAR"), "size");
+        d.index = static_cast<unsigned>(r_.integer(r_.require(b, "index", what), "index"));
+        d.size = r_.size(r_.require(b, "size", what), "size");
         if (b["type"]) {
             const std::string ty = r_.scalar(b["type"], "type");
             if (ty == "mem64") d.type = pci::bar_type::mem64;
-            else if (ty != "mem32") r_.fail(b["type"], "BAR type '" + excerpt(ty) + "' must be mem32 or mem64" + suggestion(ty, {"mem32", "mem64"}));
+            else if (ty == "io") d.type = pci::bar_type::io;
+            else if (ty != "mem32") r_.fail(b["type"], "BAR type '" + excerpt(ty) + "' must be mem32, mem64 or io" + suggestion(ty, {"mem32", "mem64", "io"}));
         }
         if (b["prefetchable"]) d.prefetchable = r_.boolean(b["prefetchable"], "prefetchable");
+        if (d.type == pci::bar_type::io && d.prefetchable) r_.fail(b["prefetchable"], "an I/O BAR cannot be prefetchable");
         const unsigned last = d.index + (d.type == pci::bar_type::mem64 ? 1 : 0);
         if (last > max_index) r_.fail(b["index"], "BAR index " + std::to_string(d.index) + (d.type == pci::bar_type::mem64 ? " (64-bit, two slots)" : "") +
                                                       " does not fit: a function of type " + to_string(f.type) + " has BARs 0.." + std::to_string(max_index));
-        if (d.size < 16 || (d.size & (d.size - 1))) r_.fail(b["size"], "BAR size must be a power of two of at least 16 bytes");
+        // An I/O BAR decodes 4 to 256 bytes (PCI 3.0 6.2.5.1: at most 256 bytes per BAR).
+        if (d.type == pci::bar_type::io) {
+            if (d.size < 4 || d.size > 256 || (d.size & (d.size - 1)))
+                r_.fail(b["size"], "an I/O BAR's size must be a power of two from 4 to 256 bytes");
+        } else if (d.size < 16 || (d.size & (d.size - 1))) {
+            r_.fail(b["size"], "BAR size must be a power of two of at least 16 bytes");
+        }
         if (d.type == pci::bar_type::mem32 && d.size > (1ull << 30)) r_.fail(b["size"], "a 32-bit BAR cannot be larger than 1GiB here; use mem64");
         if (d.size > limits::max_bar_size) r_.fail(b["size"], "a BAR cannot be larger than 64GiB here (the 64-bit MMIO window is 1TiB)");
         if (!used.insert(d.index).second || (last != d.index && !used.insert(last).second))
             r_.fail(b["index"], "BAR " + std::to_string(d.index) + " overlaps another BAR (a mem64 BAR uses two slots)");
         f.bars.push_back(d);
+    }
+}
+
+// A function's capability keys: rom, msi, msix, interrupt_pin,
+// power_management, flr (docs/scenario-reference.md). `msix` refers to BARs,
+// so `bars` is read first.
+void loader::capabilities(const YAML::Node& n, pcie_node& f) {
+    const bool type0 = f.type == node_type::endpoint || f.type == node_type::rciep || f.type == node_type::pci_device;
+    const auto endpoint_only = [&](const char* key) {
+        if (n[key] && !type0)
+            r_.fail(n[key], std::string(key) + " belongs to an endpoint, rciep or pci_device; '" + f.id + "' is of type " + to_string(f.type));
+    };
+    for (const char* key : {"rom", "msi", "msix", "interrupt_pin", "power_management", "flr"}) endpoint_only(key);
+    if (n["rom"]) {
+        f.rom_size = r_.size(n["rom"], "rom");
+        if (f.rom_size < pci::rom_bits::min_size || f.rom_size > pci::rom_bits::max_size || (f.rom_size & (f.rom_size - 1)))
+            r_.fail(n["rom"], "rom must be a power of two from 2KiB to 16MiB");
+    }
+    if (n["msi"]) {
+        const YAML::Node m = n["msi"];
+        if (!m.IsMap()) r_.fail(m, "msi must be a map with vectors, address_64bit, per_vector_mask");
+        r_.keys(m, {"vectors", "address_64bit", "per_vector_mask"}, "msi");
+        msi_spec ms;
+        if (m["vectors"]) {
+            const std::uint64_t v = r_.integer(m["vectors"], "vectors");
+            if (v > 32 || (v & (v - 1))) r_.fail(m["vectors"], "msi.vectors must be 0 (no MSI), 1, 2, 4, 8, 16 or 32");
+            ms.vectors = static_cast<unsigned>(v);
+        }
+        if (m["address_64bit"]) ms.address_64bit = r_.boolean(m["address_64bit"], "address_64bit");
+        if (m["per_vector_mask"]) ms.per_vector_mask = r_.boolean(m["per_vector_mask"], "per_vector_mask");
+        f.msi = ms;
+    }
+    if (n["msix"]) {
+        const YAML::Node m = n["msix"];
+        if (!m.IsMap()) r_.fail(m, "msix must be a map with vectors, table_bar, table_offset, pba_bar, pba_offset");
+        r_.keys(m, {"vectors", "table_bar", "table_offset", "pba_bar", "pba_offset"}, "msix");
+        pci::function_params::msix_regs x;
+        const std::uint64_t v = r_.integer(r_.require(m, "vectors", "msix"), "vectors");
+        if (v < 1 || v > 2048) r_.fail(m["vectors"], "msix.vectors must be 1..2048");
+        x.vectors = static_cast<unsigned>(v);
+        // Table and PBA live in memory BARs of the function (PCIe 5.0 7.7.2.3-4), QWORD aligned.
+        const auto place = [&](const char* bar_key, const char* off_key, std::uint64_t size, unsigned& bir, std::uint32_t& off) {
+            const std::uint64_t b = r_.integer(r_.require(m, bar_key, "msix"), bar_key);
+            const auto it = std::find_if(f.bars.begin(), f.bars.end(), [&](const pci::bar_desc& d) { return d.index == b; });
+            if (b > 5 || it == f.bars.end() || it->type == pci::bar_type::io)
+                r_.fail(m[bar_key], "msix." + std::string(bar_key) + " " + std::to_string(b) + " is not a memory BAR of '" + f.id + "' (see bars)");
+            const std::uint64_t o = m[off_key] ? r_.integer(m[off_key], off_key) : 0;
+            const YAML::Node at = m[off_key] ? m[off_key] : m[bar_key];
+            if (o & 7) r_.fail(at, "msix." + std::string(off_key) + " must be 8-byte aligned");
+            if (o > it->size || size > it->size - o)
+                r_.fail(at, "msix." + std::string(off_key) + ": " + std::to_string(size) + " bytes at " + std::to_string(o) +
+                                " do not fit in BAR " + std::to_string(b) + " (" + std::to_string(it->size) + " bytes)");
+            bir = static_cast<unsigned>(b);
+            off = static_cast<std::uint32_t>(o);
+        };
+        const std::uint64_t table = std::uint64_t(x.vectors) * 16, pba = (x.vectors + 63) / 64 * 8;
+        place("table_bar", "table_offset", table, x.table_bar, x.table_offset);
+        place("pba_bar", "pba_offset", pba, x.pba_bar, x.pba_offset);
+        if (x.table_bar == x.pba_bar && x.table_offset < x.pba_offset + pba && x.pba_offset < x.table_offset + table)
+            r_.fail(m["pba_offset"] ? m["pba_offset"] : m, "msix: the PBA overlaps the table in BAR " + std::to_string(x.pba_bar));
+        f.msix = x;
+    }
+    if (n["interrupt_pin"]) {
+        const std::vector<std::string> pins = {"none", "INTA", "INTB", "INTC", "INTD"};
+        const std::string pin = r_.scalar(n["interrupt_pin"], "interrupt_pin");
+        const auto it = std::find(pins.begin(), pins.end(), pin);
+        if (it == pins.end()) r_.fail(n["interrupt_pin"], "interrupt_pin '" + excerpt(pin) + "' must be INTA, INTB, INTC, INTD or none" + suggestion(pin, pins));
+        f.interrupt_pin = static_cast<std::uint8_t>(it - pins.begin());
+    }
+    if (n["power_management"]) {
+        const YAML::Node pm = n["power_management"];
+        if (pm.IsMap()) {
+            r_.keys(pm, {"no_soft_reset"}, "power_management");
+            f.power_management = true;
+            if (pm["no_soft_reset"]) f.no_soft_reset = r_.boolean(pm["no_soft_reset"], "no_soft_reset");
+        } else {
+            f.power_management = r_.boolean(pm, "power_management");
+        }
+    }
+    if (n["flr"]) {
+        f.flr = r_.boolean(n["flr"], "flr");
+        if (f.flr && f.type == node_type::pci_device)
+            r_.fail(n["flr"], "flr is a PCI Express capability bit; '" + f.id + "' is conventional PCI (pci_device)");
     }
 }
 
@@ -939,6 +1056,8 @@ void loader::domains(const YAML::Node& n, scenario& s) {
                     std::vector<std::string> ids(all_ids_.begin(), all_ids_.end());
                     r_.fail(dev, "no function with id '" + excerpt(id) + "' in platform.pcie" + suggestion(id, ids));
                 }
+                if (later_vfs_.count(id))
+                    r_.fail(dev, "'" + id + "' is not enabled at boot (beyond its PF's sriov.num_vfs); a VF enabled at run time belongs to the privileged domain");
                 auto it = ids_.find(id);
                 if (it != ids_.end() && is_bridge(it->second->type))
                     r_.fail(dev, "'" + id + "' is a " + to_string(it->second->type) + "; only endpoints and PCI devices are passed through");

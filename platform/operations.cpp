@@ -162,7 +162,7 @@ std::vector<std::string> function_ids(const std::vector<pcie_node>& nodes) {
     for (const pcie_node& n : nodes) {
         ids.push_back(n.id);
         if (n.sriov)
-            for (std::uint64_t i = 0; i < n.sriov->num_vfs; ++i) ids.push_back(n.id + "-vf" + std::to_string(i));
+            for (std::uint64_t i = 0; i < n.sriov->total_vfs; ++i) ids.push_back(n.id + "-vf" + std::to_string(i));  // enabled at boot or later
         const auto below = function_ids(n.children);
         ids.insert(ids.end(), below.begin(), below.end());
     }

@@ -133,16 +133,8 @@ void dma_engine::stats(stat_map& out) const {
     add_stat(out, n, "ignored_starts", ignored_starts_);
 }
 
-namespace {
-// A function needs somewhere to be addressed: without a `bars` list, BAR0 is 16 KiB.
-pci::function_params with_default_bar(pci::function_params p) {
-    if (p.bars.empty()) p.bars.push_back({0, 0x4000, pci::bar_type::mem32, false});
-    return p;
-}
-} // namespace
-
 bar_ram::bar_ram(sc_module_name name, const pci::function_params& p, const bar_ram_params& bp)
-    : pci_function(name, with_default_bar(p)), bp_(bp) {}
+    : pci_function(name, p), bp_(bp) {}
 
 pcie::completion bar_ram::bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                      std::uint8_t* data, unsigned len, sc_time& delay) {

@@ -79,8 +79,8 @@ private:
 };
 
 // bar_ram: a function whose BARs are plain memory (on-device RAM); the default
-// model of an endpoint that names none. Without BARs in its description it
-// has BAR0, 16 KiB, 32-bit.
+// model of an endpoint that names none. Without a `bars` key in its
+// description the builder gives it BAR0, 16 KiB, 32-bit (`bars: []`: none).
 class bar_ram : public pci::pci_function {
 public:
     bar_ram(sc_core::sc_module_name name, const pci::function_params& p, const bar_ram_params& bp = {});

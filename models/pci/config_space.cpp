@@ -5,9 +5,13 @@
 namespace iotwin::pci {
 
 namespace {
-// Status register: Capabilities List (bit 4) read-only 1; error bits RW1C.
-constexpr std::uint16_t status_caps = 1 << 4;
-constexpr std::uint16_t status_errors = 0xf900;
+// Status register: Capabilities List (bit 4) read-only 1; Interrupt Status
+// (bit 3) read-only, set by the function's INTx logic; error bits RW1C.
+constexpr std::uint16_t status_caps = status_bits::capabilities_list;
+constexpr std::uint16_t status_errors = status_bits::errors;
+// Command: I/O Space Enable is writable only in a function with an I/O BAR
+// (PCIe 5.0 7.5.1.1.3 permits hardwiring it to 0 otherwise); define_bar()
+// opens it.
 constexpr std::uint16_t type0_command_mask = command_bits::memory_space | command_bits::bus_master |
                                              command_bits::parity_error_response | command_bits::serr |
                                              command_bits::interrupt_disable;
@@ -16,20 +20,23 @@ constexpr std::uint16_t type0_command_mask = command_bits::memory_space | comman
 config_space::config_space() : register_bank(size_bytes) {}
 
 void config_space::define_type0(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code,
-                                bool multifunction) {
+                                bool multifunction, std::uint8_t interrupt_pin) {
     define({"VENDOR_ID", cfg::vendor_id, 2, vendor});
     define({"DEVICE_ID", cfg::device_id, 2, device});
-    define({"COMMAND", cfg::command, 2, 0, type0_command_mask});
+    define({"COMMAND", cfg::command, 2, 0, command_wmask_ = type0_command_mask});
     define({"STATUS", cfg::status, 2, status_caps, 0, status_errors});
     define({"REVISION_ID", cfg::revision, 1, 1});
     define({"CLASS_CODE", cfg::class_code, 3, class_code});
     define({"CACHE_LINE_SIZE", cfg::cache_line, 1, 0, 0xff});
+    // Latency Timer: RW in conventional PCI (PCI 3.0 6.2.4); a PCI Express
+    // function hardwires it to 0 (PCIe 5.0 7.5.1.1.8), pci_function closes it.
+    define({"LATENCY_TIMER", cfg::latency_timer, 1, 0, 0xff});
     define({"HEADER_TYPE", cfg::header_type, 1, multifunction ? 0x80u : 0x00u});
     define({"SUBSYSTEM_VENDOR_ID", cfg::subsystem_vendor, 2, vendor});
     define({"SUBSYSTEM_ID", cfg::subsystem_id, 2, device});
     define({"CAPABILITIES_PTR", cfg::cap_ptr, 1, 0});
     define({"INTERRUPT_LINE", cfg::interrupt_line, 1, 0xff, 0xff});
-    define({"INTERRUPT_PIN", cfg::interrupt_pin, 1, 1});
+    define({"INTERRUPT_PIN", cfg::interrupt_pin, 1, interrupt_pin});
 }
 
 void config_space::define_type1(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code,
@@ -58,24 +65,45 @@ void config_space::define_type1(std::uint16_t vendor, std::uint16_t device, std:
     define({"BRIDGE_CONTROL", cfg::bridge_control, 2, 0, 0x0fff});
 }
 
-void config_space::define_bar(const bar_desc& b) {
-    assert(b.size >= 16 && (b.size & (b.size - 1)) == 0);
-    const std::uint32_t off = cfg::bar0 + 4 * b.index;
-    const std::uint64_t type_bits = (b.type == bar_type::mem64 ? 0x4u : 0x0u) | (b.prefetchable ? 0x8u : 0x0u);
-    // Writable bits are exactly the address bits above the size: writing all
-    // ones and reading back yields the size, which is the sizing protocol.
-    const std::uint64_t mask = ~(b.size - 1) & ~std::uint64_t(0xf);
-    if (b.type == bar_type::mem64) {
-        define({"BAR", off, 4, type_bits, mask & 0xffffffffu});
-        define({"BAR_UPPER", off + 4, 4, 0, mask >> 32});
-    } else {
-        define({"BAR", off, 4, type_bits, mask & 0xffffffffu});
+namespace {
+// Writable bits are exactly the address bits at and above the size: writing
+// all ones and reading back yields the size, which is the sizing protocol
+// (PCI 3.0 6.2.5.1). I/O BARs keep bits 1:0, memory BARs bits 3:0.
+std::uint64_t bar_mask(const bar_desc& b) {
+    return ~(b.size - 1) & ~std::uint64_t(b.type == bar_type::io ? 0x3 : 0xf);
+}
+} // namespace
+
+void config_space::define_bar(const bar_desc& b, std::optional<std::uint32_t> at) {
+    assert((b.size & (b.size - 1)) == 0);
+    assert(b.type == bar_type::io ? b.size >= 4 && b.size <= 256 : b.size >= 16);
+    const std::uint32_t off = at.value_or(cfg::bar0 + 4 * b.index);
+    const std::uint64_t mask = bar_mask(b);
+    if (b.type == bar_type::io) {
+        define({"BAR", off, 4, 0x1, mask & 0xffffffffu});
+        if (!at) set_wmask(cfg::command, 2, command_wmask_ |= command_bits::io_space);
+        return;
     }
+    const std::uint64_t type_bits = (b.type == bar_type::mem64 ? 0x4u : 0x0u) | (b.prefetchable ? 0x8u : 0x0u);
+    define({"BAR", off, 4, type_bits, mask & 0xffffffffu});
+    if (b.type == bar_type::mem64) define({"BAR_UPPER", off + 4, 4, 0, mask >> 32});
 }
 
-std::uint64_t config_space::bar_base(const bar_desc& b) const {
-    const std::uint32_t off = cfg::bar0 + 4 * b.index;
-    std::uint64_t base = get(off, 4) & ~std::uint64_t(0xf);
+void config_space::resize_bar(const bar_desc& b, std::uint32_t at) {
+    const std::uint64_t mask = bar_mask(b);
+    set_wmask(at, 4, mask & 0xffffffffu);
+    set(at, 4, get(at, 4) & (mask | (b.type == bar_type::io ? 0x3 : 0xf)));
+    if (b.type == bar_type::mem64) set_wmask(at + 4, 4, mask >> 32);
+}
+
+void config_space::define_rom(std::uint64_t size) {
+    assert(size >= rom_bits::min_size && size <= rom_bits::max_size && (size & (size - 1)) == 0);
+    define({"EXPANSION_ROM", cfg::rom, 4, 0, (~(size - 1) & rom_bits::address_mask) | rom_bits::enable});
+}
+
+std::uint64_t config_space::bar_base(const bar_desc& b, std::optional<std::uint32_t> at) const {
+    const std::uint32_t off = at.value_or(cfg::bar0 + 4 * b.index);
+    std::uint64_t base = get(off, 4) & ~std::uint64_t(b.type == bar_type::io ? 0x3 : 0xf);
     if (b.type == bar_type::mem64) base |= get(off + 4, 4) << 32;
     return base;
 }

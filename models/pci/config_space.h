@@ -34,6 +34,24 @@ constexpr std::uint16_t io_space = 1 << 0, memory_space = 1 << 1, bus_master = 1
 constexpr std::uint16_t parity_error_response = 1 << 6, serr = 1 << 8, interrupt_disable = 1 << 10;
 } // namespace command_bits
 
+// Status register bits (PCI 3.0 6.2.3, PCIe 5.0 7.5.1.1.4).
+namespace status_bits {
+constexpr std::uint16_t interrupt_status = 1 << 3, capabilities_list = 1 << 4;
+constexpr std::uint16_t master_data_parity_error = 1 << 8, signaled_target_abort = 1 << 11;
+constexpr std::uint16_t received_target_abort = 1 << 12, received_master_abort = 1 << 13;
+constexpr std::uint16_t signaled_system_error = 1 << 14, detected_parity_error = 1 << 15;
+// The error bits software clears by writing 1 (RW1C).
+constexpr std::uint16_t errors = master_data_parity_error | signaled_target_abort | received_target_abort |
+                                 received_master_abort | signaled_system_error | detected_parity_error;
+} // namespace status_bits
+
+// Expansion ROM Base Address register (PCI 3.0 6.2.5.2): bit 0 enables the
+// decode, bits 31:11 hold the address; sizes are powers of two >= 2 KiB.
+namespace rom_bits {
+constexpr std::uint32_t enable = 0x1, address_mask = 0xfffff800u;
+constexpr std::uint64_t min_size = 2048, max_size = 16ull << 20;
+} // namespace rom_bits
+
 namespace cap_id {
 constexpr std::uint8_t power_management = 0x01, msi = 0x05, pcie = 0x10, msix = 0x11;
 } // namespace cap_id
@@ -51,6 +69,7 @@ namespace sriov_reg {
 constexpr std::uint32_t capabilities = 0x04, control = 0x08, status = 0x0a, initial_vfs = 0x0c, total_vfs = 0x0e;
 constexpr std::uint32_t num_vfs = 0x10, function_dependency_link = 0x12, first_vf_offset = 0x14, vf_stride = 0x16;
 constexpr std::uint32_t vf_device_id = 0x1a, supported_page_sizes = 0x1c, system_page_size = 0x20;
+constexpr std::uint32_t vf_bar0 = 0x24;  // VF BAR0..5 at 0x24..0x38 (9.3.3.14)
 // SR-IOV Control bits.
 constexpr std::uint16_t vf_enable = 0x1, vf_migration_enable = 0x2, vf_migration_interrupt = 0x4, vf_mse = 0x8, ari_hierarchy = 0x10;
 } // namespace sriov_reg
@@ -72,7 +91,7 @@ enum class port_type : std::uint8_t {
 enum class bar_type { mem32, mem64, io };  // io: an I/O Space BAR (PCI 3.0 6.2.5.1), decoded in the I/O space
 struct bar_desc {
     unsigned index = 0;          // 0..5; a mem64 BAR uses index and index+1
-    std::uint64_t size = 0;      // power of two, >= 16 bytes (4 KiB recommended)
+    std::uint64_t size = 0;      // power of two: memory >= 16 bytes (4 KiB recommended), I/O 4..256 bytes
     bar_type type = bar_type::mem32;
     bool prefetchable = false;
 };
@@ -82,9 +101,21 @@ public:
     static constexpr std::size_t size_bytes = 4096;
     config_space();
 
-    void define_type0(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, bool multifunction);
+    // `interrupt_pin`: the Interrupt Pin register (RO; 0 none, 1..4 INTA#..INTD#).
+    void define_type0(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, bool multifunction,
+                      std::uint8_t interrupt_pin = 1);
     void define_type1(std::uint16_t vendor, std::uint16_t device, std::uint32_t class_code, bool multifunction);
-    void define_bar(const bar_desc& b);
+    // A BAR at 0x10 + 4 x index of the header; or, with `at`, at that offset
+    // (the VF BARs of an SR-IOV capability). Memory BARs: bits 3:0 RO type
+    // (bit 0 = 0, bits 2:1 = 00 32-bit / 10 64-bit, bit 3 prefetchable);
+    // I/O BARs: bit 0 = 1, bit 1 reserved. The writable bits are the address
+    // bits at and above the size, so writing all ones reads back the size.
+    void define_bar(const bar_desc& b, std::optional<std::uint32_t> at = std::nullopt);
+    // Changes the writable address bits of a BAR defined at `at` (a VF BAR
+    // whose granularity follows System Page Size).
+    void resize_bar(const bar_desc& b, std::uint32_t at);
+    // The Expansion ROM BAR at 0x30 with a ROM of `size` bytes.
+    void define_rom(std::uint64_t size);
 
     // Appends a capability to the list at 0x34 (or the extended list at 0x100);
     // returns its offset. `size` includes the header.
@@ -97,11 +128,16 @@ public:
     std::uint16_t command() const { return static_cast<std::uint16_t>(get(cfg::command, 2)); }
     bool memory_enabled() const { return command() & command_bits::memory_space; }
     bool bus_master() const { return command() & command_bits::bus_master; }
+    bool io_enabled() const { return command() & command_bits::io_space; }
 
-    // The programmed base of a BAR (both halves for mem64).
-    std::uint64_t bar_base(const bar_desc& b) const;
+    // The programmed base of a BAR (both halves for mem64), at `at` or in the header.
+    std::uint64_t bar_base(const bar_desc& b, std::optional<std::uint32_t> at = std::nullopt) const;
+    // The programmed base of the Expansion ROM and whether its decode is enabled.
+    std::uint64_t rom_base() const { return get(cfg::rom, 4) & rom_bits::address_mask; }
+    bool rom_enabled() const { return get(cfg::rom, 4) & rom_bits::enable; }
 
 private:
+    std::uint16_t command_wmask_ = 0;
     std::uint32_t next_cap_ = 0x40;
     std::uint32_t last_cap_ = 0;
     std::uint32_t next_ext_ = 0x100;

@@ -3,16 +3,21 @@
 // requests it issues upstream (DMA and MSI). Device models derive from it and
 // supply the behaviour behind their BARs; bridges derive from it and route.
 //
-// Modelled: type-0 header, BAR sizing for 32/64-bit memory BARs, Memory Space
-// Enable gating decode (a disabled BAR answers Unsupported Request), Bus Master
-// Enable gating every request the function issues (DMA and MSI), the MSI
-// capability with 64-bit address and multiple messages, the PCI Express
-// capability (port type, MPS/MRRS, link), capture of the bus number from
-// type-0 configuration writes.
+// Modelled: type-0 header with its RO/RW/RW1C bits, BAR sizing for 32/64-bit,
+// prefetchable and I/O BARs, the Expansion ROM BAR (a ROM image with the 55AAh
+// signature), Memory / I/O Space Enable gating decode (a disabled BAR answers
+// Unsupported Request), Bus Master Enable gating every request the function
+// issues (DMA, MSI, MSI-X), the MSI capability (32/64-bit address, multiple
+// messages, per-vector masking with Pending bits), MSI-X (table and PBA in a
+// BAR, Function Mask, per-vector mask, pending messages sent on unmask), Power
+// Management (D0/D3hot, No_Soft_Reset), the PCI Express capability (port
+// type, MPS/MRRS, FLR, link), Function Level Reset, ACS, SR-IOV with VF BARs,
+// capture of the bus number from type-0 configuration writes.
 // INTx messages and the default I/O space claim: models/pci/intx.cpp.
-// Not modelled: I/O space BARs, expansion ROM, power management.
-// Source: PCI Local Bus Spec 3.0 sections 6.2 and 6.8; PCIe Base Spec 5.0
-// sections 2.2.6.2 (ID capture), 7.5.1, 7.5.3, 7.7.1 (MSI).
+// Not modelled: D1/D2, PME, AER, the MSI-X table in a VF's BAR.
+// Source: PCI Local Bus Spec 3.0 sections 6.2, 6.3 (ROM), 6.8; PCI Bus Power
+// Management Interface Spec 1.2 ch. 5 and 7; PCIe Base Spec 5.0 sections
+// 2.2.6.2 (ID capture), 6.6.2 (FLR), 7.5.1, 7.5.3, 7.7.1 (MSI), 7.7.2 (MSI-X), 9.3.3 (SR-IOV).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -58,6 +63,7 @@ struct function_params {
     std::optional<msix_regs> msix;
     std::uint8_t interrupt_pin = 0;       // Interrupt Pin: 0 none, 1..4 INTA#..INTD#
     bool power_management = false;        // Power Management capability (D0/D3hot)
+    bool no_soft_reset = true;            // PMCSR No_Soft_Reset: D3hot->D0 keeps the function's state
     bool flr = false;                     // Function Level Reset Capability (Device Capabilities bit 28)
     std::uint64_t rom_size = 0;           // Expansion ROM BAR size (power of two >= 2 KiB); 0: none
     // ACS extended capability: implemented bits and the control bits set at
@@ -65,7 +71,12 @@ struct function_params {
     struct acs_regs { std::uint16_t cap = 0, ctrl = 0; };
     std::optional<acs_regs> acs;
     // SR-IOV extended capability of a physical function.
-    struct sriov_regs { std::uint16_t total_vfs = 0, first_vf_offset = 1, vf_stride = 1, vf_device = 0; };
+    // vf_bars: VF BAR0..5 (memory BARs; each VF gets one of `size` bytes, at
+    // least System Page Size, at VF BARi + n x size).
+    struct sriov_regs {
+        std::uint16_t total_vfs = 0, first_vf_offset = 1, vf_stride = 1, vf_device = 0;
+        std::vector<bar_desc> vf_bars = {};
+    };
     std::optional<sriov_regs> sriov;
     // Whether peer-to-peer requests from this function reach a peer directly
     // when ACS does not redirect them: functions of one device inside it, a
@@ -125,6 +136,16 @@ public:
     bool sriov_enabled() const;
     std::uint16_t num_vfs() const;
     std::uint16_t vf_routing_id(unsigned n) const;
+    std::uint16_t total_vfs() const;
+    // VF BAR `index` as each VF has it (size at least System Page Size), its
+    // programmed base for VF 0, and VF Memory Space Enable.
+    std::optional<bar_desc> vf_bar(unsigned index) const;
+    std::uint64_t vf_bar_base(const bar_desc& b) const;
+    bool vf_memory_enabled() const;
+    // Told when software sets or clears VF Enable (the platform creates or
+    // removes the VFs' IOMMU groups): the PF, whether enabled, NumVFs.
+    using sriov_observer = std::function<void(pci_function&, bool enabled, std::uint16_t num_vfs)>;
+    void set_sriov_observer(sriov_observer o) { sriov_observer_ = std::move(o); }
 
     // Sees every memory request this function's BARs complete (isolation checkers).
     using bar_observer = std::function<void(const pci_function&, const tlm::tlm_generic_payload&)>;
@@ -144,8 +165,17 @@ public:
     virtual bool claims_memory(std::uint64_t addr) const;
     // For bridges: whether configuration requests for `bus` go below this function.
     virtual bool routes_bus(std::uint8_t /*bus*/) const { return false; }
-    // The BAR that decodes `addr`, if memory decoding is enabled.
-    std::optional<bar_desc> bar_at(std::uint64_t addr) const;
+    // The memory BAR that decodes `addr`, if memory decoding is enabled.
+    virtual std::optional<bar_desc> bar_at(std::uint64_t addr) const;
+    // The programmed base of one of this function's BARs.
+    virtual std::uint64_t bar_base(const bar_desc& b) const { return cfg_.bar_base(b); }
+    // The I/O BAR that decodes I/O port `port`, if I/O Space Enable is set.
+    std::optional<bar_desc> io_bar_at(std::uint32_t port) const;
+    // Whether the Expansion ROM decodes `addr` (ROM enable and Memory Space Enable set).
+    bool rom_claims(std::uint64_t addr) const;
+    // Power Management: whether the function is in D3hot (it then answers
+    // memory and I/O requests with UR and issues no requests).
+    bool in_d3hot() const;
 
     // Issues a memory request upstream as this function, as a stream of TLPs:
     // split at 4 KiB boundaries and at Max Payload Size (writes) or Max Read
@@ -181,6 +211,9 @@ public:
     bool send_msix(unsigned vector, sc_core::sc_time& delay);
     bool msi_enabled() const;
     bool msix_enabled() const;
+    // Whether the function may signal INTx: neither MSI nor MSI-X is enabled
+    // (PCIe 5.0 7.7.1.2, 7.7.2.2) and Command.Interrupt Disable is clear.
+    bool intx_allowed() const;
     // Signals interrupt `vector` the way software enabled: MSI-X, else MSI.
     // False when neither is enabled (a device then uses INTx, if it has a pin).
     bool send_interrupt(unsigned vector, sc_core::sc_time& delay);
@@ -239,7 +272,29 @@ protected:
 
 private:
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) { downstream(gp, delay); }
+    // The caller's local time of the request being handled, for messages a
+    // register write releases (an unmasked pending MSI or MSI-X).
+    sc_core::sc_time& local_time();
     void define_msi();
+    void define_msix();
+    void define_pm();
+    void define_rom_image();
+    void after_config_reset();
+    void msi_unmasked(std::uint32_t old_mask, std::uint32_t new_mask);
+    bool deliver_msix(unsigned vector, sc_core::sc_time& delay);
+    void msix_release_pending();
+    bool msix_masked(unsigned vector) const;
+    pcie::completion msix_access(bool table, tlm::tlm_command cmd, std::uint64_t offset, std::uint8_t* data, unsigned len);
+    void sriov_control_written(std::uint16_t old_ctrl, std::uint16_t new_ctrl);
+    void vf_bars_resize();
+    std::uint32_t msi_off(std::uint32_t reg) const;  // offset of an MSI register in this layout
+    std::optional<std::uint32_t> pm_cap_;
+    std::optional<std::uint32_t> msix_cap_;
+    std::vector<std::uint32_t> msix_table_;     // 4 dwords per entry: address lo, hi, data, vector control
+    std::vector<bool> msix_pending_;            // the Pending Bit Array
+    std::uint32_t msi_pending_ = 0;             // MSI Pending Bits (per-vector masking)
+    sc_core::sc_time* now_ = nullptr;           // local time of the request being handled
+    sriov_observer sriov_observer_;
     void define_pcie();
     void define_acs();
     void define_sriov();

@@ -217,6 +217,45 @@ void op_physdev_eoi(step_context& c) {
 
 // --- end port I/O and INTx EOI ---
 
+// Linux 6.1's sriov_numvfs attribute (drivers/pci/iov.c): a write is
+// sriov_numvfs_store(), without `num_vfs` it is the read (the VFs enabled).
+// The store: ERANGE above TotalVFs; nothing to do when the value is the
+// current one; ENOENT without a bound driver that has sriov_configure (a PF
+// is taken as bound to such a driver); 0 disables; EBUSY when VFs are
+// enabled and a different nonzero count is asked. The driver's
+// sriov_configure() is pci_enable_sriov() / pci_disable_sriov(): NumVFs, then
+// VF Enable and VF Memory Space Enable, then msleep(100) (sriov_enable());
+// clearing them, ssleep(1), then NumVFs = 0 (sriov_disable()).
+void op_sriov_numvfs(step_context& c) {
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = c.device_arg("device");
+    // The file is in the privileged domain's sysfs; a PF without SR-IOV has none.
+    int err = !dom.privileged ? EACCES : !f.config().find_ext_capability(pci::ext_cap_id::sriov) || f.is_virtual_function() ? ENOENT : 0;
+    const std::uint16_t enabled = f.sriov_enabled() ? f.num_vfs() : 0;
+    if (!err && c.has("num_vfs")) {
+        const std::uint64_t n = c.integer("num_vfs");
+        const std::uint32_t cap = *f.config().find_ext_capability(pci::ext_cap_id::sriov);
+        if (n > f.total_vfs()) {
+            err = ERANGE;
+        } else if (n == enabled) {
+        } else if (n == 0) {
+            const std::uint64_t ctrl = config_read(c, f, cap + pci::sriov_reg::control, 2);
+            config_write(c, f, cap + pci::sriov_reg::control, 2, ctrl & ~std::uint64_t(pci::sriov_reg::vf_enable | pci::sriov_reg::vf_mse));
+            c.delay += sc_core::sc_time(1, sc_core::SC_SEC);
+            config_write(c, f, cap + pci::sriov_reg::num_vfs, 2, 0);
+        } else if (enabled) {
+            err = EBUSY;
+        } else {
+            config_write(c, f, cap + pci::sriov_reg::num_vfs, 2, n);
+            const std::uint64_t ctrl = config_read(c, f, cap + pci::sriov_reg::control, 2);
+            config_write(c, f, cap + pci::sriov_reg::control, 2, ctrl | pci::sriov_reg::vf_enable | pci::sriov_reg::vf_mse);
+            c.delay += sc_core::sc_time(100, sc_core::SC_MS);
+        }
+    }
+    c.set_errno(err);
+    if (!err) c.result()["num_vfs"] = f.sriov_enabled() ? f.num_vfs() : 0;
+}
+
 arg_spec device_arg() { return {"device", arg_type::device, true, "function id (platform.pcie)"}; }
 arg_spec bar_arg() { return {"bar", arg_type::integer, true, "BAR index (EINVAL when the function has no such BAR)", 0, u32_max}; }
 
@@ -290,6 +329,13 @@ void register_pci(op_registry& r) {
            {{"rc", rt::text, "0, or -EINVAL"}}, {}, {}, "EINVAL: irq beyond the I/O APIC's 24 GSIs"},
           op_physdev_eoi);
     // --- end port I/O and INTx EOI ---
+    r.add({"pci.sriov_numvfs", actor::domain,
+           "Linux's /sys/bus/pci/devices/<PF>/sriov_numvfs: with num_vfs, enables that many VFs or disables them (0); without, reads how many are enabled",
+           {device_arg(), {"num_vfs", t::integer, false, "VFs to enable (ERANGE above TotalVFs); absent: read", 0, u32_max}},
+           {{"num_vfs", rt::integer, "the VFs enabled afterwards"}}, {}, {},
+           "EACCES: the domain is not privileged; ENOENT: the function is not an SR-IOV physical function; ERANGE: more than TotalVFs; "
+           "EBUSY: VFs are enabled and a different nonzero count is asked (write 0 first)"},
+          op_sriov_numvfs);
 }
 
 } // namespace iotwin::platform::interfaces

@@ -40,7 +40,7 @@ TEST(ConfigSpace, Type0CommandRegisterWritableBits) {
     EXPECT_TRUE(cmd & command_bits::memory_space);
     EXPECT_TRUE(cmd & command_bits::bus_master);
     EXPECT_TRUE(cmd & command_bits::interrupt_disable);
-    EXPECT_FALSE(cmd & command_bits::io_space);  // no I/O BARs are modelled
+    EXPECT_FALSE(cmd & command_bits::io_space);  // hardwired to 0 without an I/O BAR
     EXPECT_TRUE(c.memory_enabled());
     EXPECT_TRUE(c.bus_master());
     c.write(cfg::command, 2, command_bits::bus_master);
@@ -128,6 +128,61 @@ TEST(ConfigSpace, Mem32BarSizing) {
     // Writing zero cannot clear the type bits.
     c.write(cfg::bar0 + 4, 4, 0);
     EXPECT_EQ(c.read(cfg::bar0 + 4, 4), 0x8u);
+}
+
+TEST(ConfigSpace, IoBarSizingAndIoSpaceEnable) {
+    config_space c;
+    c.define_type0(1, 1, 0, false);
+    c.write(cfg::command, 2, command_bits::io_space);
+    EXPECT_FALSE(c.io_enabled());
+    const bar_desc b{3, 64, bar_type::io, false};
+    c.define_bar(b);
+    EXPECT_EQ(c.read(cfg::bar0 + 12, 4), 0x1u);  // bit 0: I/O space
+    c.write(cfg::bar0 + 12, 4, 0xffffffff);
+    EXPECT_EQ(c.read(cfg::bar0 + 12, 4), 0xffffffc1u);  // 64 bytes; bit 1 reserved
+    c.write(cfg::bar0 + 12, 4, 0xe07f);
+    EXPECT_EQ(c.bar_base(b), 0xe040u);
+    c.write(cfg::command, 2, command_bits::io_space);  // writable now
+    EXPECT_TRUE(c.io_enabled());
+}
+
+TEST(ConfigSpace, ExpansionRomBar) {
+    config_space c;
+    c.define_type0(1, 1, 0, false);
+    EXPECT_EQ(c.read(cfg::rom, 4), 0u);
+    c.write(cfg::rom, 4, 0xffffffff);
+    EXPECT_EQ(c.read(cfg::rom, 4), 0u);  // no ROM: not implemented
+    c.define_rom(64 * 1024);
+    c.write(cfg::rom, 4, 0xfffffffe);
+    EXPECT_EQ(c.read(cfg::rom, 4), 0xffff0000u);  // bits 10:1 reserved, 64 KiB
+    c.write(cfg::rom, 4, 0xd0000001);
+    EXPECT_TRUE(c.rom_enabled());
+    EXPECT_EQ(c.rom_base(), 0xd0000000u);
+}
+
+TEST(ConfigSpace, BarAtAnOffsetAndResized) {
+    config_space c;
+    c.define_type0(1, 1, 0, false);
+    const bar_desc b{0, 0x1000, bar_type::mem32, false};
+    c.define_bar(b, 0x124);  // a VF BAR in an SR-IOV capability
+    EXPECT_EQ(c.read(cfg::bar0, 4), 0u);
+    c.write(0x124, 4, 0xffffffff);
+    EXPECT_EQ(c.read(0x124, 4), 0xfffff000u);
+    c.resize_bar({0, 0x10000, bar_type::mem32, false}, 0x124);
+    EXPECT_EQ(c.read(0x124, 4), 0xffff0000u);  // address bits below the new size cleared
+    c.write(0x124, 4, 0xffffffff);
+    EXPECT_EQ(c.read(0x124, 4), 0xffff0000u);
+    EXPECT_EQ(c.bar_base(b, 0x124), 0xffff0000u);
+}
+
+TEST(ConfigSpace, InterruptPinAndLatencyTimer) {
+    config_space c;
+    c.define_type0(1, 1, 0, false, 3);
+    EXPECT_EQ(c.read(cfg::interrupt_pin, 1), 3u);
+    c.write(cfg::interrupt_pin, 1, 1);
+    EXPECT_EQ(c.read(cfg::interrupt_pin, 1), 3u);
+    c.write(cfg::latency_timer, 1, 0x20);
+    EXPECT_EQ(c.read(cfg::latency_timer, 1), 0x20u);
 }
 
 TEST(ConfigSpace, Mem64BarSizing) {
