@@ -17,6 +17,7 @@
 #include "models/pcie/host_bridge.h"
 #include "models/pcie/root_complex.h"
 #include "platform/description.h"
+#include "platform/host_drivers.h"
 #include "platform/topology.h"
 
 namespace iotwin::platform {
@@ -42,6 +43,8 @@ struct platform_instance {
     std::vector<std::unique_ptr<pci::pci_function>> functions;  // the description's, in tree order
     std::map<std::string, pci::pci_function*> by_id;
     std::map<const pci::pci_function*, const pcie_node*> node_of;
+    // The host kernel's driver bindings (platform/host_drivers.h).
+    std::unique_ptr<host_drivers> drivers;
 
     std::string id_of(std::uint16_t rid) const;  // "" for an unknown requester
     void stats(stat_map& out) const;

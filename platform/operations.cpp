@@ -44,6 +44,7 @@ const op_registry& operations() {
     static const op_registry registry = [] {
         op_registry r;
         interfaces::register_pci(r);
+        interfaces::register_pci_sysfs(r);
         interfaces::register_mem(r);
         interfaces::register_device(r);
         interfaces::register_iommu(r);
