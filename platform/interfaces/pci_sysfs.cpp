@@ -148,7 +148,7 @@ void register_pci_sysfs(op_registry& r) {
     r.add({"pci.reset_method", actor::domain,
            "reads /sys/bus/pci/devices/<BDF>/reset_method: the reset methods Linux 6.1 found for the function, in its order "
            "(device_specific, acpi, flr, af_flr, pm, bus)",
-           {device_arg()}, {{"reset_method", rt::names, "method names"}}, {}, {},
+           {device_arg()}, {{"reset_method", rt::strings, "method names, in Linux's order"}}, {}, {},
            "ENOENT: the function is not present, or has no reset method (the file is absent)"},
           op_reset_method);
 }
