@@ -10,18 +10,26 @@
 // (a driver the kernel does not have, a device that is not there, the
 // `driver` link of an unbound device).
 #include <cerrno>
+#include <memory>
 
 #include "platform/builder.h"
 #include "platform/ecam.h"
 #include "platform/host_drivers.h"
 #include "platform/interfaces/interfaces.h"
+#include "platform/runner.h"
 #include "platform/step_context.h"
 
 namespace iotwin::platform::interfaces {
 
 namespace {
 
-host_drivers& drivers(step_context& c) { return *c.pi().drivers; }
+// A platform assembled in code rather than by build_platform() gets its
+// bindings on first use.
+host_drivers& drivers(step_context& c) {
+    platform_instance& pi = c.pi();
+    if (!pi.drivers) pi.drivers = std::make_unique<host_drivers>(pi.topo, c.run().description().platform.iommu_enabled);
+    return *pi.drivers;
+}
 std::string device_id(step_context& c) { return c.text("device"); }
 
 // pci_disable_device() in a driver's remove path (do_pci_disable_device):

@@ -28,10 +28,11 @@ struct run : test::scenario_run {
 };
 
 // rp1 (a root port: pcieport) with an e1000 (8086:100e) below; rp2 with a
-// dma_engine (1af4:0001: virtio-pci's table claims the vendor, its probe
-// refuses the device, so nothing binds); rp3 with an NVMe controller (class
-// 010802) bound to vfio-pci by the `driver` key; a PCIe-to-PCI bridge
-// (pcieport's class, not a port: its probe refuses) with a PCI device.
+// dma_engine of the default IDs (1b36:00f0, class 088000: no driver claims
+// it); rp3 with an NVMe controller (class 010802) bound to vfio-pci by the
+// `driver` key; a PCIe-to-PCI bridge (pcieport's class, not a port: its probe
+// refuses) with a PCI device; rp5 with 1af4:0001 (virtio-pci's table claims
+// the vendor, its probe refuses the device ID, so nothing binds).
 std::string platform_yaml(bool iommu = true) {
     return "platform:\n"
            "  memory: 1GiB\n"
@@ -42,6 +43,7 @@ std::string platform_yaml(bool iommu = true) {
            "    - { id: rp3, type: root_port, children: [ { id: ssd0, type: endpoint, class: 0x010802" +
            std::string(iommu ? ", driver: vfio-pci" : "") + " } ] }\n"
            "    - { id: rp4, type: root_port, children: [ { id: br0, type: pcie_pci_bridge, children: [ { id: old0, type: pci_device } ] } ] }\n"
+           "    - { id: rp5, type: root_port, children: [ { id: vio0, type: endpoint, vendor: 0x1af4, device: 0x0001 } ] }\n"
            "domains:\n"
            "  - { name: dom0, privileged: true, memory: 256MiB }\n"
            "  - { name: guest1, memory: 128MiB }\n";
@@ -59,6 +61,7 @@ TEST(HostDrivers, BootBindingsAreLinuxs) {
           step("pci.driver", "device: ssd0", "driver: vfio-pci") +
           step("pci.driver", "device: br0", "driver: none") +
           step("pci.driver", "device: old0", "driver: none") +
+          step("pci.driver", "device: vio0", "driver: none") +
           // The sysfs files are world-readable: a guest's step reads them too.
           step("pci.driver", "device: nic0", "errno: 0, driver: e1000", "guest1"));
     t.steps_ok();
@@ -69,10 +72,11 @@ TEST(HostDrivers, BootBindingsAreLinuxs) {
 TEST(HostDrivers, BindErrnos) {
     run t("name: t\n" + platform_yaml() + "steps:\n" +
           step("pci.bind", "device: dma0, driver: no-such-driver", "errno: ENOENT") +
-          step("pci.bind", "device: dma0, driver: e1000", "errno: ENODEV") +       // its table does not claim 1af4:0001
+          step("pci.bind", "device: dma0, driver: e1000", "errno: ENODEV") +       // its table does not claim 1b36:00f0
           step("pci.bind", "device: dma0, driver: vfio-pci", "errno: ENODEV") +    // override-only table
           step("pci.bind", "device: dma0, driver: pci-stub", "errno: ENODEV") +    // no IDs at all
-          step("pci.bind", "device: dma0, driver: virtio-pci", "errno: ENODEV") +  // matches, its probe refuses
+          step("pci.bind", "device: dma0, driver: virtio-pci", "errno: ENODEV") +  // no match
+          step("pci.bind", "device: vio0, driver: virtio-pci", "errno: ENODEV") +  // matches, its probe refuses
           step("pci.bind", "device: nic0, driver: e1000", "errno: EBUSY") +        // bound already
           step("pci.bind", "device: old0, driver: pcieport", "errno: ENODEV") +    // class does not match
           step("pci.bind", "device: br0, driver: pcieport", "errno: ENODEV") +     // matches, not a port
@@ -172,9 +176,9 @@ TEST(HostDrivers, DriverKeyTheKernelCannotHonourIsAnInputError) {
     };
     try {
         load("    - { id: rp1, type: root_port, children: [ { id: d0, type: endpoint, driver: e1000 } ] }\n");
-        FAIL() << "e1000 bound to 1af4:0001";
+        FAIL() << "e1000 bound to 1b36:00f0";
     } catch (const input_error& e) {
-        EXPECT_NE(std::string(e.what()).find("s.yaml:5:81: e1000 does not claim d0 (1af4:0001)"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("s.yaml:5:81: e1000 does not claim d0 (1b36:00f0)"), std::string::npos) << e.what();
     }
     try {
         load("    - { id: rp1, type: root_port, driver: vfio-pci }\n");
@@ -197,12 +201,13 @@ TEST(HostDrivers, DriverKeyTheKernelCannotHonourIsAnInputError) {
 }
 
 // Groups as `iotwin groups` numbers them: two functions of a multifunction
-// device without ACS share one; every root port and its endpoint have their own.
+// device without ACS share one; below root ports with ACS, every root port
+// and every other endpoint has its own.
 TEST(HostDrivers, IommuGroupNumbersAreThoseOfIotwinGroups) {
     const std::string yaml =
         "name: t\nplatform:\n  memory: 1GiB\n  pcie:\n"
-        "    - { id: rp1, type: root_port, children: [ { id: a0, type: endpoint, at: \"00.0\" }, { id: a1, type: endpoint, at: \"00.1\" } ] }\n"
-        "    - { id: rp2, type: root_port, children: [ { id: b0, type: endpoint } ] }\n"
+        "    - { id: rp1, type: root_port, acs: [SV, RR, CR, UF], children: [ { id: a0, type: endpoint, at: \"00.0\" }, { id: a1, type: endpoint, at: \"00.1\" } ] }\n"
+        "    - { id: rp2, type: root_port, acs: [SV, RR, CR, UF], children: [ { id: b0, type: endpoint } ] }\n"
         "domains:\n  - { name: dom0, privileged: true, memory: 256MiB }\n"
         "steps:\n" +
         step("pci.iommu_group", "device: rp1", "errno: 0") + step("pci.iommu_group", "device: a0", "errno: 0") +
