@@ -160,7 +160,7 @@ protected:
     }
     void run_chain(std::uint64_t first, bool irq = false) {
         EXPECT_EQ(set_reg(dma::DESC_ADDR, first, 8), pcie::completion::SC);
-        set_reg(dma::CONTROL, dma::START | dma::SG | (irq ? dma::IRQ_ENABLE : 0));
+        set_reg(dma::CONTROL, dma::START | dma::SG | (irq ? std::uint32_t(dma::IRQ_ENABLE) : 0u));
         sc_start(20, SC_US);
     }
     bool touched(std::uint64_t from, std::uint64_t to) const {
