@@ -112,6 +112,13 @@ protected:
     pcie::completion cfg_write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v) {
         return host.access(tlm::TLM_WRITE_COMMAND, rc.params().ecam_base + pcie::ecam_offset(f, reg), &v, len);
     }
+    // What a driver restores after a Function Level Reset (pci_restore_state):
+    // the BAR and Memory Space Enable, which the reset may have cleared.
+    void restore_config() {
+        cfg_write(ep, cfg::bar0, 4, static_cast<std::uint32_t>(bar0));
+        cfg_write(ep, cfg::bar0 + 4, 4, 0);
+        cfg_write(ep, cfg::command, 2, pci::command_bits::memory_space);
+    }
     void set_master(bool on) {
         cfg_write(ep, cfg::command, 2, pci::command_bits::memory_space | (on ? pci::command_bits::bus_master : 0));
     }
@@ -673,6 +680,7 @@ TEST_F(DmaEngine, ResetAbortsATransferAndReturnsRegistersToReset) {
     ASSERT_EQ(reg(dma::STATUS), dma::BUSY);
     ASSERT_TRUE(touched(0x10000, 0x18000));
     engine.function_level_reset();  // what Initiate FLR in Device Control calls
+    restore_config();
     EXPECT_EQ(reg(dma::STATUS), 0u);
     EXPECT_EQ(reg(dma::SRC, 8), 0u);
     EXPECT_EQ(reg(dma::LEN), 0u);
@@ -703,6 +711,8 @@ TEST_F(DmaEngine, ResetBeforeTheStartForgetsIt) {
     program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
     set_reg(dma::CONTROL, dma::START);
     engine.function_level_reset();  // within the start latency
+    restore_config();
+    set_master(true);  // so that a START not forgotten would show as requests
     sc_start(10, SC_US);
     EXPECT_TRUE(mem.accesses.empty());
     EXPECT_EQ(reg(dma::STATUS), 0u);
@@ -719,6 +729,7 @@ TEST_F(DmaEngine, StartWhileAnAbortedTransferWindsDownIsNotLost) {
     set_reg(dma::CONTROL, dma::START);
     sc_start(300, SC_NS);
     engine.function_level_reset();
+    restore_config();
     // Straight away, before the engine's thread has seen the reset.
     set_master(true);
     fill_ram(0x1000, 64, 1);
