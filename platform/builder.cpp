@@ -280,6 +280,7 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     const platform_desc& d = s.platform;
     auto pi = std::make_unique<platform_instance>();
     pi->topo = build_topology(d);
+    pi->drivers = std::make_unique<host_drivers>(pi->topo, d.iommu_enabled);
     mem::memory_params mp = d.dram;
     mp.size = d.memory;
     for (auto [base, size] : am::ram_regions(d.memory)) mp.regions.push_back({base, size});

@@ -21,6 +21,7 @@
 #include "models/pcie/root_complex.h"
 #include "platform/description.h"
 #include "platform/iommu_groups.h"
+#include "platform/host_drivers.h"
 #include "platform/topology.h"
 
 namespace iotwin::platform {
@@ -47,6 +48,8 @@ struct platform_instance {
     std::vector<std::unique_ptr<pci::pci_function>> functions;  // the description's, in tree order
     std::map<std::string, pci::pci_function*> by_id;
     std::map<const pci::pci_function*, const pcie_node*> node_of;
+    // The host kernel's driver bindings (platform/host_drivers.h).
+    std::unique_ptr<host_drivers> drivers;
 
     // VFs enabled at run time (beyond the boot set), ever, and the IOMMU
     // group each one enabled now is in (docs/architecture.md, SR-IOV).

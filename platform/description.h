@@ -127,6 +127,10 @@ struct pcie_node {
     // the quirk; `true` models a quirk that claims an isolation the hardware
     // does not give.
     std::optional<bool> internal_p2p;
+    // The host driver bound at boot (`driver`: none, vfio-pci, pci-stub or a
+    // driver of platform/host_drivers.h); absent: the one Linux would pick.
+    std::optional<std::string> driver;
+    source_pos driver_pos;
     std::vector<pcie_node> children;
     source_pos pos;
 };

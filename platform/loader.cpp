@@ -18,6 +18,7 @@
 
 #include "platform/address_map.h"
 #include "platform/builder.h"
+#include "platform/host_drivers.h"
 #include "platform/invariants.h"
 #include "platform/limits.h"
 #include "platform/operations.h"
@@ -634,7 +635,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
                 "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params", "rom", "msi", "msix",
-                "interrupt_pin", "power_management", "flr"}, "a pcie function");
+                "interrupt_pin", "power_management", "flr", "driver"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
         r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
@@ -732,6 +733,15 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         f.segment = static_cast<std::uint16_t>(seg);
     }
     if (n["internal_p2p"]) f.internal_p2p = r_.boolean(n["internal_p2p"], "internal_p2p");
+    if (n["driver"]) {
+        const std::string d = r_.scalar(n["driver"], "driver");
+        const std::vector<std::string> drivers = host_driver_names();
+        if (std::find(drivers.begin(), drivers.end(), d) == drivers.end())
+            r_.fail(n["driver"], "unknown host driver '" + excerpt(d) + "'" + suggestion(d, drivers));
+        if (f.type == node_type::host_bridge) r_.fail(n["driver"], "'" + f.id + "' is a host_bridge, which no driver binds");
+        f.driver = d;
+        f.driver_pos = r_.pos(n["driver"]);
+    }
     if (n["sriov"]) {
         const YAML::Node s = n["sriov"];
         if (f.type != node_type::endpoint && f.type != node_type::rciep)

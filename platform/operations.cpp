@@ -44,6 +44,7 @@ const op_registry& operations() {
     static const op_registry registry = [] {
         op_registry r;
         interfaces::register_pci(r);
+        interfaces::register_pci_sysfs(r);
         interfaces::register_mem(r);
         interfaces::register_device(r);
         interfaces::register_iommu(r);
@@ -141,6 +142,7 @@ const char* type_text(result_type t) {
     case result_type::text: return "name";
     case result_type::names: return "list of names";
     case result_type::errors: return "list";
+    case result_type::strings: return "list of words";
     }
     return "?";
 }
@@ -269,7 +271,8 @@ namespace {
 void check_expect_value(const result_spec& r, const YAML::Node& v, const scenario& s) {
     const std::string what = "expect." + r.name;
     // A list result may be checked by its length.
-    if (v.IsMap() && v.size() == 1 && v["length"] && (r.type == result_type::names || r.type == result_type::errors)) {
+    if (v.IsMap() && v.size() == 1 && v["length"] &&
+        (r.type == result_type::names || r.type == result_type::errors || r.type == result_type::strings)) {
         parse_integer(scalar(v["length"], s, what + ".length"), pos_of(v["length"], s.file));
         return;
     }
@@ -306,6 +309,10 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
     }
     case result_type::errors:
         if (!v.IsSequence()) fail(v, s, what + " must be a list (or { length: N })");
+        break;
+    case result_type::strings:
+        if (!v.IsSequence()) fail(v, s, what + " must be a list (or { length: N })");
+        for (const auto& e : v) scalar(e, s, what);
         break;
     }
 }

@@ -41,7 +41,7 @@ enum class arg_type {
 };
 
 // What a result field holds (for `expect` and for references to it).
-enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors };
+enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings };  // strings: a list of words, in order
 
 enum class actor { domain, device, none };
 

@@ -49,6 +49,7 @@ public:
     std::uint64_t integer(const char* name, std::optional<std::uint64_t> def = std::nullopt) const;
     std::uint64_t size(const char* name) const;
     bool boolean(const char* name, bool def) const;
+    std::string text(const char* name, const std::string& def = "") const { return has(name) ? scalar(name) : def; }
     sc_core::sc_time time(const char* name) const;
     std::vector<std::uint8_t> data(const char* name) const;
     // A domain argument: the domid of a named domain, or the number given

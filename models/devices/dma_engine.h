@@ -1,28 +1,15 @@
-// dma_engine: a memory-copy DMA controller behind BAR0, the device that makes
-// a function's DMA visible in scenarios. Software programs source, destination,
-// length and direction, then writes START; the engine copies with real DMA
-// through the fabric (so the IOMMU translates and checks every request), sets
-// DONE or ERROR in STATUS and raises MSI vector 0 if IRQ_ENABLE is set.
-// Reads are non-posted and overlap up to the function's tags; a failed read
-// completion ends the transfer with ERROR. Writes are posted: the engine
-// cannot know that the IOMMU blocked one (the fault log and the root port's
-// error status show it), so a blocked write still ends in DONE, as on real
-// hardware. Clearing Bus Master Enable stops a transfer at its next request
-// (ERROR, code 1, BYTES_DONE what went out before).
-//
-// BAR0 (64 KiB) register map, little-endian:
-//   0x00 ID          RO  0x444d4145 ("DMAE")
-//   0x08 SRC         RW  64-bit source (IOVA, or buffer offset for DEV_TO_MEM)
-//   0x10 DST         RW  64-bit destination (IOVA, or buffer offset for MEM_TO_DEV)
-//   0x18 LEN         RW  bytes to copy (1 .. 32 KiB)
-//   0x1c DIRECTION   RW  0 MEM_TO_MEM, 1 MEM_TO_DEV, 2 DEV_TO_MEM
-//   0x20 CONTROL     RW  bit 0 START (self-clearing), bit 1 IRQ_ENABLE
-//   0x24 STATUS      RW1C bit 0 BUSY (RO), bit 1 DONE, bit 2 ERROR
-//   0x28 ERROR_ADDR  RO  64-bit address of the read request that failed
-//   0x30 ERROR_CODE  RO  0 none, 1 bus master disabled, 2 unsupported request,
-//                        3 completer abort, 4 bad length, 5 bad buffer range
-//   0x34 BYTES_DONE  RO  bytes moved by the last transfer (written, or read into the buffer)
-//   0x8000..0xffff   the engine's 32 KiB buffer, readable and writable by MMIO
+// dma_engine: a copy engine behind BAR0 doing real DMA through the fabric (so
+// the IOMMU translates and checks every request): one transfer programmed in
+// registers, or a chain of scatter-gather descriptors that it fetches from
+// memory by DMA; memory to memory, memory to its on-device buffer and back.
+// Reports DONE or ERROR (with the failing address and a code) in STATUS and
+// raises MSI vector 0. Reads (descriptor fetches, data) are non-posted, so a
+// blocked one is seen and ends the transfer; a blocked posted write is not
+// (the IOMMU's fault log and the root port's error status show it). Clearing
+// Bus Master Enable stops a transfer at its next request; a Function Level
+// Reset aborts it and returns every register to its reset value.
+// Not a real device: its register map and descriptor format are the twin's
+// own, documented in docs/devices/dma_engine.md.
 #pragma once
 #include <array>
 #include <map>
@@ -36,10 +23,13 @@ namespace iotwin::devices {
 struct dma_engine_params {
     sc_core::sc_time register_latency = sc_core::sc_time(10, sc_core::SC_NS);
     sc_core::sc_time start_latency = sc_core::sc_time(50, sc_core::SC_NS);
+    std::uint64_t max_descriptors = 1024;
 
     template <class V> void visit(V& v) {
         v("register_latency", register_latency, "time", "completion of an MMIO access to a register or the buffer");
         v("start_latency", start_latency, "time", "from a START write to the first DMA request");
+        v("max_descriptors", max_descriptors, "descriptors",
+          "descriptors one scatter-gather chain may hold; a longer (or looping) chain ends in ERROR (DESCRIPTOR_LIMIT)");
     }
 };
 
@@ -52,10 +42,19 @@ class dma_engine : public pci::pci_function {
 public:
     static constexpr std::uint32_t ID = 0x00, SRC = 0x08, DST = 0x10, LEN = 0x18, DIRECTION = 0x1c;
     static constexpr std::uint32_t CONTROL = 0x20, STATUS = 0x24, ERROR_ADDR = 0x28, ERROR_CODE = 0x30, BYTES_DONE = 0x34;
+    static constexpr std::uint32_t DESC_ADDR = 0x38, DESC_COUNT = 0x40, DESC_CURRENT = 0x48;
     static constexpr std::uint32_t BUFFER = 0x8000, BUFFER_SIZE = 0x8000;
     enum direction : std::uint32_t { MEM_TO_MEM = 0, MEM_TO_DEV = 1, DEV_TO_MEM = 2 };
+    enum control_bits : std::uint32_t { START = 1, IRQ_ENABLE = 2, SG = 4 };
     enum status_bits : std::uint32_t { BUSY = 1, DONE = 2, ERROR = 4 };
-    enum error_code : std::uint32_t { NONE = 0, BUS_MASTER_DISABLED = 1, UNSUPPORTED_REQUEST = 2, COMPLETER_ABORT = 3, BAD_LENGTH = 4, BAD_RANGE = 5 };
+    enum error_code : std::uint32_t {
+        NONE = 0, BUS_MASTER_DISABLED = 1, UNSUPPORTED_REQUEST = 2, COMPLETER_ABORT = 3, BAD_LENGTH = 4, BAD_RANGE = 5,
+        BAD_DESCRIPTOR = 6, DESCRIPTOR_LIMIT = 7
+    };
+    // A scatter-gather descriptor in memory: 32 bytes, 32-byte aligned, little-endian.
+    static constexpr std::uint32_t DESC_SIZE = 32;
+    static constexpr std::uint32_t D_SRC = 0x00, D_DST = 0x08, D_LEN = 0x10, D_FLAGS = 0x14, D_NEXT = 0x18;
+    enum descriptor_flags : std::uint32_t { D_DIRECTION = 0x3, D_IRQ = 0x10, D_LAST = 0x20 };
 
     SC_HAS_PROCESS(dma_engine);
     dma_engine(sc_core::sc_module_name name, pci::function_params p, const dma_engine_params& dp = {});
@@ -65,17 +64,31 @@ public:
 protected:
     pcie::completion bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                 std::uint8_t* data, unsigned len, sc_core::sc_time& delay) override;
+    void reset_device() override;
 
 private:
+    struct segment {
+        std::uint64_t src = 0, dst = 0, len = 0;
+        direction dir = MEM_TO_MEM;
+    };
     void run();
-    error_code transfer(sc_core::sc_time& local);
-    void finish(error_code e, std::uint64_t bytes);
+    // Runs one segment; adds the bytes it moved to BYTES_DONE.
+    error_code transfer(const segment& s, sc_core::sc_time& local);
+    error_code chain(sc_core::sc_time& local);
+    void finish(error_code e);
+    void interrupt();
+    bool aborted(std::uint64_t epoch) const { return epoch != epoch_; }
 
     dma_engine_params dp_;
     register_bank regs_;
     std::array<std::uint8_t, BUFFER_SIZE> buffer_{};
     sc_core::sc_event start_;
-    std::uint64_t transfers_ = 0, failed_ = 0, ignored_starts_ = 0;
+    // A START waits for the thread: `pending_` until it runs, not before `start_at_`.
+    bool pending_ = false;
+    sc_core::sc_time start_at_;
+    // Counts resets: a transfer that sees it change was aborted and writes nothing more.
+    std::uint64_t epoch_ = 0;
+    std::uint64_t transfers_ = 0, failed_ = 0, ignored_starts_ = 0, descriptors_ = 0, aborted_ = 0;
 };
 
 // bar_ram: a function whose BARs are plain memory (on-device RAM); the default

@@ -6,6 +6,7 @@
 namespace iotwin::platform::interfaces {
 
 void register_pci(op_registry& r);     // a domain's kernel and the functions it owns
+void register_pci_sysfs(op_registry& r);  // the host kernel's driver binding, as its sysfs files show it
 void register_mem(op_registry& r);     // a vCPU's loads and stores
 void register_device(op_registry& r);  // what a function itself issues (untrusted)
 void register_iommu(op_registry& r);   // the hypervisor's IO page tables

@@ -4,6 +4,7 @@
 // transfer is given simulated time with sc_start().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -81,7 +82,8 @@ pci::function_params engine_params(std::vector<pci::bar_desc> bars = {}) {
 
 class DmaEngine : public ::testing::Test {
 protected:
-    explicit DmaEngine(std::vector<pci::bar_desc> bars = {}) : engine("dma0", engine_params(std::move(bars))) {
+    explicit DmaEngine(std::vector<pci::bar_desc> bars = {}, const devices::dma_engine_params& dp = {})
+        : engine("dma0", engine_params(std::move(bars)), dp) {
         rc.attach(rp);
         rp.attach(engine);
         rc.iommu_out.bind(mem.in);
@@ -109,6 +111,13 @@ protected:
 
     pcie::completion cfg_write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v) {
         return host.access(tlm::TLM_WRITE_COMMAND, rc.params().ecam_base + pcie::ecam_offset(f, reg), &v, len);
+    }
+    // What a driver restores after a Function Level Reset (pci_restore_state):
+    // the BAR and Memory Space Enable, which the reset may have cleared.
+    void restore_config() {
+        cfg_write(ep, cfg::bar0, 4, static_cast<std::uint32_t>(bar0));
+        cfg_write(ep, cfg::bar0 + 4, 4, 0);
+        cfg_write(ep, cfg::command, 2, pci::command_bits::memory_space);
     }
     void set_master(bool on) {
         cfg_write(ep, cfg::command, 2, pci::command_bits::memory_space | (on ? pci::command_bits::bus_master : 0));
@@ -143,6 +152,26 @@ protected:
     }
     void fill_ram(std::uint64_t at, std::size_t n, std::uint8_t seed) {
         for (std::size_t i = 0; i < n; ++i) mem.ram[at + i] = static_cast<std::uint8_t>(seed + i * 7);
+    }
+    // A scatter-gather descriptor in RAM, as a driver lays it out.
+    void descriptor(std::uint64_t at, std::uint64_t src, std::uint64_t dst, std::uint32_t len, std::uint32_t flags,
+                    std::uint64_t next = 0) {
+        const auto put = [&](std::uint64_t off, std::uint64_t v, unsigned n) {
+            for (unsigned i = 0; i < n; ++i) mem.ram[at + off + i] = static_cast<std::uint8_t>(v >> (8 * i));
+        };
+        put(dma::D_SRC, src, 8);
+        put(dma::D_DST, dst, 8);
+        put(dma::D_LEN, len, 4);
+        put(dma::D_FLAGS, flags, 4);
+        put(dma::D_NEXT, next, 8);
+    }
+    void run_chain(std::uint64_t first, bool irq = false) {
+        EXPECT_EQ(set_reg(dma::DESC_ADDR, first, 8), pcie::completion::SC);
+        set_reg(dma::CONTROL, dma::START | dma::SG | (irq ? std::uint32_t(dma::IRQ_ENABLE) : 0u));
+        sc_start(20, SC_US);
+    }
+    bool touched(std::uint64_t from, std::uint64_t to) const {
+        return std::any_of(mem.accesses.begin(), mem.accesses.end(), [&](std::uint64_t a) { return a >= from && a < to; });
     }
 };
 
@@ -475,6 +504,242 @@ TEST_F(DmaEngine, SecondTransferClearsThePreviousError) {
     EXPECT_EQ(reg(dma::STATUS), dma::DONE);
     EXPECT_EQ(reg(dma::ERROR_CODE), dma::NONE);
     EXPECT_EQ(reg(dma::BYTES_DONE), 16u);
+}
+
+// A fixture whose engine gives up after 4 descriptors.
+class DmaEngineShortChains : public DmaEngine {
+protected:
+    static devices::dma_engine_params short_chains() {
+        devices::dma_engine_params p;
+        p.max_descriptors = 4;
+        return p;
+    }
+    DmaEngineShortChains() : DmaEngine({}, short_chains()) {}
+};
+
+TEST_F(DmaEngine, ScatterGatherRegistersAndReservedOffsets) {
+    pcie::completion c;
+    EXPECT_EQ(set_reg(dma::DESC_ADDR, 0x12345678abcdef3full, 8), pcie::completion::SC);
+    EXPECT_EQ(reg(dma::DESC_ADDR, 8), 0x12345678abcdef20ull);  // 32-byte aligned: bits 4:0 read 0
+    EXPECT_EQ(reg(dma::DESC_ADDR + 4), 0x12345678u);
+    // Read-only: DESC_COUNT and DESC_CURRENT ignore writes.
+    EXPECT_EQ(set_reg(dma::DESC_COUNT, 7), pcie::completion::SC);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 0u);
+    EXPECT_EQ(set_reg(dma::DESC_CURRENT, 0x1000, 8), pcie::completion::SC);
+    EXPECT_EQ(reg(dma::DESC_CURRENT, 8), 0u);
+    EXPECT_EQ(set_reg(dma::BYTES_DONE, 5), pcie::completion::SC);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0u);
+    // 0x44 is reserved: alone or as the upper half of an 8-byte access at 0x40.
+    EXPECT_EQ(reg(0x44, 4, &c), 0xffffffffu);
+    EXPECT_EQ(c, pcie::completion::CA);
+    EXPECT_EQ(reg(dma::DESC_COUNT, 8, &c), ~std::uint64_t(0));
+    EXPECT_EQ(c, pcie::completion::CA);
+    EXPECT_EQ(set_reg(0x44, 1), pcie::completion::CA);
+    // Past the last register, before the buffer.
+    EXPECT_EQ(reg(0x50, 4, &c), 0xffffffffu);
+    EXPECT_EQ(c, pcie::completion::CA);
+    // Wrong sizes and alignment.
+    EXPECT_EQ(set_reg(dma::DESC_ADDR, 0x40, 2), pcie::completion::CA);
+    EXPECT_EQ(set_reg(dma::DESC_ADDR + 4, 0x40, 8), pcie::completion::CA);
+    EXPECT_EQ(reg(dma::DESC_ADDR, 8), 0x12345678abcdef20ull);
+    // CONTROL takes START, IRQ_ENABLE and SG only.
+    EXPECT_EQ(set_reg(dma::CONTROL, 0xfffffff6u), pcie::completion::SC);
+    EXPECT_EQ(reg(dma::CONTROL), static_cast<std::uint64_t>(dma::IRQ_ENABLE | dma::SG));
+}
+
+TEST_F(DmaEngine, ScatterGatherChainRunsEveryDirection) {
+    set_master(true);
+    fill_ram(0x1000, 0x200, 1);
+    fill_ram(0x3000, 0x100, 50);
+    // 1: memory to memory; 2: memory into the buffer at 0x100; 3: the buffer back to memory.
+    // The descriptors are scattered, as a driver's allocations are.
+    descriptor(0x10000, 0x1000, 0x5000, 0x200, dma::MEM_TO_MEM, 0x10040);
+    descriptor(0x10040, 0x3000, 0x100, 0x100, dma::MEM_TO_DEV, 0x20000);
+    descriptor(0x20000, 0x100, 0x7000, 0x100, dma::DEV_TO_MEM | dma::D_LAST, 0xdead0000);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::STATUS), dma::DONE);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::NONE);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 3u);
+    EXPECT_EQ(reg(dma::DESC_CURRENT, 8), 0x20000u);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0x400u);
+    EXPECT_EQ(std::memcmp(mem.ram.data() + 0x1000, mem.ram.data() + 0x5000, 0x200), 0);
+    EXPECT_EQ(std::memcmp(mem.ram.data() + 0x3000, mem.ram.data() + 0x7000, 0x100), 0);
+    EXPECT_EQ(reg(dma::BUFFER + 0x100, 8), [&] { std::uint64_t v; std::memcpy(&v, mem.ram.data() + 0x3000, 8); return v; }());
+    EXPECT_EQ(mem.ram[0x7100], 0u);
+    EXPECT_FALSE(touched(0xdead0000, 0xdead0020));  // NEXT of the last descriptor is not followed
+    // The descriptors were fetched by DMA, as reads of the function.
+    EXPECT_TRUE(touched(0x10040, 0x10060));
+    EXPECT_TRUE(mem.interrupts.empty());
+}
+
+TEST_F(DmaEngine, BlockedDescriptorFetchIsAnErrorAtTheDescriptor) {
+    set_master(true);
+    fill_ram(0x1000, 0x40, 9);
+    descriptor(0x10000, 0x1000, 0x5000, 0x40, dma::MEM_TO_MEM, memory_target::ur_page + 0x20);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::UNSUPPORTED_REQUEST);
+    EXPECT_EQ(reg(dma::ERROR_ADDR, 8), memory_target::ur_page + 0x20);
+    EXPECT_EQ(reg(dma::DESC_CURRENT, 8), memory_target::ur_page + 0x20);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 1u);  // the first one completed
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0x40u);
+    EXPECT_EQ(std::memcmp(mem.ram.data() + 0x1000, mem.ram.data() + 0x5000, 0x40), 0);
+}
+
+TEST_F(DmaEngine, BlockedFirstFetchMovesNothing) {
+    set_master(true);
+    run_chain(memory_target::ca_page);
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::COMPLETER_ABORT);
+    EXPECT_EQ(reg(dma::ERROR_ADDR, 8), memory_target::ca_page);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 0u);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0u);
+    EXPECT_EQ(mem.accesses.size(), 1u);  // the fetch alone
+}
+
+TEST_F(DmaEngine, BlockedDataReadNamesTheDataAddressAndTheDescriptor) {
+    set_master(true);
+    descriptor(0x10000, memory_target::ur_page + 0x100, 0x5000, 0x40, dma::MEM_TO_MEM | dma::D_LAST);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::UNSUPPORTED_REQUEST);
+    EXPECT_EQ(reg(dma::ERROR_ADDR, 8), memory_target::ur_page + 0x100);
+    EXPECT_EQ(reg(dma::DESC_CURRENT, 8), 0x10000u);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 0u);
+    EXPECT_FALSE(touched(0x5000, 0x5040));  // nothing written after a failed read
+}
+
+TEST_F(DmaEngine, MalformedDescriptorsAreRefused) {
+    set_master(true);
+    const std::uint32_t bad_flags[] = {0x40 | dma::D_LAST, 3u | dma::D_LAST, 0x80000000u | dma::D_LAST};
+    for (std::uint32_t flags : bad_flags) {
+        set_reg(dma::STATUS, dma::DONE | dma::ERROR);
+        descriptor(0x10000, 0x1000, 0x5000, 0x40, flags);
+        run_chain(0x10000);
+        EXPECT_EQ(reg(dma::STATUS), dma::ERROR) << flags;
+        EXPECT_EQ(reg(dma::ERROR_CODE), dma::BAD_DESCRIPTOR) << flags;
+        EXPECT_EQ(reg(dma::ERROR_ADDR, 8), 0x10000u) << flags;
+    }
+    // A NEXT that is not 32-byte aligned (without LAST).
+    set_reg(dma::STATUS, dma::DONE | dma::ERROR);
+    descriptor(0x10000, 0x1000, 0x5000, 0x40, dma::MEM_TO_MEM, 0x10008);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::BAD_DESCRIPTOR);
+    EXPECT_FALSE(touched(0x5000, 0x5040));
+    // A bad length inside a descriptor is the register's error.
+    set_reg(dma::STATUS, dma::DONE | dma::ERROR);
+    descriptor(0x10000, 0x1000, 0x5000, 0, dma::MEM_TO_MEM | dma::D_LAST);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::BAD_LENGTH);
+}
+
+TEST_F(DmaEngineShortChains, ALoopingChainStopsAtTheLimit) {
+    set_master(true);
+    fill_ram(0x1000, 0x10, 4);
+    descriptor(0x10000, 0x1000, 0x5000, 0x10, dma::MEM_TO_MEM, 0x10000);  // points at itself, never LAST
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::DESCRIPTOR_LIMIT);
+    EXPECT_EQ(reg(dma::DESC_COUNT), 4u);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0x40u);
+}
+
+TEST_F(DmaEngine, DescriptorIrqAndChainEndInterrupts) {
+    set_master(true);
+    enable_msi(0x51);
+    descriptor(0x10000, 0x1000, 0x5000, 0x10, dma::MEM_TO_MEM | dma::D_IRQ, 0x10020);
+    descriptor(0x10020, 0x1000, 0x6000, 0x10, dma::MEM_TO_MEM, 0x10040);
+    descriptor(0x10040, 0x1000, 0x7000, 0x10, dma::MEM_TO_MEM | dma::D_IRQ | dma::D_LAST);
+    run_chain(0x10000, true);
+    EXPECT_EQ(reg(dma::STATUS), dma::DONE);
+    // Descriptors 1 and 3 asked; the end of the chain signals too.
+    ASSERT_EQ(mem.interrupts.size(), 3u);
+    EXPECT_EQ(mem.interrupts[0].data, 0x51u);
+    // Without IRQ_ENABLE, neither.
+    set_reg(dma::STATUS, dma::DONE);
+    run_chain(0x10000, false);
+    EXPECT_EQ(mem.interrupts.size(), 3u);
+}
+
+TEST_F(DmaEngine, ScatterGatherWithoutBusMaster) {
+    descriptor(0x10000, 0x1000, 0x5000, 0x10, dma::MEM_TO_MEM | dma::D_LAST);
+    run_chain(0x10000);
+    EXPECT_EQ(reg(dma::STATUS), dma::ERROR);
+    EXPECT_EQ(reg(dma::ERROR_CODE), dma::BUS_MASTER_DISABLED);
+    EXPECT_TRUE(mem.accesses.empty());
+}
+
+TEST_F(DmaEngine, ResetAbortsATransferAndReturnsRegistersToReset) {
+    set_master(true);
+    enable_msi(0x45);
+    fill_ram(0x10000, dma::BUFFER_SIZE, 5);
+    set_reg(dma::BUFFER, 0x1234);
+    program(0x10000, 0x40000, dma::BUFFER_SIZE, dma::MEM_TO_MEM);
+    set_reg(dma::CONTROL, dma::START | dma::IRQ_ENABLE);
+    sc_start(300, SC_NS);  // reading the source
+    ASSERT_EQ(reg(dma::STATUS), dma::BUSY);
+    ASSERT_TRUE(touched(0x10000, 0x18000));
+    engine.function_level_reset();  // what Initiate FLR in Device Control calls
+    restore_config();
+    EXPECT_EQ(reg(dma::STATUS), 0u);
+    EXPECT_EQ(reg(dma::SRC, 8), 0u);
+    EXPECT_EQ(reg(dma::LEN), 0u);
+    EXPECT_EQ(reg(dma::CONTROL), 0u);
+    EXPECT_EQ(reg(dma::BUFFER), 0u);
+    sc_start(50, SC_US);
+    // The aborted transfer wrote nothing, set no status and sent no interrupt.
+    EXPECT_FALSE(touched(0x40000, 0x48000));
+    EXPECT_EQ(reg(dma::STATUS), 0u);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 0u);
+    EXPECT_TRUE(mem.interrupts.empty());
+    stat_map s;
+    engine.stats(s);
+    EXPECT_EQ(s.at("dma0.aborted_transfers"), 1u);
+    EXPECT_EQ(s.at("dma0.transfers"), 0u);
+    // The engine works again after the reset.
+    set_master(true);
+    fill_ram(0x1000, 64, 1);
+    program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
+    run();
+    EXPECT_EQ(reg(dma::STATUS), dma::DONE);
+    EXPECT_EQ(std::memcmp(mem.ram.data() + 0x1000, mem.ram.data() + 0x2000, 64), 0);
+}
+
+TEST_F(DmaEngine, ResetBeforeTheStartForgetsIt) {
+    set_master(true);
+    fill_ram(0x1000, 64, 1);
+    program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
+    set_reg(dma::CONTROL, dma::START);
+    engine.function_level_reset();  // within the start latency
+    restore_config();
+    set_master(true);  // so that a START not forgotten would show as requests
+    sc_start(10, SC_US);
+    EXPECT_TRUE(mem.accesses.empty());
+    EXPECT_EQ(reg(dma::STATUS), 0u);
+    // A START right after the reset runs (the register was reset: program again).
+    program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
+    run();
+    EXPECT_EQ(reg(dma::STATUS), dma::DONE);
+}
+
+TEST_F(DmaEngine, StartWhileAnAbortedTransferWindsDownIsNotLost) {
+    set_master(true);
+    fill_ram(0x10000, dma::BUFFER_SIZE, 5);
+    program(0x10000, 0x40000, dma::BUFFER_SIZE, dma::MEM_TO_MEM);
+    set_reg(dma::CONTROL, dma::START);
+    sc_start(300, SC_NS);
+    engine.function_level_reset();
+    restore_config();
+    // Straight away, before the engine's thread has seen the reset.
+    set_master(true);
+    fill_ram(0x1000, 64, 1);
+    program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
+    set_reg(dma::CONTROL, dma::START);
+    sc_start(50, SC_US);
+    EXPECT_EQ(reg(dma::STATUS), dma::DONE);
+    EXPECT_EQ(reg(dma::BYTES_DONE), 64u);
+    EXPECT_EQ(std::memcmp(mem.ram.data() + 0x1000, mem.ram.data() + 0x2000, 64), 0);
+    EXPECT_FALSE(touched(0x40000, 0x48000));
 }
 
 TEST_F(DmaEngineBigBar, AccessesBeyondTheBufferAreRejected) {

@@ -1,0 +1,98 @@
+// Host driver binding: which driver of the host kernel (the privileged
+// domain's Linux) each function is bound to, and the sysfs files that change
+// it: a driver's `bind` and `unbind`, a device's `driver_override`, the bus's
+// `drivers_probe`; and what sysfs shows of a function: its `driver` link,
+// `iommu_group` and `reset_method`.
+//
+// Follows Linux 6.1: drivers/base/bus.c (bind_store, unbind_store,
+// drivers_probe_store), drivers/base/dd.c (device_driver_attach,
+// __driver_probe_device: -EBUSY when bound), drivers/pci/pci-driver.c
+// (pci_match_device: driver_override first, then dynamic and static IDs;
+// vfio-pci's table matches only through driver_override), drivers/base/driver.c
+// (driver_set_override), drivers/pci/pci.c (pci_reset_fn_methods,
+// pci_init_reset_methods, pci_parent_bus_reset). The drivers are a small
+// built-in table (host_driver_table()); they do not drive their devices, but
+// their remove paths disable them as the real ones do (pci_disable_device()
+// clears Bus Master Enable). VFIO (issue 11) reads driver() to know that a
+// function is bound to vfio-pci.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/iommu_groups.h"
+#include "platform/topology.h"
+
+namespace iotwin::pci { class pci_function; }
+
+namespace iotwin::platform {
+
+// An entry of a driver's static ID table (struct pci_device_id): vendor and
+// device (any_id matches any), class under class_mask.
+struct pci_id {
+    static constexpr std::uint32_t any_id = 0xffffffff;
+    std::uint32_t vendor = any_id, device = any_id;
+    std::uint32_t class_code = 0, class_mask = 0;
+    bool override_only = false;  // PCI_DRIVER_OVERRIDE_DEVICE_VFIO: matches only with driver_override set
+};
+
+struct host_driver {
+    std::string name;
+    std::vector<pci_id> ids;          // the static table; empty for pci-stub (its ids= parameter is empty)
+    bool disables_on_remove = true;   // its remove path calls pci_disable_device() (pci-stub has no remove)
+};
+
+// The host drivers the twin knows, in the order the kernel registers them
+// (the order drivers are tried when a device is probed).
+const std::vector<host_driver>& host_driver_table();
+const host_driver* find_host_driver(const std::string& name);
+// "none" and every driver's name: what the `driver` key accepts.
+std::vector<std::string> host_driver_names();
+std::string pci_id_string(std::uint16_t vendor, std::uint16_t device);  // "8086:100e"
+
+class host_drivers {
+public:
+    // Binds every function as the kernel does at boot: the function's `driver`
+    // key, else the first driver whose probe succeeds. Throws input_error at
+    // the key for a binding the kernel could not make.
+    host_drivers(const topology& t, bool iommu_enabled);
+
+    // The driver a function is bound to, "none" when unbound.
+    const std::string& driver(const std::string& id) const;
+    const std::optional<std::string>& driver_override(const std::string& id) const;
+
+    // The sysfs writes, by root. Each returns 0 or the errno the write fails with.
+    // `present`: the function exists now (a VF while VF Enable is set).
+    int bind(const std::string& id, const std::string& driver, bool present);
+    // Writes `driver`'s unbind file (the current driver's when empty).
+    // `disable` tells the caller to clear Bus Master Enable (the driver's remove).
+    int unbind(const std::string& id, const std::string& driver, bool present, bool& disable);
+    int set_driver_override(const std::string& id, const std::string& value);
+    int drivers_probe(const std::string& id, bool present);
+
+    // The number /sys/bus/pci/devices/BDF/iommu_group links to; none without an IOMMU.
+    std::optional<int> iommu_group(const std::string& id) const;
+    // /sys/bus/pci/devices/BDF/reset_method: Linux 6.1's method names in its
+    // order; empty when the function has none (the file is then absent).
+    std::vector<std::string> reset_methods(const std::string& id, const pci::pci_function& f) const;
+
+private:
+    bool matches(const host_driver& d, const topo_function& f, const std::optional<std::string>& override) const;
+    // The errno the driver's probe returns for the function (0: it binds).
+    int probe(const host_driver& d, const topo_function& f) const;
+    // device_attach(): the first matching driver whose probe succeeds.
+    void attach(const std::string& id);
+
+    struct binding {
+        std::string driver = "none";
+        std::optional<std::string> override;
+    };
+    const topology& t_;
+    bool iommu_;
+    group_result groups_;
+    std::map<std::string, binding> state_;
+};
+
+} // namespace iotwin::platform
