@@ -8,7 +8,11 @@
 // and has the constructor (name, const pci::function_params&, const params&).
 #pragma once
 #include "models/devices/dma_engine.h"
+#include "models/devices/nic.h"
+#include "models/devices/scripted.h"
 
 #define IOTWIN_DEVICE_MODELS(X)                          \
     X(bar_ram, devices::bar_ram, devices::bar_ram_params) \
-    X(dma_engine, devices::dma_engine, devices::dma_engine_params)
+    X(dma_engine, devices::dma_engine, devices::dma_engine_params) \
+    X(nic, devices::nic, devices::nic_params) \
+    X(scripted, devices::scripted, devices::scripted_params)
