@@ -242,7 +242,8 @@ void nic::tx_engine() {
             const std::uint64_t len = le(d + 8, 2);
             const std::uint8_t cmd = d[11];
             std::vector<std::uint8_t>& frame = tx_frame_[q];
-            bool dropped = false;
+            bool dropped = false, sent = false;
+            std::vector<std::uint8_t> on_wire;
             if (len) {
                 std::vector<std::uint8_t> buf(len);
                 if (frame.size() + len > max_tx_frame || !completed(dma(tlm::TLM_READ_COMMAND, le(d, 8), buf.data(), len, local)))
@@ -258,17 +259,21 @@ void nic::tx_engine() {
                 const sc_time start = std::max(sc_time_stamp() + local, wire_free_);
                 wire_free_ = start + wire_time(frame.size());
                 local = wire_free_ - sc_time_stamp();
-                count(TX_PACKETS);
-                count(TX_BYTES, frame.size());
-                regs_.set(TX_DIGEST, 8, fnv1a(regs_.get(TX_DIGEST, 8), frame.data(), frame.size()));
-                frame.clear();
+                on_wire.swap(frame);
+                sent = true;
             }
             if (cmd & TX_RS) {
-                const std::uint8_t sta = TX_DD;
-                dma(tlm::TLM_WRITE_COMMAND, desc_addr + 12, const_cast<std::uint8_t*>(&sta), 1, local);
+                std::uint8_t sta = TX_DD;
+                dma(tlm::TLM_WRITE_COMMAND, desc_addr + 12, &sta, 1, local);
             }
             wait(local);
             if (reset_count() != resets) continue;
+            if (sent) {
+                // The sink has the whole frame once its last bit is on the wire.
+                count(TX_PACKETS);
+                count(TX_BYTES, on_wire.size());
+                regs_.set(TX_DIGEST, 8, fnv1a(regs_.get(TX_DIGEST, 8), on_wire.data(), on_wire.size()));
+            }
             advance_head(blk);
             if (cmd & TX_RS) raise(2 * q + 1);
         }
