@@ -180,7 +180,7 @@ void scripted::record(std::size_t i, const outcome& o) {
     std::memcpy(r + R_STATE, &st, 4);
     std::memcpy(r + R_COMPLETION, &cc, 4);
     std::memcpy(r + R_BYTES, &bytes, 4);
-    std::memcpy(r + R_DATA, o.read.data(), std::min<std::size_t>(8, o.read.size()));
+    if (!o.read.empty()) std::memcpy(r + R_DATA, o.read.data(), std::min<std::size_t>(8, o.read.size()));
     const std::uint64_t digest = fnv1a(o.read);
     std::memcpy(r + R_DIGEST, &digest, 8);
     ++done_;
