@@ -272,6 +272,69 @@ TEST(Nic, MaskedCauseSendsNothing) {
     EXPECT_EQ(b.reg(nic::ICR), 1u);  // the cause is still recorded
 }
 
+TEST(Nic, QueuesShareFramesRoundRobinWithAVectorEach) {
+    devices::nic_params np = rx_traffic(6, 200);
+    np.queues = 2;
+    bench b(np);
+    b.enable_msi();
+    b.rx_ring(8, 7);  // queue 0
+    const std::uint32_t q1 = nic::RXQ + nic::QSTRIDE;
+    for (unsigned i = 0; i < 8; ++i) {
+        const std::uint64_t buf = 0x40000 + i * buf_size;
+        std::memcpy(b.mem.ram.data() + 0x3000 + i * 16, &buf, 8);
+    }
+    b.set_reg(q1 + nic::Q_BAL, 0x3000);
+    b.set_reg(q1 + nic::Q_LEN, 128);
+    b.set_reg(q1 + nic::Q_TAIL, 7);
+    b.set_reg(nic::IMASK, 0x5);  // RX causes of both queues
+    b.set_reg(q1 + nic::Q_CTRL, 1);
+    sc_start(20, SC_US);
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 6u);
+    EXPECT_EQ(b.reg(nic::RXQ + nic::Q_HEAD), 3u);
+    EXPECT_EQ(b.reg(q1 + nic::Q_HEAD), 3u);
+    // Odd frames in queue 1's buffers.
+    const std::vector<std::uint8_t> f1 = nic::rx_frame(1, 200);
+    EXPECT_EQ(std::memcmp(b.mem.ram.data() + 0x40000, f1.data(), f1.size()), 0);
+    EXPECT_EQ(b.reg(nic::RXQ + nic::Q_IRQ_COUNT), 3u);
+    EXPECT_EQ(b.reg(q1 + nic::Q_IRQ_COUNT), 3u);
+    EXPECT_EQ(b.reg(nic::ICR), 0x5u);
+    EXPECT_EQ(b.mem.interrupts.size(), 6u);  // MSI: one message for every cause
+}
+
+TEST(Nic, IntxFollowsEnabledCausesWithoutMsi) {
+    bench b(rx_traffic(1, 64));
+    ASSERT_NE(b.dev.interrupt_pin(), 0u);
+    b.rx_ring(8, 7);
+    sc_start(20, SC_US);
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 1u);
+    EXPECT_TRUE(b.mem.interrupts.empty());
+    EXPECT_TRUE(b.dev.intx_asserted());
+    b.set_reg(nic::ICR, 1);  // the driver acknowledges: the level drops
+    EXPECT_FALSE(b.dev.intx_asserted());
+}
+
+// Initiate FLR in Device Control ends in function_level_reset().
+TEST(Nic, FunctionLevelResetReturnsRegistersToTheirResetValues) {
+    devices::nic_params np = rx_traffic(4, 1000);
+    np.rx_interval = sc_time(5, SC_US);
+    bench b(np);
+    b.rx_ring(8, 7);
+    sc_start(4, SC_US);
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 1u);
+    b.dev.function_level_reset();
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 0u);
+    EXPECT_EQ(b.reg(nic::RXQ + nic::Q_LEN), 0u);
+    EXPECT_EQ(b.reg(nic::RXQ + nic::Q_CTRL), 0u);
+    EXPECT_EQ(b.reg(nic::IMASK), 0u);
+    EXPECT_EQ(b.reg(nic::ID), nic::ID_VALUE);
+    EXPECT_EQ(b.reg(nic::TX_DIGEST, 8), nic::fnv_offset);
+    // The receiver is off: frames that arrive now wait and nothing reaches memory.
+    const std::size_t writes = b.mem.writes.size();
+    sc_start(20, SC_US);
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 0u);
+    EXPECT_EQ(b.mem.writes.size(), writes);
+}
+
 TEST(Nic, FramesWithoutDescriptorsWaitThenAreMissed) {
     devices::nic_params np = rx_traffic(10, 1000);
     np.rx_fifo_size = 3000;  // three frames
