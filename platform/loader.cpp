@@ -650,7 +650,8 @@ void loader::script(const YAML::Node& n, pcie_node& f) {
                 if (byte > 255) r_.fail(a["fill"]["byte"], "fill.byte must be 0..255");
                 const std::uint64_t len = r_.size(r_.require(a["fill"], "len", "fill"), "fill.len");
                 if (len == 0 || len > op_limits::max_transfer) r_.fail(a["fill"]["len"], "fill.len must be 1..1MiB");
-                act.data.assign(len, static_cast<std::uint8_t>(byte));
+                act.fill_len = len;  // expanded when the action runs: 1024 fills of 1 MiB stay small here
+                act.fill_byte = static_cast<std::uint8_t>(byte);
             } else {
                 const YAML::Node d = r_.require(a, "data", "a dma_write action");
                 act.data = parse_data(d, r_.pos(d));
@@ -675,7 +676,9 @@ void loader::script(const YAML::Node& n, pcie_node& f) {
                 act.vector = static_cast<unsigned>(v);
             }
         }
-        const std::uint64_t len = act.what == devices::script_action::kind::dma_read ? act.len : act.what == devices::script_action::kind::dma_write ? act.data.size() : 4;
+        const std::uint64_t len = act.what == devices::script_action::kind::dma_read    ? act.len
+                                  : act.what == devices::script_action::kind::dma_write ? std::max<std::uint64_t>(act.data.size(), act.fill_len)
+                                                                                       : 4;
         if (act.raw && act.target.empty() && act.address + (len - 1) < act.address)
             r_.fail(a["address"], "address + length runs past 2^64");
         out.push_back(std::move(act));

@@ -121,7 +121,7 @@ scripted::outcome scripted::perform(const script_action& a, sc_time& local) {
         r.read.resize(r.bytes);
         return r;
     }
-    std::vector<std::uint8_t> bytes = a.data;
+    std::vector<std::uint8_t> bytes = a.fill_len ? std::vector<std::uint8_t>(a.fill_len, a.fill_byte) : a.data;
     if (a.what != script_action::kind::dma_write) {
         bytes.resize(4);
         std::memcpy(bytes.data(), &a.msi_data, 4);

@@ -51,7 +51,9 @@ struct script_action {
     std::uint64_t address = 0;
     std::string target;
     unsigned target_bar = 0;
-    std::vector<std::uint8_t> data; // dma_write: the bytes
+    std::vector<std::uint8_t> data; // dma_write: the bytes, or else
+    std::uint64_t fill_len = 0;     // dma_write: fill_len bytes of fill_byte (made when the action runs)
+    std::uint8_t fill_byte = 0;
     std::uint64_t len = 0;          // dma_read: bytes
     // msi / msix: a raw message (`raw`: address and 32-bit data as a memory
     // write), else message `vector` of the function's own capability.
