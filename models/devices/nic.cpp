@@ -13,7 +13,7 @@ constexpr std::uint64_t max_tx_frame = 16384;  // bytes gathered over descriptor
 constexpr std::uint64_t min_frame = 60, max_frame = 9018;
 
 // BAR0 (registers, 64-bit) and BAR3 (the MSI-X table at 0 and its Pending
-// Bit Array at 0x2000, as e1000e's 82574 places them) unless the description
+// Bit Array at 0x2000, as QEMU's e1000e places them: hw/net/e1000e.c) unless the description
 // gives BARs; one MSI-X vector per queue and direction.
 pci::function_params nic_function_params(pci::function_params p, unsigned queues) {
     if (std::none_of(p.bars.begin(), p.bars.end(), [](const pci::bar_desc& b) { return b.index == 0; }))
@@ -286,7 +286,7 @@ void nic::raise(unsigned vector) {
     vectors_[vector].ev.notify(SC_ZERO_TIME);
 }
 
-// Interrupt moderation (82574 EITR): after an interrupt of a vector, the next
+// Interrupt moderation (e1000e's ITR/EITR): after an interrupt of a vector, the next
 // waits until the interval has passed; every event meanwhile is coalesced
 // into that one interrupt.
 void nic::interrupt_thread(unsigned vector) {

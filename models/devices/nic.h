@@ -16,10 +16,12 @@
 // Not modelled: MAC/PHY registers, EEPROM, offloads (checksum, TSO, VLAN),
 // descriptor prefetch and write-back batching, multi-descriptor RX packets,
 // RSS hashing (the source spreads packets over RX queues round-robin).
-// Sources: Intel 82574 GbE Controller Datasheet (legacy RX/TX descriptor
-// layouts, sections 7.1.4 and 7.2.10; RDBAL/RDLEN/RDH/RDT, 10.2.5; EITR,
-// 10.2.4.3: interval in 256 ns units); IEEE 802.3 (preamble + SFD 8 bytes,
-// inter-frame gap 12 bytes on the wire per frame).
+// Sources: the legacy descriptor layouts and bits of Linux's e1000e
+// (drivers/net/ethernet/intel/e1000e/hw.h: struct e1000_rx_desc and
+// e1000_tx_desc; E1000_RXD_STAT_DD/EOP, E1000_TXD_CMD_EOP/RS, E1000_TXD_STAT_DD);
+// the throttle interval in 256 ns units (netdev.c, e1000e_write_itr() writes
+// 10^9 / (interrupts per second * 256) into ITR/EITR); IEEE 802.3 (preamble +
+// start delimiter 8 bytes and inter-frame gap 12 bytes on the wire per frame).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -71,7 +73,7 @@ public:
     static constexpr std::uint32_t ID_VALUE = 0x4e494331;  // "NIC1"
     static constexpr unsigned MAX_QUEUES = 4;
     static constexpr std::uint32_t DESC_SIZE = 16;
-    // Descriptor fields (82574 legacy layouts).
+    // Descriptor fields (e1000e legacy layouts).
     static constexpr std::uint8_t RX_DD = 0x01, RX_EOP = 0x02;               // RX status byte (offset 12)
     static constexpr std::uint8_t TX_EOP = 0x01, TX_RS = 0x08, TX_DD = 0x01;  // TX CMD (offset 11), STA (offset 12)
     static constexpr std::uint64_t wire_overhead = 20;  // preamble + SFD (8) and inter-frame gap (12), IEEE 802.3
