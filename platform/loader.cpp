@@ -291,6 +291,13 @@ const param_range param_ranges[] = {
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},
+    // The nic model (models/devices/nic.h), for the platform and per function.
+    {"platform.devices.nic.queues", 1, 4},
+    {"params of model nic.queues", 1, 4},
+    {"platform.devices.nic.rx_packet_size", 60, 9018},
+    {"params of model nic.rx_packet_size", 60, 9018},
+    {"platform.devices.nic.rx_fifo_size", 0, 1u << 20},
+    {"params of model nic.rx_fifo_size", 0, 1u << 20},
     // Checked in loader::platform() with a message that says why.
     {"platform.dram.channels", 0, ~std::uint64_t(0)},
     {"platform.dram.interleave", 0, ~std::uint64_t(0)},
@@ -477,6 +484,10 @@ private:
         return d;
     }
     device_params devices_;  // platform.devices, the defaults of every function's params
+    // A scripted device's `script:` (models/devices/scripted.h).
+    void script(const YAML::Node& n, pcie_node& f);
+    void check_script_targets() const;
+    std::vector<std::pair<std::string, YAML::Node>> script_targets_;  // p2p targets, checked once every id is known
     void placement(const YAML::Node& n, const pcie_node& node, const pcie_node* parent);
     void bars(const YAML::Node& n, pcie_node& node, const char* what = "a BAR");
     void capabilities(const YAML::Node& n, pcie_node& node);
@@ -575,7 +586,119 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
     if (n["pcie"]) {
         pcie_tree(n["pcie"], nullptr, p.pcie);
         check_bar_totals(r_, n["pcie"], p.pcie);
+        check_script_targets();
     }
+}
+
+// The actions of a scripted device: each at a time after Bus Master Enable,
+// in order, within the limits of a step's transfer (docs/devices/scripted.md).
+void loader::script(const YAML::Node& n, pcie_node& f) {
+    if (f.model != "scripted") r_.fail(n, "script belongs to a function with model: scripted ('" + f.id + "' has " + (f.model.empty() ? std::string("none") : "'" + f.model + "'") + ")");
+    if (!n.IsSequence()) r_.fail(n, "script must be a list of actions");
+    if (n.size() > devices::scripted::MAX_ACTIONS)
+        r_.fail(n, "script has " + std::to_string(n.size()) + " actions, more than " + std::to_string(devices::scripted::MAX_ACTIONS));
+    if (!f.params) f.params = devices_;
+    std::vector<devices::script_action>& out = f.params->scripted.script;
+    const std::vector<std::string> kinds = {"dma_write", "dma_read", "msi", "msix"};
+    const std::vector<std::string> types = {"untranslated", "translation_request", "translated"};
+    const sc_core::sc_time max_at(static_cast<double>(limits::max_time_value_ps), sc_core::SC_PS);
+    for (const YAML::Node& a : n) {
+        r_.keys(a, {"at", "do", "address", "target", "bar", "offset", "data", "fill", "len", "vector", "requester_id", "address_type"},
+                "a script action");
+        devices::script_action act;
+        act.at = r_.time(r_.require(a, "at", "a script action"), "at");
+        if (act.at > max_at) r_.fail(a["at"], "at must be at most 10s");
+        if (!out.empty() && act.at < out.back().at)
+            r_.fail(a["at"], "at " + act.at.to_string() + " is before the previous action's (" + out.back().at.to_string() + "): actions run in order");
+        const std::string k = r_.scalar(r_.require(a, "do", "a script action"), "do");
+        const auto ki = std::find(kinds.begin(), kinds.end(), k);
+        if (ki == kinds.end()) r_.fail(a["do"], "unknown script action '" + excerpt(k) + "'" + suggestion(k, kinds));
+        act.what = static_cast<devices::script_action::kind>(ki - kinds.begin());
+        const bool dma = act.what == devices::script_action::kind::dma_write || act.what == devices::script_action::kind::dma_read;
+        auto only = [&](const char* key, bool allowed, const char* why) {
+            if (a[key] && !allowed) r_.fail(a[key], std::string(key) + " does not belong to a " + k + " action (" + why + ")");
+        };
+        if (a["requester_id"]) {
+            const std::uint64_t rid = r_.integer(a["requester_id"], "requester_id");
+            if (rid > 0xffff) r_.fail(a["requester_id"], "requester_id must fit in 16 bits (bus << 8 | device << 3 | function)");
+            act.requester_id = static_cast<std::uint16_t>(rid);
+        }
+        if (a["address_type"]) {
+            const std::string t = r_.scalar(a["address_type"], "address_type");
+            const auto ti = std::find(types.begin(), types.end(), t);
+            if (ti == types.end()) r_.fail(a["address_type"], "unknown address_type '" + excerpt(t) + "'" + suggestion(t, types));
+            act.address_type = static_cast<pcie::address_type>(ti - types.begin());
+        }
+        // The target: a bus address, or a BAR of another function (peer to peer).
+        act.raw = dma || a["address"] || a["target"];
+        only("vector", !dma, "a DMA has an address");
+        if (!dma && a["vector"] && act.raw) r_.fail(a["vector"], "a " + k + " action has either vector or address and data");
+        if (act.raw) {
+            if (a["address"] && a["target"]) r_.fail(a["target"], "an action has either address or target, bar and offset");
+            if (a["target"]) {
+                act.target = r_.scalar(a["target"], "target");
+                if (act.target == f.id) r_.fail(a["target"], "target names the scripted function itself");
+                script_targets_.emplace_back(act.target, a["target"]);
+                const std::uint64_t bar = a["bar"] ? r_.integer(a["bar"], "bar") : 0;
+                if (bar > 5) r_.fail(a["bar"], "bar must be 0..5");
+                act.target_bar = static_cast<unsigned>(bar);
+                act.address = a["offset"] ? r_.integer(a["offset"], "offset") : 0;
+            } else {
+                only("bar", false, "it goes with target");
+                only("offset", false, "it goes with target");
+                act.address = r_.integer(r_.require(a, "address", "a " + k + " action"), "address");
+            }
+        }
+        if (act.what == devices::script_action::kind::dma_write) {
+            only("len", false, "its length is that of data or fill");
+            if (a["data"] && a["fill"]) r_.fail(a["fill"], "a dma_write has either data or fill");
+            if (a["fill"]) {
+                r_.keys(a["fill"], {"byte", "len"}, "fill");
+                const std::uint64_t byte = r_.integer(r_.require(a["fill"], "byte", "fill"), "fill.byte");
+                if (byte > 255) r_.fail(a["fill"]["byte"], "fill.byte must be 0..255");
+                const std::uint64_t len = r_.size(r_.require(a["fill"], "len", "fill"), "fill.len");
+                if (len == 0 || len > op_limits::max_transfer) r_.fail(a["fill"]["len"], "fill.len must be 1..1MiB");
+                act.fill_len = len;  // expanded when the action runs: 1024 fills of 1 MiB stay small here
+                act.fill_byte = static_cast<std::uint8_t>(byte);
+            } else {
+                const YAML::Node d = r_.require(a, "data", "a dma_write action");
+                act.data = parse_data(d, r_.pos(d));
+                if (act.data.empty() || act.data.size() > op_limits::max_transfer) r_.fail(d, "data must be 1..1MiB bytes");
+            }
+        } else if (act.what == devices::script_action::kind::dma_read) {
+            only("data", false, "it reads");
+            only("fill", false, "it reads");
+            act.len = r_.size(r_.require(a, "len", "a dma_read action"), "len");
+            if (act.len == 0 || act.len > op_limits::max_transfer) r_.fail(a["len"], "len must be 1..1MiB");
+        } else {
+            only("fill", false, "a message carries 32-bit data");
+            only("len", false, "a message is 4 bytes");
+            if (act.raw) {
+                const std::uint64_t d = r_.integer(r_.require(a, "data", "a raw " + k + " action (with address)"), "data");
+                if (d > 0xffffffff) r_.fail(a["data"], "data of a message must fit in 32 bits");
+                act.msi_data = static_cast<std::uint32_t>(d);
+            } else {
+                only("data", false, "data goes with address");
+                const std::uint64_t v = a["vector"] ? r_.integer(a["vector"], "vector") : 0;
+                if (v > 2047) r_.fail(a["vector"], "vector must be 0..2047");
+                act.vector = static_cast<unsigned>(v);
+            }
+        }
+        const std::uint64_t len = act.what == devices::script_action::kind::dma_read    ? act.len
+                                  : act.what == devices::script_action::kind::dma_write ? std::max<std::uint64_t>(act.data.size(), act.fill_len)
+                                                                                       : 4;
+        if (act.raw && act.target.empty() && act.address + (len - 1) < act.address)
+            r_.fail(a["address"], "address + length runs past 2^64");
+        out.push_back(std::move(act));
+    }
+}
+
+void loader::check_script_targets() const {
+    for (const auto& [id, node] : script_targets_)
+        if (!all_ids_.count(id)) {
+            const std::vector<std::string> known(all_ids_.begin(), all_ids_.end());
+            r_.fail(node, "script target '" + excerpt(id) + "' is no function" + suggestion(id, known));
+        }
 }
 
 void loader::pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out) {
@@ -635,7 +758,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
                 "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params", "rom", "msi", "msix",
-                "interrupt_pin", "power_management", "flr", "driver"}, "a pcie function");
+                "interrupt_pin", "power_management", "flr", "driver", "script"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
         r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
@@ -715,6 +838,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
             r_.fail(n["params"], "'" + f.id + "' is of type " + to_string(f.type) + ", which has no device model to take params");
         f.params = model_params(n["params"], f.model.empty() ? "bar_ram" : f.model, devices_);
     }
+    if (n["script"]) script(n["script"], f);
     if (n["bars"]) bars(n["bars"], f);
     capabilities(n, f);
     if (n["multifunction"]) f.multifunction = r_.boolean(n["multifunction"], "multifunction");

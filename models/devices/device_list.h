@@ -13,11 +13,15 @@
 #include "models/devices/dma_engine.h"
 #include "models/devices/edu.h"
 #include "models/devices/model_traits.h"
+#include "models/devices/nic.h"
+#include "models/devices/scripted.h"
 
 #define IOTWIN_DEVICE_MODELS(X)                          \
     X(bar_ram, devices::bar_ram, devices::bar_ram_params) \
     X(dma_engine, devices::dma_engine, devices::dma_engine_params) \
-    X(edu, devices::edu, devices::edu_params)
+    X(edu, devices::edu, devices::edu_params) \
+    X(nic, devices::nic, devices::nic_params) \
+    X(scripted, devices::scripted, devices::scripted_params)
 
 namespace iotwin::devices {
 // The identity a model fixes (model_traits.h), by the model's name; none for
