@@ -153,7 +153,10 @@ void vfs_changed(platform_instance& pi, const platform_desc& desc, pci::pci_func
     std::vector<std::string> vfs;
     for (const auto& [id, g] : pi.run_time_groups)
         if (id.rfind(pf_id + "-vf", 0) == 0) vfs.push_back(id);
-    for (const std::string& id : vfs) pi.run_time_groups.erase(id);
+    for (const std::string& id : vfs) {
+        pi.run_time_groups.erase(id);
+        if (pi.drivers) pi.drivers->remove_function(id);
+    }
     if (!enabled) return;
     // The groups Linux would form with this PF's NumVFs enabled: the topology
     // of the description with that many VFs (pci_device_group()'s rules).
@@ -205,6 +208,7 @@ void vfs_changed(platform_instance& pi, const platform_desc& desc, pci::pci_func
         }
         pi.run_time_groups[id] = group;
         pi.run_time_vfs.insert(id);
+        if (pi.drivers) pi.drivers->add_function(t.functions[it->second]);
         const std::uint16_t rid = pi.by_id.at(id)->bdf().rid();
         if (hw && !h.device_owner(rid)) h.assign_device(hw->id, rid, d);
     }
@@ -275,12 +279,18 @@ void intx_sources(const pci::pci_function& f, const std::array<unsigned, 4>& gsi
 }
 } // namespace
 
+host_drivers& drivers_of(platform_instance& pi, bool iommu_enabled) {
+    if (!pi.drivers)
+        pi.drivers = std::make_unique<host_drivers>(pi.topo, iommu_enabled, [p = &pi](const std::string& id) { return p->iommu_group(id); });
+    return *pi.drivers;
+}
+
 std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     namespace am = address_map;
     const platform_desc& d = s.platform;
     auto pi = std::make_unique<platform_instance>();
     pi->topo = build_topology(d);
-    pi->drivers = std::make_unique<host_drivers>(pi->topo, d.iommu_enabled);
+    drivers_of(*pi, d.iommu_enabled);
     mem::memory_params mp = d.dram;
     mp.size = d.memory;
     for (auto [base, size] : am::ram_regions(d.memory)) mp.regions.push_back({base, size});

@@ -66,6 +66,10 @@ private:
     mutable std::shared_ptr<group_result> boot_groups_;
 };
 
+// The host kernel's driver bindings of a platform, made on first use for a
+// platform assembled in code rather than by build_platform().
+host_drivers& drivers_of(platform_instance& pi, bool iommu_enabled);
+
 // Throws input_error for descriptions the model cannot build.
 std::unique_ptr<platform_instance> build_platform(const scenario& s);
 

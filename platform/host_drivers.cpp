@@ -22,18 +22,21 @@ std::vector<host_driver> make_table() {
                               {pci_id::any_id, pci_id::any_id, 0x060401, 0xffffff, false}}, true});
     // drivers/virtio/virtio_pci_common.c: any Red Hat / Qumranet device; its
     // probe takes only device IDs 0x1000..0x107f (-ENODEV otherwise).
-    t.push_back({"virtio-pci", {dev(0x1af4, pci_id::any_id)}, true});
+    t.push_back({"virtio-pci", {dev(0x1af4, pci_id::any_id)}, true, true});
     // drivers/nvme/host/pci.c: class NVM Express.
-    t.push_back({"nvme", {{pci_id::any_id, pci_id::any_id, 0x010802, 0xffffff, false}}, true});
+    t.push_back({"nvme", {{pci_id::any_id, pci_id::any_id, 0x010802, 0xffffff, false}}, true, true});
     // drivers/net/ethernet/intel: e1000 (82540EM is QEMU's e1000), e1000e
     // (82574L, QEMU's e1000e), igb and igbvf (82576 and its VF), ixgbe and
     // ixgbevf (82599 and its VF).
     t.push_back({"e1000", {dev(0x8086, 0x1000), dev(0x8086, 0x1001), dev(0x8086, 0x1004), dev(0x8086, 0x100e), dev(0x8086, 0x100f)}, true});
     t.push_back({"e1000e", {dev(0x8086, 0x10d3)}, true});
-    t.push_back({"igb", {dev(0x8086, 0x10c9), dev(0x8086, 0x1533)}, true});
+    t.push_back({"igb", {dev(0x8086, 0x10c9), dev(0x8086, 0x1533)}, true, true});
     t.push_back({"igbvf", {dev(0x8086, 0x10ca)}, true});
-    t.push_back({"ixgbe", {dev(0x8086, 0x10fb)}, true});
+    t.push_back({"ixgbe", {dev(0x8086, 0x10fb)}, true, true});
     t.push_back({"ixgbevf", {dev(0x8086, 0x10ed)}, true});
+    // Drivers with .sriov_configure (the last field) in 6.1: virtio-pci
+    // (virtio_pci_sriov_configure), nvme (pci_sriov_configure_simple), igb,
+    // ixgbe and vfio-pci (vfio_pci_sriov_configure); the others have none.
     // drivers/pci/pci-stub.c: no static table; its ids= parameter is empty
     // by default, so it binds only through driver_override. No remove
     // callback: unbinding it leaves the command register as it is.
@@ -41,7 +44,7 @@ std::vector<host_driver> make_table() {
     // drivers/vfio/pci/vfio_pci.c: PCI_DRIVER_OVERRIDE_DEVICE_VFIO(any, any).
     // It disables the device when its last user closes it (pci_clear_master
     // in vfio_pci_core_disable), so a device it leaves has Bus Master clear.
-    t.push_back({"vfio-pci", {{pci_id::any_id, pci_id::any_id, 0, 0, true}}, true});
+    t.push_back({"vfio-pci", {{pci_id::any_id, pci_id::any_id, 0, 0, true}}, true, true});
     return t;
 }
 
@@ -69,7 +72,8 @@ std::vector<std::string> host_driver_names() {
     return n;
 }
 
-host_drivers::host_drivers(const topology& t, bool iommu_enabled) : t_(t), iommu_(iommu_enabled), groups_(compute_groups(t)) {
+host_drivers::host_drivers(const topology& t, bool iommu_enabled, group_lookup group_of)
+    : t_(t), iommu_(iommu_enabled), group_of_(std::move(group_of)) {
     for (const topo_function& f : t.functions) {
         state_[f.id];
         const bool own_key = !f.is_vf && f.node && f.node->driver;
@@ -101,8 +105,39 @@ std::string pci_id_string(std::uint16_t vendor, std::uint16_t device) {
     return s;
 }
 
-const std::string& host_drivers::driver(const std::string& id) const { return state_.at(id).driver; }
-const std::optional<std::string>& host_drivers::driver_override(const std::string& id) const { return state_.at(id).override; }
+namespace {
+const std::string unbound = "none";
+const std::optional<std::string> no_override;
+} // namespace
+
+// A function not on the bus (a VF never enabled) has no driver and no override.
+const std::string& host_drivers::driver(const std::string& id) const {
+    const auto it = state_.find(id);
+    return it == state_.end() ? unbound : it->second.driver;
+}
+const std::optional<std::string>& host_drivers::driver_override(const std::string& id) const {
+    const auto it = state_.find(id);
+    return it == state_.end() ? no_override : it->second.override;
+}
+
+const topo_function& host_drivers::function(const std::string& id) const {
+    if (const auto it = t_.by_id.find(id); it != t_.by_id.end()) return t_.functions[it->second];
+    return later_.at(id);
+}
+
+void host_drivers::add_function(topo_function f) {
+    f.node = nullptr;  // the node belongs to a description that does not outlive the call
+    const std::string id = f.id;
+    later_[id] = std::move(f);
+    state_[id] = binding{};
+    attach(id);
+}
+
+void host_drivers::remove_function(const std::string& id) {
+    if (t_.by_id.count(id)) return;  // the boot set stays on the bus (its state is the topology's)
+    state_.erase(id);
+    later_.erase(id);
+}
 
 // pci_match_device(): driver_override names the only driver that may match,
 // and then matches it whatever its table says; else the dynamic IDs (none:
@@ -132,7 +167,7 @@ int host_drivers::probe(const host_driver& d, const topo_function& f) const {
 // probe that fails lets the next driver try.
 void host_drivers::attach(const std::string& id) {
     binding& b = state_.at(id);
-    const topo_function& f = t_.at(id);
+    const topo_function& f = function(id);
     for (const host_driver& d : host_driver_table())
         if (matches(d, f, b.override) && probe(d, f) == 0) {
             b.driver = d.name;
@@ -145,9 +180,9 @@ void host_drivers::attach(const std::string& id) {
 int host_drivers::bind(const std::string& id, const std::string& driver, bool present) {
     const host_driver* d = find_host_driver(driver);
     if (!d) return ENOENT;  // no /sys/bus/pci/drivers/<driver>/bind
-    if (!present) return ENODEV;
+    if (!present || !state_.count(id)) return ENODEV;
     binding& b = state_.at(id);
-    const topo_function& f = t_.at(id);
+    const topo_function& f = function(id);
     if (!matches(*d, f, b.override)) return ENODEV;
     if (b.driver != "none") return EBUSY;
     if (const int e = probe(*d, f)) return e;
@@ -158,11 +193,12 @@ int host_drivers::bind(const std::string& id, const std::string& driver, bool pr
 // unbind_store(): -ENODEV unless the device is bound to this driver.
 int host_drivers::unbind(const std::string& id, const std::string& driver, bool present, bool& disable) {
     disable = false;
-    binding& b = state_.at(id);
-    const std::string& name = driver.empty() ? b.driver : driver;
+    const std::string& current = this->driver(id);
+    const std::string& name = driver.empty() ? current : driver;
     const host_driver* d = find_host_driver(name);
     if (!d) return ENOENT;  // no such driver directory, or no `driver` link to follow
-    if (!present || b.driver != name) return ENODEV;
+    if (!present || current != name) return ENODEV;
+    binding& b = state_.at(id);
     b.driver = "none";
     disable = d->disables_on_remove;
     return 0;
@@ -175,6 +211,7 @@ int host_drivers::set_driver_override(const std::string& id, const std::string& 
     if (value.size() >= 4096 - 1) return EINVAL;
     const std::string s = value.substr(0, value.find('\0'));
     const std::string name = s.substr(0, s.find('\n'));
+    if (!state_.count(id)) return ENOENT;  // no such device directory
     binding& b = state_.at(id);
     if (name.empty()) b.override.reset();
     else b.override = name;
@@ -185,14 +222,14 @@ int host_drivers::set_driver_override(const std::string& id, const std::string& 
 // bus_rescan_devices_helper(): device_attach() when unbound, and success
 // whether or not a driver bound.
 int host_drivers::drivers_probe(const std::string& id, bool present) {
-    if (!present) return ENODEV;
+    if (!present || !state_.count(id)) return ENODEV;
     if (state_.at(id).driver == "none") attach(id);
     return 0;
 }
 
 std::optional<int> host_drivers::iommu_group(const std::string& id) const {
     if (!iommu_) return std::nullopt;
-    return groups_.group_of[t_.by_id.at(id)];
+    return group_of_(id);
 }
 
 // pci_init_reset_methods() runs from pci_init_capabilities(), while the
@@ -209,14 +246,16 @@ std::optional<int> host_drivers::iommu_group(const std::string& id) const {
 //    (so the first function of a bus has it, later ones not; a bridge too,
 //    whose subordinate bus does not exist yet). No slot reset (no hotplug).
 std::vector<std::string> host_drivers::reset_methods(const std::string& id, const pci::pci_function& fn) const {
-    const int i = t_.by_id.at(id);
-    const topo_function& f = t_.functions[i];
+    const topo_function& f = function(id);
     const pci::config_space& c = fn.config();
     bool flr = false, pm = false;
     if (const auto pcie = c.find_capability(pci::cap_id::pcie)) flr = (c.get(*pcie + 4, 4) >> 28) & 1;
     if (const auto pmc = c.find_capability(pci::cap_id::power_management)) pm = !((c.get(*pmc + 4, 2) >> 3) & 1);
-    const std::vector<int>& bus = t_.by_bus.at(f.bus_key());
-    const bool first_on_bus = !bus.empty() && bus.front() == i;
+    bool first_on_bus = false;
+    if (const auto b = t_.by_id.find(id); b != t_.by_id.end() && !f.is_vf) {
+        const std::vector<int>& bus = t_.by_bus.at(f.bus_key());
+        first_on_bus = !bus.empty() && bus.front() == b->second;
+    }
     std::vector<std::string> m;
     if (f.vendor == 0x8086 && f.device == 0x10ed && flr) m.push_back("device_specific");
     if (flr) m.push_back("flr");

@@ -17,6 +17,7 @@
 // function is bound to vfio-pci.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,7 @@ struct host_driver {
     std::string name;
     std::vector<pci_id> ids;          // the static table; empty for pci-stub (its ids= parameter is empty)
     bool disables_on_remove = true;   // its remove path calls pci_disable_device() (pci-stub has no remove)
+    bool sriov_configure = false;     // has .sriov_configure: sriov_numvfs can enable VFs on its devices
 };
 
 // The host drivers the twin knows, in the order the kernel registers them
@@ -57,7 +59,16 @@ public:
     // Binds every function as the kernel does at boot: the function's `driver`
     // key, else the first driver whose probe succeeds. Throws input_error at
     // the key for a binding the kernel could not make.
-    host_drivers(const topology& t, bool iommu_enabled);
+    // `group_of` gives a function's IOMMU group as Linux shows it now (VFs
+    // enabled at run time included: platform_instance::iommu_group()).
+    using group_lookup = std::function<std::optional<int>(const std::string&)>;
+    host_drivers(const topology& t, bool iommu_enabled, group_lookup group_of);
+    // A VF enabled at run time is added to the bus (pci_iov_add_virtfn():
+    // probed at once, sriov_drivers_autoprobe being 1) and removed when VF
+    // Enable clears (its driver unbound). `f` is its place as the topology
+    // of the enabled VFs numbers it.
+    void add_function(topo_function f);
+    void remove_function(const std::string& id);
 
     // The driver a function is bound to, "none" when unbound.
     const std::string& driver(const std::string& id) const;
@@ -89,9 +100,11 @@ private:
         std::string driver = "none";
         std::optional<std::string> override;
     };
+    const topo_function& function(const std::string& id) const;
     const topology& t_;
     bool iommu_;
-    group_result groups_;
+    group_lookup group_of_;
+    std::map<std::string, topo_function> later_;  // VFs enabled at run time, by id
     std::map<std::string, binding> state_;
 };
 

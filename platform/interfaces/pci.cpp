@@ -6,6 +6,7 @@
 #include "platform/ecam.h"
 #include "platform/runner.h"
 #include "platform/enumerator.h"
+#include "platform/host_drivers.h"
 #include "platform/interfaces/interfaces.h"
 #include "platform/step_context.h"
 
@@ -217,11 +218,16 @@ void op_physdev_eoi(step_context& c) {
 
 // --- end port I/O and INTx EOI ---
 
+// Whether the PF's host driver has .sriov_configure (platform/host_drivers.h).
+bool bound_driver_configures_sriov(step_context& c, const pci::pci_function& f) {
+    const host_driver* d = find_host_driver(drivers_of(c.pi(), c.run().description().platform.iommu_enabled).driver(f.basename()));
+    return d && d->sriov_configure;
+}
+
 // Linux 6.1's sriov_numvfs attribute (drivers/pci/iov.c): a write is
 // sriov_numvfs_store(), without `num_vfs` it is the read (the VFs enabled).
 // The store: ERANGE above TotalVFs; nothing to do when the value is the
-// current one; ENOENT without a bound driver that has sriov_configure (a PF
-// is taken as bound to such a driver); 0 disables; EBUSY when VFs are
+// current one; ENOENT without a bound driver that has sriov_configure; 0 disables; EBUSY when VFs are
 // enabled and a different nonzero count is asked. The driver's
 // sriov_configure() is pci_enable_sriov() / pci_disable_sriov(): NumVFs, then
 // VF Enable and VF Memory Space Enable, then msleep(100) (sriov_enable());
@@ -238,6 +244,8 @@ void op_sriov_numvfs(step_context& c) {
         if (n > f.total_vfs()) {
             err = ERANGE;
         } else if (n == enabled) {
+        } else if (!bound_driver_configures_sriov(c, f)) {
+            err = ENOENT;  // "no driver bound to device" / the driver has no sriov_configure
         } else if (n == 0) {
             const std::uint64_t ctrl = config_read(c, f, cap + pci::sriov_reg::control, 2);
             config_write(c, f, cap + pci::sriov_reg::control, 2, ctrl & ~std::uint64_t(pci::sriov_reg::vf_enable | pci::sriov_reg::vf_mse));
@@ -333,7 +341,7 @@ void register_pci(op_registry& r) {
            "Linux's /sys/bus/pci/devices/<PF>/sriov_numvfs: with num_vfs, enables that many VFs or disables them (0); without, reads how many are enabled",
            {device_arg(), {"num_vfs", t::integer, false, "VFs to enable (ERANGE above TotalVFs); absent: read", 0, u32_max}},
            {{"num_vfs", rt::integer, "the VFs enabled afterwards"}}, {}, {},
-           "EACCES: the domain is not privileged; ENOENT: the function is not an SR-IOV physical function; ERANGE: more than TotalVFs; "
+           "EACCES: the domain is not privileged; ENOENT: the function is not an SR-IOV physical function, or its host driver is none or has no sriov_configure (virtio-pci, nvme, igb, ixgbe and vfio-pci have one); ERANGE: more than TotalVFs; "
            "EBUSY: VFs are enabled and a different nonzero count is asked (write 0 first)"},
           op_sriov_numvfs);
 }

@@ -26,9 +26,7 @@ namespace {
 // A platform assembled in code rather than by build_platform() gets its
 // bindings on first use.
 host_drivers& drivers(step_context& c) {
-    platform_instance& pi = c.pi();
-    if (!pi.drivers) pi.drivers = std::make_unique<host_drivers>(pi.topo, c.run().description().platform.iommu_enabled);
-    return *pi.drivers;
+    return drivers_of(c.pi(), c.run().description().platform.iommu_enabled);
 }
 std::string device_id(step_context& c) { return c.text("device"); }
 

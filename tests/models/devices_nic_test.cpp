@@ -73,6 +73,8 @@ pci::function_params nic_fn() {
     pci::function_params p;
     p.pcie = pci::port_type::endpoint;
     p.class_code = 0x020000;
+    p.interrupt_pin = 1;  // INTA#
+    p.flr = true;
     return p;
 }
 
@@ -313,7 +315,7 @@ TEST(Nic, IntxFollowsEnabledCausesWithoutMsi) {
     EXPECT_FALSE(b.dev.intx_asserted());
 }
 
-// Initiate FLR in Device Control ends in function_level_reset().
+// Initiate FLR in Device Control resets the NIC's registers and stops its receiver.
 TEST(Nic, FunctionLevelResetReturnsRegistersToTheirResetValues) {
     devices::nic_params np = rx_traffic(4, 1000);
     np.rx_interval = sc_time(5, SC_US);
@@ -321,7 +323,14 @@ TEST(Nic, FunctionLevelResetReturnsRegistersToTheirResetValues) {
     b.rx_ring(8, 7);
     sc_start(4, SC_US);
     EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 1u);
-    b.dev.function_level_reset();
+    const auto px = b.dev.config().find_capability(pci::cap_id::pcie);
+    ASSERT_TRUE(px.has_value());
+    b.cfg_write(b.ep, static_cast<std::uint16_t>(*px + 8), 2, 0x8000);  // Device Control: Initiate FLR
+    // The reset cleared the BAR and the command register: the driver restores them.
+    EXPECT_EQ(b.dev.config().command(), 0u);
+    b.cfg_write(b.ep, cfg::bar0, 4, static_cast<std::uint32_t>(bar0));
+    b.cfg_write(b.ep, cfg::bar0 + 4, 4, 0);
+    b.cfg_write(b.ep, cfg::command, 2, pci::command_bits::memory_space);
     EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 0u);
     EXPECT_EQ(b.reg(nic::RXQ + nic::Q_LEN), 0u);
     EXPECT_EQ(b.reg(nic::RXQ + nic::Q_CTRL), 0u);

@@ -29,7 +29,9 @@ platform:
         - id: pf
           type: endpoint
           acs: [SV, RR, CR, UF]
-          sriov: { total_vfs: 4, num_vfs: 1, vf_bars: [ { index: 0, size: 16KiB } ] }
+          vendor: 0x8086   # an 82599: ixgbe binds it and has sriov_configure
+          device: 0x10fb
+          sriov: { total_vfs: 4, num_vfs: 1, vf_device: 0x10ed, vf_bars: [ { index: 0, size: 16KiB } ] }
     - id: rp2
       type: root_port
       at: "02.0"
@@ -90,6 +92,31 @@ TEST_F(Sriov, NumvfsStepFollowsLinuxSriovNumvfsStore) {
     as: dom0
     args: { device: pf, num_vfs: 3 }
     expect: { errno: 0, num_vfs: 3 }
+  - description: a VF enabled at run time is probed at once
+    do: pci.driver
+    as: dom0
+    args: { device: pf-vf2 }
+    expect: { driver: ixgbevf }
+  - do: pci.unbind
+    as: dom0
+    args: { device: pf-vf2 }
+    expect: { errno: 0 }
+  - do: pci.driver_override
+    as: dom0
+    args: { device: pf-vf2, driver: vfio-pci }
+    expect: { errno: 0 }
+  - do: pci.drivers_probe
+    as: dom0
+    args: { device: pf-vf2 }
+    expect: { errno: 0 }
+  - do: pci.driver
+    as: dom0
+    args: { device: pf-vf2 }
+    expect: { driver: vfio-pci }
+  - do: pci.driver
+    as: dom0
+    args: { device: pf-vf3 }
+    expect: { errno: ENOENT }
 )"));
     EXPECT_TRUE(r.report().pass);
     const platform::platform_instance& pi = *r.pi;
