@@ -1,5 +1,6 @@
 // pci: what a domain's kernel does to a function it owns: configuration and
-// MMIO accesses, the sysfs resource file, pci_set_master(), pci_enable_msi().
+// MMIO accesses, the sysfs resource file, pci_set_master(), pci_enable_msi(),
+// pci_alloc_irq_vectors(PCI_IRQ_MSIX).
 #include <algorithm>
 #include <cerrno>
 
@@ -145,34 +146,101 @@ void op_set_master(step_context& c) {
     c.set_errno(err);
 }
 
-// Linux's pci_enable_msi(): the kernel finds the MSI capability by walking the
-// list in configuration space, and the hypervisor binds a vector to the domain.
-// The walk is bounded as Linux's (PCI_FIND_CAP_TTL): a device may link its
-// list into a loop.
+// The offset of capability `id` in the function's list, 0 if none: the
+// kernel walks the list in configuration space, bounded as Linux's
+// (PCI_FIND_CAP_TTL): a device may link its list into a loop.
+std::uint64_t find_capability(step_context& c, const pci::pci_function& f, std::uint64_t id) {
+    int ttl = 48;
+    for (std::uint64_t p = config_read(c, f, pci::cfg::cap_ptr, 1) & ~3u; p >= 0x40 && ttl--; p = config_read(c, f, p + 1, 1) & ~3u)
+        if (config_read(c, f, p, 1) == id) return p;
+    return 0;
+}
+
+// Linux's pci_enable_msi(): the kernel finds the MSI capability, and the
+// hypervisor binds a vector to the domain.
 void op_enable_msi(step_context& c) {
     int err;
     const hyp::domain& dom = c.actor();
     pci::pci_function& f = owned_device(c, dom, err);
-    std::uint64_t cap = 0;
-    if (!err) {
-        int ttl = 48;
-        for (std::uint64_t p = config_read(c, f, pci::cfg::cap_ptr, 1) & ~3u; p >= 0x40 && !cap && ttl--; p = config_read(c, f, p + 1, 1) & ~3u)
-            if (config_read(c, f, p, 1) == pci::cap_id::msi) cap = p;
-        if (!cap) err = EINVAL;
-    }
+    const std::uint64_t cap = err ? 0 : find_capability(c, f, pci::cap_id::msi);
+    if (!err && !cap) err = EINVAL;
     const auto binding = err ? std::nullopt : c.hyp().bind_msi(dom.id);
     if (!err && !binding) err = ENOSPC;
     c.set_errno(err);
     if (err) return;
+    // PCI 3.0 6.8.1: with 64 bit Address Capable (Message Control bit 7) the
+    // Message Upper Address is at +8 and Message Data at +12; without it,
+    // Message Data follows the 32-bit address at +8.
+    const std::uint64_t ctrl = config_read(c, f, cap + 2, 2);
     config_write(c, f, cap + 4, 4, binding->address & 0xffffffff);
-    config_write(c, f, cap + 8, 4, binding->address >> 32);
-    config_write(c, f, cap + 12, 2, binding->data);
-    config_write(c, f, cap + 2, 2, (config_read(c, f, cap + 2, 2) & ~0x70u) | 1);
+    if (ctrl & 0x80) {
+        config_write(c, f, cap + 8, 4, binding->address >> 32);
+        config_write(c, f, cap + 12, 2, binding->data);
+    } else {
+        config_write(c, f, cap + 8, 2, binding->data);
+    }
+    config_write(c, f, cap + 2, 2, (ctrl & ~0x70u) | 1);
     // As Linux's struct msi_msg.
     c.result()["vector"] = binding->vector;
     c.result()["address_lo"] = binding->address & 0xffffffff;
     c.result()["address_hi"] = binding->address >> 32;
     c.result()["data"] = binding->data;
+}
+
+// Linux's pci_alloc_irq_vectors(dev, 1, vectors, PCI_IRQ_MSIX)
+// (drivers/pci/msi/msi.c, 6.1): __pci_enable_msix_range() refuses a function
+// whose MSI or MSI-X is already enabled (EINVAL) and asks for no more vectors
+// than the Table Size; msix_capability_init() sets MSI-X Enable with Function
+// Mask, programs each table entry (Message Address, Upper Address, Data,
+// Vector Control unmasked) by MMIO stores to the BAR holding the table,
+// disables INTx (pci_intx_for_msi()) and clears Function Mask. The hypervisor
+// binds one vector per entry to the domain. The stores go the way
+// pci.mmio_write's do: without Memory Space Enable they complete UR, the
+// entries keep their reset state (masked), and the step reports the fault.
+void op_enable_msix(step_context& c) {
+    int err;
+    const hyp::domain& dom = c.actor();
+    pci::pci_function& f = owned_device(c, dom, err);
+    const std::uint64_t cap = err ? 0 : find_capability(c, f, pci::cap_id::msix);
+    const std::uint64_t msi = err ? 0 : find_capability(c, f, pci::cap_id::msi);
+    if (!err && (!cap || (msi && (config_read(c, f, msi + 2, 2) & 1)) || (config_read(c, f, cap + 2, 2) & 0x8000))) err = EINVAL;
+    const enumerated_function* e = c.enumerated(f.basename());
+    const std::uint64_t table = err ? 0 : config_read(c, f, cap + 4, 4);
+    const enumerated_bar* b = err || !e ? nullptr : e->bar(table & 7);
+    const std::uint64_t table_size = err ? 0 : (config_read(c, f, cap + 2, 2) & 0x7ff) + 1;
+    if (!err && (!b || b->io)) err = EINVAL;  // a Table BIR naming no memory BAR: Linux's msix_map_region() fails
+    const std::uint64_t n = err ? 0 : std::min(c.has("vectors") ? c.integer("vectors") : table_size, table_size);
+    std::vector<hyp::hypervisor::msi_binding> bound;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto binding = c.hyp().bind_msi(dom.id);
+        if (!binding) {
+            err = ENOSPC;
+            break;
+        }
+        bound.push_back(*binding);
+    }
+    c.set_errno(err);
+    if (err) return;
+    const std::uint64_t ctrl = config_read(c, f, cap + 2, 2);
+    config_write(c, f, cap + 2, 2, ctrl | 0xc000);  // MSI-X Enable, Function Mask
+    pcie::completion worst = pcie::completion::SC;
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const auto& v = bound[i];
+        const std::uint32_t entry[4] = {static_cast<std::uint32_t>(v.address), static_cast<std::uint32_t>(v.address >> 32), v.data, 0};
+        for (unsigned dw = 0; dw < 4; ++dw) {
+            std::uint32_t value = entry[dw];
+            const std::uint64_t addr = b->base + (table & ~7ull) + i * 16 + dw * 4;
+            const pcie::completion st = c.hyp().machine_access(tlm::TLM_WRITE_COMMAND, addr, reinterpret_cast<std::uint8_t*>(&value), 4, c.delay);
+            if (st != pcie::completion::SC) worst = st;
+        }
+        list.push_back({{"entry", i}, {"vector", v.vector}, {"address_lo", v.address & 0xffffffff}, {"address_hi", v.address >> 32}, {"data", v.data}});
+    }
+    config_write(c, f, pci::cfg::command, 2, config_read(c, f, pci::cfg::command, 2) | pci::command_bits::interrupt_disable);
+    config_write(c, f, cap + 2, 2, (ctrl & ~0x4000ull) | 0x8000);
+    c.result()["vectors"] = list;
+    c.result()["completion"] = pcie::to_string(worst);
+    c.bus_error |= worst != pcie::completion::SC;
 }
 
 // --- port I/O and INTx EOI ---
@@ -316,6 +384,15 @@ void register_pci(op_registry& r) {
             {"address_hi", rt::integer, "message address, high 32 bits"}, {"data", rt::integer, "message data"}},
            {}, {}, ownership + "; EINVAL: no MSI capability; ENOSPC: no vector left"},
           op_enable_msi);
+    r.add({"pci.enable_msix", actor::domain,
+           "Linux pci_alloc_irq_vectors(PCI_IRQ_MSIX): finds the MSI-X capability, binds a vector per table entry to the domain, "
+           "programs and unmasks the entries by MMIO stores to the table, disables INTx and enables MSI-X",
+           {device_arg(), {"vectors", t::integer, false, "entries to set up from entry 0 (not given, or more than the Table Size: the Table Size)", 1, 2048}},
+           {{"vectors", rt::errors, "per entry: entry, vector, address_lo, address_hi, data (struct msi_msg)"},
+            {"completion", rt::completion, "the worst completion of the table stores (UR without Memory Space Enable)"}},
+           {}, {}, ownership + "; EINVAL: no MSI-X capability, MSI or MSI-X already enabled, or the table in no memory BAR; ENOSPC: no vector left "
+                               "(the vectors bound before stay bound)"},
+          op_enable_msix);
     // --- port I/O and INTx EOI ---
     r.add({"pci.io_read", actor::domain, "IN from an I/O BAR of a function the domain owns (inb/inw/inl)",
            {device_arg(), bar_arg(), {"offset", t::integer, true, "offset in the BAR"},
