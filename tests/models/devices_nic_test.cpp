@@ -123,6 +123,31 @@ struct bench {
         cfg_write(ep, static_cast<std::uint16_t>(*cap + 12), 2, 0x41);
         cfg_write(ep, static_cast<std::uint16_t>(*cap + 2), 2, 1);
     }
+    // As Linux's msix_capability_init(): MSI-X Enable with Function Mask,
+    // every table entry programmed (address 0xFEE00000, data 0x40 + entry)
+    // and unmasked by MMIO stores to BAR 3, then Function Mask cleared.
+    static constexpr std::uint64_t bar3 = bar0 + 0x10000;
+    void enable_msix() {
+        const auto cap = dev.config().find_capability(pci::cap_id::msix);
+        ASSERT_TRUE(cap.has_value());
+        cfg_write(ep, cfg::bar0 + 12, 4, static_cast<std::uint32_t>(bar3));
+        const std::uint16_t ctrl = static_cast<std::uint16_t>(*cap + 2);
+        cfg_write(ep, ctrl, 2, 0xc000);
+        const std::uint32_t table = static_cast<std::uint32_t>(dev.config().get(*cap + 4, 4));
+        ASSERT_EQ(table & 7, 3u);  // BIR: BAR 3
+        for (unsigned v = 0; v < (dev.config().get(ctrl, 2) & 0x7ff) + 1; ++v) {
+            const std::uint64_t e = bar3 + (table & ~7u) + v * 16;
+            std::uint32_t w[4] = {0xFEE00000, 0, 0x40 + v, 0};
+            for (unsigned i = 0; i < 4; ++i) ASSERT_EQ(host.access(tlm::TLM_WRITE_COMMAND, e + 4 * i, &w[i], 4), pcie::completion::SC);
+        }
+        cfg_write(ep, ctrl, 2, 0x8000);
+    }
+    std::uint32_t msix_mem(std::uint64_t off) {
+        std::uint32_t v = 0;
+        host.access(tlm::TLM_READ_COMMAND, bar3 + off, &v, 4);
+        return v;
+    }
+    void set_msix_mem(std::uint64_t off, std::uint32_t v) { host.access(tlm::TLM_WRITE_COMMAND, bar3 + off, &v, 4); }
     // A ring of `n` RX descriptors at `ring`, buffer i at buffers + i * buf_size.
     void rx_ring(unsigned n, unsigned given, unsigned itr = 0) {
         for (unsigned i = 0; i < n; ++i) {
@@ -301,6 +326,56 @@ TEST(Nic, QueuesShareFramesRoundRobinWithAVectorEach) {
     EXPECT_EQ(b.reg(q1 + nic::Q_IRQ_COUNT), 3u);
     EXPECT_EQ(b.reg(nic::ICR), 0x5u);
     EXPECT_EQ(b.mem.interrupts.size(), 6u);  // MSI: one message for every cause
+}
+
+// MSI-X (docs/devices/nic.md): RX queue q signals vector 2q, TX queue q
+// vector 2q+1, each with the address and data of its own table entry. A
+// masked vector sets its Pending bit instead and sends the message when the
+// driver unmasks it (PCIe 5.0 7.7.2.9).
+TEST(Nic, MsixGivesEachQueueAndDirectionItsVector) {
+    devices::nic_params np = rx_traffic(4, 200);
+    np.queues = 2;
+    bench b(np);
+    b.enable_msix();
+    ASSERT_TRUE(b.dev.msix_enabled());
+    b.set_msix_mem(2 * 16 + 12, 1);  // mask vector 2 (RX queue 1)
+    const std::uint32_t q1 = nic::RXQ + nic::QSTRIDE;
+    for (unsigned i = 0; i < 8; ++i) {
+        const std::uint64_t buf = 0x40000 + i * buf_size;
+        std::memcpy(b.mem.ram.data() + 0x3000 + i * 16, &buf, 8);
+    }
+    b.set_reg(q1 + nic::Q_BAL, 0x3000);
+    b.set_reg(q1 + nic::Q_LEN, 128);
+    b.set_reg(q1 + nic::Q_TAIL, 7);
+    b.set_reg(q1 + nic::Q_CTRL, 1);
+    b.rx_ring(8, 7);  // queue 0; IMASK = RX queue 0 only
+    b.set_reg(nic::IMASK, 0x5 | 0x8);  // RX of both queues, TX of queue 1
+    sc_start(20, SC_US);
+    EXPECT_EQ(b.reg(nic::RX_PACKETS, 8), 4u);
+    EXPECT_EQ(b.reg(q1 + nic::Q_IRQ_COUNT), 2u);
+    // Queue 0's two frames: two messages of entry 0; queue 1's wait in the PBA.
+    ASSERT_EQ(b.mem.interrupts.size(), 2u);
+    for (const auto& m : b.mem.interrupts) {
+        EXPECT_EQ(m.addr, 0xFEE00000u);
+        EXPECT_EQ(m.data, 0x40u);
+    }
+    EXPECT_EQ(b.msix_mem(0x2000), 0x4u);
+    b.set_msix_mem(2 * 16 + 12, 0);  // unmask: the pending message goes out
+    sc_start(1, SC_US);
+    ASSERT_EQ(b.mem.interrupts.size(), 3u);
+    EXPECT_EQ(b.mem.interrupts[2].data, 0x42u);
+    EXPECT_EQ(b.msix_mem(0x2000), 0u);
+    // TX queue 1: vector 3.
+    const std::uint32_t t1 = nic::TXQ + nic::QSTRIDE;
+    b.tx_desc(0, 0x20000, 100, nic::TX_EOP | nic::TX_RS);
+    b.set_reg(t1 + nic::Q_BAL, ring);
+    b.set_reg(t1 + nic::Q_LEN, 128);
+    b.set_reg(t1 + nic::Q_CTRL, 1);
+    b.set_reg(t1 + nic::Q_TAIL, 1);
+    sc_start(20, SC_US);
+    EXPECT_EQ(b.reg(nic::TX_PACKETS, 8), 1u);
+    ASSERT_EQ(b.mem.interrupts.size(), 4u);
+    EXPECT_EQ(b.mem.interrupts[3].data, 0x43u);
 }
 
 TEST(Nic, IntxFollowsEnabledCausesWithoutMsi) {
