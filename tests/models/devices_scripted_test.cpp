@@ -77,7 +77,7 @@ struct bench {
     cpu host{"host"};
     const pcie::bdf port{0, 1, 0}, ep{1, 0, 0};
 
-    explicit bench(std::vector<action> script) : dev("evil", dev_fn(), params(std::move(script))) {
+    explicit bench(std::vector<action> script, pci::function_params fn = dev_fn()) : dev("evil", fn, params(std::move(script))) {
         rc.attach(rp);
         rp.attach(dev);
         rc.iommu_out.bind(mem.in);
@@ -236,6 +236,58 @@ TEST(Scripted, OwnMsiNeedsTheCapabilityEnabled) {
     sc_start(20, SC_US);
     EXPECT_TRUE(b.mem.requests.empty());
     EXPECT_EQ(b.record(0, scripted::R_STATE), static_cast<std::uint64_t>(scripted::NOT_ISSUED));
+}
+
+action msix_at(double us, unsigned vector) {
+    action a;
+    a.what = action::kind::msix;
+    a.at = sc_time(us, SC_US);
+    a.vector = vector;
+    return a;
+}
+
+// `do: msix` of the function's own capability: refused while MSI-X is
+// disabled; sent from the vector's table entry when enabled and unmasked;
+// held as the vector's Pending bit while masked and sent on unmask (PCIe 5.0
+// 7.7.2.9-10).
+TEST(Scripted, OwnMsixFollowsTheTableAndItsMask) {
+    pci::function_params fn = dev_fn();
+    fn.bars.push_back({1, 0x1000, pci::bar_type::mem32, false});
+    fn.msix = pci::function_params::msix_regs{2, 1, 0, 1, 0x800};
+    bench b({msix_at(1, 1), msix_at(4, 1), msix_at(5, 0)}, fn);
+    constexpr std::uint32_t bar1 = 0xC0010000;
+    b.cfg_write(b.ep, cfg::bar0 + 4, 4, bar1);
+    const auto cap = b.dev.config().find_capability(pci::cap_id::msix);
+    ASSERT_TRUE(cap.has_value());
+    auto mmio_write = [&](std::uint64_t off, std::uint32_t v) { return b.host.access(tlm::TLM_WRITE_COMMAND, bar1 + off, &v, 4); };
+    auto mmio_read = [&](std::uint64_t off) {
+        std::uint32_t v = 0;
+        b.host.access(tlm::TLM_READ_COMMAND, bar1 + off, &v, 4);
+        return v;
+    };
+    // Entry 0 programmed but left masked (its reset state), entry 1 unmasked.
+    ASSERT_EQ(mmio_write(0x00, 0xFEE01000), pcie::completion::SC);
+    mmio_write(0x08, 0x50);
+    mmio_write(0x10, 0xFEE02000);
+    mmio_write(0x18, 0x51);
+    mmio_write(0x1c, 0);
+    b.set_master();
+    sc_start(2, SC_US);
+    EXPECT_TRUE(b.mem.requests.empty());  // MSI-X not enabled yet
+    EXPECT_EQ(b.record(0, scripted::R_STATE), static_cast<std::uint64_t>(scripted::NOT_ISSUED));
+    b.cfg_write(b.ep, static_cast<std::uint16_t>(*cap + 2), 2, 0x8000);  // MSI-X Enable
+    sc_start(10, SC_US);
+    ASSERT_EQ(b.mem.requests.size(), 1u);
+    EXPECT_EQ(b.mem.requests[0].kind, pcie::request_kind::msi);
+    EXPECT_EQ(b.mem.requests[0].addr, 0xFEE02000u);
+    EXPECT_EQ(b.record(1, scripted::R_STATE), static_cast<std::uint64_t>(scripted::ISSUED));
+    EXPECT_EQ(b.record(2, scripted::R_STATE), static_cast<std::uint64_t>(scripted::NOT_ISSUED));
+    EXPECT_EQ(mmio_read(0x800), 1u);  // vector 0 pending
+    mmio_write(0x0c, 0);              // unmask it: the message goes out
+    sc_start(1, SC_US);
+    ASSERT_EQ(b.mem.requests.size(), 2u);
+    EXPECT_EQ(b.mem.requests[1].addr, 0xFEE01000u);
+    EXPECT_EQ(mmio_read(0x800), 0u);
 }
 
 TEST(Scripted, ClearingBusMasterStopsTheScript) {
