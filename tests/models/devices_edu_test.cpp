@@ -1,7 +1,8 @@
 // edu behind a root port, driven as its driver would (QEMU's docs/specs/edu.rst):
 // configuration and MMIO accesses through the root complex, DMA into a memory
 // target that stands where the IOMMU would be (one page answers UR, as an
-// IOMMU fault does), interrupts seen as MSI writes or as the INTx line.
+// IOMMU fault does), interrupts seen as MSI writes or as INTx: Interrupt Status
+// in configuration space and the GSI line changes at the root complex.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -82,6 +83,9 @@ protected:
         rp.attach(dev);
         rc.iommu_out.bind(mem.in);
         host.out.bind(rc.host_in);
+        // What the I/O APIC sees: the Assert/Deassert messages the root port
+        // forwards, as line changes of a GSI.
+        rc.set_intx_sink([this](unsigned gsi, std::uint32_t, bool level, sc_time&) { intx.push_back({gsi, level}); });
         sc_start(SC_ZERO_TIME);
         cfg_write(port, cfg::primary_bus, 4, 0x00010100);
         cfg_write(port, cfg::memory_base, 2, 0xc000);  // a 1 MiB window: BAR0 fills it
@@ -99,6 +103,10 @@ protected:
     memory_target mem{"mem"};
     cpu host{"host"};
     const pcie::bdf port{0, 1, 0}, ep{1, 0, 0};
+    struct line_change { unsigned gsi; bool level; };
+    std::vector<line_change> intx;
+    // edu's INTA#, swizzled by the root port at device 1 (slot 0: INTA), is GSI 21.
+    static constexpr unsigned edu_gsi = 21;
 
     pcie::completion cfg_write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v) {
         return host.access(tlm::TLM_WRITE_COMMAND, rc.params().ecam_base + pcie::ecam_offset(f, reg), &v, len);
@@ -233,18 +241,40 @@ TEST_F(Edu, RaiseAndAcknowledgeWithMsi) {
     EXPECT_EQ(mem.msis.size(), 2u);
 }
 
+// As a driver sees INTx: Interrupt Status (Status bit 3) in configuration
+// space, and at the interrupt controller one Assert_INTA when the first cause
+// is raised and one Deassert_INTA when the last is acknowledged.
 TEST_F(Edu, RaiseAndAcknowledgeWithIntx) {
     set_master(true);
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0u);
     set_reg(edu::IRQ_RAISE, 0x3);
     sc_start(1, SC_US);
-    EXPECT_TRUE(dev.intx_asserted());
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0x8u);
+    ASSERT_EQ(intx.size(), 1u);
+    EXPECT_EQ(intx[0].gsi, edu_gsi);
+    EXPECT_TRUE(intx[0].level);
     EXPECT_TRUE(mem.msis.empty());
     set_reg(edu::IRQ_ACK, 0x1);  // a cause is left: the line stays up
     sc_start(1, SC_US);
-    EXPECT_TRUE(dev.intx_asserted());
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0x8u);
+    EXPECT_EQ(intx.size(), 1u);
     set_reg(edu::IRQ_ACK, 0x2);
     sc_start(1, SC_US);
-    EXPECT_FALSE(dev.intx_asserted());
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0u);
+    ASSERT_EQ(intx.size(), 2u);
+    EXPECT_EQ(intx[1].gsi, edu_gsi);
+    EXPECT_FALSE(intx[1].level);
+}
+
+// Interrupt Disable (Command bit 10) keeps the message from the port while
+// Interrupt Status still shows the cause (PCI 3.0 6.2.2).
+TEST_F(Edu, InterruptDisableHoldsTheLine) {
+    set_master(true);
+    cfg_write(ep, cfg::command, 2, pci::command_bits::memory_space | pci::command_bits::bus_master | pci::command_bits::interrupt_disable);
+    set_reg(edu::IRQ_RAISE, 0x1);
+    sc_start(1, SC_US);
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0x8u);
+    EXPECT_TRUE(intx.empty());
 }
 
 TEST_F(Edu, DmaFromRamAndBack) {
@@ -386,10 +416,17 @@ TEST_F(Edu, ResetReturnsRegistersToPowerOn) {
     set_reg(edu::DMA_CNT, 16, 8);
     set_reg(edu::DMA_CMD, edu::CMD_RUN | edu::CMD_IRQ, 8);
     sc_start(1, SC_US);
-    EXPECT_TRUE(dev.intx_asserted());
-    dev.function_level_reset();  // what a bus reset does to the function
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0x8u);
+    ASSERT_EQ(intx.size(), 1u);
+    // edu has no FLR: Linux's pci_parent_bus_reset() pulses Secondary Bus
+    // Reset (Bridge Control bit 6) of the parent bridge.
+    const std::uint32_t bctl = static_cast<std::uint32_t>(rp.config().get(cfg::bridge_control, 2));
+    cfg_write(port, cfg::bridge_control, 2, bctl | 0x40);
+    cfg_write(port, cfg::bridge_control, 2, bctl);
     sc_start(200, SC_MS);
-    EXPECT_FALSE(dev.intx_asserted());
+    EXPECT_EQ(cfg_read(cfg::status, 2) & 0x8, 0u);
+    ASSERT_EQ(intx.size(), 2u);  // the port deasserts what the reset line dropped
+    EXPECT_FALSE(intx[1].level);
     EXPECT_TRUE(mem.accesses.empty());  // the pending transfer was dropped
     cfg_write(ep, cfg::bar0, 4, static_cast<std::uint32_t>(bar0));
     set_master(true);
