@@ -77,6 +77,7 @@ pci::function_params engine_params(std::vector<pci::bar_desc> bars = {}) {
     pci::function_params p;
     p.pcie = pci::port_type::endpoint;
     p.bars = std::move(bars);  // none: the engine adds its 64 KiB BAR0
+    p.flr = true;              // Function Level Reset Capability
     return p;
 }
 
@@ -109,6 +110,16 @@ protected:
     cpu host{"host"};
     const pcie::bdf port{0, 1, 0}, ep{1, 0, 0};
 
+    // Initiate FLR (Device Control bit 15) as Linux's pcie_flr() sets it.
+    void initiate_flr() {
+        const auto px = engine.config().find_capability(pci::cap_id::pcie);
+        ASSERT_TRUE(px.has_value());
+        ASSERT_TRUE(engine.config().get(*px + 4, 4) & (1u << 28));  // Device Capabilities: FLR capable
+        const std::uint64_t resets = engine.reset_count();
+        const std::uint16_t devctl = static_cast<std::uint16_t>(*px + 8);
+        cfg_write(ep, devctl, 2, static_cast<std::uint32_t>(engine.config().get(devctl, 2)) | 0x8000);
+        ASSERT_EQ(engine.reset_count(), resets + 1);
+    }
     pcie::completion cfg_write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v) {
         return host.access(tlm::TLM_WRITE_COMMAND, rc.params().ecam_base + pcie::ecam_offset(f, reg), &v, len);
     }
@@ -679,7 +690,7 @@ TEST_F(DmaEngine, ResetAbortsATransferAndReturnsRegistersToReset) {
     sc_start(300, SC_NS);  // reading the source
     ASSERT_EQ(reg(dma::STATUS), dma::BUSY);
     ASSERT_TRUE(touched(0x10000, 0x18000));
-    engine.function_level_reset();  // what Initiate FLR in Device Control calls
+    initiate_flr();
     restore_config();
     EXPECT_EQ(reg(dma::STATUS), 0u);
     EXPECT_EQ(reg(dma::SRC, 8), 0u);
@@ -710,7 +721,7 @@ TEST_F(DmaEngine, ResetBeforeTheStartForgetsIt) {
     fill_ram(0x1000, 64, 1);
     program(0x1000, 0x2000, 64, dma::MEM_TO_MEM);
     set_reg(dma::CONTROL, dma::START);
-    engine.function_level_reset();  // within the start latency
+    initiate_flr();  // within the start latency
     restore_config();
     set_master(true);  // so that a START not forgotten would show as requests
     sc_start(10, SC_US);
@@ -728,7 +739,7 @@ TEST_F(DmaEngine, StartWhileAnAbortedTransferWindsDownIsNotLost) {
     program(0x10000, 0x40000, dma::BUFFER_SIZE, dma::MEM_TO_MEM);
     set_reg(dma::CONTROL, dma::START);
     sc_start(300, SC_NS);
-    engine.function_level_reset();
+    initiate_flr();
     restore_config();
     // Straight away, before the engine's thread has seen the reset.
     set_master(true);
