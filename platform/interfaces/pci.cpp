@@ -254,7 +254,7 @@ std::optional<std::uint32_t> io_port(step_context& c, const pci::pci_function& f
     return static_cast<std::uint32_t>(b->base + off);
 }
 
-// inb/inw/inl and outb/outw/outl on a port of an I/O BAR, as a driver does
+// inb/inw/inl and outb/outw/outl on an I/O BAR's ports, as a driver does
 // after pci_iomap(): the range is the owning domain's only (Xen gives a
 // guest the I/O ports of its devices' BARs, as it gives their MMIO).
 void port_io(step_context& c, tlm::tlm_command cmd) {
