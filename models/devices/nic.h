@@ -129,7 +129,6 @@ private:
         sc_core::sc_event ev;
     };
     std::array<vector_state, 2 * MAX_QUEUES> vectors_;
-    std::uint64_t resets_seen_ = 0;
 };
 
 } // namespace iotwin::devices
