@@ -60,15 +60,6 @@ struct memory_target : sc_module {
 
 constexpr std::uint64_t bar0 = 0xC0000000;
 
-pci::function_params port_params() {
-    pci::function_params p;
-    p.devfn = 1 << 3;
-    p.class_code = 0x060400;
-    p.pcie = pci::port_type::root_port;
-    p.msi_vectors = 0;
-    return p;
-}
-
 pci::function_params edu_function() {
     pci::function_params p;  // the model replaces IDs, BARs and capabilities with edu's
     p.pcie = pci::port_type::endpoint;
@@ -98,7 +89,7 @@ protected:
     }
 
     pcie::root_complex rc{"rc", pcie::root_complex_params{}};
-    pci::pci_bridge rp{"rp", port_params(), pci::bridge_params{}};
+    pci::pci_bridge rp{"rp", iotwin::test_support::root_port_params(), pci::bridge_params{}};
     edu dev{"edu0", edu_function()};
     memory_target mem{"mem"};
     cpu host{"host"};

@@ -8,6 +8,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "models/common/payload.h"
+#include "models/pci/pci_function.h"
 #include "models/pcie/protocol.h"
 #include "platform/description.h"
 
@@ -34,6 +35,17 @@ struct test_cpu : sc_core::sc_module {
     sc_core::sc_time last_delay;
     tlm::tlm_response_status last_response = tlm::TLM_INCOMPLETE_RESPONSE;
 };
+
+// A root port at 00:01.0, the parent of the device under test in the
+// device models' benches.
+inline pci::function_params root_port_params() {
+    pci::function_params p;
+    p.devfn = 1 << 3;
+    p.class_code = 0x060400;
+    p.pcie = pci::port_type::root_port;
+    p.msi_vectors = 0;
+    return p;
+}
 
 // A description node at an explicit position.
 inline platform::pcie_node make_node(const std::string& id, platform::node_type t, std::uint8_t dev, std::uint8_t fn) {
