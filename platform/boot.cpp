@@ -37,7 +37,16 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
         by_id[f->basename()] = *it;
     }
     for (const domain_desc& dd : s.domains) {
-        const int id = h.create_domain(dd.name, dd.privileged, dd.memory, d);
+        hyp::domain_config c;
+        c.name = dd.name;
+        c.privileged = dd.privileged;
+        c.memory = dd.memory;
+        c.type = dd.type == domain_kind::pv ? hyp::domain_type::pv : hyp::domain_type::hvm;
+        c.grant_version = static_cast<unsigned>(dd.grant_table.version);
+        c.max_grant_version = static_cast<unsigned>(dd.grant_table.max_version);
+        c.max_grant_frames = static_cast<unsigned>(dd.grant_table.max_frames);
+        c.max_maptrack_frames = static_cast<unsigned>(dd.grant_table.max_maptrack_frames);
+        const int id = h.create_domain(c, d);
         if (id < 0)
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");
     }

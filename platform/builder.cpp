@@ -253,6 +253,7 @@ void platform_instance::stats(stat_map& out) const {
     msi->stats(out);
     ioapic->stats(out);
     hypervisor->stats(out);
+    if (cpu) add_stat(out, cpu->basename(), "hypercalls", cpu->hypercalls());
     // Functions of the description: those Linux numbered at boot, and VFs
     // once they have been enabled (a VF never enabled has nothing to report).
     for (const auto& f : functions)
@@ -307,6 +308,8 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     pi->iommu = std::make_unique<iommu::iommu>("iommu", d.iommu);
     pi->msi = std::make_unique<intc::msi_controller>("msi", d.fabric.msi_latency);
     pi->hypervisor = std::make_unique<hyp::hypervisor>("hypervisor", hp);
+    pi->cpu = std::make_unique<cpu::cpu>("cpu");
+    pi->cpu->hypercall.bind(pi->hypervisor->hypercalls);
 
     auto& bus = *pi->interconnect;
     pi->hypervisor->cpu.bind(bus.in);

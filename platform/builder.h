@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "models/cpu/cpu.h"
 #include "models/hyp/hypervisor.h"
 #include "models/intc/ioapic.h"
 #include "models/intc/msi_controller.h"
@@ -41,6 +42,7 @@ struct platform_instance {
     std::unique_ptr<intc::msi_controller> msi;
     std::unique_ptr<intc::ioapic> ioapic;  // INTx: GSIs from the root complex's INTx routing
     std::unique_ptr<hyp::hypervisor> hypervisor;
+    std::unique_ptr<cpu::cpu> cpu;  // runs the domains' vCPUs; their hypercalls go to the hypervisor
     // The root complex's own host bridge at 00:00.0: a function in configuration
     // space, not a node of the description or the topology (null only when a
     // description made in code puts a function of its own at bus 0, device 0).

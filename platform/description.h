@@ -186,10 +186,20 @@ struct platform_desc {
     source_pos pos;
 };
 
+// Xen's per-domain grant-table limits (xen/common/grant_table.c: the
+// max_grant_frames, max_maptrack_frames and max_grant_version of
+// XEN_DOMCTL_createdomain, whose defaults are opt_max_grant_frames = 64,
+// opt_max_maptrack_frames = 1024 and opt_gnttab_max_version = 2).
 struct grant_table_spec {
-    std::uint64_t version = 1;
-    std::uint64_t max_frames = 32;
+    std::uint64_t version = 1;       // what the guest's kernel selects at boot
+    std::uint64_t max_version = 2;
+    std::uint64_t max_frames = 64;
+    std::uint64_t max_maptrack_frames = 1024;
 };
+
+// PV: the guest manages machine frames itself; HVM: translated, the guest
+// sees guest frames through the P2M (Xen's paging_mode_translate()).
+enum class domain_kind { pv, hvm };
 
 struct domain_desc {
     std::string name;
@@ -199,6 +209,8 @@ struct domain_desc {
     // `permissive` (xen-pciback.permissive) every write goes through.
     bool pci_permissive = false;
     std::uint64_t memory = 0;
+    // Default: PV for the first privileged domain (dom0), HVM for the others.
+    domain_kind type = domain_kind::hvm;
     grant_table_spec grant_table;
     std::vector<std::pair<std::string, source_pos>> devices;
     source_pos pos;

@@ -33,6 +33,7 @@ constexpr std::size_t max_steps = 10000;
 constexpr std::uint64_t max_memory = 1ull << 40;          // platform.memory and each domain's memory
 constexpr std::uint64_t max_bar_size = 64ull << 30;       // a 64-bit BAR (the 64-bit MMIO window is 1 TiB)
 constexpr std::uint64_t max_grant_frames = 4096;          // grant_table.max_frames
+constexpr std::uint64_t max_maptrack_frames = 65536;      // grant_table.max_maptrack_frames
 
 // --- model parameters (platform.*) ---
 constexpr std::uint64_t max_iotlb_entries = 65536;

@@ -1162,7 +1162,7 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
-        r_.keys(d, {"name", "privileged", "memory", "grant_table", "devices", "pci_permissive"}, "a domain");
+        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "devices", "pci_permissive"}, "a domain");
         dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
         for (const auto& o : s.domains)
             if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
@@ -1173,14 +1173,30 @@ void loader::domains(const YAML::Node& n, scenario& s) {
         // Bounded before the sum below, which must not wrap.
         if (dd.memory > limits::max_memory) r_.fail(d["memory"], "domain memory is larger than the 1TiB this model supports");
         total += dd.memory;
+        const bool first_privileged = dd.privileged && std::none_of(s.domains.begin(), s.domains.end(), [](const domain_desc& o) { return o.privileged; });
+        dd.type = first_privileged ? domain_kind::pv : domain_kind::hvm;
+        if (d["type"]) {
+            const std::string t = r_.scalar(d["type"], "type");
+            if (t != "pv" && t != "hvm") r_.fail(d["type"], "a domain's type is pv or hvm, not '" + excerpt(t) + "'");
+            dd.type = t == "pv" ? domain_kind::pv : domain_kind::hvm;
+        }
         if (d["grant_table"]) {
             const YAML::Node g = d["grant_table"];
-            r_.keys(g, {"version", "max_frames"}, "grant_table");
+            r_.keys(g, {"version", "max_version", "max_frames", "max_maptrack_frames"}, "grant_table");
+            if (g["max_version"]) dd.grant_table.max_version = r_.integer(g["max_version"], "grant_table.max_version");
+            if (dd.grant_table.max_version != 1 && dd.grant_table.max_version != 2)
+                r_.fail(g["max_version"], "grant_table.max_version must be 1 or 2");
             if (g["version"]) dd.grant_table.version = r_.integer(g["version"], "grant_table.version");
             if (dd.grant_table.version != 1 && dd.grant_table.version != 2) r_.fail(g["version"], "grant_table.version must be 1 or 2");
+            if (dd.grant_table.version > dd.grant_table.max_version)
+                r_.fail(g["version"], "grant_table.version " + std::to_string(dd.grant_table.version) + " is above max_version " +
+                                          std::to_string(dd.grant_table.max_version) + " (set_version would fail)");
             if (g["max_frames"]) dd.grant_table.max_frames = r_.integer(g["max_frames"], "grant_table.max_frames");
             if (dd.grant_table.max_frames == 0 || dd.grant_table.max_frames > limits::max_grant_frames)
                 r_.fail(g["max_frames"], "grant_table.max_frames must be 1.." + std::to_string(limits::max_grant_frames));
+            if (g["max_maptrack_frames"]) dd.grant_table.max_maptrack_frames = r_.integer(g["max_maptrack_frames"], "grant_table.max_maptrack_frames");
+            if (dd.grant_table.max_maptrack_frames > limits::max_maptrack_frames)
+                r_.fail(g["max_maptrack_frames"], "grant_table.max_maptrack_frames must be 0.." + std::to_string(limits::max_maptrack_frames));
         }
         if (d["devices"]) {
             if (!d["devices"].IsSequence()) r_.fail(d["devices"], "devices must be a list of function ids");

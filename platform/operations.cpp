@@ -49,6 +49,10 @@ const op_registry& operations() {
         interfaces::register_device(r);
         interfaces::register_iommu(r);
         interfaces::register_sim(r);
+        interfaces::register_gnttab(r);
+        interfaces::register_gnttab_map(r);
+        interfaces::register_domctl(r);
+        interfaces::register_evtchn(r);
         return r;
     }();
     return registry;
@@ -114,6 +118,12 @@ std::string range_text(const arg_spec& a) {
     case arg_type::data: return a.max == u64_max ? "" : std::to_string(a.min) + ".." + size_text(a.max) + " bytes";
     case arg_type::time: return a.max == u64_max ? "" : time_text(a.min) + ".." + time_text(a.max);
     case arg_type::string: return a.max == u64_max ? "" : "at most " + std::to_string(a.max) + " characters";
+    case arg_type::structure: return a.list ? std::to_string(a.min) + ".." + int_text(a.max) + " entries" : "";
+    case arg_type::flags: {
+        std::string t;
+        for (const auto& [n, bit] : a.names) t += (t.empty() ? "" : ", ") + n;
+        return t + (t.empty() ? "" : "; or ") + int_text(a.min) + ".." + int_text(a.max);
+    }
     default: return "";
     }
 }
@@ -128,6 +138,8 @@ const char* type_text(arg_type t) {
     case arg_type::domain: return "domain";
     case arg_type::device: return "function id";
     case arg_type::time: return "time";
+    case arg_type::flags: return "flags";
+    case arg_type::structure: return "structure";
     }
     return "?";
 }
@@ -143,6 +155,7 @@ const char* type_text(result_type t) {
     case result_type::names: return "list of names";
     case result_type::errors: return "list";
     case result_type::strings: return "list of words";
+    case result_type::structure: return "list or mapping";
     }
     return "?";
 }
@@ -154,9 +167,10 @@ std::string scalar(const YAML::Node& v, const scenario& s, const std::string& wh
     return v.Scalar();
 }
 
-void in_range(const YAML::Node& v, const scenario& s, const arg_spec& a, std::uint64_t x, const std::string& shown) {
+void in_range(const YAML::Node& v, const scenario& s, const arg_spec& a, std::uint64_t x, const std::string& shown,
+              const std::string& what = "") {
     if (x >= a.min && x <= a.max) return;
-    fail(v, s, "args." + a.name + " must be " + range_text(a) + ", not " + shown);
+    fail(v, s, (what.empty() ? "args." + a.name : what) + " must be " + range_text(a) + ", not " + shown);
 }
 
 std::vector<std::string> function_ids(const std::vector<pcie_node>& nodes) {
@@ -173,17 +187,45 @@ std::vector<std::string> function_ids(const std::vector<pcie_node>& nodes) {
 
 } // namespace
 
-void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s) {
-    const std::string what = "args." + a.name;
+arg_spec flags_arg(std::string name, bool required, std::string description, std::vector<std::pair<std::string, std::uint64_t>> names,
+                   std::uint64_t max) {
+    arg_spec a(std::move(name), arg_type::flags, required, std::move(description), 0, max);
+    a.names = std::move(names);
+    return a;
+}
+
+arg_spec structure_arg(std::string name, bool required, std::string description, std::vector<arg_spec> fields, bool list,
+                       std::uint64_t max_items) {
+    arg_spec a(std::move(name), arg_type::structure, required, std::move(description), list ? 1 : 0, max_items);
+    a.fields = std::move(fields);
+    a.list = list;
+    return a;
+}
+
+std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::string, std::uint64_t>>& names) {
+    if (v.IsScalar()) return parse_integer(v.Scalar(), {});
+    std::uint64_t x = 0;
+    if (!v.IsSequence()) throw input_error({}, "must be a list of flag names or an integer");
+    for (const auto& e : v) {
+        const std::string t = e.IsScalar() ? e.Scalar() : "";
+        const auto it = std::find_if(names.begin(), names.end(), [&](const auto& n) { return n.first == t; });
+        if (it == names.end()) throw input_error({}, "unknown flag " + quote_input(t));
+        x |= it->second;
+    }
+    return x;
+}
+
+void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const std::string& path) {
+    const std::string what = path.empty() ? "args." + a.name : path;
     switch (a.type) {
     case arg_type::integer: {
         const std::string t = scalar(v, s, what);
-        in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t));
+        in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
         break;
     }
     case arg_type::size: {
         const std::string t = scalar(v, s, what);
-        in_range(v, s, a, parse_size(t, pos_of(v, s.file)), quote_input(t));
+        in_range(v, s, a, parse_size(t, pos_of(v, s.file)), quote_input(t), what);
         break;
     }
     case arg_type::time: {
@@ -212,12 +254,62 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s) {
         const std::string d = scalar(v, s, what);
         if (!d.empty() && std::isdigit(static_cast<unsigned char>(d[0]))) {
             // A domid: whether a domain has it is the model's to answer (ESRCH).
-            in_range(v, s, a, parse_integer(d, pos_of(v, s.file)), quote_input(d));
+            in_range(v, s, a, parse_integer(d, pos_of(v, s.file)), quote_input(d), what);
             break;
         }
         std::vector<std::string> names;
         for (const auto& dd : s.domains) names.push_back(dd.name);
         if (std::find(names.begin(), names.end(), d) == names.end()) fail(v, s, "no domain named " + quote_input(d) + suggestion(d, names));
+        break;
+    }
+    case arg_type::flags: {
+        if (v.IsScalar()) {
+            const std::string t = v.Scalar();
+            in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
+            break;
+        }
+        if (!v.IsSequence()) fail(v, s, what + " must be a list of flag names or an integer");
+        std::vector<std::string> known;
+        for (const auto& [n, bit] : a.names) known.push_back(n);
+        for (const auto& e : v) {
+            const std::string t = scalar(e, s, what + "[]");
+            if (std::find(known.begin(), known.end(), t) == known.end()) fail(e, s, "unknown flag " + quote_input(t) + " in " + what + suggestion(t, known));
+        }
+        break;
+    }
+    case arg_type::structure: {
+        const auto check_map = [&](const YAML::Node& m, const std::string& where) {
+            if (!m.IsMap()) fail(m, s, where + " must be a mapping" + (a.fields.empty() ? "" : " of " + a.description));
+            if (a.fields.empty()) return;
+            std::vector<std::string> known;
+            for (const arg_spec& f : a.fields) known.push_back(f.name);
+            for (const auto& kv : m) {
+                const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                if (std::find(known.begin(), known.end(), k) == known.end())
+                    fail(kv.first, s, "unknown field " + quote_input(k) + " in " + where + suggestion(k, known));
+            }
+            for (const arg_spec& f : a.fields) {
+                const YAML::Node fv = m[f.name];
+                if (!fv) {
+                    if (f.required) fail(m, s, where + " needs " + f.name + " (" + f.description + ")");
+                    continue;
+                }
+                bool has_reference = false;
+                for_each_reference(fv, [&](const YAML::Node&) { has_reference = true; });
+                if (!has_reference) check_arg(f, fv, s, where + "." + f.name);
+            }
+        };
+        if (v.IsSequence()) {
+            if (!a.list) fail(v, s, what + " must be a mapping");
+            if (v.size() < a.min || v.size() > a.max)
+                fail(v, s, what + " must have " + std::to_string(a.min) + ".." + std::to_string(a.max) + " entries, not " + std::to_string(v.size()));
+            for (std::size_t i = 0; i < v.size(); ++i) check_map(v[i], what + "[" + std::to_string(i) + "]");
+        } else if (v.IsMap()) {
+            if (a.list) fail(v, s, what + " must be a list");
+            check_map(v, what);
+        } else {
+            fail(v, s, what + (a.list ? " must be a list" : " must be a mapping"));
+        }
         break;
     }
     case arg_type::device: {
@@ -270,6 +362,14 @@ namespace {
 
 void check_expect_value(const result_spec& r, const YAML::Node& v, const scenario& s) {
     const std::string what = "expect." + r.name;
+    // { not: X } and { mask: M, value: V } apply to any result.
+    if (v.IsMap() && v.size() == 1 && v["not"]) return check_expect_value(r, v["not"], s);
+    if (v.IsMap() && v.size() == 2 && v["mask"] && v["value"]) {
+        parse_integer(scalar(v["mask"], s, what + ".mask"), pos_of(v["mask"], s.file));
+        parse_integer(scalar(v["value"], s, what + ".value"), pos_of(v["value"], s.file));
+        return;
+    }
+    if (r.type == result_type::structure) return;  // compared value by value when the step has run
     // A list result may be checked by its length.
     if (v.IsMap() && v.size() == 1 && v["length"] &&
         (r.type == result_type::names || r.type == result_type::errors || r.type == result_type::strings)) {
@@ -314,6 +414,7 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
         if (!v.IsSequence()) fail(v, s, what + " must be a list (or { length: N })");
         for (const auto& e : v) scalar(e, s, what);
         break;
+    case result_type::structure: break;
     }
 }
 
@@ -353,10 +454,14 @@ void write_operations_markdown(std::ostream& os) {
         os << "#### `" << op.name << "`" << by << "\n\n" << summary << ".\n\n";
         if (!op.args.empty()) {
             os << "| argument | type | range | default | meaning |\n|---|---|---|---|---|\n";
-            for (const arg_spec& a : op.args)
-                os << "| `" << a.name << "` | " << type_text(a.type) << " | " << range_text(a) << " | "
+            // A structure's fields follow it, named by their path (ops[].ref, source.domid).
+            const std::function<void(const arg_spec&, const std::string&)> row = [&](const arg_spec& a, const std::string& path) {
+                os << "| `" << path << "` | " << type_text(a.type) << " | " << range_text(a) << " | "
                    << (a.required ? "required" : a.default_value.empty() ? "not given" : "`" + a.default_value + "`") << " | "
                    << a.description << " |\n";
+                for (const arg_spec& f : a.fields) row(f, path + (a.list ? "[]." : ".") + f.name);
+            };
+            for (const arg_spec& a : op.args) row(a, a.name);
             os << "\n";
         }
         for (const auto& g : op.together) os << "`" << g[0] << "` and `" << g[1] << "` are given together.\n";

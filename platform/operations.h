@@ -38,10 +38,12 @@ enum class arg_type {
     domain,   // a domain by name (checked by the loader) or by domid (checked by the model)
     device,   // a function id of platform.pcie
     time,     // 10ns, 1.5us; in [min, max] picoseconds
+    flags,    // a list of flag names (from `names`) or an integer in [min, max]
+    structure,  // a mapping of declared fields, or a list of them (batched hypercall ops, nested structures)
 };
 
 // What a result field holds (for `expect` and for references to it).
-enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings };  // strings: a list of words, in order
+enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings, structure };  // strings: a list of words, in order; structure: lists and mappings (batched hypercall results)
 
 enum class actor { domain, device, none };
 
@@ -58,7 +60,23 @@ struct arg_spec {
     std::uint64_t min = 0;
     std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
     std::string default_value;  // shown in the documentation; "" when required or absent means "not given"
+    std::vector<std::pair<std::string, std::uint64_t>> names;  // for `flags`: each name and its bit value
+    // For `structure`: the fields of the mapping (each checked as an argument
+    // is), and whether the argument is a list of such mappings of [min, max]
+    // entries (a batch) rather than one.
+    std::vector<arg_spec> fields;
+    bool list = false;
 };
+
+// A structure argument: one mapping of `fields`, or (list) 1..max_items of them.
+arg_spec structure_arg(std::string name, bool required, std::string description, std::vector<arg_spec> fields, bool list = false,
+                       std::uint64_t max_items = std::numeric_limits<std::uint64_t>::max());
+
+// A flags argument: a list of names from `names` or an integer.
+arg_spec flags_arg(std::string name, bool required, std::string description,
+                   std::vector<std::pair<std::string, std::uint64_t>> names, std::uint64_t max = std::numeric_limits<std::uint32_t>::max());
+// The value of a flags argument (already checked): the names OR-ed, or the integer.
+std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::string, std::uint64_t>>& names);
 
 struct result_spec {
     std::string name;
@@ -117,7 +135,8 @@ constexpr std::uint64_t max_wait_ps = limits::max_time_value_ps;  // one sim.wai
 // Checks one argument value (already free of references) against its spec;
 // throws input_error at the value's position. `s` gives the names a domain or
 // device argument may take.
-void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s);
+// `path` names the value in messages (default: args.<name>).
+void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const std::string& path = "");
 // Checks the argument map of a step: unknown and missing arguments, the
 // together/exclusive groups, and every value that is not a reference.
 void check_args(const op_spec& op, const YAML::Node& args, const scenario& s, const source_pos& step);

@@ -251,6 +251,12 @@ std::string normalize_hex(const std::string& s) {
 // value, whatever their notation), a list element by element, a map key by
 // key, or { length: N } for a list.
 bool matches(const json& got, const YAML::Node& want) {
+    if (want.IsMap() && want.size() == 1 && want["not"]) return !matches(got, want["not"]);
+    if (want.IsMap() && want.size() == 2 && want["mask"] && want["value"]) {
+        const auto g = as_number(got);
+        const auto m = as_number(json(want["mask"].Scalar())), v = as_number(json(want["value"].Scalar()));
+        return g && m && v && (*g & *m) == *v;
+    }
     if (want.IsMap() && want.size() == 1 && want["length"] && got.is_array())
         return as_number(json(want["length"].Scalar())) == std::optional<std::uint64_t>(got.size());
     if (want.IsSequence()) {

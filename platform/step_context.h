@@ -45,6 +45,7 @@ public:
     bool bus_error = false;  // a request of this step ended in UR or CA
 
     bool has(const char* name) const { return static_cast<bool>(args_[name]); }
+    const YAML::Node& args() const { return args_; }
     // Typed arguments; an optional argument that is absent gives `def`.
     std::uint64_t integer(const char* name, std::optional<std::uint64_t> def = std::nullopt) const;
     std::uint64_t size(const char* name) const;

@@ -20,6 +20,14 @@ std::optional<std::uint64_t> domain::to_machine(std::uint64_t gpa, std::uint64_t
     return std::nullopt;
 }
 
+std::optional<domain::page_target> domain::translate(std::uint64_t gpa) const {
+    const std::uint64_t gfn = gpa / page, off = gpa % page;
+    if (const auto f = foreign.find(gfn); f != foreign.end()) return page_target{f->second.maddr + off, !f->second.readonly, &f->second};
+    if (const auto sh = shared.find(gfn); sh != shared.end()) return page_target{sh->second + off, true, nullptr};
+    if (const auto m = to_machine(gpa, 1)) return page_target{*m, true, nullptr};
+    return std::nullopt;
+}
+
 bool domain::covers(std::uint64_t gpa, std::uint64_t len) const {
     if (gpa + len < gpa) return false;
     // Extents are in gpa order; walk the range through them.
@@ -34,7 +42,9 @@ bool domain::covers(std::uint64_t gpa, std::uint64_t len) const {
 }
 
 hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
-    : sc_module(name), cpu("cpu"), io("io"), p_(p), pool_(p.heap_base, p.heap_size), vtd_(*this, p.iommu_regs, pool_) {
+    : sc_module(name), cpu("cpu"), hypercalls("hypercalls"), io("io"), p_(p), pool_(p.heap_base, p.heap_size),
+      vtd_(*this, p.iommu_regs, pool_), gnttab_(*this, p.timing.gnttab), evtchn_(*this, p.timing.evtchn) {
+    hypercalls.register_b_transport(this, &hypervisor::b_transport_hypercall);
     ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
     for (auto [base, size] : p.ram) {
         // The hypervisor's own image and heap occupy the low RAM it is loaded into.
@@ -54,15 +64,18 @@ int hypervisor::init(sc_time& d) {
     return vtd_.init(p_.iommu_translate, fault_addr, fault_vector_, d);
 }
 
-int hypervisor::create_domain(const std::string& name, bool privileged, std::uint64_t memory, sc_time& d) {
-    (void)d;
+int hypervisor::create_domain(const domain_config& c, sc_time& d) {
+    const std::string& name = c.name;
+    const std::uint64_t memory = c.memory;
     if (memory == 0 || memory % page) return -EINVAL;
     if (find(name)) return -EEXIST;
     domain dom;
     dom.id = static_cast<domid_t>(domains_.size());
     dom.name = name;
-    dom.privileged = privileged;
+    dom.privileged = c.privileged;
+    dom.type = c.type;
     dom.memory = memory;
+    dom.max_grant_frames = c.max_grant_frames;
     dom.iommu_did = static_cast<std::uint16_t>(dom.id + 1);  // DID 0 stays unused
     std::uint64_t need = memory, gpa = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> rest;
@@ -86,8 +99,58 @@ int hypervisor::create_domain(const std::string& name, bool privileged, std::uin
     }
     free_ram_ = rest;
     domains_.push_back(std::move(dom));
-    return domains_.back().id;
+    domain& made = domains_.back();
+    if (const int e = gnttab_.domain_created(made, c.grant_version, c.max_grant_version, c.max_grant_frames,
+                                             c.max_maptrack_frames, d))
+        return -e;
+    if (const int e = evtchn_.domain_created(made, d)) return -e;
+    return made.id;
 }
+
+int hypervisor::create_domain(const std::string& name, bool privileged, std::uint64_t memory, sc_time& d) {
+    domain_config c;
+    c.name = name;
+    c.privileged = privileged;
+    c.memory = memory;
+    return create_domain(c, d);
+}
+
+long hypervisor::destroy_domain(domid_t caller, domid_t victim, sc_time& d) {
+    const domain* me = find(caller);
+    if (!me || !me->privileged) return -EPERM;
+    domain* x = find(victim);
+    if (!x) return -ESRCH;
+    // domain_kill(): a domain cannot kill itself.
+    if (x == me) return -EINVAL;
+    if (x->dying) return 0;
+    x->dying = true;
+    gnttab_.domain_destroyed(*x, d);
+    evtchn_.domain_destroyed(*x, d);
+    return 0;
+}
+
+void hypervisor::b_transport_hypercall(tlm::tlm_generic_payload& gp, sc_time& d) {
+    if (gp.get_data_length() != sizeof(hypercall) || !gp.get_data_ptr()) {
+        gp.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+        return;
+    }
+    auto& hc = *reinterpret_cast<hypercall*>(gp.get_data_ptr());
+    ++hypercalls_;
+    d += p_.timing.hypercall_entry;
+    switch (hc.nr) {
+    case HYPERVISOR_grant_table_op: hc.rc = gnttab_.grant_table_op(hc, d); break;
+    case HYPERVISOR_event_channel_op: hc.rc = evtchn_.event_channel_op(hc, d); break;
+    case HYPERVISOR_domctl:
+        if (hc.cmd != XEN_DOMCTL_destroydomain) hc.rc = -ENOSYS;
+        else if (!hc.arg || hc.readable < 1) hc.rc = -EFAULT;
+        else hc.rc = destroy_domain(hc.caller, static_cast<domctl_destroydomain*>(hc.arg)->domain, d);
+        break;
+    default: hc.rc = -ENOSYS; break;
+    }
+    d += p_.timing.hypercall_exit;
+    gp.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
 
 domain* hypervisor::find(const std::string& name) {
     for (domain& x : domains_)
@@ -148,8 +211,8 @@ int hypervisor::guest_access(domid_t dom, tlm::tlm_command cmd, std::uint64_t gp
     for (unsigned done = 0; done < len;) {
         const std::uint64_t a = gpa + done;
         const auto n = static_cast<unsigned>(std::min<std::uint64_t>(len - done, page - (a & (page - 1))));
-        const auto m = x ? x->to_machine(a, n) : std::nullopt;
-        if (!m || !access(cmd, *m, data + done, n, d)) return EFAULT;
+        const auto t = x ? x->translate(a) : std::nullopt;
+        if (!t || (cmd == tlm::TLM_WRITE_COMMAND && !t->writable) || !access(cmd, t->maddr, data + done, n, d)) return EFAULT;
         done += n;
     }
     return 0;
@@ -215,6 +278,65 @@ domid_t hypervisor::owner_of(std::uint64_t maddr) const {
     if (it == ledger_.begin()) return DOMID_INVALID;
     --it;
     return maddr < it->second.first ? it->second.second : DOMID_INVALID;
+}
+
+namespace {
+// Splits the ledger extent holding `a` so that one starts at `a`.
+void split_at(std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>>& ledger, std::uint64_t a) {
+    auto it = ledger.upper_bound(a);
+    if (it == ledger.begin()) return;
+    --it;
+    if (it->first == a || a >= it->second.first) return;
+    ledger[a] = {it->second.first, it->second.second};
+    it->second.first = a;
+}
+} // namespace
+
+void hypervisor::set_owner(std::uint64_t maddr, domid_t owner) {
+    maddr &= ~(page - 1);
+    split_at(ledger_, maddr);
+    split_at(ledger_, maddr + page);
+    ledger_[maddr] = {maddr + page, owner};
+}
+
+bool hypervisor::allocation_fails() {
+    if (!fail_allocs_) return false;
+    --fail_allocs_;
+    return true;
+}
+
+std::optional<std::uint64_t> hypervisor::alloc_frame(domid_t owner) {
+    if (allocation_fails()) return std::nullopt;
+    // From the top of RAM down: domains' RAM comes from the bottom in 2 MiB
+    // aligned extents, which single frames taken there would fragment.
+    for (auto it = free_ram_.rbegin(); it != free_ram_.rend(); ++it) {
+        auto& [base, size] = *it;
+        if (size < page) continue;
+        size -= page;
+        const std::uint64_t f = base + size;
+        if (!size) free_ram_.erase(std::next(it).base());
+        set_owner(f, owner);
+        return f;
+    }
+    return std::nullopt;
+}
+
+void hypervisor::free_frame(std::uint64_t maddr) {
+    maddr &= ~(page - 1);
+    split_at(ledger_, maddr);
+    split_at(ledger_, maddr + page);
+    ledger_.erase(maddr);
+    // Kept in address order, so that allocations stay deterministic.
+    const auto at = std::lower_bound(free_ram_.begin(), free_ram_.end(), std::make_pair(maddr, std::uint64_t(0)));
+    free_ram_.insert(at, {maddr, page});
+}
+
+int hypervisor::read_machine(std::uint64_t maddr, void* data, unsigned len, sc_time& d) {
+    return access(tlm::TLM_READ_COMMAND, maddr, data, len, d) ? 0 : EFAULT;
+}
+
+int hypervisor::write_machine(std::uint64_t maddr, const void* data, unsigned len, sc_time& d) {
+    return access(tlm::TLM_WRITE_COMMAND, maddr, const_cast<void*>(data), len, d) ? 0 : EFAULT;
 }
 
 std::uint64_t hypervisor::msi_address(std::uint8_t apic_id) {
@@ -307,6 +429,9 @@ void hypervisor::stats(stat_map& out) const {
     add_stat(out, n, "intx_interrupts", intx_interrupts_);
     add_stat(out, n, "intx_unbound", intx_unbound_);
     add_stat(out, n, "heap_frames", pool_.used());
+    add_stat(out, n, "hypercalls", hypercalls_);
+    gnttab_.stats(out, n);
+    evtchn_.stats(out, n);
 }
 
 } // namespace iotwin::hyp

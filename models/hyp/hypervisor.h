@@ -19,34 +19,90 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include "models/common/stats.h"
+#include "models/hyp/event_channel.h"
+#include "models/hyp/grant_table.h"
+#include "models/hyp/hypercall.h"
 #include "models/hyp/vtd_driver.h"
 #include "models/intc/msi_controller.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::hyp {
 
-using domid_t = std::uint16_t;
 // Xen's special domain IDs (xen/include/public/xen.h).
-constexpr domid_t DOMID_IO = 0x7ff1, DOMID_XEN = 0x7ff2, DOMID_INVALID = 0x7ff4;
+constexpr domid_t DOMID_FIRST_RESERVED = 0x7ff0, DOMID_SELF = 0x7ff0, DOMID_IO = 0x7ff1, DOMID_XEN = 0x7ff2,
+                  DOMID_COW = 0x7ff3, DOMID_INVALID = 0x7ff4;
 
 struct extent {
     std::uint64_t gpa, maddr, size;
+};
+
+// PV: the guest works with machine frames; HVM: translated, its frame
+// numbers are guest frames (Xen's paging_mode_translate()).
+enum class domain_type { pv, hvm };
+
+// What a domain is created with (XEN_DOMCTL_createdomain's configuration).
+struct domain_config {
+    std::string name;
+    bool privileged = false;
+    std::uint64_t memory = 0;
+    domain_type type = domain_type::hvm;
+    unsigned grant_version = 1;  // the version the guest's kernel selects at boot
+    unsigned max_grant_version = 2;
+    unsigned max_grant_frames = 64;
+    unsigned max_maptrack_frames = 1024;
+};
+
+// A granted frame mapped at a page of a domain's guest-physical space
+// (GNTMAP_host_map): the domain's vCPU accesses there reach `maddr`.
+struct foreign_page {
+    std::uint64_t maddr = 0;
+    bool readonly = false;
+    domid_t granter = 0;
+    std::uint32_t ref = 0;
+    std::uint32_t handle = 0;
 };
 
 struct domain {
     domid_t id = 0;
     std::string name;
     bool privileged = false;
+    domain_type type = domain_type::hvm;
+    bool dying = false;              // XEN_DOMCTL_destroydomain has begun
     std::uint64_t memory = 0;
     std::vector<extent> p2m;         // guest-physical -> machine, in gpa order
+    // Frames the hypervisor shares with the domain (grant-table frames, v2
+    // status frames, the shared-info page), by guest frame number: they
+    // appear above its RAM (`memory / 4096` on, see special_gfn()).
+    std::map<std::uint64_t, std::uint64_t> shared;   // gfn -> machine address
+    std::map<std::uint64_t, foreign_page> foreign;   // gfn -> granted page mapped there
+    unsigned max_grant_frames = 64;  // bounds the special region's layout
     std::uint16_t iommu_did = 0;     // VT-d domain ID
     std::uint64_t iommu_pgd = 0;     // machine address of its IO page table
     std::vector<std::uint16_t> devices;  // requester IDs assigned to it
     std::optional<std::uint64_t> to_machine(std::uint64_t gpa, std::uint64_t len) const;
     // Whether all of [gpa, gpa + len) is the domain's memory (it may span extents).
     bool covers(std::uint64_t gpa, std::uint64_t len) const;
+    bool translated() const { return type == domain_type::hvm; }
+
+    // The special region above RAM: grant frame i at special_gfn() + i,
+    // status frame i at special_gfn() + max_grant_frames + i, the shared-info
+    // page after the last possible status frame.
+    std::uint64_t special_gfn() const { return memory / 4096; }
+    std::uint64_t grant_frame_gfn(unsigned i) const { return special_gfn() + i; }
+    std::uint64_t status_frame_gfn(unsigned i) const { return special_gfn() + max_grant_frames + i; }
+    std::uint64_t shared_info_gfn() const { return special_gfn() + max_grant_frames + gnttab::status_frames_for(max_grant_frames); }
+
+    // A vCPU access to the page of `gpa`: where it goes (RAM through the P2M,
+    // a shared frame, or a granted frame mapped there) and whether it may write.
+    struct page_target {
+        std::uint64_t maddr;  // machine address of `gpa` itself
+        bool writable;
+        const foreign_page* foreign;  // when it goes through a grant mapping
+    };
+    std::optional<page_target> translate(std::uint64_t gpa) const;
 };
 
 struct interrupt_delivery {
@@ -70,17 +126,29 @@ struct intx_source {
     bool asserted;
 };
 
+struct hypervisor_timing {
+    // A hypercall's switch into the hypervisor and back (VMCALL exit and entry).
+    sc_core::sc_time hypercall_entry = sc_core::sc_time(300, sc_core::SC_NS);
+    sc_core::sc_time hypercall_exit = sc_core::sc_time(200, sc_core::SC_NS);
+    gnttab::grant_timing gnttab;
+    evtchn_timing evtchn;
+};
+
 struct hypervisor_params {
     std::uint64_t heap_base = 0x100000;        // machine frames for IOMMU tables
     std::uint64_t heap_size = 15ull << 20;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ram;  // (base, size) of machine RAM
     std::uint64_t iommu_regs = 0xFED90000;
     bool iommu_translate = true;
+    hypervisor_timing timing;
 };
+
 
 class hypervisor : public sc_core::sc_module, public bus_port {
 public:
     tlm_utils::simple_initiator_socket<hypervisor> cpu;
+    // Hypercalls from the vCPUs (models/cpu/cpu.h).
+    tlm_utils::simple_target_socket_optional<hypervisor> hypercalls;
     // The CPUs' port I/O space (IN/OUT); a platform without I/O routing leaves it unbound.
     tlm_utils::simple_initiator_socket_optional<hypervisor> io;
 
@@ -90,7 +158,10 @@ public:
     int init(sc_core::sc_time& d);
 
     // Allocates `memory` bytes of machine RAM; returns the new domain's ID or an errno (negative).
+    int create_domain(const domain_config& c, sc_core::sc_time& d);
     int create_domain(const std::string& name, bool privileged, std::uint64_t memory, sc_core::sc_time& d);
+    // XEN_DOMCTL_destroydomain by `caller`: 0 or -errno.
+    long destroy_domain(domid_t caller, domid_t victim, sc_core::sc_time& d);
     domain* find(const std::string& name);
     domain* find(domid_t id);
     const std::vector<domain>& domains() const { return domains_; }
@@ -115,6 +186,27 @@ public:
 
     // The ownership ledger: who owns the machine frame at `maddr`.
     domid_t owner_of(std::uint64_t maddr) const;
+    // Gives the frame at `maddr` (page-aligned) to `owner` in the ledger.
+    void set_owner(std::uint64_t maddr, domid_t owner);
+
+    // Machine frames from free RAM (grant-table, status, maptrack and
+    // shared-info frames): the frame's address, owned by `owner`, or none
+    // when RAM is exhausted or a failure was injected (sim.fail_alloc).
+    std::optional<std::uint64_t> alloc_frame(domid_t owner);
+    void free_frame(std::uint64_t maddr);
+    // The next `n` allocations of hypervisor memory fail (as Xen's
+    // alloc_xenheap_page / xzalloc returning NULL).
+    void fail_allocations(unsigned n) { fail_allocs_ = n; }
+    // Whether an allocation should fail now (consumes one injected failure).
+    bool allocation_fails();
+
+    // Loads and stores of machine memory by the hypervisor itself.
+    int read_machine(std::uint64_t maddr, void* data, unsigned len, sc_core::sc_time& d);
+    int write_machine(std::uint64_t maddr, const void* data, unsigned len, sc_core::sc_time& d);
+
+    gnttab::grant_tables& grant_tables() { return gnttab_; }
+    event_channels& evtchn() { return evtchn_; }
+    const hypervisor_timing& timing() const { return p_.timing; }
 
     // Interrupts: binds a new physical vector to `dom` (on its vCPU, APIC ID =
     // domid); the MSI address/data to program. None when vectors run out or
@@ -151,10 +243,16 @@ public:
     void stats(stat_map& out) const;
 
 private:
+    void b_transport_hypercall(tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
+
     hypervisor_params p_;
     frame_pool pool_;
     vtd_driver vtd_;
     std::vector<domain> domains_;
+    gnttab::grant_tables gnttab_;
+    event_channels evtchn_;
+    unsigned fail_allocs_ = 0;
+    std::uint64_t hypercalls_ = 0;
     std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>> ledger_;  // start -> (end, owner)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> free_ram_;      // (base, size), address order
     std::map<std::uint8_t, domid_t> vectors_;                            // physical vector -> domain

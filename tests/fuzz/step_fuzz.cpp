@@ -214,8 +214,36 @@ private:
         return s;
     }
 
-    std::string value(const op_spec& op, const arg_spec& a) {
+    YAML::Node value(const op_spec& op, const arg_spec& a) {
         switch (a.type) {
+        case arg_type::flags: {
+            if (a.names.empty() || chance(4)) return YAML::Node(std::to_string(number(op, a)));
+            YAML::Node l(YAML::NodeType::Sequence);
+            for (std::uint64_t i = 0, n = pick(a.names.size() + 1); i < n; ++i) l.push_back(a.names[pick(a.names.size())].first);
+            return l;
+        }
+        case arg_type::structure: {
+            // Mostly the declared fields, each present half the time (required ones always).
+            const auto one = [&] {
+                YAML::Node m(YAML::NodeType::Map);
+                for (const arg_spec& f : a.fields)
+                    if (f.required || chance(2)) m[f.name] = f.type == arg_type::device ? YAML::Node(ids_[pick(ids_.size())]) : value(op, f);
+                return m;
+            };
+            if (!a.list) return one();
+            YAML::Node l(YAML::NodeType::Sequence);
+            const std::uint64_t n = std::clamp<std::uint64_t>(chance(50) ? pick(64) : 1 + pick(3), a.min, std::min<std::uint64_t>(a.max, 64));
+            for (std::uint64_t i = 0; i < n; ++i) l.push_back(one());
+            return l;
+        }
+        default: return YAML::Node(text_value(op, a));
+        }
+    }
+
+    std::string text_value(const op_spec& op, const arg_spec& a) {
+        switch (a.type) {
+        case arg_type::flags:
+        case arg_type::structure: return "";
         case arg_type::integer: return std::to_string(number(op, a));
         case arg_type::size: return std::to_string(number(op, a));
         case arg_type::boolean: return chance(2) ? "true" : "false";
@@ -260,7 +288,7 @@ private:
         }
         YAML::Node args(YAML::NodeType::Map);
         for (const arg_spec& a : op.args)
-            if (given[a.name]) args[a.name] = a.type == arg_type::device ? device_of(as) : value(op, a);
+            if (given[a.name]) args[a.name] = a.type == arg_type::device ? YAML::Node(device_of(as)) : value(op, a);
         return args;
     }
 

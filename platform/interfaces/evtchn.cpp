@@ -1,0 +1,7 @@
+#include "platform/interfaces/interfaces.h"
+
+namespace iotwin::platform::interfaces {
+
+void register_evtchn(op_registry&) {}
+
+} // namespace iotwin::platform::interfaces
