@@ -1,6 +1,7 @@
 #include "platform/operations.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -203,7 +204,12 @@ arg_spec structure_arg(std::string name, bool required, std::string description,
 }
 
 std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::string, std::uint64_t>>& names) {
-    if (v.IsScalar()) return parse_integer(v.Scalar(), {});
+    if (v.IsScalar()) {
+        // One name alone, or an integer.
+        for (const auto& [n, bit] : names)
+            if (n == v.Scalar()) return bit;
+        return parse_integer(v.Scalar(), {});
+    }
     std::uint64_t x = 0;
     if (!v.IsSequence()) throw input_error({}, "must be a list of flag names or an integer");
     for (const auto& e : v) {
@@ -265,6 +271,12 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const 
     case arg_type::flags: {
         if (v.IsScalar()) {
             const std::string t = v.Scalar();
+            if (std::any_of(a.names.begin(), a.names.end(), [&](const auto& n) { return n.first == t; })) break;
+            if (!t.empty() && !std::isdigit(static_cast<unsigned char>(t[0]))) {
+                std::vector<std::string> known;
+                for (const auto& [n, bit] : a.names) known.push_back(n);
+                fail(v, s, "unknown flag " + quote_input(t) + " in " + what + suggestion(t, known));
+            }
             in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
             break;
         }

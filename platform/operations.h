@@ -72,7 +72,7 @@ struct arg_spec {
 arg_spec structure_arg(std::string name, bool required, std::string description, std::vector<arg_spec> fields, bool list = false,
                        std::uint64_t max_items = std::numeric_limits<std::uint64_t>::max());
 
-// A flags argument: a list of names from `names` or an integer.
+// A flags argument: a list of names from `names`, one name, or an integer.
 arg_spec flags_arg(std::string name, bool required, std::string description,
                    std::vector<std::pair<std::string, std::uint64_t>> names, std::uint64_t max = std::numeric_limits<std::uint32_t>::max());
 // The value of a flags argument (already checked): the names OR-ed, or the integer.
