@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "models/common/errno_names.h"
+#include "models/hyp/hypercall.h"
 #include "platform/interfaces/interfaces.h"
 #include "platform/limits.h"
 #include "platform/loader.h"
@@ -263,7 +264,9 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const 
             in_range(v, s, a, parse_integer(d, pos_of(v, s.file)), quote_input(d), what);
             break;
         }
+        // Xen's reserved domids by name (DOMID_SELF, DOMID_IO, ...), a domain by its name.
         std::vector<std::string> names;
+        for (const auto& [n, id] : hyp::reserved_domids) names.push_back(n);
         for (const auto& dd : s.domains) names.push_back(dd.name);
         if (std::find(names.begin(), names.end(), d) == names.end()) fail(v, s, "no domain named " + quote_input(d) + suggestion(d, names));
         break;

@@ -72,6 +72,7 @@ hyp::domid_t step_context::domain(const char* name) {
     const std::string v = scalar(name);
     if (!v.empty() && std::isdigit(static_cast<unsigned char>(v[0])))
         return static_cast<hyp::domid_t>(parsed(name, [&] { return parse_integer(v, {}); }));
+    if (const auto id = hyp::reserved_domid(v)) return *id;
     const hyp::domain* d = hyp().find(v);
     if (!d) throw step_error("no domain '" + v + "'");
     return d->id;

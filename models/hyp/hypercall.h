@@ -5,10 +5,22 @@
 // copy to and from the guest (docs/timing.md).
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
 
 namespace iotwin::hyp {
 
 using domid_t = std::uint16_t;
+
+// Xen's reserved domain IDs by name (xen/include/public/xen.h), as steps may write them.
+inline const std::pair<const char*, domid_t> reserved_domids[] = {
+    {"DOMID_SELF", 0x7ff0}, {"DOMID_IO", 0x7ff1}, {"DOMID_XEN", 0x7ff2}, {"DOMID_COW", 0x7ff3}, {"DOMID_INVALID", 0x7ff4}};
+inline std::optional<domid_t> reserved_domid(const std::string& name) {
+    for (const auto& [n, id] : reserved_domids)
+        if (name == n) return id;
+    return std::nullopt;
+}
 
 // Hypercall numbers (xen/include/public/xen.h).
 constexpr unsigned HYPERVISOR_grant_table_op = 20;

@@ -12,13 +12,6 @@ namespace iotwin::platform::interfaces {
 
 namespace {
 
-const name_table& domid_names() {
-    static const name_table n = {{"DOMID_SELF", hyp::DOMID_SELF}, {"DOMID_IO", hyp::DOMID_IO},
-                                 {"DOMID_XEN", hyp::DOMID_XEN},   {"DOMID_COW", hyp::DOMID_COW},
-                                 {"DOMID_INVALID", hyp::DOMID_INVALID}};
-    return n;
-}
-
 std::string scalar_of(const batch_op& op, const char* f) {
     const YAML::Node n = op.fields[f];
     if (!n.IsScalar()) op.fail(f, "must be a single value");
@@ -73,8 +66,7 @@ hyp::domid_t batch_op::domain(step_context& c, const char* f, std::optional<hyp:
         fail(f, "is missing");
     }
     const std::string t = scalar_of(*this, f);
-    for (const auto& [n, v] : domid_names())
-        if (t == n) return static_cast<hyp::domid_t>(v);
+    if (const auto id = hyp::reserved_domid(t)) return *id;
     if (!t.empty() && std::isdigit(static_cast<unsigned char>(t[0]))) return static_cast<hyp::domid_t>(integer(f, 0xffff));
     const hyp::domain* d = c.hyp().find(t);
     if (!d) fail(f, "names no domain '" + t + "'");
