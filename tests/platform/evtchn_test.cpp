@@ -145,7 +145,6 @@ TEST(Evtchn, DestroyingADomainClosesItsPortsAndRaisesDomExc) {
     sc_core::sc_time d = sc_core::SC_ZERO_TIME;
     const std::size_t before = r.h().deliveries().size();
     ASSERT_EQ(r.h().destroy_domain(0, 1, d), 0);
-    sc_core::sc_start();
     EXPECT_EQ(r.h().evtchn().port(1, 1)->state, hyp::ecs::free);
     EXPECT_EQ(r.h().evtchn().port(1, 2)->state, hyp::ecs::free);
     const hyp::evtchn* back = r.h().evtchn().port(0, 2);
