@@ -142,7 +142,7 @@ void op_event_channel_op(step_context& c) {
         std::uint8_t raw[64];
     } u{};
     const unsigned cmd = static_cast<unsigned>(fields(c).integer("cmd", 0xffffffffu));
-    const bool null = c.has("arg") && c.args()["arg"].IsNull();
+    const bool null = c.boolean("null_arg", false);
     issue(c, h::HYPERVISOR_event_channel_op, cmd, null ? nullptr : u.raw, 1, 1);
 }
 
@@ -213,9 +213,9 @@ void register_evtchn(op_registry& r) {
            {port}, {rc}, {}, {}, "EINVAL: port beyond the domain's valid ports"},
           op_unmask);
     r.add({"evtchn.event_channel_op", actor::domain,
-           "HYPERVISOR_event_channel_op with any `cmd` and a zeroed argument (or `arg: null`), for what the named forms cannot express",
+           "HYPERVISOR_event_channel_op with any `cmd` and a zeroed argument (or a NULL one with `null_arg: true`), for what the named forms cannot express",
            {{"cmd", t::integer, true, "EVTCHNOP_* number", 0, 0xffffffffu},
-            {"arg", t::string, false, "null: a NULL argument", 0, 8}},
+            {"null_arg", t::boolean, false, "true: pass a NULL argument", 0, 1, "false"}},
            {rc}, {}, {}, std::string("ENOSYS: an unknown or unmodelled cmd (FIFO ABI, bind_pirq, reset); ") + errnos_common},
           op_event_channel_op);
 }
