@@ -19,16 +19,6 @@ namespace {
 using t = arg_type;
 namespace h = hyp;
 
-const name_table& virq_names() {
-    static const name_table n = {
-        {"VIRQ_TIMER", h::VIRQ_TIMER},         {"VIRQ_DEBUG", h::VIRQ_DEBUG},         {"VIRQ_CONSOLE", h::VIRQ_CONSOLE},
-        {"VIRQ_DOM_EXC", h::VIRQ_DOM_EXC},     {"VIRQ_TBUF", h::VIRQ_TBUF},           {"VIRQ_DEBUGGER", h::VIRQ_DEBUGGER},
-        {"VIRQ_XENOPROF", h::VIRQ_XENOPROF},   {"VIRQ_CON_RING", h::VIRQ_CON_RING},   {"VIRQ_PCPU_STATE", h::VIRQ_PCPU_STATE},
-        {"VIRQ_MEM_EVENT", h::VIRQ_MEM_EVENT}, {"VIRQ_ARGO", h::VIRQ_ARGO},           {"VIRQ_ENOMEM", h::VIRQ_ENOMEM},
-        {"VIRQ_XENPMU", h::VIRQ_XENPMU},       {"VIRQ_MCA", h::VIRQ_ARCH_0}};
-    return n;
-}
-
 // The step's fields as one batch_op (for its readers' messages and DOMID_SELF).
 batch_op fields(step_context& c) { return batch_op{c.args(), "args"}; }
 
@@ -38,15 +28,6 @@ std::uint32_t u32(step_context& c, const char* f, std::optional<std::uint64_t> d
 
 h::domid_t dom(step_context& c, const char* f, std::optional<h::domid_t> def = std::nullopt) {
     return fields(c).domain(c, f, def);
-}
-
-std::uint32_t virq_arg(step_context& c) {
-    const batch_op op = fields(c);
-    const YAML::Node n = op.fields["virq"];
-    if (n && n.IsScalar())
-        for (const auto& [name, v] : virq_names())
-            if (n.Scalar() == name) return static_cast<std::uint32_t>(v);
-    return u32(c, "virq");
 }
 
 long run(step_context& c, unsigned cmd, void* s) { return issue(c, h::HYPERVISOR_event_channel_op, cmd, s, 1, 1); }
@@ -73,7 +54,7 @@ void op_bind_interdomain(step_context& c) {
 
 void op_bind_virq(step_context& c) {
     h::evtchn_bind_virq b;
-    b.virq = virq_arg(c);
+    b.virq = u32(c, "virq");
     b.vcpu = u32(c, "vcpu", 0);
     if (run(c, h::EVTCHNOP_bind_virq, &b) == 0) c.result()["port"] = b.port;
 }
@@ -152,13 +133,13 @@ const char* errnos_common = "EFAULT: a NULL argument";
 
 void register_evtchn(op_registry& r) {
     const arg_spec port{"port", t::integer, true, "event-channel port", 0, 0xffffffffu};
-    const arg_spec dom_self{"dom", t::string, false, "the domain (a name, a domid, or DOMID_SELF)", 0, 64, "DOMID_SELF"};
+    const arg_spec dom_self{"dom", t::domain, false, "the domain (a name, a domid, or DOMID_SELF)", 0, 0xffff, "DOMID_SELF"};
     const arg_spec vcpu{"vcpu", t::integer, false, "the vCPU to notify (each domain has vCPU 0 only)", 0, 0xffffffffu, "0"};
     const result_spec rc{"rc", result_type::text, "the hypercall's return value: 0 or a negative errno name"};
 
     r.add({"evtchn.alloc_unbound", actor::domain,
            "EVTCHNOP_alloc_unbound: a new port of `dom` that `remote_dom` may bind (evtchn_alloc_unbound)",
-           {dom_self, {"remote_dom", t::string, true, "the domain allowed to bind it (a name, a domid, or DOMID_SELF)", 0, 64}},
+           {dom_self, {"remote_dom", t::domain, true, "the domain allowed to bind it (a name, a domid, or DOMID_SELF)", 0, 0xffff}},
            {rc, {"port", result_type::integer, "the new port"}},
            {}, {},
            "ESRCH: no domain `dom`; EPERM: `dom` is another domain and the caller is not privileged; ENOSPC: no free port "
@@ -166,14 +147,14 @@ void register_evtchn(op_registry& r) {
           op_alloc_unbound);
     r.add({"evtchn.bind_interdomain", actor::domain,
            "EVTCHNOP_bind_interdomain: binds a new local port to `remote_port` of `remote_dom`, which must be unbound for the caller; the new port is raised",
-           {{"remote_dom", t::string, true, "the remote domain (a name, a domid, or DOMID_SELF)", 0, 64},
+           {{"remote_dom", t::domain, true, "the remote domain (a name, a domid, or DOMID_SELF)", 0, 0xffff},
             {"remote_port", t::integer, true, "the remote domain's unbound port", 0, 0xffffffffu}},
            {rc, {"local_port", result_type::integer, "the new local port"}},
            {}, {},
            "ESRCH: no such remote domain; EINVAL: the remote port is invalid, not unbound, or unbound for another domain; ENOSPC: no free local port"},
           op_bind_interdomain);
     r.add({"evtchn.bind_virq", actor::domain, "EVTCHNOP_bind_virq: a port for a virtual IRQ on a vCPU",
-           {{"virq", t::string, true, "VIRQ_* name (VIRQ_TIMER, VIRQ_DOM_EXC, ...) or number", 0, 64}, vcpu},
+           {{"virq", t::integer, true, "VIRQ_* number: VIRQ_TIMER 0, VIRQ_DEBUG 1, VIRQ_CONSOLE 2, VIRQ_DOM_EXC 3, VIRQ_TBUF 4, VIRQ_DEBUGGER 6, VIRQ_XENOPROF 7, VIRQ_CON_RING 8, VIRQ_PCPU_STATE 9, VIRQ_MEM_EVENT 10, VIRQ_ARGO 11, VIRQ_ENOMEM 12, VIRQ_XENPMU 13, VIRQ_ARCH_0..7 16..23", 0, 0xffffffffu}, vcpu},
            {rc, {"port", result_type::integer, "the new port"}},
            {}, {},
            "EINVAL: virq beyond NR_VIRQS (24), or a global VIRQ on a vCPU other than 0; ENOENT: no such vCPU; EEXIST: the VIRQ is already bound on that vCPU; ENOSPC: no free port"},
