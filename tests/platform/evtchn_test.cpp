@@ -57,6 +57,12 @@ TEST(Evtchn, PortsRunOutAtTheTwoLevelLimit) {
     std::string s;
     for (int i = 1; i < 4096; ++i) s += step("evtchn.alloc_unbound", "guest1", "remote_dom: dom0");
     s += step("evtchn.alloc_unbound", "guest1", "remote_dom: dom0", "rc: -ENOSPC, errno: ENOSPC");
+    // Every binding needs a local port first: ENOSPC before the remote port is looked at.
+    s += step("evtchn.alloc_unbound", "dom0", "remote_dom: guest1", "rc: 0, port: 1");
+    s += step("evtchn.bind_interdomain", "guest1", "remote_dom: dom0, remote_port: 1", "rc: -ENOSPC");
+    s += step("evtchn.bind_interdomain", "guest1", "remote_dom: dom0, remote_port: 77", "rc: -ENOSPC");
+    s += step("evtchn.bind_virq", "guest1", "virq: 0", "rc: -ENOSPC");
+    s += step("evtchn.bind_ipi", "guest1", "vcpu: 0", "rc: -ENOSPC");
     s += step("evtchn.close", "guest1", "port: 4095", "rc: 0");
     s += step("evtchn.alloc_unbound", "guest1", "remote_dom: dom0", "rc: 0, port: 4095");
     s += step("evtchn.status", "guest1", "port: 4096", "rc: -EINVAL");
