@@ -116,15 +116,32 @@ void op_status(step_context& c) {
 }
 
 void op_event_channel_op(step_context& c) {
-    // Any cmd with the union of the structures' fields: what the named forms cannot express.
-    union {
-        h::evtchn_alloc_unbound alloc;
-        h::evtchn_status status;
-        std::uint8_t raw[64];
-    } u{};
+    // Any cmd, its structure zeroed: what the named forms cannot express.
+    h::evtchn_alloc_unbound alloc;
+    h::evtchn_bind_interdomain interdomain;
+    h::evtchn_bind_virq virq;
+    h::evtchn_bind_ipi ipi;
+    h::evtchn_status status;
+    h::evtchn_bind_vcpu vcpu;
+    h::evtchn_close close;
+    h::evtchn_send send;
+    h::evtchn_unmask unmask;
+    std::uint64_t other[8] = {};
     const unsigned cmd = static_cast<unsigned>(fields(c).integer("cmd", 0xffffffffu));
-    const bool null = c.boolean("null_arg", false);
-    issue(c, h::HYPERVISOR_event_channel_op, cmd, null ? nullptr : u.raw, 1, 1);
+    void* arg = other;
+    switch (cmd) {
+    case h::EVTCHNOP_alloc_unbound: arg = &alloc; break;
+    case h::EVTCHNOP_bind_interdomain: arg = &interdomain; break;
+    case h::EVTCHNOP_bind_virq: arg = &virq; break;
+    case h::EVTCHNOP_bind_ipi: arg = &ipi; break;
+    case h::EVTCHNOP_status: arg = &status; break;
+    case h::EVTCHNOP_bind_vcpu: arg = &vcpu; break;
+    case h::EVTCHNOP_close: arg = &close; break;
+    case h::EVTCHNOP_send: arg = &send; break;
+    case h::EVTCHNOP_unmask: arg = &unmask; break;
+    default: break;
+    }
+    issue(c, h::HYPERVISOR_event_channel_op, cmd, c.boolean("null_arg", false) ? nullptr : arg, 1, 1);
 }
 
 const char* errnos_common = "EFAULT: a NULL argument";
