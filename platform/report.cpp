@@ -153,6 +153,8 @@ void write_trace(std::ostream& os, const run_report& r, const platform_instance&
                   {"device", i.from_device ? pi.id_of(i.requester_id) : "iommu"}};
         // A legacy INTx: the GSI that fired and the function's pin (1 = INTA).
         if (i.intx) j.update({{"intx", true}, {"gsi", i.gsi}, {"pin", i.pin}});
+        // An event-channel upcall: no device sent it.
+        if (i.upcall) j.update({{"device", "evtchn"}, {"upcall", true}, {"vcpu", i.vcpu}});
         ev.push_back({ns(i.time), seq++, std::move(j)});
     }
     for (const auto& v : r.violations)

@@ -372,6 +372,15 @@ void hypervisor::deliver(const intc::interrupt_message& m) {
     deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination});
 }
 
+// ---- event channels: upcalls ----
+void hypervisor::deliver_upcall(domid_t dom, unsigned vcpu, const sc_time& when) {
+    interrupt_delivery r{dom, 0xf3, 0, false, when, static_cast<std::uint8_t>(dom)};
+    r.upcall = true;
+    r.vcpu = vcpu;
+    deliveries_.push_back(r);
+}
+// ---- end event channels ----
+
 void hypervisor::deliver_intx(unsigned gsi, const sc_time& when) {
     ++intx_interrupts_;
     const std::vector<intx_source> sources = intx_resolver_ ? intx_resolver_(gsi) : std::vector<intx_source>{};

@@ -117,6 +117,9 @@ struct interrupt_delivery {
     bool intx = false;
     std::uint8_t gsi = 0;
     std::uint8_t pin = 0;
+    // An event-channel upcall (models/hyp/event_channel.h) on vCPU `vcpu`.
+    bool upcall = false;
+    unsigned vcpu = 0;
 };
 
 // A function whose INTx line reaches a GSI, and whether it asserts it now.
@@ -216,6 +219,9 @@ public:
     std::optional<msi_binding> bind_msi(domid_t dom);
     void deliver(const intc::interrupt_message& m);
     const std::vector<interrupt_delivery>& deliveries() const { return deliveries_; }
+    // Event channels: an upcall reached vCPU `vcpu` of `dom` at `when`
+    // (HYPERVISOR_CALLBACK_VECTOR, 0xf3, for the record).
+    void deliver_upcall(domid_t dom, unsigned vcpu, const sc_core::sc_time& when);
     // Messages whose vector is bound but whose destination is not the vCPU it
     // is bound on: not delivered (`domain` is the vector's domain).
     const std::vector<interrupt_delivery>& misdirected() const { return misdirected_; }

@@ -86,6 +86,8 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/nic-tx.yaml",
     "scenarios/examples/scripted-buggy-device.yaml",
     "scenarios/examples/write-to-read-only-mapping-faults.yaml",
+    "scenarios/examples/evtchn-interdomain-ping-pong.yaml",
+    "scenarios/examples/evtchn-masking-and-errors.yaml",
     "scenarios/security/dma-to-ecam.yaml",
     "scenarios/security/dma-to-iommu-registers-iommu-on.yaml",
     "scenarios/security/dma-to-iommu-registers.yaml",
