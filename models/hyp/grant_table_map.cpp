@@ -307,7 +307,8 @@ void grant_tables::mapping_gone(std::uint64_t maddr, domid_t granter, sc_time& d
     if (!rd || !rd->dying) return;
     // The granter is dying: a frame of its memory is freed when its last
     // mapping goes, and its table when nothing maps its grants any more.
-    if (!frame_held(maddr) && h_.owner_of(maddr) == granter) h_.free_frame(maddr);
+    // (While its destruction is still relinquishing memory, that pass frees it.)
+    if (rd->p2m.empty() && !frame_held(maddr) && h_.owner_of(maddr) == granter) h_.free_frame(maddr);
     finish_destroy(*rd, d);
 }
 
