@@ -34,7 +34,7 @@ std::string map_at(std::uint64_t host_addr, const std::string& as = "guest2", co
            ", flags: [GNTMAP_host_map], ref: " + std::to_string(ref) + ", dom: " + dom + " } }\n";
 }
 
-const nlohmann::json& result(const test::scenario_run& r, std::size_t i) { return r.report().steps.at(i).result; }
+const auto& result(const test::scenario_run& r, std::size_t i) { return r.report().steps.at(i).result; }
 
 TEST(GnttabMap, HandlesComeFromTheFreeListInXensOrder) {
     // Three maps (handles 0, 1, 2), unmap handle 0, map again: a freed handle
@@ -165,19 +165,20 @@ TEST(GnttabMap, UnmapAndReplaceRefusesNewAddrForHvm) {
 // foreign page planted in the P2M with no grant behind it).
 TEST(GrantIntegrity, SeesVcpuAccessesAndReportsOneWithoutAGrant) {
     test::temp_dir dir;
-    scenario s = load_scenario(dir.write("s.yaml", yaml("", map_at(0x200000) +
+    scenario s = load_scenario(dir.write("s.yaml", yaml("", map_at(0x200000) + "  - { do: sim.wait, args: { time: 1ms } }\n"
                                                                 "  - { do: mem.read, as: guest2, args: { addr: 0x200000, len: 4 } }\n"
                                                                 "  - { do: mem.write, as: guest2, args: { addr: 0x200000, data: \"01\" } }\n"
                                                                 "  - { do: mem.read, as: guest2, args: { addr: 0x400000, len: 4 } }\n",
                                                         "[grant_integrity]")));
     auto pi = build_platform(s);
     isolation_checker checker(*pi, {"grant_integrity"});
+    runner r("runner", s, *pi);
+    sc_core::sc_start(sc_core::sc_time(500, sc_core::SC_US));  // booted; the sim.wait step runs
     // The planted page: guest2's gfn 0x400 shows guest1's frame through handle 7, which maps nothing.
     hyp::domain* g2 = pi->hypervisor->find("guest2");
     hyp::domain* g1 = pi->hypervisor->find("guest1");
     ASSERT_TRUE(g1 && g2);
     g2->foreign[0x400] = hyp::foreign_page{*g1->to_machine(0x101000, 4096), false, g1->id, 9, 7};
-    runner r("runner", s, *pi);
     sc_core::sc_start();
     ASSERT_FALSE(r.error());
     EXPECT_EQ(checker.grant_vcpu_accesses(), 3u);
