@@ -7,7 +7,7 @@
 namespace iotwin::platform {
 
 const std::vector<std::string>& known_invariants() {
-    static const std::vector<std::string> names = {"dma_isolation", "group_isolation", "group_viability"};
+    static const std::vector<std::string> names = {"dma_isolation", "group_isolation", "group_viability", "grant_integrity"};
     return names;
 }
 
@@ -17,6 +17,7 @@ isolation_checker::isolation_checker(platform_instance& pi, const std::vector<st
     dma_isolation_ = on("dma_isolation");
     group_isolation_ = on("group_isolation");
     group_viability_ = on("group_viability");
+    grant_integrity_ = on("grant_integrity");
     const topology& t = pi_.topo;
     for (std::size_t i = 0; i < t.functions.size(); ++i) function_of_rid_[t.functions[i].bdf.rid()] = static_cast<int>(i);
     // Requests a bridge takes ownership of carry its alias: they belong to its group.
@@ -27,7 +28,11 @@ isolation_checker::isolation_checker(platform_instance& pi, const std::vector<st
             index_of_.emplace(f.get(), it->second);
             origin_index_.emplace(f.get(), it->second);
         }
-    if (dma_isolation_) pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) { observe_memory(gp); });
+    if (dma_isolation_ || grant_integrity_)
+        pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) {
+            observe_grant_vcpu(gp);
+            observe_memory(gp);
+        });
     if (dma_isolation_ || group_isolation_)
         for (auto& f : pi_.functions)
             f->set_bar_observer([this](const pci::pci_function& target, const tlm::tlm_generic_payload& gp) { observe_bar(target, gp); });
@@ -102,6 +107,31 @@ violation base(const char* invariant, std::size_t step, const tlm::tlm_generic_p
 }
 } // namespace
 
+void isolation_checker::observe_grant_vcpu(const tlm::tlm_generic_payload& gp) {
+    if (!grant_integrity_) return;
+    const auto* tag = gp.get_extension<hyp::vcpu_access_ext>();
+    if (!tag || !tag->via_grant) return;
+    ++grant_vcpu_accesses_;
+    hyp::hypervisor& h = *pi_.hypervisor;
+    if (h.grant_tables().host_mapping_allows(tag->domain, tag->handle, gp.get_address(), gp.is_write())) return;
+    violation v;
+    v.invariant = "grant_integrity";
+    v.step = step_;
+    v.time = sc_core::sc_time_stamp();
+    v.address = gp.get_address();
+    v.length = gp.get_data_length();
+    v.write = gp.is_write();
+    v.device = "vCPU of " + domain_name(tag->domain);
+    v.owner = domain_name(h.owner_of(v.address));
+    v.expected = "grant mapping handle " + std::to_string(tag->handle) + " in force";
+    std::ostringstream m;
+    m << "vCPU " << (v.write ? "write" : "read") << " of " << domain_name(tag->domain) << " reached machine address 0x" << std::hex
+      << v.address << std::dec << " (a frame of " << v.owner << ") through grant mapping handle " << tag->handle
+      << ", which is not in force for that frame" << (v.write ? " or is read-only" : "");
+    v.message = m.str();
+    violations_.push_back(v);
+}
+
 void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
     const auto* ext = gp.get_extension<pcie::pcie_ext>();
     if (!ext || ext->host) return;  // CPU and IOMMU-walker accesses are not device DMA
@@ -112,6 +142,26 @@ void isolation_checker::observe_memory(const tlm::tlm_generic_payload& gp) {
     for (std::uint64_t frame = a & ~std::uint64_t(4095); frame - (a & ~std::uint64_t(4095)) < len + (a & 4095); frame += 4096) {
         const hyp::domid_t owner = h.owner_of(frame);
         if (dom && owner == *dom) continue;
+        // A frame of another domain that the device's domain holds through a
+        // grant mapping (the identity IOMMU entry Xen makes for a PV domain).
+        auto& gt = pi_.hypervisor->grant_tables();
+        if (dom && gt.ever_device_mapped(*dom, frame)) {
+            ++grant_device_accesses_;
+            if (gt.device_may_reach(*dom, frame, gp.is_write())) continue;
+            if (grant_integrity_) {
+                violation v = base("grant_integrity", step_, gp, *ext);
+                v.device = who.name;
+                v.owner = domain_name(owner);
+                v.expected = domain_name(*dom) + "'s grant mappings in force";
+                std::ostringstream m;
+                m << "DMA " << (v.write ? "write" : "read") << " by " << who.describe(v.requester_id) << " reached machine address 0x"
+                  << std::hex << a << std::dec << ", a frame of " << v.owner << " that " << domain_name(*dom)
+                  << " no longer holds by a grant " << (v.write ? "allowing writes" : "in force");
+                v.message = m.str();
+                violations_.push_back(v);
+            }
+        }
+        if (!dma_isolation_) continue;
         violation v = base("dma_isolation", step_, gp, *ext);
         v.device = who.name;
         v.forged_requester_id = who.forged;

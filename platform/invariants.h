@@ -16,6 +16,15 @@
 //   happen).
 // group_viability: no IOMMU group is split across domains by the
 //   configuration (checked once, after boot).
+// grant_integrity: no access to a frame through a grant that is not in
+//   force, or beyond its permission: a vCPU's access through a granted page
+//   mapped in its domain (tagged by the hypervisor with the mapping's handle)
+//   needs that mapping in force for that frame, writable for a write; a
+//   device's DMA to a frame of another domain that its domain once held
+//   through a grant mapping needs the identity IOMMU entry of a grant still
+//   in force (writable for a write). Grant mappings are whole pages (Xen
+//   refuses to map sub-page and transitive grants); the sub-page bounds of
+//   copies are the hypervisor's own accesses, checked where it makes them.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -58,9 +67,14 @@ public:
     // group_viability: after boot, once domains hold their devices.
     void check_assignment();
     const std::vector<violation>& violations() const { return violations_; }
+    // Accesses grant_integrity examined: vCPU accesses through granted pages,
+    // and device DMA to frames of other domains their domain holds by grant.
+    std::uint64_t grant_vcpu_accesses() const { return grant_vcpu_accesses_; }
+    std::uint64_t grant_device_accesses() const { return grant_device_accesses_; }
 
 private:
     void observe_memory(const tlm::tlm_generic_payload& gp);
+    void observe_grant_vcpu(const tlm::tlm_generic_payload& gp);
     void observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp);
     // Who issued a request: the topology index of its physical origin (or of
     // the function its requester ID names, without an origin; -1: unknown),
@@ -79,7 +93,8 @@ private:
     int function_index(const pci::pci_function& f) const;
 
     platform_instance& pi_;
-    bool dma_isolation_ = false, group_isolation_ = false, group_viability_ = false;  // enabled
+    bool dma_isolation_ = false, group_isolation_ = false, group_viability_ = false, grant_integrity_ = false;  // enabled
+    std::uint64_t grant_vcpu_accesses_ = 0, grant_device_accesses_ = 0;
     group_result groups_;
     std::map<std::uint16_t, int> function_of_rid_;  // own and alias requester IDs -> topology index
     std::unordered_map<const pci::pci_function*, int> index_of_;  // module -> topology index (by its name)

@@ -14,6 +14,8 @@
 // written into the structures (status = GNTST_*).
 #pragma once
 #include <cstdint>
+#include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -313,6 +315,66 @@ private:
     hypervisor& h_;
     grant_timing t_;
     std::vector<table> tables_;  // indexed by domid
+
+    // -- mapping and copying --
+public:
+    // Whether the machine frame at `maddr` is held by a grant mapping of any
+    // domain (its memory cannot be freed yet).
+    bool frame_held(std::uint64_t maddr) const;
+    // Whether `mapper`'s devices may reach the frame at `maddr` through the
+    // identity IOMMU mapping of a grant in force (writable: for writes).
+    bool device_may_reach(domid_t mapper, std::uint64_t maddr, bool write) const;
+    // Whether the mapping `handle` of `mapper` is in force for the frame at
+    // `maddr` with host_map (and writable, for a write): grant_integrity's rule.
+    bool host_mapping_allows(domid_t mapper, std::uint32_t handle, std::uint64_t maddr, bool write) const;
+    // Whether a grant mapping of `mapper` ever gave its devices the frame at `maddr`.
+    bool ever_device_mapped(domid_t mapper, std::uint64_t maddr) const {
+        return ever_iommu_.count({mapper, maddr & ~(page_size - 1)}) > 0;
+    }
+
+private:
+    static constexpr std::uint32_t maptrack_tail = 0xffffffffu;  // MAPTRACK_TAIL
+    // The maptrack free list of a domain (its one vCPU's, as Xen keeps one per vCPU).
+    struct maptrack_list {
+        std::vector<std::uint32_t> next;           // per handle: the next free handle
+        std::uint32_t head = maptrack_tail, tail = maptrack_tail;
+        std::vector<std::uint64_t> frames;         // the maptrack frames (hypervisor memory)
+    };
+    // Per (mapper, frame): the read-only and writable grant mappings that
+    // made an IOMMU entry (Xen's maptrack_tree).
+    struct iommu_count { unsigned rd = 0, wr = 0; };
+    struct frame_lookup { int status; std::uint64_t maddr; };
+    std::vector<maptrack_list> mt_;
+    std::map<std::pair<domid_t, std::uint64_t>, iommu_count> iommu_refs_;
+    std::map<std::uint64_t, unsigned> frame_refs_;  // frame -> mappings of it in force
+    std::set<std::pair<domid_t, std::uint64_t>> ever_iommu_;
+    std::uint64_t maps_ = 0, unmaps_ = 0, copies_ = 0, copied_bytes_ = 0;
+
+    maptrack_list& mt(domid_t d);
+    std::uint32_t get_maptrack_handle(domid_t ld);
+    void put_maptrack_handle(domid_t ld, std::uint32_t handle);
+    frame_lookup lookup_frame(const domain& rd, std::uint64_t frame);
+    bool need_iommu(const domain& ld, const domain& rd) const;
+    int set_status(table& rt, grant_ref_t ref, active_entry& act, bool readonly, bool mapflag, domid_t ldom, sc_core::sc_time& d);
+    void map_one(domain& ld, gnttab::map_grant_ref& op, sc_core::sc_time& d);
+    struct unmap_common {
+        std::uint64_t host_addr = 0, dev_bus_addr = 0, new_addr = 0;
+        std::uint32_t handle = 0;
+        bool replace = false;
+        std::int16_t status = 0;
+    };
+    void unmap_one(domain& ld, unmap_common& op, sc_core::sc_time& d);
+    // Drops a mapping's pins and GTF flags (unmap_common_complete).
+    void drop_pins(domain& rd, grant_ref_t ref, std::uint32_t done_flags, sc_core::sc_time& d);
+    void iommu_put(domain& ld, std::uint64_t maddr, bool readonly, sc_core::sc_time& d);
+    void mapping_gone(std::uint64_t maddr, domid_t granter, sc_core::sc_time& d);
+    void finish_destroy(domain& dd, sc_core::sc_time& d);
+    struct copy_buf { domain* dom = nullptr; bool have_grant = false; grant_ref_t ref = 0; bool readonly = true;
+                      std::uint64_t maddr = 0; std::uint16_t off = 0, len = 0; };
+    int acquire_for_copy(domain& rd, grant_ref_t gref, domid_t ldom, bool readonly, bool allow_transitive,
+                         std::uint64_t& maddr, std::uint16_t& off, std::uint16_t& len, sc_core::sc_time& d);
+    void release_for_copy(domain& rd, grant_ref_t gref, bool readonly, sc_core::sc_time& d);
+    int copy_one(domain& ld, const gnttab::copy& op, sc_core::sc_time& d);
 };
 
 } // namespace gnttab

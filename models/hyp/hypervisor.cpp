@@ -9,6 +9,7 @@ namespace iotwin::hyp {
 using namespace sc_core;
 
 namespace {
+void split_at(std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>>& ledger, std::uint64_t a);
 constexpr std::uint64_t page = 4096;
 constexpr std::uint64_t domain_alignment = 2ull << 20;  // superpage-aligned allocations
 std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) & ~(a - 1); }
@@ -115,18 +116,86 @@ int hypervisor::create_domain(const std::string& name, bool privileged, std::uin
     return create_domain(c, d);
 }
 
+// -- domain destruction and grant mappings --
 long hypervisor::destroy_domain(domid_t caller, domid_t victim, sc_time& d) {
     const domain* me = find(caller);
     if (!me || !me->privileged) return -EPERM;
     domain* x = find(victim);
-    if (!x) return -ESRCH;
-    // domain_kill(): a domain cannot kill itself.
+    // A domain whose destruction finished is gone: rcu_lock_domain_by_id fails.
+    if (!x || x->released) return -ESRCH;
+    // do_domctl(XEN_DOMCTL_destroydomain) -> domain_kill(): a domain cannot kill itself.
     if (x == me) return -EINVAL;
-    if (x->dying) return 0;
+    if (x->dying) return 0;  // domain_kill() of a dying domain continues (and here has nothing left to do)
     x->dying = true;
-    gnttab_.domain_destroyed(*x, d);
+    // domain_kill(): evtchn_destroy() first, then domain_relinquish_resources():
+    // pci_release_devices() (functions return to the hardware domain), then
+    // gnttab_release_mappings(), then the domain's memory (x86, Xen 4.16 on).
     evtchn_.domain_destroyed(*x, d);
+    const domain* hw = nullptr;
+    for (const domain& o : domains_)
+        if (o.privileged && !o.dying) { hw = &o; break; }
+    for (std::uint16_t sid : x->devices)
+        if (hw) vtd_.attach(sid, hw->iommu_did, hw->iommu_pgd, d);
+    x->devices.clear();
+    // Its grant mappings of others' frames are released; its own grant
+    // table stays while others still map its grants (finished when the last
+    // of those is unmapped).
+    gnttab_.domain_destroyed(*x, d);
+    // relinquish_memory(): every RAM frame no grant mapping holds is freed
+    // now; the held ones when their last mapping goes (grant_tables).
+    for (const extent& e : x->p2m) {
+        std::uint64_t run = e.maddr;
+        for (std::uint64_t a = e.maddr; a < e.maddr + e.size; a += page) {
+            if (!gnttab_.frame_held(a)) continue;
+            if (a > run) free_range(run, a - run);
+            run = a + page;
+        }
+        if (run < e.maddr + e.size) free_range(run, e.maddr + e.size - run);
+    }
+    x->p2m.clear();
     return 0;
+}
+
+int hypervisor::iommu_map_frame(domid_t dom, std::uint64_t maddr, bool write, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    maddr &= ~(page - 1);
+    int e = vtd_.map_page(x->iommu_pgd, maddr, maddr, true, write, d);
+    if (e == EEXIST) {
+        // Changing the permission of an existing entry: unmap (with its
+        // invalidation) and map again, as iommu_legacy_map replaces it.
+        vtd_.unmap_page(x->iommu_did, x->iommu_pgd, maddr, d);
+        e = vtd_.map_page(x->iommu_pgd, maddr, maddr, true, write, d);
+    }
+    if (!e) ++mapped_pages_;
+    return e;
+}
+
+int hypervisor::iommu_unmap_frame(domid_t dom, std::uint64_t maddr, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    const int e = vtd_.unmap_page(x->iommu_did, x->iommu_pgd, maddr & ~(page - 1), d);
+    if (!e) ++unmapped_pages_;
+    return e;
+}
+
+void hypervisor::free_range(std::uint64_t maddr, std::uint64_t size) {
+    if (!size) return;
+    split_at(ledger_, maddr);
+    split_at(ledger_, maddr + size);
+    ledger_.erase(ledger_.lower_bound(maddr), ledger_.lower_bound(maddr + size));
+    // In address order, merged with its neighbours, so that allocations stay
+    // deterministic and a freed domain's extents can hold a new domain.
+    auto at = std::lower_bound(free_ram_.begin(), free_ram_.end(), std::make_pair(maddr, std::uint64_t(0)));
+    at = free_ram_.insert(at, {maddr, size});
+    if (std::next(at) != free_ram_.end() && at->first + at->second == std::next(at)->first) {
+        at->second += std::next(at)->second;
+        free_ram_.erase(std::next(at));
+    }
+    if (at != free_ram_.begin() && std::prev(at)->first + std::prev(at)->second == at->first) {
+        std::prev(at)->second += at->second;
+        free_ram_.erase(at);
+    }
 }
 
 void hypervisor::b_transport_hypercall(tlm::tlm_generic_payload& gp, sc_time& d) {
@@ -212,7 +281,18 @@ int hypervisor::guest_access(domid_t dom, tlm::tlm_command cmd, std::uint64_t gp
         const std::uint64_t a = gpa + done;
         const auto n = static_cast<unsigned>(std::min<std::uint64_t>(len - done, page - (a & (page - 1))));
         const auto t = x ? x->translate(a) : std::nullopt;
-        if (!t || (cmd == tlm::TLM_WRITE_COMMAND && !t->writable) || !access(cmd, t->maddr, data + done, n, d)) return EFAULT;
+        if (!t || (cmd == tlm::TLM_WRITE_COMMAND && !t->writable)) return EFAULT;
+        // Tagged for the grant_integrity checker: whose vCPU, and through which grant mapping.
+        vcpu_access_ext tag;
+        tag.domain = dom;
+        tag.via_grant = t->foreign != nullptr;
+        tag.handle = t->foreign ? t->foreign->handle : 0;
+        tlm::tlm_generic_payload gp;
+        prepare(gp, cmd, t->maddr, data + done, n);
+        gp.set_extension(&tag);
+        cpu->b_transport(gp, d);
+        gp.clear_extension(&tag);
+        if (!gp.is_response_ok()) return EFAULT;
         done += n;
     }
     return 0;

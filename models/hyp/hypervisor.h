@@ -82,6 +82,7 @@ struct domain {
     std::uint16_t iommu_did = 0;     // VT-d domain ID
     std::uint64_t iommu_pgd = 0;     // machine address of its IO page table
     std::vector<std::uint16_t> devices;  // requester IDs assigned to it
+    bool released = false;           // destruction finished: nothing of it remains (Xen: the domain is gone)
     std::optional<std::uint64_t> to_machine(std::uint64_t gpa, std::uint64_t len) const;
     // Whether all of [gpa, gpa + len) is the domain's memory (it may span extents).
     bool covers(std::uint64_t gpa, std::uint64_t len) const;
@@ -146,6 +147,18 @@ struct hypervisor_params {
     hypervisor_timing timing;
 };
 
+
+// -- domain destruction and grant mappings --
+// What a vCPU access carries to memory, so that the grant_integrity checker
+// can attribute it: the domain whose vCPU made it and, when it went through
+// a granted page mapped in the domain (GNTMAP_host_map), the mapping's handle.
+struct vcpu_access_ext : tlm::tlm_extension<vcpu_access_ext> {
+    domid_t domain = 0;
+    bool via_grant = false;
+    std::uint32_t handle = 0;
+    tlm::tlm_extension_base* clone() const override { return new vcpu_access_ext(*this); }
+    void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const vcpu_access_ext&>(o); }
+};
 
 class hypervisor : public sc_core::sc_module, public bus_port {
 public:
@@ -247,6 +260,15 @@ public:
 
     bool access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len, sc_core::sc_time& delay) override;
     void stats(stat_map& out) const;
+
+    // -- domain destruction and grant mappings --
+    // The identity (dfn = mfn) IOMMU entry a PV domain's grant mapping makes
+    // for its devices, read-only or read-write; replaced when it exists.
+    int iommu_map_frame(domid_t dom, std::uint64_t maddr, bool write, sc_core::sc_time& d);
+    // Removes it, with its IOTLB invalidation.
+    int iommu_unmap_frame(domid_t dom, std::uint64_t maddr, sc_core::sc_time& d);
+    // Returns a page-aligned range of machine RAM to the free pool.
+    void free_range(std::uint64_t maddr, std::uint64_t size);
 
 private:
     void b_transport_hypercall(tlm::tlm_generic_payload& gp, sc_core::sc_time& d);

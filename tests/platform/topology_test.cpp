@@ -109,6 +109,12 @@ const std::vector<std::string> scenario_files = {
     "scenarios/security/scripted-p2p-write-with-acs.yaml",
     "scenarios/security/scripted-p2p-write-without-acs.yaml",
     "scenarios/security/scripted-translated-request.yaml",
+    // grant tables: mapping, copying, destruction
+    "scenarios/examples/gnttab-copy-v1.yaml",
+    "scenarios/examples/gnttab-map-host-v1.yaml",
+    "scenarios/examples/gnttab-map-readonly-v2.yaml",
+    "scenarios/security/gnttab-destroy-with-grants-mapped.yaml",
+    "scenarios/security/gnttab-device-map-pv.yaml",
     "scenarios/timing/two-engines-one-link.yaml",
     "scenarios/timing/two-engines-two-root-ports.yaml",
 };
