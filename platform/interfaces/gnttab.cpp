@@ -116,6 +116,7 @@ void op_set_entry(step_context& c) {
 }
 
 std::vector<result_spec> with_ops(std::vector<result_spec> r) {
+    r.insert(r.begin(), {"rc", result_type::text, "the hypercall's return: 0, or -ERRNO (-EINVAL, -EFAULT, ...)"});
     r.push_back({"ops", result_type::structure, "per operation of a batch (args.ops): these fields"});
     return r;
 }
