@@ -375,6 +375,21 @@ private:
                          std::uint64_t& maddr, std::uint16_t& off, std::uint16_t& len, sc_core::sc_time& d);
     void release_for_copy(domain& rd, grant_ref_t gref, bool readonly, sc_core::sc_time& d);
     int copy_one(domain& ld, const gnttab::copy& op, sc_core::sc_time& d);
+    // -- table and versions --
+    // (grant_table_admin.cpp: growth, status frames, version switches, transfer.)
+    int grow_table(domain& d, table& t, unsigned nr_frames, sc_core::sc_time& tm);
+    int populate_status_frames(domain& d, table& t, unsigned nr_grant_frames, sc_core::sc_time& tm);
+    void unpopulate_status_frames(domain& d, table& t);
+    int set_version_of(domain& d, table& t, unsigned version, sc_core::sc_time& tm);
+    domain* by_any_id(domid_t caller, domid_t dom);
+    bool may_target(domid_t caller, const domain& target);
+    std::int16_t swap_one(table& t, grant_ref_t a, grant_ref_t b, sc_core::sc_time& tm);
+    std::int16_t transfer_one(domain& d, gnttab::transfer& op, sc_core::sc_time& tm);
+    bool prepare_for_transfer(domain& e, domid_t giver, grant_ref_t ref, sc_core::sc_time& tm);
+    bool page_in_use(std::uint64_t maddr) const;
+    std::vector<long> page_delta_;  // pages a domain gained (+) or gave away (-) by transfer, by domid
+    std::uint64_t frames_allocated_ = 0, status_frames_allocated_ = 0, grow_failures_ = 0, set_version_calls_ = 0,
+                  version_switches_ = 0, transfers_ = 0, transfers_failed_ = 0, swaps_ = 0;
 };
 
 } // namespace gnttab
