@@ -53,6 +53,7 @@ const op_registry& operations() {
         interfaces::register_sim(r);
         interfaces::register_gnttab(r);
         interfaces::register_gnttab_map(r);
+        interfaces::register_gnttab_raw(r);
         interfaces::register_domctl(r);
         interfaces::register_evtchn(r);
         return r;

@@ -13,6 +13,7 @@ void register_iommu(op_registry& r);   // the hypervisor's IO page tables
 void register_sim(op_registry& r);     // the passing of simulated time
 void register_gnttab(op_registry& r);  // grant tables: the table's operations and the granting guest's side
 void register_gnttab_map(op_registry& r);  // grant tables: mapping and copying grants
+void register_gnttab_raw(op_registry& r);  // grant tables: the raw hypercall
 void register_domctl(op_registry& r);  // the toolstack's domain control (destroydomain)
 void register_evtchn(op_registry& r);  // event channels
 
