@@ -206,18 +206,19 @@ TEST(Hypervisor, RamAbove4GiBWhenMemoryExceeds3GiB) {
 
 TEST(Hypervisor, EnomemWhenRamIsExhaustedAndNothingIsLeaked) {
     twin t;  // 1 GiB: 16 MiB hypervisor, 256 MiB dom0, 64 MiB guest1
-    const std::uint64_t free = 1 * GiB - heap_end - 256 * MiB - 64 * MiB;
+    // Each domain's first grant-table frame comes from the top of RAM, so the
+    // top 2 MiB can no longer hold a domain's (2 MiB-aligned) memory.
+    const std::uint64_t free = 1 * GiB - heap_end - 256 * MiB - 64 * MiB - 2 * MiB;
     EXPECT_EQ(t.create("too-big", free + 2 * MiB), -ENOMEM);
     EXPECT_EQ(t.h->domains().size(), 2u);
-    // The failed attempt claimed nothing: all of it can still be had, but for
-    // the top 2 MiB, where the hypervisor's frames for each domain (its
-    // shared-info page) come from.
-    const int id = t.create("rest", free - 2 * MiB);
+    // The failed attempt claimed nothing: all of it can still be had.
+    const int id = t.create("rest", free);
     ASSERT_GE(id, 0);
-    EXPECT_EQ(total(*t.h->find(static_cast<domid_t>(id))), free - 2 * MiB);
+    EXPECT_EQ(total(*t.h->find(static_cast<domid_t>(id))), free);
     EXPECT_EQ(t.create("one-more", 2 * MiB), -ENOMEM);
     EXPECT_EQ(t.h->owner_of(1 * GiB - 2 * MiB - 4096), static_cast<domid_t>(id));
-    EXPECT_EQ(t.h->owner_of(1 * GiB - 4096), t.h->find("dom0")->id);
+    // The top page is one of dom0's frames (its first grant-table frame).
+    EXPECT_EQ(t.h->owner_of(1 * GiB - 4096), t.id("dom0"));
 }
 
 TEST(Hypervisor, HeapExhaustionFailsCleanly) {
@@ -260,7 +261,11 @@ TEST(Hypervisor, OwnershipLedger) {
     EXPECT_EQ(t.h->owner_of(g.p2m[0].maddr + g.p2m[0].size - 1), g.id);
     const std::uint64_t end = g.p2m[0].maddr + g.p2m[0].size;  // the highest allocation
     EXPECT_EQ(t.h->owner_of(end), hyp::DOMID_INVALID);
-    // The top frame: the first domain's shared-info page (event channels).
+    // Grant-table frames and shared-info pages: from the top of RAM, each its domain's.
+    for (const auto* d : {&dom0, &g}) {
+        for (std::uint64_t f : t.h->grant_tables().find(d->id)->frames) EXPECT_EQ(t.h->owner_of(f), d->id);
+        EXPECT_EQ(t.h->owner_of(d->translate(d->shared_info_gfn() * 4096)->maddr), d->id);
+    }
     EXPECT_EQ(t.h->owner_of(1 * GiB - 1), dom0.id);
     EXPECT_EQ(t.h->owner_of(platform::address_map::mmio32_base), hyp::DOMID_INVALID);
 }
@@ -286,8 +291,10 @@ TEST(Hypervisor, GuestAccessOutsideTheDomainIsEfault) {
     twin t;
     const domid_t g = t.id("guest1");
     std::uint8_t b[8] = {};
-    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB, b, 4), EFAULT);
-    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 64 * MiB - 4, b, 8), EFAULT);  // straddles the end
+    // Above RAM (64 MiB) the domain has its first grant-table frame, then nothing.
+    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB, b, 4), 0);
+    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB + 4096, b, 4), EFAULT);
+    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 64 * MiB + 4096 - 4, b, 8), EFAULT);  // straddles the end
     EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB - 8, b, 8), 0);
     EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, ~std::uint64_t(0) - 2, b, 4), EFAULT);
     EXPECT_EQ(t.guest(42, tlm::TLM_READ_COMMAND, 0, b, 4), EFAULT);  // no such domain
@@ -594,8 +601,9 @@ TEST(Hypervisor, GuestAccessWrappingPastTheTopIsEfault) {
     std::uint8_t data[8] = {9, 9, 9, 9, 9, 9, 9, 9};
     EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, ~std::uint64_t(3), data, 8), EFAULT);
     EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, ~std::uint64_t(0xfff), data, 8), EFAULT);
-    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 64 * MiB - 4, data, 8), EFAULT);  // past the domain's end
-    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB, b, 1), EFAULT);
+    // Past the domain's end (RAM, then its one grant-table frame).
+    EXPECT_EQ(t.guest(g, tlm::TLM_WRITE_COMMAND, 64 * MiB + 4096 - 4, data, 8), EFAULT);
+    EXPECT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 64 * MiB + 4096, b, 1), EFAULT);
     ASSERT_EQ(t.guest(g, tlm::TLM_READ_COMMAND, 0x0, b, 8), 0);
     EXPECT_EQ(std::memcmp(b, zero, 8), 0);
 }

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "models/guest/gnttab_guest.h"
 #include "models/hyp/hypervisor.h"
 #include "tests/support/scenario_run.h"
 
@@ -281,7 +282,10 @@ TEST(GnttabTable, TransferPvToHvm) {
           step("gnttab.grant_transfer", "dom0", "ref: 9, domid: pv1, frame: 0x300") +
           "  - { do: sim.p2m, args: { domain: pv1, gfn: 9 }, save: u }\n" +                                                    // 26
           "  - { do: gnttab.transfer, as: pv1, args: { mfn: $u.mfn, domid: dom0, ref: 9 }, expect: { status: GNTST_okay } }\n" +
-          step("gnttab.end_transfer", "dom0", "ref: 9", "errno: 0"));                                     // 28
+          step("gnttab.end_transfer", "dom0", "ref: 9", "errno: 0") +                                     // 28
+          // A reference beyond the receiver's table.
+          "  - { do: sim.p2m, args: { domain: pv1, gfn: 10 }, save: v }\n" +
+          "  - { do: gnttab.transfer, as: pv1, args: { mfn: $v.mfn, domid: hvm1, ref: 512 }, expect: { status: GNTST_general_error } }\n");
     t.steps_ok();
     EXPECT_EQ(t.result(28)["frame"].get<std::uint64_t>(), t.result(26)["mfn"].get<std::uint64_t>());
     const std::uint64_t given = t.result(1)["mfn"].get<std::uint64_t>() * 4096;
@@ -302,6 +306,63 @@ TEST(GnttabTable, TransferToADyingDomainLosesThePage) {
     EXPECT_EQ(op.status, g::GNTST_general_error);
     EXPECT_EQ(t.hyp().owner_of(maddr), hyp::DOMID_INVALID);
     EXPECT_FALSE(pv->to_machine(0x5000, 4096).has_value());
+}
+
+} // namespace
+
+namespace {
+
+// A receiver has room for its memory plus 256 pages (libxl's
+// LIBXL_MAXMEM_CONSTANT); the next transfer finds no headroom, and the page
+// is lost to the giver.
+TEST(GnttabTable, TransferStopsAtTheReceiversHeadroom) {
+    run t(platform_yaml("{ max_frames: 4 }") + step("gnttab.get_version", "hvm1", "", "version: 1"));
+    t.steps_ok();
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    guest::gnttab_guest taker(t.hyp(), 2);
+    const hyp::domain* pv = t.hyp().find(1);
+    const std::uint64_t first = *pv->to_machine(0x100 * 4096ull, 4096);
+    for (std::uint32_t i = 0; i < 257; ++i) {
+        ASSERT_EQ(taker.grant_transfer(10 + i, 1, 0x1000 + i, d), 0);
+        const std::uint64_t maddr = *pv->to_machine((0x100 + i) * 4096ull, 4096);
+        g::transfer op{maddr / 4096, 2, 10 + i, 0};
+        ASSERT_EQ(t.hyp().grant_tables().transfer(1, &op, 1, d), 0);
+        EXPECT_EQ(op.status, i < 256 ? g::GNTST_okay : g::GNTST_general_error) << i;
+        EXPECT_EQ(t.hyp().owner_of(maddr), i < 256 ? hyp::domid_t(2) : hyp::DOMID_INVALID) << i;
+    }
+    // What arrived is in the receiver's P2M at the frames its entries named.
+    const hyp::domain* hvm = t.hyp().find(2);
+    EXPECT_EQ(hvm->to_machine(0x1000 * 4096ull, 4096), std::optional<std::uint64_t>(first));
+    EXPECT_FALSE(pv->to_machine(0x100 * 4096ull, 4096).has_value());
+    std::uint64_t frame = 0;
+    EXPECT_EQ(taker.end_transfer(10, frame, d), 0);
+    EXPECT_EQ(frame, 0x1000u);
+}
+
+// A guest that fills its table with garbage: every operation on it gives
+// Xen's status, and nothing outside the guest's own entries changes.
+TEST(GnttabTable, GarbageInTheTableIsHarmless) {
+    std::string garbage;
+    for (int i = 0; i < 16; ++i) garbage += (garbage.empty() ? "" : " ") + std::string(i % 2 ? "ff" : "a5");
+    run t(platform_yaml() +
+          step("gnttab.set_version", "hvm1", "version: 2", "rc: 0") +
+          step("mem.write", "hvm1", "addr: 0x4000000, data: \"" + garbage + "\"") +      // entry 0: garbage
+          step("mem.write", "hvm1", "addr: 0x4000010, data: \"" + garbage + "\"") +      // entry 1
+          step("mem.write", "hvm1", "addr: 0x4000100, data: \"" + garbage + "\"") +      // entry 16
+          step("gnttab.entry", "hvm1", "ref: 0", "flags: 0xffa5") +
+          step("gnttab.swap_grant_ref", "hvm1", "ref_a: 0, ref_b: 16", "status: GNTST_okay") +
+          step("gnttab.transfer", "dom0", "mfn: 0x1, domid: hvm1, ref: 16", "status: GNTST_bad_page") +
+          // Reserved entries v1 cannot hold (a permit_access type, a frame above 32 bits): -ERANGE, nothing changed.
+          step("gnttab.set_version", "hvm1", "version: 1", "rc: -ERANGE, version: 2") +
+          step("gnttab.entry", "hvm1", "ref: 1", "flags: 0xffa5, domid: 0xffa5") +
+          // Of another type, garbage in a reserved entry just becomes invalid.
+          step("gnttab.set_entry", "hvm1", "ref: 0, flags: 0xffa6") +
+          step("gnttab.set_entry", "hvm1", "ref: 1, flags: 0") +
+          step("gnttab.set_version", "hvm1", "version: 1", "rc: 0, version: 1") +
+          step("gnttab.entry", "hvm1", "ref: 0", "flags: 0, domid: 0, frame: 0") +
+          step("gnttab.entry", "hvm1", "ref: 16", "flags: 0, domid: 0, frame: 0") +
+          step("gnttab.query_size", "hvm1", "", "status: GNTST_okay, nr_frames: 1"));
+    t.steps_ok();
 }
 
 } // namespace
