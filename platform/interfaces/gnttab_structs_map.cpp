@@ -25,7 +25,7 @@ const name_table& gntcopy_names() {
     return n;
 }
 
-arg_spec domid_field(const char* name, const char* desc) { return {name, t::string, true, desc, 0, 64}; }
+arg_spec domid_field(const char* name, const char* desc) { return {name, t::domain, true, desc, 0, 0xffff}; }
 
 std::vector<arg_spec> copy_ptr_fields() {
     return {{"ref", t::integer, false, "grant reference (with GNTCOPY_*_gref)", 0, 0xffffffffu},

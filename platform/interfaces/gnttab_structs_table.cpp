@@ -13,7 +13,7 @@ constexpr std::uint64_t u32_max = std::numeric_limits<std::uint32_t>::max();
 using t = arg_type;
 
 arg_spec dom_arg(const char* name, const char* what) {
-    return {name, t::string, false, std::string(what) + ": a domain name, a domid, or DOMID_SELF (a name of no domain is DOMID_INVALID)", 0, 64, "DOMID_SELF"};
+    return {name, t::domain, false, std::string(what) + ": a domain name, a domid, or DOMID_SELF", 0, 0xffff, "DOMID_SELF"};
 }
 
 // A domain field: a name, a domid or a DOMID_* name; a name that names no
@@ -48,7 +48,7 @@ std::vector<arg_spec> fields(const g::setup_table*) {
 std::vector<arg_spec> fields(const g::dump_table*) { return {dom_arg("dom", "the domain whose table")}; }
 std::vector<arg_spec> fields(const g::transfer*) {
     return {{"mfn", t::integer, true, "the page given away: a machine frame (PV) or the caller's guest frame (HVM)"},
-            {"domid", t::string, true, "the receiving domain: a name or a domid (a name of no domain is DOMID_INVALID)", 0, 64},
+            {"domid", t::domain, true, "the receiving domain: a name or a domid", 0, 0xffff},
             {"ref", t::integer, true, "the receiver's grant reference that accepts the page", 0, u32_max}};
 }
 std::vector<arg_spec> fields(const g::query_size*) { return {dom_arg("dom", "the domain whose table")}; }

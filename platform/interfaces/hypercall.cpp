@@ -25,10 +25,8 @@ void batch_op::fail(const std::string& field, const std::string& msg) const {
 }
 
 std::uint64_t batch_op::integer(const char* f, std::uint64_t max, std::optional<std::uint64_t> def) const {
-    if (!has(f)) {
-        if (def) return *def;
-        fail(f, "is missing");
-    }
+    // A field not written is 0, as in a zeroed structure (the kernel's callers clear them).
+    if (!has(f)) return def ? *def : 0;
     std::uint64_t v = 0;
     try {
         v = parse_integer(scalar_of(*this, f), {});
@@ -61,10 +59,7 @@ bool batch_op::boolean(const char* f, bool def) const {
 }
 
 hyp::domid_t batch_op::domain(step_context& c, const char* f, std::optional<hyp::domid_t> def) const {
-    if (!has(f)) {
-        if (def) return *def;
-        fail(f, "is missing");
-    }
+    if (!has(f)) return def ? *def : 0;
     const std::string t = scalar_of(*this, f);
     if (const auto id = hyp::reserved_domid(t)) return *id;
     if (!t.empty() && std::isdigit(static_cast<unsigned char>(t[0]))) return static_cast<hyp::domid_t>(integer(f, 0xffff));
@@ -75,7 +70,7 @@ hyp::domid_t batch_op::domain(step_context& c, const char* f, std::optional<hyp:
 
 batch_op batch_op::member(const char* f) const {
     const YAML::Node n = fields[f];
-    if (!n) fail(f, "is missing");
+    if (!n) return batch_op{YAML::Node(YAML::NodeType::Map), where + "." + f};  // a zeroed member
     if (!n.IsMap()) fail(f, "must be a mapping");
     return batch_op{n, where + "." + f};
 }

@@ -25,12 +25,13 @@ struct batch_op {
     std::string where;
 
     bool has(const char* f) const { return static_cast<bool>(fields[f]); }
-    // An integer field (decimal or hex) in [0, max]; `def` when absent (else the field is required).
+    // An integer field (decimal or hex) in [0, max]; when absent `def`, else 0
+    // (a field not written is 0, as in a zeroed structure).
     std::uint64_t integer(const char* f, std::uint64_t max, std::optional<std::uint64_t> def = std::nullopt) const;
     // A flags field: a list of names from `names` or an integer in [0, max].
     std::uint64_t flags(const char* f, const name_table& names, std::uint64_t max, std::uint64_t def = 0) const;
     bool boolean(const char* f, bool def) const;
-    // A domain field: a name, a domid, or DOMID_SELF (and the other DOMID_* names).
+    // A domain field: a name, a domid, or DOMID_SELF (and the other DOMID_* names); absent: `def`, else 0.
     hyp::domid_t domain(step_context& c, const char* f, std::optional<hyp::domid_t> def = std::nullopt) const;
     // A nested structure (gnttab_copy's source / dest).
     batch_op member(const char* f) const;

@@ -179,7 +179,7 @@ private:
         }
         if (n == "bar") return pick(7);
         if (n == "vector") return pick(40);
-        if (n == "offset") return chance(8) ? any() & 0xffffffff : pick(op.name.rfind("pci.config", 0) == 0 ? 0x1010 : 0x1100);
+        if (n == "offset") return in_range(a, chance(8) ? any() & 0xffffffff : pick(op.name.rfind("pci.config", 0) == 0 ? 0x1010 : 0x1100));
         if (n == "size" && a.type == arg_type::integer) {
             static const std::uint64_t sizes[] = {1, 2, 4, 8, 4, 4, 0, 3, 16};
             return sizes[pick(std::size(sizes))];
@@ -192,7 +192,7 @@ private:
             default: return (1 + pick(16)) * page;
             }
         }
-        if (n == "len") return chance(50) ? a.max : chance(10) ? 1 + pick(65536) : 1 + pick(512);
+        if (n == "len") return in_range(a, chance(50) ? a.max : chance(10) ? 1 + pick(65536) : 1 + pick(512));
         if (n == "value" || n == "data") {
             static const std::uint64_t values[] = {0, 1, 0x6, 0x7, 0xffffffff, 0x400, 0xfee00000, 0x8000};
             return in_range(a, chance(2) ? values[pick(std::size(values))] : any());

@@ -147,6 +147,9 @@ TEST_P(ScenarioTopology, SimulatedBdfsMatchTheStaticNumbering) {
     } catch (const std::exception& e) {
         FAIL() << "cannot load " << file << ": " << e.what();
     }
+    // A scenario of domains alone (grant tables, event channels) has no PCI
+    // functions whose numbering could differ.
+    if (s.platform.pcie.empty()) GTEST_SKIP() << file << " has no platform.pcie";
     // The static numbering, on its own.
     topology topo;
     try {
