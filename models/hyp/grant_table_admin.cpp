@@ -387,8 +387,10 @@ long grant_tables::swap_grant_ref(domid_t caller, gnttab::swap_grant_ref* ops, u
 
 bool grant_tables::page_in_use(std::uint64_t maddr) const {
     // References steal_page() finds beyond PGC_allocated: a grant of the
-    // frame pinned (mapped or being copied), or the frame mapped through a
-    // grant into some domain.
+    // frame pinned (mapped or being copied), the frame mapped through a
+    // grant into some domain, or mapped in an IO page table for a device
+    // (it would stay reachable by the giver's devices after the transfer).
+    if (h_.io_mapped(maddr)) return true;
     for (const table& t : tables_)
         for (const active_entry& a : t.active)
             if (a.pin && (a.maddr & ~(page_size - 1)) == maddr) return true;

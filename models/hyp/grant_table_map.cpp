@@ -173,7 +173,9 @@ void grant_tables::map_one(domain& ld, gnttab::map_grant_ref& op, sc_time& d) {
     if (!rt) { op.status = GNTST_bad_domain; return; }
     table* lt = find(ld.id);
     const std::uint32_t handle = get_maptrack_handle(ld.id);
-    if (handle == maptrack_tail || !lt) { op.status = GNTST_no_device_space; return; }
+    // No maptrack handle: GNTST_no_space since Xen 4.16 ("gnttab: introduce
+    // GNTST_no_space", 2021; GNTST_no_device_space before, an IOMMU code).
+    if (handle == maptrack_tail || !lt) { op.status = GNTST_no_space; return; }
     const bool ro = op.flags & GNTMAP_readonly;
     const auto fail = [&](int st) {
         op.status = static_cast<std::int16_t>(st);

@@ -137,6 +137,7 @@ long hypervisor::destroy_domain(domid_t caller, domid_t victim, sc_time& d) {
     for (std::uint16_t sid : x->devices)
         if (hw) vtd_.attach(sid, hw->iommu_did, hw->iommu_pgd, d);
     x->devices.clear();
+    io_unmapped(victim, 0, ~std::uint64_t(0));  // no device uses its IO page table any more
     // Its grant mappings of others' frames are released; its own grant
     // table stays while others still map its grants (finished when the last
     // of those is unmapped).
@@ -331,11 +332,22 @@ int hypervisor::iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, st
         if (e) {
             // Undo what this call mapped: a failed map changes nothing.
             for (std::uint64_t u = 0; u < off; u += page) vtd_.unmap_page(x->iommu_did, x->iommu_pgd, iova + u, d);
+            io_unmapped(dom, iova, off);
             return e;
         }
+        const std::uint64_t m = *x->to_machine(gpa + off, page);
+        io_shadow_[{dom, iova + off}] = m;
+        ++io_refs_[m];
         ++mapped_pages_;
     }
     return 0;
+}
+
+void hypervisor::io_unmapped(domid_t dom, std::uint64_t iova, std::uint64_t size) {
+    for (auto it = io_shadow_.lower_bound({dom, iova}); it != io_shadow_.end() && it->first.first == dom && it->first.second - iova < size;) {
+        if (--io_refs_[it->second] == 0) io_refs_.erase(it->second);
+        it = io_shadow_.erase(it);
+    }
 }
 
 int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_time& d) {
@@ -348,6 +360,7 @@ int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size,
     if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
     std::uint64_t pages = 0;
     vtd_.unmap_range(x->iommu_did, x->iommu_pgd, iova, size, pages, d);
+    io_unmapped(dom, iova, size);
     unmapped = pages * page;
     unmapped_pages_ += pages;
     return 0;

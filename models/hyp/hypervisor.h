@@ -200,6 +200,12 @@ public:
                   sc_core::sc_time& d);
     int iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_core::sc_time& d);
 
+    // Whether a domain's IO page table maps the machine frame at `maddr`
+    // through iommu_map (a device may reach it): such a frame cannot change
+    // hands (GNTTABOP_transfer refuses it, as steal_page() refuses a page
+    // with references beyond its allocation).
+    bool io_mapped(std::uint64_t maddr) const { return io_refs_.count(maddr & ~std::uint64_t(4095)) > 0; }
+
     // The ownership ledger: who owns the machine frame at `maddr`.
     domid_t owner_of(std::uint64_t maddr) const;
     // Gives the frame at `maddr` (page-aligned) to `owner` in the ledger.
@@ -280,6 +286,11 @@ private:
     gnttab::grant_tables gnttab_;
     event_channels evtchn_;
     unsigned fail_allocs_ = 0;
+    // What iommu_map mapped: (domain, IOVA page) -> machine frame, and per
+    // machine frame how many IOVAs map it.
+    std::map<std::pair<domid_t, std::uint64_t>, std::uint64_t> io_shadow_;
+    std::map<std::uint64_t, unsigned> io_refs_;
+    void io_unmapped(domid_t dom, std::uint64_t iova, std::uint64_t size);
     std::uint64_t hypercalls_ = 0;
     std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>> ledger_;  // start -> (end, owner)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> free_ram_;      // (base, size), address order

@@ -54,7 +54,7 @@ TEST(GnttabMap, HandlesComeFromTheFreeListInXensOrder) {
 
 TEST(GnttabMap, MaptrackLimitIsXensOneFrameLessTheSentinel) {
     // One maptrack frame holds 256 handles; one always stays in the free
-    // list, so the 256th map fails with GNTST_no_device_space (map_grant_ref
+    // list, so the 256th map fails with GNTST_no_space (map_grant_ref
     // of current Xen), and the earlier mappings are intact.
     // Entry 9 as well: a pin counter holds at most 128 mappings of one entry.
     std::string s = "  - { do: mem.write, as: guest1, args: { addr: 0x10000048, data: \"01 00 02 00 01 01 00 00\" } }\n"
@@ -69,9 +69,9 @@ TEST(GnttabMap, MaptrackLimitIsXensOneFrameLessTheSentinel) {
     EXPECT_EQ(ops[127]["status"], "GNTST_okay");
     EXPECT_EQ(ops[254]["status"], "GNTST_okay");
     EXPECT_EQ(ops[254]["handle"], 254);
-    EXPECT_EQ(ops[255]["status"], "GNTST_no_device_space");
+    EXPECT_EQ(ops[255]["status"], "GNTST_no_space");
     EXPECT_EQ(result(r, 2)["rc"], 0);
-    EXPECT_EQ(result(r, 3)["status"], "GNTST_no_device_space");
+    EXPECT_EQ(result(r, 3)["status"], "GNTST_no_space");
 }
 
 TEST(GnttabMap, APinCounterAboutToOverflowRefusesTheMap) {
@@ -89,7 +89,7 @@ TEST(GnttabMap, APinCounterAboutToOverflowRefusesTheMap) {
 
 TEST(GnttabMap, MaptrackFrameAllocationFailureIsNoDeviceSpace) {
     test::scenario_run r(yaml("", "  - { do: sim.fail_alloc, args: { count: 1 } }\n" + map_at(0x200000) + map_at(0x200000)));
-    EXPECT_EQ(result(r, 2)["status"], "GNTST_no_device_space");
+    EXPECT_EQ(result(r, 2)["status"], "GNTST_no_space");
     EXPECT_EQ(result(r, 3)["status"], "GNTST_okay");  // the next allocation succeeds
     // Nothing of the failed attempt stayed: the entry is pinned once.
 }

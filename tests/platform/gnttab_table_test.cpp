@@ -365,4 +365,18 @@ TEST(GnttabTable, GarbageInTheTableIsHarmless) {
     t.steps_ok();
 }
 
+// A page the giver's devices reach through its IO page table cannot change
+// hands: it would stay reachable by those devices after the transfer.
+TEST(GnttabTransfer, PageMappedForDmaIsRefusedUntilUnmapped) {
+    run t(platform_yaml() +
+          step("gnttab.grant_transfer", "hvm1", "ref: 8, domid: pv1") +
+          "  - { do: sim.p2m, args: { domain: pv1, gfn: 0x100 }, save: page }\n" +
+          step("iommu.map", "", "domain: pv1, iova: 0x100000, address: 0x100000, size: 4KiB") +
+          step("gnttab.transfer", "pv1", "mfn: $page.mfn, domid: hvm1, ref: 8", "rc: 0, status: GNTST_bad_page") +
+          step("sim.p2m", "", "domain: pv1, gfn: 0x100", "mfn: $page.mfn") +  // still the giver's
+          step("iommu.unmap", "", "domain: pv1, iova: 0x100000, size: 4KiB") +
+          step("gnttab.transfer", "pv1", "mfn: $page.mfn, domid: hvm1, ref: 8", "rc: 0, status: GNTST_okay"));
+    t.steps_ok();
+}
+
 } // namespace
