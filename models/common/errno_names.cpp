@@ -14,8 +14,10 @@ constexpr std::pair<const char*, int> names[] = {
     {"EEXIST", EEXIST}, {"EXDEV", EXDEV}, {"ENODEV", ENODEV}, {"ENOTDIR", ENOTDIR}, {"EISDIR", EISDIR},
     {"EINVAL", EINVAL}, {"ENFILE", ENFILE}, {"EMFILE", EMFILE}, {"ENOTTY", ENOTTY}, {"EFBIG", EFBIG},
     {"ENOSPC", ENOSPC}, {"ESPIPE", ESPIPE}, {"EROFS", EROFS}, {"EPIPE", EPIPE}, {"ERANGE", ERANGE},
-    {"EDEADLK", EDEADLK}, {"ENOSYS", ENOSYS}, {"ENOTSUP", ENOTSUP}, {"EOVERFLOW", EOVERFLOW},
+    {"EDEADLK", EDEADLK}, {"ENOSYS", ENOSYS}, {"EOPNOTSUPP", EOPNOTSUPP}, {"EOVERFLOW", EOVERFLOW},
     {"ETIMEDOUT", ETIMEDOUT}, {"ENOTCONN", ENOTCONN}, {"EALREADY", EALREADY}, {"ENOTEMPTY", ENOTEMPTY},
+    // Aliases, read but never printed: the kernel's name of 95 is EOPNOTSUPP.
+    {"ENOTSUP", ENOTSUP},
 };
 } // namespace
 

@@ -225,8 +225,8 @@ TEST(GnttabTable, GuestSideGrantsAndEndsAccess) {
           // Errors of the guest side.
           step("gnttab.grant_access", "hvm1", "ref: 512, domid: dom0, frame: 5", "errno: EINVAL") +
           step("gnttab.entry", "hvm1", "ref: 4096", "errno: EINVAL") +
-          step("gnttab.grant_access_subpage", "hvm1", "ref: 3, domid: dom0, frame: 5, page_off: 0, length: 8", "errno: ENOTSUP") +
-          step("gnttab.grant_access_transitive", "hvm1", "ref: 3, domid: dom0, trans_domid: pv1, trans_gref: 1", "errno: ENOTSUP") +
+          step("gnttab.grant_access_subpage", "hvm1", "ref: 3, domid: dom0, frame: 5, page_off: 0, length: 8", "errno: EOPNOTSUPP") +
+          step("gnttab.grant_access_transitive", "hvm1", "ref: 3, domid: dom0, trans_domid: pv1, trans_gref: 1", "errno: EOPNOTSUPP") +
           // v2: the flags are cleared even when the status word says busy.
           step("gnttab.set_version", "hvm1", "version: 2", "rc: 0") +
           step("gnttab.grant_access_subpage", "hvm1", "ref: 30, domid: dom0, frame: 6, page_off: 100, length: 200, readonly: true") +
