@@ -378,6 +378,8 @@ private:
     // -- table and versions --
     // (grant_table_admin.cpp: growth, status frames, version switches, transfer.)
     int grow_table(domain& d, table& t, unsigned nr_frames, sc_core::sc_time& tm);
+    // `n` cleared frames owned by `d` appended to `out`, or none (false).
+    bool alloc_cleared(domain& d, unsigned n, std::vector<std::uint64_t>& out, sc_core::sc_time& tm);
     int populate_status_frames(domain& d, table& t, unsigned nr_grant_frames, sc_core::sc_time& tm);
     void unpopulate_status_frames(domain& d, table& t);
     int set_version_of(domain& d, table& t, unsigned version, sc_core::sc_time& tm);

@@ -82,21 +82,28 @@ bool grant_tables::may_target(domid_t caller, const domain& target) {
     return c && c->privileged;
 }
 
+bool grant_tables::alloc_cleared(domain& d, unsigned n, std::vector<std::uint64_t>& out, sc_time& tm) {
+    // All `n` frames, each cleared, or none (what was taken goes back).
+    for (unsigned i = 0; i < n; ++i) {
+        const auto f = h_.alloc_frame(d.id);
+        if (!f) {
+            for (std::uint64_t m : out) h_.free_frame(m);
+            out.clear();
+            ++grow_failures_;
+            return false;
+        }
+        clear_frame(h_, *f, tm);
+        out.push_back(*f);
+    }
+    return true;
+}
+
 int grant_tables::populate_status_frames(domain& d, table& t, unsigned nr_grant_frames, sc_time& tm) {
     // gnttab_populate_status_frames(): allocate every missing status frame,
     // undo on failure (-ENOMEM), then share them all with the domain.
     const unsigned want = status_frames_for(nr_grant_frames);
     std::vector<std::uint64_t> fresh;
-    for (std::size_t i = t.status_frames.size(); i < want; ++i) {
-        const auto f = h_.alloc_frame(d.id);
-        if (!f) {
-            for (std::uint64_t m : fresh) h_.free_frame(m);
-            ++grow_failures_;
-            return -ENOMEM;
-        }
-        clear_frame(h_, *f, tm);
-        fresh.push_back(*f);
-    }
+    if (want > t.status_frames.size() && !alloc_cleared(d, want - static_cast<unsigned>(t.status_frames.size()), fresh, tm)) return -ENOMEM;
     for (std::uint64_t m : fresh) {
         d.shared[d.status_frame_gfn(static_cast<unsigned>(t.status_frames.size()))] = m;
         t.status_frames.push_back(m);
@@ -125,16 +132,7 @@ int grant_tables::grow_table(domain& d, table& t, unsigned nr_frames, sc_time& t
     nr_frames = std::max(nr_frames, initial_nr_grant_frames);
     nr_frames = std::min(nr_frames, t.max_frames);
     std::vector<std::uint64_t> fresh;
-    for (std::size_t i = t.frames.size(); i < nr_frames; ++i) {
-        const auto f = h_.alloc_frame(d.id);
-        if (!f) {
-            for (std::uint64_t m : fresh) h_.free_frame(m);
-            ++grow_failures_;
-            return -ENOMEM;
-        }
-        clear_frame(h_, *f, tm);
-        fresh.push_back(*f);
-    }
+    if (nr_frames > t.frames.size() && !alloc_cleared(d, nr_frames - static_cast<unsigned>(t.frames.size()), fresh, tm)) return -ENOMEM;
     if (t.version > 1) {
         if (const int e = populate_status_frames(d, t, nr_frames, tm)) {
             for (std::uint64_t m : fresh) h_.free_frame(m);
