@@ -22,10 +22,9 @@ namespace iotwin::hyp::gnttab {
 using sc_core::sc_time;
 
 namespace {
+// The writers' pin counters (host and device): GTF_writing stays while either counts.
 constexpr std::uint32_t GNTPIN_hstw_mask = GNTPIN_cntr_mask * GNTPIN_hstw_inc;
-constexpr std::uint32_t GNTPIN_hstr_mask = GNTPIN_cntr_mask * GNTPIN_hstr_inc;
 constexpr std::uint32_t GNTPIN_devw_mask = GNTPIN_cntr_mask * GNTPIN_devw_inc;
-constexpr std::uint32_t GNTPIN_devr_mask = GNTPIN_cntr_mask * GNTPIN_devr_inc;
 constexpr std::uint32_t write_pins = GNTPIN_hstw_mask | GNTPIN_devw_mask;
 // A pin count about to overflow (map_grant_ref's 0x80808080 test).
 constexpr std::uint32_t pin_overflow = 0x80808080u;
