@@ -13,6 +13,7 @@
 // batch as Xen's continuations would report it); per-operation results are
 // written into the structures (status = GNTST_*).
 #pragma once
+#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -364,6 +365,22 @@ private:
         std::int16_t status = 0;
     };
     void unmap_one(domain& ld, unmap_common& op, sc_core::sc_time& d);
+    // A batch of unmaps of either structure: host_addr and handle common,
+    // `more` fills what the structure adds.
+    template <class S, class F> long unmap_batch(domid_t caller, S* ops, unsigned count, sc_core::sc_time& d, F more) {
+        domain* ld = find_domain(caller);
+        if (!ld) return -ESRCH;
+        for (unsigned i = 0; i < count; ++i) {
+            unmap_common u;
+            u.host_addr = ops[i].host_addr;
+            u.handle = ops[i].handle;
+            more(ops[i], u);
+            unmap_one(*ld, u, d);
+            ops[i].status = u.status;
+        }
+        return 0;
+    }
+    domain* find_domain(domid_t id);
     // Drops a mapping's pins and GTF flags (unmap_common_complete).
     void drop_pins(domain& rd, grant_ref_t ref, std::uint32_t done_flags, sc_core::sc_time& d);
     void iommu_put(domain& ld, std::uint64_t maddr, bool readonly, sc_core::sc_time& d);

@@ -370,33 +370,17 @@ void grant_tables::unmap_one(domain& ld, unmap_common& op, sc_time& d) {
     }
 }
 
+domain* grant_tables::find_domain(domid_t id) { return h_.find(id); }
+
 long grant_tables::unmap_grant_ref(domid_t caller, gnttab::unmap_grant_ref* ops, unsigned count, sc_time& d) {
-    domain* ld = h_.find(caller);
-    if (!ld) return -ESRCH;
-    for (unsigned i = 0; i < count; ++i) {
-        unmap_common u;
-        u.host_addr = ops[i].host_addr;
-        u.dev_bus_addr = ops[i].dev_bus_addr;
-        u.handle = ops[i].handle;
-        unmap_one(*ld, u, d);
-        ops[i].status = u.status;
-    }
-    return 0;
+    return unmap_batch(caller, ops, count, d, [](const gnttab::unmap_grant_ref& op, unmap_common& u) { u.dev_bus_addr = op.dev_bus_addr; });
 }
 
 long grant_tables::unmap_and_replace(domid_t caller, gnttab::unmap_and_replace* ops, unsigned count, sc_time& d) {
-    domain* ld = h_.find(caller);
-    if (!ld) return -ESRCH;
-    for (unsigned i = 0; i < count; ++i) {
-        unmap_common u;
-        u.host_addr = ops[i].host_addr;
-        u.new_addr = ops[i].new_addr;
-        u.handle = ops[i].handle;
+    return unmap_batch(caller, ops, count, d, [](const gnttab::unmap_and_replace& op, unmap_common& u) {
+        u.new_addr = op.new_addr;
         u.replace = true;
-        unmap_one(*ld, u, d);
-        ops[i].status = u.status;
-    }
-    return 0;
+    });
 }
 
 // --- copy ---------------------------------------------------------------------

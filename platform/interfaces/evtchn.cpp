@@ -72,22 +72,11 @@ void op_bind_vcpu(step_context& c) {
     run(c, h::EVTCHNOP_bind_vcpu, &b);
 }
 
-void op_send(step_context& c) {
-    h::evtchn_send s;
+// The operations whose structure is a port alone (evtchn_send, _close, _unmask).
+template <class S, unsigned cmd> void op_on_port(step_context& c) {
+    S s;
     s.port = u32(c, "port");
-    run(c, h::EVTCHNOP_send, &s);
-}
-
-void op_close(step_context& c) {
-    h::evtchn_close s;
-    s.port = u32(c, "port");
-    run(c, h::EVTCHNOP_close, &s);
-}
-
-void op_unmask(step_context& c) {
-    h::evtchn_unmask s;
-    s.port = u32(c, "port");
-    run(c, h::EVTCHNOP_unmask, &s);
+    run(c, cmd, &s);
 }
 
 void op_status(step_context& c) {
@@ -187,10 +176,10 @@ void register_evtchn(op_registry& r) {
            "EVTCHNOP_send: raises the remote end of an interdomain port (or the caller's own IPI port); the upcall shows in `delivered`",
            {port}, {rc}, {}, {},
            "EINVAL: invalid port, or a port that is closed or bound to a VIRQ (a send on an unbound port is dropped, rc 0)"},
-          op_send);
+          (op_on_port<h::evtchn_send, h::EVTCHNOP_send>));
     r.add({"evtchn.close", actor::domain, "EVTCHNOP_close: frees a port; the remote end of an interdomain port becomes unbound",
            {port}, {rc}, {}, {}, "EINVAL: invalid port, or a port already closed (or port 0, reserved)"},
-          op_close);
+          (op_on_port<h::evtchn_close, h::EVTCHNOP_close>));
     r.add({"evtchn.status", actor::domain, "EVTCHNOP_status: a port's state (evtchn_status)",
            {dom_self, port},
            {rc,
@@ -209,7 +198,7 @@ void register_evtchn(op_registry& r) {
     r.add({"evtchn.unmask", actor::domain,
            "EVTCHNOP_unmask: clears a port's mask bit; a port that became pending while masked raises its upcall now",
            {port}, {rc}, {}, {}, "EINVAL: port beyond the domain's valid ports"},
-          op_unmask);
+          (op_on_port<h::evtchn_unmask, h::EVTCHNOP_unmask>));
     r.add({"evtchn.event_channel_op", actor::domain,
            "HYPERVISOR_event_channel_op with any `cmd` and a zeroed argument (or a NULL one with `null_arg: true`), for what the named forms cannot express",
            {{"cmd", t::integer, true, "EVTCHNOP_* number", 0, 0xffffffffu},

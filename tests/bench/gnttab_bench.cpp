@@ -106,18 +106,21 @@ struct twin {
 twin* the_twin = nullptr;
 bare_cpu* the_bare = nullptr;
 
+// One bare hypercall transport of a grant-table operation.
+void bare_call(sc_time& d) {
+    static g::map_grant_ref op;
+    hyp::hypercall hc;
+    hc.nr = hyp::HYPERVISOR_grant_table_op;
+    hc.arg = &op;
+    hc.count = hc.readable = 1;
+    the_bare->core.call(hc, d);
+    benchmark::DoNotOptimize(hc.rc);
+}
+
 double bare_ns_per_call(std::int64_t calls) {
     sc_time d;
-    g::map_grant_ref op;
     const auto t0 = clock_type::now();
-    for (std::int64_t i = 0; i < calls; ++i) {
-        hyp::hypercall hc;
-        hc.nr = hyp::HYPERVISOR_grant_table_op;
-        hc.arg = &op;
-        hc.count = hc.readable = 1;
-        the_bare->core.call(hc, d);
-        benchmark::DoNotOptimize(hc.rc);
-    }
+    for (std::int64_t i = 0; i < calls; ++i) bare_call(d);
     return std::chrono::duration<double, std::nano>(clock_type::now() - t0).count() / static_cast<double>(calls);
 }
 
@@ -181,15 +184,7 @@ void BM_copy_4k(benchmark::State& state) {
 
 void BM_bare_hypercall(benchmark::State& state) {
     sc_time d;
-    g::map_grant_ref op;
-    for (auto _ : state) {
-        hyp::hypercall hc;
-        hc.nr = hyp::HYPERVISOR_grant_table_op;
-        hc.arg = &op;
-        hc.count = hc.readable = 1;
-        the_bare->core.call(hc, d);
-        benchmark::DoNotOptimize(hc.rc);
-    }
+    for (auto _ : state) bare_call(d);
 }
 
 BENCHMARK(BM_bare_hypercall);
