@@ -4,9 +4,38 @@
 #include <stdexcept>
 
 #include "models/common/errno_names.h"
+#include "models/guest/kernel.h"
 #include "platform/address_map.h"
 
 namespace iotwin::platform {
+
+namespace {
+
+// Every domain's kernel, with the drivers it selected, and the scenario's processes.
+void boot_guests(const scenario& s, platform_instance& pi) {
+    hyp::hypervisor& h = *pi.hypervisor;
+    pi.guests = std::make_unique<guest::os>(h, *pi.cpu);
+    guest::os* g = pi.guests.get();
+    h.upcall_handler = [g](hyp::domid_t dom, const sc_core::sc_time& when) { g->upcall(dom, when); };
+    for (const domain_desc& dd : s.domains) {
+        std::map<std::string, guest::driver_config> drivers;
+        for (const auto& [name, ds] : dd.drivers)
+            drivers[name] = {ds.original ? guest::driver_version::original : guest::driver_version::current, ds.limit};
+        g->add_kernel(h.find(dd.name)->id, drivers);
+    }
+    for (const process_desc& p : s.processes) {
+        guest::rlimits lim{p.memlock, p.nofile};
+        std::set<guest::capability> caps;
+        if (p.capabilities) {
+            for (const std::string& c : *p.capabilities) caps.insert(*guest::capability_named(c));
+        } else {
+            for (unsigned c = 0; c < 64; ++c) caps.insert(static_cast<guest::capability>(c));  // every capability
+        }
+        g->spawn(h.find(p.domain)->id, p.name, lim, caps);
+    }
+}
+
+}  // namespace
 
 std::map<std::string, enumerated_function> boot_platform(const scenario& s, platform_instance& pi, sc_core::sc_time& d) {
     hyp::hypervisor& h = *pi.hypervisor;
@@ -66,6 +95,7 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
     };
     for (const domain_desc& dd : s.domains)
         for (const auto& [dev, pos] : dd.devices) assign(dev, dd, pos);
+    boot_guests(s, pi);
     const auto hw = std::find_if(s.domains.begin(), s.domains.end(), [](const domain_desc& x) { return x.privileged; });
     if (hw == s.domains.end()) return by_id;
     for (const topo_function& f : pi.topo.functions) {

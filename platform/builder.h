@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/cpu/cpu.h"
+#include "models/guest/kernel.h"
 #include "models/hyp/hypervisor.h"
 #include "models/intc/ioapic.h"
 #include "models/intc/msi_controller.h"
@@ -52,6 +53,8 @@ struct platform_instance {
     std::map<const pci::pci_function*, const pcie_node*> node_of;
     // The host kernel's driver bindings (platform/host_drivers.h).
     std::unique_ptr<host_drivers> drivers;
+    // The domains' guest kernels and their processes (models/guest/kernel.h), made at boot.
+    std::unique_ptr<guest::os> guests;
 
     // VFs enabled at run time (beyond the boot set), ever, and the IOMMU
     // group each one enabled now is in (docs/architecture.md, SR-IOV).

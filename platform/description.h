@@ -4,6 +4,7 @@
 // knows about YAML.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -201,6 +202,14 @@ struct grant_table_spec {
 // sees guest frames through the P2M (Xen's paging_mode_translate()).
 enum class domain_kind { pv, hvm };
 
+// A guest kernel driver's version and module parameters in one domain
+// (`drivers: { gntalloc: { version: original, limit: 1024 } }`).
+struct driver_spec {
+    bool original = false;               // version: original | current (the default)
+    std::optional<std::uint64_t> limit;  // the `limit` module parameter
+    source_pos pos;
+};
+
 struct domain_desc {
     std::string name;
     bool privileged = false;
@@ -212,6 +221,7 @@ struct domain_desc {
     // Default: PV for the first privileged domain (dom0), HVM for the others.
     domain_kind type = domain_kind::hvm;
     grant_table_spec grant_table;
+    std::map<std::string, driver_spec> drivers;  // by driver name (gntalloc, gntdev)
     std::vector<std::pair<std::string, source_pos>> devices;
     source_pos pos;
 };
@@ -219,6 +229,10 @@ struct domain_desc {
 struct process_desc {
     std::string name;
     std::string domain;
+    // RLIMIT_MEMLOCK (bytes) and RLIMIT_NOFILE; none: unlimited.
+    std::optional<std::uint64_t> memlock, nofile;
+    // CAP_* names; none given: every capability.
+    std::optional<std::vector<std::string>> capabilities;
     source_pos pos;
 };
 

@@ -29,6 +29,7 @@ constexpr std::size_t max_name_length = 64;               // scenario name, ids,
 constexpr std::size_t max_functions = 4096;               // PCI functions, enabled VFs included
 constexpr std::size_t max_domains = 64;
 constexpr std::size_t max_processes = 256;
+constexpr std::uint64_t max_nofile = 1048576;  // fs.nr_open's default: the largest RLIMIT_NOFILE
 constexpr std::size_t max_steps = 10000;
 constexpr std::uint64_t max_memory = 1ull << 40;          // platform.memory and each domain's memory
 constexpr std::uint64_t max_bar_size = 64ull << 30;       // a 64-bit BAR (the 64-bit MMIO window is 1 TiB)

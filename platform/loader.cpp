@@ -21,6 +21,7 @@
 #include "platform/host_drivers.h"
 #include "platform/invariants.h"
 #include "platform/limits.h"
+#include "models/guest/process.h"
 #include "platform/operations.h"
 #include "platform/references.h"
 #include "platform/topology.h"
@@ -493,8 +494,10 @@ private:
     void capabilities(const YAML::Node& n, pcie_node& node);
     void domains(const YAML::Node& n, scenario& s);
     void processes(const YAML::Node& n, scenario& s);
+    void drivers(const YAML::Node& n, domain_desc& dd);
     void steps(const YAML::Node& n, scenario& s);
     void step_actor(const YAML::Node& st, const op_spec& op, const scenario& s, step_desc& sd);
+    void forked_name(const YAML::Node& n, const scenario& s);
     void check_references(const YAML::Node& n, const std::map<std::string, const op_spec*>& saved);
     void invariants(const YAML::Node& root, scenario& s);
 
@@ -506,6 +509,7 @@ private:
     std::map<std::string, const pcie_node*> ids_;
     std::set<std::string> all_ids_;
     std::set<std::string> later_vfs_;  // VFs beyond num_vfs: software may enable them at run time
+    std::vector<std::string> forked_;  // processes that earlier proc.fork steps create
     std::vector<input_warning> warnings_;
 };
 
@@ -1162,7 +1166,7 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
-        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "devices", "pci_permissive"}, "a domain");
+        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "drivers", "devices", "pci_permissive"}, "a domain");
         dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
         for (const auto& o : s.domains)
             if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
@@ -1198,6 +1202,7 @@ void loader::domains(const YAML::Node& n, scenario& s) {
             if (dd.grant_table.max_maptrack_frames > limits::max_maptrack_frames)
                 r_.fail(g["max_maptrack_frames"], "grant_table.max_maptrack_frames must be 0.." + std::to_string(limits::max_maptrack_frames));
         }
+        if (d["drivers"]) drivers(d["drivers"], dd);
         if (d["devices"]) {
             if (!d["devices"].IsSequence()) r_.fail(d["devices"], "devices must be a list of function ids");
             for (const auto& dev : d["devices"]) {
@@ -1234,8 +1239,28 @@ void loader::processes(const YAML::Node& n, scenario& s) {
     for (const auto& p : n) {
         process_desc pd;
         pd.pos = r_.pos(p);
-        r_.keys(p, {"name", "domain"}, "a process");
+        r_.keys(p, {"name", "domain", "rlimits", "capabilities"}, "a process");
         pd.name = r_.name(r_.require(p, "name", "a process"), "process name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+        if (const YAML::Node rl = p["rlimits"]) {
+            r_.keys(rl, {"memlock", "nofile"}, "rlimits");
+            if (rl["memlock"]) pd.memlock = r_.size(rl["memlock"], "rlimits.memlock");
+            if (rl["nofile"]) {
+                pd.nofile = r_.integer(rl["nofile"], "rlimits.nofile");
+                if (*pd.nofile > limits::max_nofile) r_.fail(rl["nofile"], "rlimits.nofile must be 0.." + std::to_string(limits::max_nofile));
+            }
+        }
+        if (const YAML::Node caps = p["capabilities"]) {
+            if (!caps.IsSequence()) r_.fail(caps, "capabilities must be a list of CAP_* names");
+            std::vector<std::string> known;
+            for (unsigned c = 0; c < 64; ++c)
+                if (const char* nm = guest::capability_name(static_cast<guest::capability>(c)); std::string(nm) != "CAP_?") known.push_back(nm);
+            pd.capabilities.emplace();
+            for (const auto& c : caps) {
+                const std::string name = r_.scalar(c, "capability");
+                if (!guest::capability_named(name)) r_.fail(c, "unknown capability '" + excerpt(name) + "'" + suggestion(name, known));
+                pd.capabilities->push_back(name);
+            }
+        }
         pd.domain = r_.scalar(r_.require(p, "domain", "process '" + pd.name + "'"), "domain");
         if (std::none_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == pd.domain; })) {
             std::vector<std::string> names;
@@ -1247,6 +1272,33 @@ void loader::processes(const YAML::Node& n, scenario& s) {
         for (const auto& o : s.processes)
             if (o.name == pd.name) r_.fail(p["name"], "duplicate process '" + pd.name + "'");
         s.processes.push_back(std::move(pd));
+    }
+}
+
+void loader::drivers(const YAML::Node& n, domain_desc& dd) {
+    if (!n.IsMap()) r_.fail(n, "drivers must be a mapping of driver names (gntalloc, gntdev) to their settings");
+    const std::vector<std::string> known = {"gntalloc", "gntdev"};
+    for (const auto& kv : n) {
+        const std::string name = r_.scalar(kv.first, "driver");
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            r_.fail(kv.first, "unknown guest driver '" + excerpt(name) + "'" + suggestion(name, known));
+        const YAML::Node v = kv.second;
+        driver_spec ds;
+        ds.pos = r_.pos(v);
+        if (!v.IsMap()) r_.fail(v, "drivers." + name + " must be a mapping with version and limit");
+        r_.keys(v, {"version", "limit"}, "drivers." + name);
+        if (v["version"]) {
+            const std::string ver = r_.scalar(v["version"], "version");
+            if (ver != "original" && ver != "current")
+                r_.fail(v["version"], "a driver's version is original or current, not '" + excerpt(ver) + "'" + suggestion(ver, {"original", "current"}));
+            ds.original = ver == "original";
+        }
+        if (v["limit"]) {
+            // The module parameter is an int.
+            ds.limit = r_.integer(v["limit"], "drivers." + name + ".limit");
+            if (*ds.limit > 0x7fffffff) r_.fail(v["limit"], "drivers." + name + ".limit must be 0..2147483647 (the module parameter is an int)");
+        }
+        dd.drivers[name] = ds;
     }
 }
 
@@ -1299,6 +1351,7 @@ void loader::steps(const YAML::Node& n, scenario& s) {
         check_expect(*op, sd.expect, s, sd.pos);
         check_references(sd.args, saved);
         check_references(sd.expect, saved);
+        if (sd.op == "proc.fork") forked_name(sd.args["name"], s);
         if (st["save"]) {
             sd.save = r_.name(st["save"], "save", "^[A-Za-z_][A-Za-z0-9_]*$", "[A-Za-z_][A-Za-z0-9_]*");
             saved[sd.save] = op;
@@ -1309,14 +1362,22 @@ void loader::steps(const YAML::Node& n, scenario& s) {
 
 // Who does the step: a domain or process (`as`), a function (`device`), or neither.
 void loader::step_actor(const YAML::Node& st, const op_spec& op, const scenario& s, step_desc& sd) {
-    if (op.who == actor::domain) {
+    if (op.who == actor::domain || op.who == actor::process) {
         const YAML::Node a = r_.require(st, "as", "step " + sd.op);
         sd.as = r_.scalar(a, "as");
-        std::vector<std::string> names;
-        for (const auto& d : s.domains) names.push_back(d.name);
-        for (const auto& p : s.processes) names.push_back(p.name);
-        if (std::find(names.begin(), names.end(), sd.as) == names.end())
-            r_.fail(a, "as " + quote_input(sd.as) + " names no domain or process" + suggestion(sd.as, names));
+        std::vector<std::string> domains, procs;
+        for (const auto& d : s.domains) domains.push_back(d.name);
+        for (const auto& p : s.processes) procs.push_back(p.name);
+        procs.insert(procs.end(), forked_.begin(), forked_.end());
+        const bool is_domain = std::find(domains.begin(), domains.end(), sd.as) != domains.end();
+        const bool is_process = std::find(procs.begin(), procs.end(), sd.as) != procs.end();
+        if (op.who == actor::process && is_domain)
+            r_.fail(a, sd.op + " is a system call, done by a process; " + quote_input(sd.as) + " is a domain (declare a process in it under processes:)");
+        if (op.who == actor::process && !is_process)
+            r_.fail(a, "as " + quote_input(sd.as) + " names no process" + suggestion(sd.as, procs));
+        std::vector<std::string> names = domains;
+        names.insert(names.end(), procs.begin(), procs.end());
+        if (!is_domain && !is_process) r_.fail(a, "as " + quote_input(sd.as) + " names no domain or process" + suggestion(sd.as, names));
     } else if (st["as"]) {
         r_.fail(st["as"], sd.op + " is not done by a domain or process; remove 'as'");
     }
@@ -1330,6 +1391,17 @@ void loader::step_actor(const YAML::Node& st, const op_spec& op, const scenario&
     } else if (st["device"]) {
         r_.fail(st["device"], sd.op + " is not device-originated; name the device in args");
     }
+}
+
+// proc.fork names the child: a new name, which later steps may use in `as`.
+void loader::forked_name(const YAML::Node& n, const scenario& s) {
+    if (!n || !n.IsScalar() || parse_reference(n.Scalar())) return;  // check_args reported a missing name
+    const std::string name = r_.name(n, "proc.fork name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
+    const bool taken = std::any_of(s.domains.begin(), s.domains.end(), [&](const domain_desc& d) { return d.name == name; }) ||
+                       std::any_of(s.processes.begin(), s.processes.end(), [&](const process_desc& p) { return p.name == name; }) ||
+                       std::find(forked_.begin(), forked_.end(), name) != forked_.end();
+    if (taken) r_.fail(n, "proc.fork: the name '" + name + "' is taken by a domain or process");
+    forked_.push_back(name);
 }
 
 void loader::invariants(const YAML::Node& root, scenario& s) {

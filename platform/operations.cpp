@@ -56,6 +56,12 @@ const op_registry& operations() {
         interfaces::register_gnttab_raw(r);
         interfaces::register_domctl(r);
         interfaces::register_evtchn(r);
+        interfaces::register_proc(r);
+        interfaces::register_xenevtchn(r);
+        interfaces::register_gntalloc(r);
+        interfaces::register_gntdev(r);
+        interfaces::register_blkif(r);
+        interfaces::register_lguest(r);
         return r;
     }();
     return registry;
@@ -143,6 +149,7 @@ const char* type_text(arg_type t) {
     case arg_type::time: return "time";
     case arg_type::flags: return "flags";
     case arg_type::structure: return "structure";
+    case arg_type::pointer: return "pointer";
     }
     return "?";
 }
@@ -226,6 +233,13 @@ std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::
 void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const std::string& path) {
     const std::string what = path.empty() ? "args." + a.name : path;
     switch (a.type) {
+    case arg_type::pointer: {
+        if (v.IsNull()) break;
+        const std::string t = scalar(v, s, what);
+        if (t == "NULL") break;
+        in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
+        break;
+    }
     case arg_type::integer: {
         const std::string t = scalar(v, s, what);
         in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
@@ -464,7 +478,7 @@ void check_expect(const op_spec& op, const YAML::Node& expect, const scenario& s
 void write_operations_markdown(std::ostream& os) {
     for (const operation& o : operations().all()) {
         const op_spec& op = o.spec;
-        const char* by = op.who == actor::domain ? " (`as:` a domain or process)" : op.who == actor::device ? " (`device:` a function)" : "";
+        const char* by = op.who == actor::domain ? " (`as:` a domain or process)" : op.who == actor::process ? " (`as:` a process)" : op.who == actor::device ? " (`device:` a function)" : "";
         std::string summary = op.summary;
         summary[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(summary[0])));
         os << "#### `" << op.name << "`" << by << "\n\n" << summary << ".\n\n";

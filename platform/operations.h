@@ -40,12 +40,14 @@ enum class arg_type {
     time,     // 10ns, 1.5us; in [min, max] picoseconds
     flags,    // a list of flag names (from `names`) or an integer in [min, max]
     structure,  // a mapping of declared fields, or a list of them (batched hypercall ops, nested structures)
+    pointer,    // a user address: `null` (a NULL pointer) or an integer
 };
 
 // What a result field holds (for `expect` and for references to it).
 enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings, structure };  // strings: a list of words, in order; structure: lists and mappings (batched hypercall results)
 
-enum class actor { domain, device, none };
+// domain: `as` a domain or a process (the process's domain acts); process: `as` a process only.
+enum class actor { domain, process, device, none };
 
 struct arg_spec {
     arg_spec(std::string name_, arg_type type_, bool required_, std::string description_, std::uint64_t min_ = 0,

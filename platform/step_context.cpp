@@ -50,6 +50,13 @@ std::uint64_t step_context::integer(const char* name, std::optional<std::uint64_
     return parsed(name, [&] { return parse_integer(scalar(name), {}); });
 }
 
+std::optional<std::uint64_t> step_context::pointer(const char* name) const {
+    if (!has(name)) return std::nullopt;
+    const YAML::Node v = args_[name];
+    if (v.IsNull() || (v.IsScalar() && v.Scalar() == "NULL")) return 0;
+    return integer(name);
+}
+
 std::uint64_t step_context::size(const char* name) const {
     return parsed(name, [&] { return parse_size(scalar(name), {}); });
 }
@@ -85,10 +92,23 @@ pci::pci_function& step_context::device(const std::string& id) {
 }
 
 const hyp::domain& step_context::actor() {
-    std::string dom = st_.as;
-    for (const process_desc& p : r_.description().processes)
-        if (p.name == st_.as) dom = p.domain;
-    return *hyp().find(dom);
+    if (const hyp::domain* d = hyp().find(st_.as)) return *d;
+    return *hyp().find(acting_process().domid());
+}
+
+guest::os& step_context::guests() { return *pi().guests; }
+
+guest::process* step_context::process() {
+    if (hyp().find(st_.as)) return nullptr;
+    return guests().find(st_.as);
+}
+
+guest::process& step_context::acting_process() {
+    guest::process* p = process();
+    // The loader checks names; a forked child exists only once its proc.fork step ran.
+    if (!p) throw step_error("no process '" + st_.as + "' (yet): the proc.fork that makes it has not run or failed");
+    if (!p->alive()) throw step_error("process '" + st_.as + "' has exited");
+    return *p;
 }
 
 } // namespace iotwin::platform

@@ -13,6 +13,7 @@
 #include <systemc>
 #include <yaml-cpp/yaml.h>
 
+#include "models/guest/kernel.h"
 #include "models/hyp/hypervisor.h"
 #include "models/pci/pci_function.h"
 #include "platform/description.h"
@@ -49,6 +50,8 @@ public:
     // Typed arguments; an optional argument that is absent gives `def`.
     std::uint64_t integer(const char* name, std::optional<std::uint64_t> def = std::nullopt) const;
     std::uint64_t size(const char* name) const;
+    // A pointer argument: none when absent, 0 for null / NULL, else the address.
+    std::optional<std::uint64_t> pointer(const char* name) const;
     bool boolean(const char* name, bool def) const;
     std::string text(const char* name, const std::string& def = "") const { return has(name) ? scalar(name) : def; }
     sc_core::sc_time time(const char* name) const;
@@ -62,6 +65,11 @@ public:
     pci::pci_function& acting_device() { return device(st_.device); }
     // The domain a step acts as (`as` names a domain, or a process inside one).
     const hyp::domain& actor();
+    // The process a step acts as; null when `as` names a domain.
+    guest::process* process();
+    // The process, for operations only a process does (a step_error otherwise).
+    guest::process& acting_process();
+    guest::os& guests();
 
 private:
     std::string scalar(const char* name) const;

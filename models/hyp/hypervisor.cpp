@@ -471,6 +471,7 @@ void hypervisor::deliver_upcall(domid_t dom, unsigned vcpu, const sc_time& when)
     r.upcall = true;
     r.vcpu = vcpu;
     deliveries_.push_back(r);
+    if (upcall_handler) upcall_handler(dom, when);
 }
 // ---- end event channels ----
 

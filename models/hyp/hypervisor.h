@@ -241,6 +241,10 @@ public:
     // Event channels: an upcall reached vCPU `vcpu` of `dom` at `when`
     // (HYPERVISOR_CALLBACK_VECTOR, 0xf3, for the record).
     void deliver_upcall(domid_t dom, unsigned vcpu, const sc_core::sc_time& when);
+    // The domains' kernels (models/guest/kernel.h) handle their upcalls here.
+    // The handler runs inside the hypercall that raised the event: it may
+    // touch memory, not issue hypercalls.
+    std::function<void(domid_t, const sc_core::sc_time&)> upcall_handler;
     // Messages whose vector is bound but whose destination is not the vCPU it
     // is bound on: not delivered (`domain` is the vector's domain).
     const std::vector<interrupt_delivery>& misdirected() const { return misdirected_; }

@@ -16,5 +16,11 @@ void register_gnttab_map(op_registry& r);  // grant tables: mapping and copying 
 void register_gnttab_raw(op_registry& r);  // grant tables: the raw hypercall
 void register_domctl(op_registry& r);  // the toolstack's domain control (destroydomain)
 void register_evtchn(op_registry& r);  // event channels
+void register_proc(op_registry& r);    // processes, their memory, plain files and eventfd (a guest kernel's system calls)
+void register_xenevtchn(op_registry& r);  // /dev/xen/evtchn
+void register_gntalloc(op_registry& r);   // /dev/xen/gntalloc
+void register_gntdev(op_registry& r);     // /dev/xen/gntdev
+void register_blkif(op_registry& r);      // the split block driver: front end in a guest, back end in dom0
+void register_lguest(op_registry& r);     // /dev/lguest and the scripted lguest guest
 
 } // namespace iotwin::platform::interfaces

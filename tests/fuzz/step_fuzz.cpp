@@ -66,11 +66,17 @@ class generator {
 public:
     generator(const scenario& s, runner& r, std::uint64_t seed, std::uint64_t ops)
         : s_(s), r_(r), rng_(seed), ops_(ops) {
-        for (const operation& o : operations().all()) ops_list_.push_back(&o.spec);
+        // proc.exit ends a process for good: every later step as it would fail
+        // as a scenario error (a step done by a process that is gone).
+        for (const operation& o : operations().all())
+            if (o.spec.name != "proc.exit") ops_list_.push_back(&o.spec);
         for (const auto& [id, f] : r.platform().by_id) ids_.push_back(id);
         for (const auto& d : s.domains)
             if (!d.privileged) guests_.push_back(d.name);
-        for (const auto& p : s.processes) guests_.push_back(p.name);
+        for (const auto& p : s.processes) {
+            guests_.push_back(p.name);
+            processes_.push_back(p.name);
+        }
         for (const auto& d : s.domains) {
             domains_.push_back(d.name);
             for (const auto& [id, pos] : d.devices) {
@@ -93,6 +99,7 @@ public:
         st.op = op.name;
         st.pos = {s_.file, static_cast<int>(steps_.size() + 1), 1};
         if (op.who == actor::domain) st.as = actor_for(op);
+        if (op.who == actor::process) st.as = processes_[pick(processes_.size())];
         if (op.who == actor::device) st.device = chance(4) ? devices_[pick(devices_.size())] : assigned_[pick(assigned_.size())];
         st.args = arguments(op, st.as);
         st.expect = YAML::Node(YAML::NodeType::Map);
@@ -244,10 +251,15 @@ private:
         switch (a.type) {
         case arg_type::flags:
         case arg_type::structure: return "";
+        case arg_type::pointer: return chance(4) ? "null" : std::to_string(in_range(a, address()));
         case arg_type::integer: return std::to_string(number(op, a));
         case arg_type::size: return std::to_string(number(op, a));
         case arg_type::boolean: return chance(2) ? "true" : "false";
-        case arg_type::string: return "s" + std::to_string(pick(100));
+        case arg_type::string:
+            // A child of proc.fork needs a name no process has.
+            if (op.name == "proc.fork" && a.name == "name") return "child" + std::to_string(steps_.size());
+            if (a.name == "path") return chance(2) ? "/dev/xen/evtchn" : chance(2) ? "/dev/null" : "/dev/x" + std::to_string(pick(4));
+            return "s" + std::to_string(pick(100));
         case arg_type::data: return bytes(a);
         case arg_type::domain: return chance(2) ? domains_[pick(domains_.size())] : std::to_string(chance(8) ? pick(0x10000) : pick(domains_.size() + 2));
         case arg_type::device: return ids_[pick(ids_.size())];
@@ -297,7 +309,7 @@ private:
     std::mt19937_64 rng_;
     std::uint64_t ops_;
     std::vector<const op_spec*> ops_list_;
-    std::vector<std::string> ids_, guests_, domains_, assigned_, devices_;
+    std::vector<std::string> ids_, guests_, domains_, assigned_, devices_, processes_;
     std::map<std::string, std::vector<std::string>> owned_;  // domain or process -> functions its domain holds
     std::vector<std::uint64_t> addresses_;
     std::deque<step_desc> steps_;

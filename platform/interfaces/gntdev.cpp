@@ -1,0 +1,8 @@
+// gntdev: registered by its interface (work in progress).
+#include "platform/interfaces/interfaces.h"
+
+namespace iotwin::platform::interfaces {
+
+void register_gntdev(op_registry& r) { (void)r; }
+
+} // namespace iotwin::platform::interfaces
