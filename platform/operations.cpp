@@ -407,7 +407,12 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
         return;
     }
     switch (r.type) {
-    case result_type::integer: parse_integer(scalar(v, s, what), pos_of(v, s.file)); break;
+    case result_type::integer: {
+        // Signed results (a system call's `ret: -1`) are written with a minus sign.
+        const std::string t = scalar(v, s, what);
+        parse_integer(t.size() > 1 && t[0] == '-' ? t.substr(1) : t, pos_of(v, s.file));
+        break;
+    }
     case result_type::boolean: {
         const std::string t = scalar(v, s, what);
         if (t != "true" && t != "false") fail(v, s, what + " must be true or false, not " + quote_input(t));

@@ -273,6 +273,11 @@ bool matches(const json& got, const YAML::Node& want) {
     }
     const std::string w = want.Scalar();
     if (got.is_boolean()) return w == (got.get<bool>() ? "true" : "false");
+    // A negative result (a system call's ret: -1) against -N in either notation.
+    if (got.is_number_integer() && !got.is_number_unsigned() && got.get<std::int64_t>() < 0) {
+        const auto n = w.size() > 1 && w[0] == '-' ? as_number(json(w.substr(1))) : std::nullopt;
+        return n && *n == static_cast<std::uint64_t>(-(got.get<std::int64_t>() + 1)) + 1;
+    }
     if (const auto n = as_number(got)) return as_number(json(w)) == n;
     return render(got) == w;
 }

@@ -18,7 +18,12 @@ using opener = std::function<long(kernel& k, file_ref& out, sc_core::sc_time& d)
 const std::vector<std::pair<std::string, opener>>& devices() {
     static const std::vector<std::pair<std::string, opener>> table = {
         {"/dev/null", [](kernel&, file_ref& out, sc_core::sc_time&) { out = std::make_shared<null_file>(); return 0L; }},
-        {"/dev/xen/evtchn", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<xenevtchn>(k); return 0L; }},
+        {"/dev/xen/evtchn",
+         [](kernel& k, file_ref& out, sc_core::sc_time&) {
+             if (k.kmalloc_fails()) return long(-ENOMEM);  // evtchn_open: kzalloc of the per-user data
+             out = std::make_shared<xenevtchn>(k);
+             return 0L;
+         }},
     };
     return table;
 }

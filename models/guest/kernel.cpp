@@ -64,6 +64,8 @@ std::optional<std::uint64_t> kernel::alloc_page(sc_time& d, bool may_fail) {
     return gpa;
 }
 
+bool kernel::kmalloc_fails() { return h_.allocation_fails(); }
+
 void kernel::get_page(std::uint64_t gpa) { ++refs_[gpa]; }
 
 void kernel::put_page(std::uint64_t gpa) {

@@ -55,6 +55,8 @@ public:
     // zeroed, with one reference; none when memory is exhausted or an
     // allocation failure was injected (sim.fail_alloc), unless !may_fail.
     std::optional<std::uint64_t> alloc_page(sc_core::sc_time& d, bool may_fail = true);
+    // kmalloc / kzalloc: whether this allocation fails (an injected failure, sim.fail_alloc).
+    bool kmalloc_fails();
     void get_page(std::uint64_t gpa);
     // Drops a reference; the page is free when the last goes.
     void put_page(std::uint64_t gpa);

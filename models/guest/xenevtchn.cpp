@@ -19,14 +19,20 @@ constexpr std::uint64_t port_size = sizeof(std::uint32_t);
 long xenevtchn::bind(std::uint32_t port, sc_time& d) {
     // evtchn_bind_to_user: the port joins this file, the ring grows to hold
     // every bound port, and the kernel's handler is attached.
-    if (ports_.count(port)) return -EEXIST;
+    // A failure after the hypercall closes the port again (the error path of evtchn_bind_to_user).
+    long rc = 0;
+    if (ports_.count(port)) rc = -EEXIST;
+    else if (k_.kmalloc_fails()) rc = -ENOMEM;
+    if (rc) {
+        k_.evtchn_close(port, d);
+        return rc;
+    }
     ports_[port] = state{};
     while (ring_size_ < ports_.size()) ring_size_ *= 2;
     std::weak_ptr<bool> alive = alive_;
     k_.bind_port(port, [this, alive](std::uint32_t p, const sc_time& when) {
-        if (alive.lock()) fired(p, when);
+        if (const auto a = alive.lock(); a && *a) fired(p, when);
     });
-    (void)d;
     return port;
 }
 
@@ -99,7 +105,7 @@ long xenevtchn::ioctl(process& p, unsigned long cmd, std::uint64_t arg, sc_time&
         if (restrict_ != UNRESTRICTED_DOMID) return -EACCES;
         std::uint16_t dom = 0;
         if (p.copy_from_user(&dom, arg, 2, d)) return -EFAULT;
-        if (dom >= UNRESTRICTED_DOMID) return -EINVAL;
+        if (dom == 0 || dom >= DOMID_FIRST_RESERVED) return -EINVAL;
         restrict_ = dom;
         return 0;
     }

@@ -22,7 +22,8 @@ constexpr unsigned long IOCTL_EVTCHN_BIND_VIRQ = 0x44500, IOCTL_EVTCHN_BIND_INTE
 // struct ioctl_evtchn_bind_interdomain { uint32_t remote_domain, remote_port; } and the
 // one-field structures: bind_virq { virq }, bind_unbound_port { remote_domain },
 // unbind / notify { port }, restrict_domid { domid_t domid }.
-constexpr hyp::domid_t UNRESTRICTED_DOMID = 0x7ff0;  // DOMID_FIRST_RESERVED
+constexpr hyp::domid_t UNRESTRICTED_DOMID = 0xffff;  // (domid_t)-1
+constexpr hyp::domid_t DOMID_FIRST_RESERVED = 0x7ff0;
 
 class xenevtchn : public file {
 public:

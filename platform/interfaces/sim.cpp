@@ -53,7 +53,7 @@ void register_sim(op_registry& r) {
             {"granted_by", result_type::text, "for a grant mapped there: the granting domain"}},
            {}, {}, "ESRCH: no such domain; ENOENT: nothing is mapped at that frame"},
           op_sim_p2m);
-    r.add({"sim.fail_alloc", actor::none, "makes the hypervisor's next allocations of memory fail (grant-table, status and maptrack frames), as when Xen's heap is exhausted",
+    r.add({"sim.fail_alloc", actor::none, "makes the next allocations of memory fail: the hypervisor's (grant-table, status and maptrack frames, as when Xen's heap is exhausted) and the guest kernels' (kmalloc, pages: ENOMEM)",
            {{"count", t::integer, true, "how many allocations fail", 0, 1u << 20}}, {}, {}, {}, ""},
           op_sim_fail_alloc);
 }
