@@ -27,6 +27,12 @@ namespace iotwin::guest {
 // A driver's version, as a domain selects it (`drivers: { gntalloc: { version } }`).
 enum class driver_version { original, current };
 
+// What the kernel's own work costs (docs/timing.md).
+struct kernel_timing {
+    // A system call's entry and exit (SYSCALL, the kernel's entry code, SYSRET).
+    sc_core::sc_time syscall = sc_core::sc_time(100, sc_core::SC_NS);
+};
+
 // Module parameters and the version of one driver in one domain.
 struct driver_config {
     driver_version version = driver_version::current;
@@ -39,6 +45,7 @@ public:
 
     hyp::domid_t domid() const { return dom_; }
     hyp::hypervisor& hyp() { return h_; }
+    const kernel_timing& timing() const { return t_; }
     const hyp::domain& domain() const;
     // The domain's setting for a driver ("gntalloc", "gntdev"); defaults when it set none.
     driver_config driver(const std::string& name) const;
@@ -108,6 +115,7 @@ private:
     hyp::hypervisor& h_;
     cpu::cpu& cpu_;
     hyp::domid_t dom_;
+    kernel_timing t_;
     std::map<std::string, driver_config> drivers_;
     std::map<std::string, std::shared_ptr<void>> modules_;
     std::map<std::uint64_t, long> refs_;  // kernel pages in use: gpa -> references

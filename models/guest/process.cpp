@@ -83,6 +83,7 @@ file_ref process::lookup(long fd) const {
 }
 
 int process::close(long fd, sc_time& d) {
+    d += k_.timing().syscall;
     const file_ref f = lookup(fd);
     if (!f) return -EBADF;
     fds_.erase(static_cast<int>(fd));
@@ -91,11 +92,13 @@ int process::close(long fd, sc_time& d) {
 }
 
 long process::ioctl(long fd, unsigned long cmd, std::uint64_t arg, sc_time& d) {
+    d += k_.timing().syscall;
     const file_ref f = lookup(fd);
     return f ? f->ioctl(*this, cmd, arg, d) : -EBADF;
 }
 
 long process::file_rw(bool write, long fd, std::uint64_t buf, std::uint64_t len, std::optional<std::uint64_t> off, sc_time& d) {
+    d += k_.timing().syscall;
     const file_ref f = lookup(fd);
     if (!f) return -EBADF;
     std::uint64_t pos = off ? *off : f->pos;
@@ -129,6 +132,7 @@ std::uint64_t process::find_free(std::uint64_t length) const {
 
 long process::mmap(std::uint64_t addr, std::uint64_t length, unsigned prot, unsigned flags, long fd, std::uint64_t offset,
                    sc_time& d) {
+    d += k_.timing().syscall;
     // do_mmap / ksys_mmap_pgoff's checks, in their order.
     if (!aligned(offset)) return -EINVAL;
     if (length == 0) return -EINVAL;
@@ -217,6 +221,7 @@ void process::unmap_vma(std::map<std::uint64_t, vma>::iterator it, sc_time& d) {
 }
 
 int process::munmap(std::uint64_t addr, std::uint64_t length, sc_time& d) {
+    d += k_.timing().syscall;
     if (!aligned(addr) || addr > task_size || length == 0 || length > task_size - addr) return -EINVAL;
     const std::uint64_t end = addr + ((length + page_size - 1) & ~(page_size - 1));
     // Splits may be refused by the driver (vm_ops->may_split).
