@@ -236,7 +236,7 @@ void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const 
     case arg_type::pointer: {
         if (v.IsNull()) break;
         const std::string t = scalar(v, s, what);
-        if (t == "NULL") break;
+        if (t == "NULL" || t == "null") break;
         in_range(v, s, a, parse_integer(t, pos_of(v, s.file)), quote_input(t), what);
         break;
     }

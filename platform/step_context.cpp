@@ -53,7 +53,7 @@ std::uint64_t step_context::integer(const char* name, std::optional<std::uint64_
 std::optional<std::uint64_t> step_context::pointer(const char* name) const {
     if (!has(name)) return std::nullopt;
     const YAML::Node v = args_[name];
-    if (v.IsNull() || (v.IsScalar() && v.Scalar() == "NULL")) return 0;
+    if (v.IsNull() || (v.IsScalar() && (v.Scalar() == "NULL" || v.Scalar() == "null"))) return 0;
     return integer(name);
 }
 

@@ -162,17 +162,17 @@ void kernel::fput(const file_ref& f, sc_time& d) {
 // ---- event channels: the kernel's side of the 2-level ABI ----
 
 void kernel::upcall(const sc_time& when) {
+    // Ports no driver bound are the domain's own steps' business (evtchn.* as
+    // a domain): the kernel leaves them, and the upcall flag, as they are.
+    if (handlers_.empty()) return;
     namespace L = hyp::shared_info_layout;
     const std::uint64_t si = domain().shared_info_gfn() * page_size;
     sc_time d = sc_core::SC_ZERO_TIME;
-    // xen_evtchn_do_upcall: clear the upcall flag, take the selector, then
-    // each selected word's pending-and-unmasked bits, lowest port first.
-    std::uint8_t zero = 0;
-    access(true, si + L::evtchn_upcall_pending, &zero, 1, d);
+    // xen_evtchn_do_upcall: the selector's words, each one's pending and
+    // unmasked bits, lowest port first; a handled port's pending bit is cleared.
     std::uint64_t sel = 0;
     access(false, si + L::evtchn_pending_sel, &sel, 8, d);
-    // Ports with no handler are left pending, so keep their words selected.
-    std::uint64_t keep = 0;
+    std::uint64_t left = sel;
     for (unsigned w = 0; w < L::bits_per_word; ++w) {
         if (!(sel >> w & 1)) continue;
         std::uint64_t pend = 0, mask = 0;
@@ -183,14 +183,19 @@ void kernel::upcall(const sc_time& when) {
             if (!(ready >> b & 1)) continue;
             const std::uint32_t port = w * L::bits_per_word + b;
             const auto h = handlers_.find(port);
-            if (h == handlers_.end()) { keep |= 1ull << w; continue; }
+            if (h == handlers_.end()) continue;
             pend &= ~(1ull << b);
             access(true, si + L::evtchn_pending + 8 * w, &pend, 8, d);
             h->second(port, when + d);
         }
-        if (pend & ~mask) keep |= 1ull << w;
+        if (!pend) left &= ~(1ull << w);
     }
-    access(true, si + L::evtchn_pending_sel, &keep, 8, d);
+    if (left == sel) return;
+    access(true, si + L::evtchn_pending_sel, &left, 8, d);
+    if (!left) {
+        std::uint8_t zero = 0;
+        access(true, si + L::evtchn_upcall_pending, &zero, 1, d);
+    }
 }
 
 long kernel::evtchn_send(std::uint32_t port, sc_time& d) {

@@ -86,7 +86,7 @@ TEST(OperationSchemas, TransferLimitsAreInTheSchema) {
 }
 
 TEST(StepChecks, StepWithoutArgsIsBlamedOnTheStepNotOnSet) {
-    EXPECT_EQ(load_error("  - do: mem.read\n    as: guest1\n"), "s.yaml:11:5: mem.read needs args.addr (guest-physical address, 64-bit)");
+    EXPECT_EQ(load_error("  - do: mem.read\n    as: guest1\n"), "s.yaml:11:5: mem.read needs args.addr (guest-physical (domain) or virtual (process) address, 64-bit)");
 }
 
 TEST(StepChecks, OutOfRangeValuesAreRefusedWithTheirPosition) {
