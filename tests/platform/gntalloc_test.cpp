@@ -93,7 +93,7 @@ TEST(Gntalloc, CurrentDefersPagesTheRemoteMapsAndFreesThemLater) {
           "  - { do: gntalloc.alloc_gref, as: app2, args: { fd: $f2.fd, domid: dom0, count: 1 }, save: g }\n"
           "  - do: gnttab.map_grant_ref\n"
           "    as: dom0\n"
-          "    args: { host_addr: 0x200000, flags: [GNTMAP_host_map, GNTMAP_readonly], ref: $g.gref_ids[0], dom: guest2 }\n"
+          "    args: { host_addr: 0x200000, flags: [GNTMAP_host_map, GNTMAP_readonly], ref: \"$g.gref_ids[0]\", dom: guest2 }\n"
           "    expect: { status: GNTST_okay }\n"
           "    save: h\n"
           "  - { do: gntalloc.close, as: app2, args: { fd: $f2.fd } }\n");
@@ -113,10 +113,10 @@ TEST(Gntalloc, CurrentRetriesTheDeferredPageAfterTheRemoteUnmaps) {
     run r(platform_yaml() +
           "steps:\n"
           "  - { do: gntalloc.open, as: app2, save: f2 }\n"
-          "  - { do: gntalloc.alloc_gref, as: app2, args: { fd: $f2.fd, domid: dom0, count: 1 }, save: g }\n"
+          "  - { do: gntalloc.alloc_gref, as: app2, args: { fd: $f2.fd, domid: dom0, flags: [GNTALLOC_FLAG_WRITABLE], count: 1 }, save: g }\n"
           "  - do: gnttab.map_grant_ref\n"
           "    as: dom0\n"
-          "    args: { host_addr: 0x200000, flags: [GNTMAP_host_map], ref: $g.gref_ids[0], dom: guest2 }\n"
+          "    args: { host_addr: 0x200000, flags: [GNTMAP_host_map], ref: \"$g.gref_ids[0]\", dom: guest2 }\n"
           "    expect: { status: GNTST_okay }\n"
           "    save: h\n"
           "  - { do: gntalloc.close, as: app2, args: { fd: $f2.fd } }\n"
