@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "models/guest/eventfd.h"
+#include "models/guest/gntalloc.h"
 #include "models/guest/kernel.h"
 #include "models/guest/xenevtchn.h"
 
@@ -24,6 +25,7 @@ const std::vector<std::pair<std::string, opener>>& devices() {
              out = std::make_shared<xenevtchn>(k);
              return 0L;
          }},
+        {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntalloc>(k); return 0L; }},
     };
     return table;
 }

@@ -119,6 +119,13 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/gnttab-map-readonly-v2.yaml",
     "scenarios/security/gnttab-destroy-with-grants-mapped.yaml",
     "scenarios/security/gnttab-device-map-pv.yaml",
+    "scenarios/examples/gntalloc-errors.yaml",
+    "scenarios/examples/gntalloc-unmap-notify.yaml",
+    "scenarios/security/gntalloc-original-deferred-limit.yaml",
+    "scenarios/security/gntalloc-original-grant-ref-leak.yaml",
+    "scenarios/security/gntalloc-original-multipage-mmap-leak.yaml",
+    "scenarios/security/gntalloc-original-partial-munmap-uaf.yaml",
+    "scenarios/security/gntalloc-original-signed-gref-check.yaml",
     "scenarios/timing/two-engines-one-link.yaml",
     "scenarios/timing/two-engines-two-root-ports.yaml",
 };
