@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "models/guest/eventfd.h"
+#include "models/guest/gntdev.h"
 #include "models/guest/kernel.h"
 #include "models/guest/xenevtchn.h"
 
@@ -19,6 +20,7 @@ const std::vector<std::pair<std::string, opener>>& devices() {
     static const std::vector<std::pair<std::string, opener>> table = {
         {"/dev/null", [](kernel&, file_ref& out, sc_core::sc_time&) { out = std::make_shared<null_file>(); return 0L; }},
         {"/dev/xen/evtchn", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<xenevtchn>(k); return 0L; }},
+        {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntdev>(k); return 0L; }},
     };
     return table;
 }
