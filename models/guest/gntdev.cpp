@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "models/hyp/event_channel.h"
 #include "models/hyp/grant_table.h"
 #include "models/hyp/hypervisor.h"
 
@@ -153,7 +154,7 @@ long gntdev::map_grant_pages(gntdev_grant_map& m, sc_time& d) {
         ops[i].dom = static_cast<hyp::domid_t>(m.grants[i].domid);
         // A failed operation leaves the handle the kernel put there: 0 in
         // 2.6.38's kzalloc'd ops, -1 today.
-        ops[i].handle = static_cast<hyp::grant_handle_t>(original() ? 0 : -1);
+        ops[i].handle = static_cast<g::grant_handle_t>(original() ? 0 : -1);
     }
     const long rc = k_.hypercall(hyp::HYPERVISOR_grant_table_op, g::GNTTABOP_map_grant_ref, ops.data(),
                                  static_cast<std::uint32_t>(ops.size()), d);
@@ -192,7 +193,7 @@ long gntdev::unmap_grant_pages(gntdev_grant_map& m, int offset, int pages, sc_ti
         if (!original() && m.handles[idx] == gntdev_grant_map::no_handle) continue;
         g::unmap_grant_ref u;
         u.host_addr = m.pages[idx];
-        u.handle = static_cast<hyp::grant_handle_t>(m.handles[idx]);
+        u.handle = static_cast<g::grant_handle_t>(m.handles[idx]);
         ops.push_back(u);
         which.push_back(i);
     }
@@ -456,10 +457,9 @@ long gntdev::mmap(process& p, vma& v, sc_time& d) {
         v.dontcopy = true;
         v.private_data = m;
         m->has_vma = true;
-        m->vma_pid = p.pid();
         m->vma_start = v.start;
         m->vma_end = v.end;
-        m->flags = g::GNTMAP_host_map | (write ? 0 : g::GNTMAP_readonly);
+        m->flags = g::GNTMAP_host_map | (write ? 0u : std::uint32_t(g::GNTMAP_readonly));
         // The twin's stand-in for the PTEs the grants are mapped into; like a
         // failing apply_to_page_range, a failure leaves map->vma set.
         for (auto& pg : m->pages) {
@@ -487,11 +487,10 @@ long gntdev::mmap(process& p, vma& v, sc_time& d) {
             return err;
         }
     } else {
-        m->flags = g::GNTMAP_host_map | (write ? 0 : g::GNTMAP_readonly);
+        m->flags = g::GNTMAP_host_map | (write ? 0u : std::uint32_t(g::GNTMAP_readonly));
     }
     if (use_ptemod_) {
         m->has_vma = true;
-        m->vma_pid = p.pid();
         m->vma_start = v.start;
         m->vma_end = v.end;
     }

@@ -65,9 +65,8 @@ struct gntdev_grant_map {
     std::vector<std::int64_t> handles;   // the unmap handle; today -1 when not mapped, 2.6.38 uses 0 for that
     long users = 1;                      // today's refcount: the map list and each VMA
     bool in_list = true;
-    // map->vma: set while a VMA of `vma_pid` at [vma_start, vma_end) holds the map.
+    // map->vma: set while a VMA at [vma_start, vma_end) holds the map.
     bool has_vma = false;
-    int vma_pid = 0;
     std::uint64_t vma_start = 0, vma_end = 0;
     bool is_mapped = false;  // 2.6.38: the MMU notifier only unmaps maps marked mapped
     struct { std::uint32_t flags = 0; std::uint64_t addr = 0; std::uint32_t event = 0; } notify;
