@@ -6,6 +6,7 @@
 
 #include "models/guest/eventfd.h"
 #include "models/guest/gntalloc.h"
+#include "models/guest/gntdev.h"
 #include "models/guest/kernel.h"
 #include "models/guest/xenevtchn.h"
 
@@ -26,6 +27,7 @@ const std::vector<std::pair<std::string, opener>>& devices() {
              return 0L;
          }},
         {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntalloc>(k); return 0L; }},
+        {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntdev>(k); return 0L; }},
     };
     return table;
 }
