@@ -44,7 +44,7 @@ long blkback::hc(unsigned nr, unsigned cmd, void* arg, std::uint32_t count, sc_t
 long blkback::connect(std::uint32_t ring_ref, std::uint32_t remote_port, sc_time& d) {
     // The RAM disk: pages of this domain's memory, lowest address first so
     // that disk bytes are laid out in address order.
-    const std::uint64_t pages = (o_.sectors * sector_size + page_size - 1) / page_size;
+    const std::uint64_t pages = (o_.sectors * sector_size + blkif::page_size - 1) / blkif::page_size;
     for (std::uint64_t i = 0; i < pages; ++i) {
         const auto p = k_.alloc_page(d);
         if (!p) { disconnect(d); return -ENOMEM; }
@@ -121,8 +121,8 @@ void blkback::refuse(const std::string& why) {
 }
 
 std::uint64_t blkback::disk_gpa(std::uint64_t byte) const {
-    const std::uint64_t page = byte / page_size;
-    if (page < disk_.size()) return disk_[page] + byte % page_size;
+    const std::uint64_t page = byte / blkif::page_size;
+    if (page < disk_.size()) return disk_[page] + byte % blkif::page_size;
     // Only reached without the bounds check: the disk's pages are
     // contiguous from the lowest, so what lies past the end is whatever the
     // back-end domain keeps above it.
@@ -131,7 +131,7 @@ std::uint64_t blkback::disk_gpa(std::uint64_t byte) const {
 
 bool blkback::disk_io(bool write, std::uint64_t byte, std::uint8_t* p, std::uint64_t n, sc_time& d) {
     while (n > 0) {
-        const std::uint64_t chunk = std::min(n, page_size - byte % page_size);
+        const std::uint64_t chunk = std::min(n, blkif::page_size - byte % blkif::page_size);
         if (k_.access(write, disk_gpa(byte), p, chunk, d)) return false;
         byte += chunk;
         p += chunk;
@@ -141,7 +141,7 @@ bool blkback::disk_io(bool write, std::uint64_t byte, std::uint8_t* p, std::uint
 }
 
 int blkback::disk_read(std::uint64_t byte, std::uint8_t* p, std::uint64_t n, sc_time& d) {
-    if (disk_.empty() || byte + n > disk_.size() * page_size || byte + n < byte) return EINVAL;
+    if (disk_.empty() || byte + n > disk_.size() * blkif::page_size || byte + n < byte) return EINVAL;
     return disk_io(false, byte, p, n, d) ? 0 : EFAULT;
 }
 
@@ -191,10 +191,13 @@ long blkback::process(sc_time& d) {
         k_.access(false, ring_gpa_ + sring::rsp_prod, &old, 4, d);
         k_.access(true, ring_gpa_ + sring::rsp_prod, &rsp_prod_pvt_, 4, d);
         k_.access(false, ring_gpa_ + sring::rsp_event, &ev, 4, d);
-        if (std::uint32_t(rsp_prod_pvt_ - ev) < std::uint32_t(rsp_prod_pvt_ - old)) k_.evtchn_send(port_, d);
+        if (std::uint32_t(rsp_prod_pvt_ - ev) < std::uint32_t(rsp_prod_pvt_ - old)) {
+            ++hypercalls_;
+            k_.evtchn_send(port_, d);
+        }
         if (budget == 0) break;
         // RING_FINAL_CHECK_FOR_REQUESTS: ask for a kick at the next request, then look once more.
-        const std::uint32_t want = req_cons_ + 1;
+        std::uint32_t want = req_cons_ + 1;
         k_.access(true, ring_gpa_ + sring::req_event, &want, 4, d);
         if (k_.access(false, ring_gpa_ + sring::req_prod, &rp, 4, d)) return -EFAULT;
         if (rp == req_cons_) break;
@@ -279,13 +282,13 @@ bool blkback::move_copy(const request& r, bool write, sc_time& d) {
         std::uint64_t off = s.first_sect * sector_size;
         std::uint64_t left = (s.last_sect - s.first_sect + 1u) * sector_size;
         while (left > 0) {
-            const std::uint64_t n = std::min(left, page_size - byte % page_size);
+            const std::uint64_t n = std::min(left, blkif::page_size - byte % blkif::page_size);
             const std::uint64_t gpa = disk_gpa(byte);
-            std::uint64_t frame = gpa / page_size;
+            std::uint64_t frame = gpa / blkif::page_size;
             if (!me.translated()) {
                 // A PV kernel names its own frames by machine frame (pfn_to_mfn).
-                const auto m = me.to_machine(gpa & ~(page_size - 1), page_size);
-                frame = m ? *m / page_size : ~0ull;
+                const auto m = me.to_machine(gpa & ~(blkif::page_size - 1), blkif::page_size);
+                frame = m ? *m / blkif::page_size : ~0ull;
             }
             g::copy c;
             g::copy_ptr& foreign = write ? c.source : c.dest;
@@ -295,7 +298,7 @@ bool blkback::move_copy(const request& r, bool write, sc_time& d) {
             foreign.offset = static_cast<std::uint16_t>(off);
             local.gmfn = frame;
             local.domid = self;
-            local.offset = static_cast<std::uint16_t>(gpa % page_size);
+            local.offset = static_cast<std::uint16_t>(gpa % blkif::page_size);
             c.len = static_cast<std::uint16_t>(n);
             c.flags = write ? g::GNTCOPY_source_gref : g::GNTCOPY_dest_gref;
             ops.push_back(c);

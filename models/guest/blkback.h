@@ -72,7 +72,7 @@ public:
     long process(sc_core::sc_time& d);
 
     // Whether the event-channel handler ran since the last process() (xen_blkif_be_int's wake-up).
-    bool kicked() const { return kicked_; }
+    const bool& kicked() const { return kicked_; }
     sc_core::sc_event& kick_event() { return *kick_; }
 
     std::uint32_t port() const { return port_; }

@@ -31,7 +31,7 @@ long blkfront::setup(sc_time& d) {
     if (ref < 0) { teardown(d); return ref; }
     ring_ref_ = static_cast<std::uint32_t>(ref);
     gnttab_guest gt(k_.hyp(), k_.domid());
-    if (const int e = gt.grant_access(ring_ref_, back_, ring_gpa_ / page_size, false, d)) {
+    if (const int e = gt.grant_access(ring_ref_, back_, ring_gpa_ / blkif::page_size, false, d)) {
         k_.release_grant_ref(ring_ref_);
         teardown(d);
         return -e;
@@ -108,7 +108,7 @@ long blkfront::grant_page_for(std::uint64_t bio_gpa, bool readonly, grant_page& 
         if (!page) return -ENOMEM;
         const long ref = k_.claim_grant_ref(d);
         if (ref < 0) { k_.put_page(*page); return ref; }
-        if (const int e = gt.grant_access(static_cast<std::uint32_t>(ref), back_, *page / page_size, false, d)) {
+        if (const int e = gt.grant_access(static_cast<std::uint32_t>(ref), back_, *page / blkif::page_size, false, d)) {
             k_.release_grant_ref(static_cast<std::uint32_t>(ref));
             k_.put_page(*page);
             return -e;
@@ -119,7 +119,7 @@ long blkfront::grant_page_for(std::uint64_t bio_gpa, bool readonly, grant_page& 
     }
     const long ref = k_.claim_grant_ref(d);
     if (ref < 0) return ref;
-    if (const int e = gt.grant_access(static_cast<std::uint32_t>(ref), back_, bio_gpa / page_size, readonly, d)) {
+    if (const int e = gt.grant_access(static_cast<std::uint32_t>(ref), back_, bio_gpa / blkif::page_size, readonly, d)) {
         k_.release_grant_ref(static_cast<std::uint32_t>(ref));
         return -e;
     }
@@ -130,7 +130,7 @@ long blkfront::grant_page_for(std::uint64_t bio_gpa, bool readonly, grant_page& 
 long blkfront::queue(std::uint8_t op, std::uint64_t sector, std::uint64_t len, const std::vector<std::uint8_t>& data,
                      sc_time& d) {
     if (!bound_) return -ENODEV;
-    if (len == 0 || len % sector_size || len > BLKIF_MAX_SEGMENTS_PER_REQUEST * page_size) return -EINVAL;
+    if (len == 0 || len % sector_size || len > BLKIF_MAX_SEGMENTS_PER_REQUEST * blkif::page_size) return -EINVAL;
     // RING_FULL: as many requests in flight as the ring has slots.
     if (req_prod_pvt_ - rsp_cons_ >= sring::ring_size) return -EBUSY;
     const bool write = op == BLKIF_OP_WRITE;
@@ -142,7 +142,7 @@ long blkfront::queue(std::uint8_t op, std::uint64_t sector, std::uint64_t len, c
     r.sector_number = sector;
     std::uint64_t done = 0;
     while (done < len) {
-        const std::uint64_t n = std::min<std::uint64_t>(page_size, len - done);
+        const std::uint64_t n = std::min<std::uint64_t>(blkif::page_size, len - done);
         // The bio's page (the page cache's): it holds the data to write.
         const auto bio = k_.alloc_page(d);
         if (!bio) { release(s, d); return -ENOMEM; }
@@ -219,13 +219,13 @@ void blkfront::complete(sc_time& d) {
                 if (s.op == BLKIF_OP_READ && rsp.status == BLKIF_RSP_OKAY) {
                     o.data.resize(s.len);
                     for (std::size_t i = 0; i < s.grants.size(); ++i) {
-                        const std::uint64_t n = std::min<std::uint64_t>(page_size, s.len - i * page_size);
+                        const std::uint64_t n = std::min<std::uint64_t>(blkif::page_size, s.len - i * blkif::page_size);
                         // Persistent: out of the grant's page into the bio (blkif_completion's memcpy).
                         if (persistent_) {
-                            k_.access(false, s.grants[i].gpa, o.data.data() + i * page_size, n, d);
-                            k_.access(true, s.bio[i], o.data.data() + i * page_size, n, d);
+                            k_.access(false, s.grants[i].gpa, o.data.data() + i * blkif::page_size, n, d);
+                            k_.access(true, s.bio[i], o.data.data() + i * blkif::page_size, n, d);
                         } else {
-                            k_.access(false, s.bio[i], o.data.data() + i * page_size, n, d);
+                            k_.access(false, s.bio[i], o.data.data() + i * blkif::page_size, n, d);
                         }
                     }
                 }
@@ -302,6 +302,7 @@ void blkif_vbd::serve(const sc_time& timeout, sc_time& d) {
 blkif_vbd::trip blkif_vbd::io(std::uint8_t op, std::uint64_t sector, std::uint64_t len, const std::vector<std::uint8_t>& data,
                               const sc_time& timeout, sc_time& d) {
     trip t;
+    drain(d);
     const sc_time start = sc_core::sc_time_stamp() + d;
     t.queued = front->queue(op, sector, len, data, d);
     if (t.queued < 0) return t;
@@ -312,6 +313,7 @@ blkif_vbd::trip blkif_vbd::io(std::uint8_t op, std::uint64_t sector, std::uint64
 
 blkif_vbd::trip blkif_vbd::raw(const request& r, const sc_time& timeout, sc_time& d) {
     trip t;
+    drain(d);
     const sc_time start = sc_core::sc_time_stamp() + d;
     front->queue_raw(r, d);
     run_to_completion(t, r.id, timeout, d);
@@ -319,7 +321,15 @@ blkif_vbd::trip blkif_vbd::raw(const request& r, const sc_time& timeout, sc_time
     return t;
 }
 
+void blkif_vbd::drain(sc_time& d) {
+    // Wake-ups left from before (the bind's conservative event, a kick that
+    // came after its work was done): each end's thread ran, found nothing, slept.
+    if (back->kicked()) back->process(d);
+    if (front->kicked()) front->complete(d);
+}
+
 void blkif_vbd::kick(const sc_time& timeout, sc_time& d) {
+    drain(d);
     front->notify(d);
     serve(timeout, d);
     if (await(front->kicked(), front->kick_event(), timeout, d)) front->complete(d);

@@ -68,7 +68,7 @@ public:
     // The outcome of request `id` once answered (taken: asked once).
     std::optional<outcome> take(std::uint64_t id);
 
-    bool kicked() const { return kicked_; }
+    const bool& kicked() const { return kicked_; }
     sc_core::sc_event& kick_event() { return *kick_; }
     std::uint32_t ring_ref() const { return ring_ref_; }
     std::uint32_t port() const { return port_; }
@@ -134,6 +134,7 @@ struct blkif_vbd {
     void kick(const sc_core::sc_time& timeout, sc_core::sc_time& d);
 
 private:
+    void drain(sc_core::sc_time& d);
     void serve(const sc_core::sc_time& timeout, sc_core::sc_time& d);
     void run_to_completion(trip& t, std::uint64_t id, const sc_core::sc_time& timeout, sc_core::sc_time& d);
 };

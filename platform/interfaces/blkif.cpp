@@ -53,8 +53,8 @@ void put_trip(step_context& c, const G::blkif_vbd& v, const G::blkif_vbd::trip& 
     }
     if (!tr.answered) c.set_errno(ETIMEDOUT);
     else {
-        c.result()["status"] = tr.status;
-        c.result()["status_name"] = B::rsp_name(tr.status);
+        c.result()["status"] = B::rsp_name(tr.status);
+        c.result()["rsp"] = tr.status;
     }
     c.result()["latency_ns"] = ns(tr.latency);
     c.result()["hypercalls"] = tr.hypercalls;
@@ -111,7 +111,9 @@ void op_disconnect(step_context& c) {
 void op_write(step_context& c) {
     G::blkif_vbd* v = find_vbd(c);
     if (!v) return;
-    const std::vector<std::uint8_t> data = c.data("data");
+    const std::vector<std::uint8_t> pattern = c.data("data");
+    std::vector<std::uint8_t> data(c.has("len") ? c.size("len") : pattern.size());
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = pattern[i % pattern.size()];
     const auto tr = v->io(B::BLKIF_OP_WRITE, c.integer("sector"), data.size(), data, timeout_of(c), c.delay);
     put_trip(c, *v, tr);
 }
@@ -121,7 +123,10 @@ void op_read(step_context& c) {
     if (!v) return;
     const auto tr = v->io(B::BLKIF_OP_READ, c.integer("sector"), c.size("len"), {}, timeout_of(c), c.delay);
     put_trip(c, *v, tr);
-    if (tr.answered) c.result()["data"] = hex_bytes(tr.data.data(), tr.data.size());
+    if (tr.answered) {
+        c.result()["data"] = hex_bytes(tr.data.data(), tr.data.size());
+        c.result()["head"] = hex_bytes(tr.data.data(), std::min<std::size_t>(tr.data.size(), 16));
+    }
 }
 
 void op_run(step_context& c) {
@@ -272,8 +277,8 @@ void register_blkif(op_registry& r) {
         more.insert(more.end(), backend.begin(), backend.end());
         return more;
     };
-    const std::vector<result_spec> trip = with({{"status", result_type::integer, "the response's BLKIF_RSP_* value"},
-                                                {"status_name", result_type::text, "BLKIF_RSP_OKAY, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP"},
+    // `status` (every step's field) holds the response's BLKIF_RSP_* name.
+    const std::vector<result_spec> trip = with({{"rsp", result_type::integer, "the response's status value (0, -1, -2)"},
                                                 {"latency_ns", result_type::integer, "from queueing to completion, simulated ns"},
                                                 {"hypercalls", result_type::integer, "hypercalls both ends made for it"}});
     r.add({"blkif.connect", actor::domain,
@@ -301,16 +306,16 @@ void register_blkif(op_registry& r) {
            {}, {}, {}, "ENODEV: no such vbd in this domain"},
           op_disconnect);
     r.add({"blkif.write", actor::domain, "one BLKIF_OP_WRITE of `data` at `sector`, through the ring and back",
-           {vbd, {"sector", t::integer, true, "the first sector", 0, ~0ull}, {"data", t::data, true, "a multiple of 512 bytes", 1, max_request_bytes},
-            timeout},
+           {vbd, {"sector", t::integer, true, "the first sector", 0, ~0ull}, {"data", t::data, true, "the bytes, repeated to `len`", 1, max_request_bytes},
+            {"len", t::size, false, "the request's size, a multiple of 512 (default: the data's)", 1, max_request_bytes}, timeout},
            trip, {}, {}, "EINVAL: not a whole number of sectors; EBUSY: ring full; ETIMEDOUT: no response; ENODEV: no such vbd"},
           op_write);
     r.add({"blkif.read", actor::domain, "one BLKIF_OP_READ of `len` bytes at `sector`",
            {vbd, {"sector", t::integer, true, "the first sector", 0, ~0ull}, {"len", t::size, true, "a multiple of 512 bytes", 1, max_request_bytes},
             timeout},
-           with({{"status", result_type::integer, "the response's BLKIF_RSP_* value"},
-                 {"status_name", result_type::text, "BLKIF_RSP_*"},
+           with({{"rsp", result_type::integer, "the response's status value (0, -1, -2)"},
                  {"data", result_type::data, "the bytes read (with BLKIF_RSP_OKAY)"},
+                 {"head", result_type::data, "their first 16 bytes"},
                  {"latency_ns", result_type::integer, "from queueing to completion, simulated ns"},
                  {"hypercalls", result_type::integer, "hypercalls both ends made for it"}}),
            {}, {}, "as blkif.write"},
