@@ -329,7 +329,6 @@ void blkif_vbd::drain(sc_time& d) {
 }
 
 void blkif_vbd::kick(const sc_time& timeout, sc_time& d) {
-    drain(d);
     front->notify(d);
     serve(timeout, d);
     if (await(front->kicked(), front->kick_event(), timeout, d)) front->complete(d);

@@ -130,11 +130,12 @@ struct blkif_vbd {
     trip io(std::uint8_t op, std::uint64_t sector, std::uint64_t len, const std::vector<std::uint8_t>& data,
             const sc_core::sc_time& timeout, sc_core::sc_time& d);
     trip raw(const blkif::request& r, const sc_core::sc_time& timeout, sc_core::sc_time& d);
+    // Wake-ups left from earlier: each end's thread runs and finds nothing new.
+    void drain(sc_core::sc_time& d);
     // The front end kicks the back end without a new request (after it wrote the ring itself).
     void kick(const sc_core::sc_time& timeout, sc_core::sc_time& d);
 
 private:
-    void drain(sc_core::sc_time& d);
     void serve(const sc_core::sc_time& timeout, sc_core::sc_time& d);
     void run_to_completion(trip& t, std::uint64_t id, const sc_core::sc_time& timeout, sc_core::sc_time& d);
 };

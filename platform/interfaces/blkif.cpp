@@ -92,6 +92,7 @@ void op_connect(step_context& c) {
     }
     auto& m = fk->module_state<G::blkfront_module>("blkfront");
     const std::uint32_t id = m.next++;
+    c.set_errno(0);
     c.result()["vbd"] = id;
     c.result()["ring_ref"] = v->front->ring_ref();
     c.result()["port"] = v->front->port();
@@ -227,6 +228,7 @@ void op_ring_write(step_context& c) {
         off = c.integer("offset", 0);
     }
     G::kernel* k = front_kernel(c);
+    v->drain(c.delay);
     if (c.has("data")) {
         std::vector<std::uint8_t> d = c.data("data");
         if (off + d.size() > B::page_size) { c.set_errno(EINVAL); return; }
