@@ -34,6 +34,9 @@ G::blkif_vbd* find_vbd(step_context& c) {
     auto& m = k->module_state<G::blkfront_module>("blkfront");
     const auto it = m.vbds.find(static_cast<std::uint32_t>(c.integer("vbd")));
     if (it == m.vbds.end()) { c.set_errno(ENODEV); return nullptr; }
+    // A back end whose domain is gone (or going) serves nothing: the device is gone.
+    const hyp::domain* b = c.hyp().find(it->second->backend);
+    if (!b || b->dying || c.actor().dying) { c.set_errno(ENODEV); return nullptr; }
     return it->second.get();
 }
 
@@ -65,7 +68,7 @@ void op_connect(step_context& c) {
     G::kernel* fk = front_kernel(c);
     const hyp::domid_t backend = c.domain("backend");
     G::kernel* bk = c.guests().kernel_of(backend);
-    if (!fk || !bk) { c.set_errno(ESRCH); return; }
+    if (!fk || !bk || c.actor().dying) { c.set_errno(ESRCH); return; }
     G::blkback_options o;
     const std::string mode = c.text("mode", "copy");
     if (mode == "copy") o.mode = B::mode::copy;
@@ -269,7 +272,7 @@ void op_disk_read(step_context& c) {
 
 void register_blkif(op_registry& r) {
     const arg_spec vbd{"vbd", t::integer, true, "the handle blkif.connect returned", 0, 0xffffffffu};
-    const arg_spec timeout{"timeout", t::time, false, "how long the front end waits for a response", 1000, 1000000000000ull, "1ms"};
+    const arg_spec timeout{"timeout", t::time, false, "how long the front end waits for a response", 1000, 10000000000ull, "1ms"};
     const std::vector<result_spec> backend = {
         {"refused", result_type::integer, "requests and rings the back end refused so far"},
         {"last_error", result_type::text, "why the back end last refused (empty: never)"},
@@ -323,7 +326,7 @@ void register_blkif(op_registry& r) {
            {}, {}, "as blkif.write"},
           op_read);
     r.add({"blkif.run", actor::domain, "`requests` requests of `size` bytes one after the other at consecutive sectors: latency and throughput",
-           {vbd, {"op", t::string, false, "read or write", 0, 8, "read"}, {"requests", t::integer, true, "how many", 1, 4096},
+           {vbd, {"op", t::string, false, "read or write", 0, 8, "read"}, {"requests", t::integer, true, "how many", 1, 1024},
             {"size", t::size, true, "bytes per request, a multiple of 512", 512, max_request_bytes},
             {"sector", t::integer, false, "the first sector", 0, ~0ull, "0"}, timeout},
            with({{"requests", result_type::integer, "requests completed"},
