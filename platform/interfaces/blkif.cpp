@@ -140,7 +140,7 @@ void op_run(step_context& c) {
     if (op != "read" && op != "write") { c.set_errno(EINVAL); return; }
     const bool write = op == "write";
     const std::uint64_t n = c.integer("requests");
-    const std::uint64_t size = c.size("size");
+    const std::uint64_t size = c.size("len");
     if (size % B::sector_size) { c.set_errno(EINVAL); return; }
     const std::uint64_t disk = v->back->options().sectors;
     const std::uint64_t per = size / B::sector_size;
@@ -325,9 +325,9 @@ void register_blkif(op_registry& r) {
                  {"hypercalls", result_type::integer, "hypercalls both ends made for it"}}),
            {}, {}, "as blkif.write"},
           op_read);
-    r.add({"blkif.run", actor::domain, "`requests` requests of `size` bytes one after the other at consecutive sectors: latency and throughput",
+    r.add({"blkif.run", actor::domain, "`requests` requests of `len` bytes one after the other at consecutive sectors: latency and throughput",
            {vbd, {"op", t::string, false, "read or write", 0, 8, "read"}, {"requests", t::integer, true, "how many", 1, 1024},
-            {"size", t::size, true, "bytes per request, a multiple of 512", 512, max_request_bytes},
+            {"len", t::size, true, "bytes per request, a multiple of 512", 512, max_request_bytes},
             {"sector", t::integer, false, "the first sector", 0, ~0ull, "0"}, timeout},
            with({{"requests", result_type::integer, "requests completed"},
                  {"errors", result_type::integer, "responses other than BLKIF_RSP_OKAY"},

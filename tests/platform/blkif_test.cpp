@@ -79,7 +79,7 @@ TEST(Blkif, PersistentModeMapsOnceThenNoDataHypercalls) {
 
 TEST(Blkif, PersistentGrantsBeyondTheLimitAreMappedEachTime) {
     run r(platform_yaml("mode: persistent, sectors: 256, max_persistent_grants: 1") +
-          step("blkif.run", "op: write, requests: 4, size: 8KiB") +  // 1
+          step("blkif.run", "op: write, requests: 4, len: 8KiB") +  // 1
           step("blkif.status", ""));                                   // 2
     r.steps_ok();
     EXPECT_EQ(r.result(1)["errors"], 0);
@@ -94,7 +94,7 @@ TEST(Blkif, ModesOrderedByLatencyForSmallRequests) {
                     "  - { name: guest1, memory: 128MiB }\nsteps:\n";
     for (const char* m : {"copy", "map", "persistent"}) {
         y += std::string("  - { do: blkif.connect, as: guest1, args: { backend: dom0, mode: ") + m + ", sectors: 256 }, save: " + m + " }\n";
-        y += std::string("  - { do: blkif.run, as: guest1, args: { vbd: $") + m + ".vbd, op: read, requests: 20, size: 4KiB } }\n";
+        y += std::string("  - { do: blkif.run, as: guest1, args: { vbd: $") + m + ".vbd, op: read, requests: 20, len: 4KiB } }\n";
     }
     run r(y);
     r.steps_ok();
