@@ -44,6 +44,12 @@ const char* const scenario_dirs[] = {"scenarios/topologies", "scenarios/examples
 // Relative to IOTWIN_SOURCE_DIR.
 const std::vector<std::string> scenario_files = {
     "scenarios/examples/evtchn-between-processes.yaml",
+    "scenarios/examples/blkif-roundtrip.yaml",
+    "scenarios/security/blkif-malicious-grants.yaml",
+    "scenarios/security/blkif-malicious-requests.yaml",
+    "scenarios/security/blkif-malicious-ring-index.yaml",
+    "scenarios/security/blkif-unchecked-bounds-leak.yaml",
+    "scenarios/timing/blkif-modes.yaml",
     "scenarios/examples/gnttab-table-setup-and-query.yaml",
     "scenarios/examples/gnttab-transfer-pv-to-hvm.yaml",
     "scenarios/examples/gnttab-version-switch-keeps-reserved.yaml",
