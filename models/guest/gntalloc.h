@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "models/guest/file.h"
+#include "models/guest/unmap_notify.h"
 #include "models/guest/kernel.h"
 
 namespace iotwin::guest {
@@ -33,7 +34,6 @@ constexpr unsigned long IOCTL_GNTALLOC_ALLOC_GREF = 0x184705, IOCTL_GNTALLOC_DEA
 constexpr std::uint64_t gntalloc_alloc_size = 24, gntalloc_gref_ids_offset = 16, gntalloc_dealloc_size = 16,
                         gntalloc_notify_size = 16;
 constexpr std::uint32_t GNTALLOC_FLAG_WRITABLE = 1;
-constexpr std::uint32_t UNMAP_NOTIFY_CLEAR_BYTE = 0x1, UNMAP_NOTIFY_SEND_EVENT = 0x2;
 // The `limit` module parameter's default (module_param(limit, int, 0644)).
 constexpr int gntalloc_default_limit = 1024;
 

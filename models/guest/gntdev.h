@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "models/guest/file.h"
+#include "models/guest/unmap_notify.h"
 #include "models/guest/kernel.h"
 #include "models/guest/process.h"
 
@@ -40,7 +41,6 @@ constexpr unsigned long IOCTL_GNTDEV_MAP_GRANT_REF = 0x184700,        // struct 
                         IOCTL_GNTDEV_SET_MAX_GRANTS = 0x44703,        // struct ioctl_gntdev_set_max_grants (4)
                         IOCTL_GNTDEV_SET_UNMAP_NOTIFY = 0x104707,     // struct ioctl_gntdev_unmap_notify (16)
                         IOCTL_GNTDEV_GRANT_COPY = 0x104708;           // struct ioctl_gntdev_grant_copy (16)
-constexpr std::uint32_t UNMAP_NOTIFY_CLEAR_BYTE = 0x1, UNMAP_NOTIFY_SEND_EVENT = 0x2;
 // Layouts (little-endian, x86-64): map_grant_ref { u32 count, pad; u64 index;
 // { u32 domid, ref } refs[] at 16 }; unmap_grant_ref { u64 index; u32 count, pad };
 // get_offset_for_vaddr { u64 vaddr, offset; u32 count, pad }; set_max_grants
