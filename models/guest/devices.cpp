@@ -6,6 +6,7 @@
 
 #include "models/guest/eventfd.h"
 #include "models/guest/kernel.h"
+#include "models/guest/lguest.h"
 #include "models/guest/xenevtchn.h"
 
 namespace iotwin::guest {
@@ -19,6 +20,7 @@ const std::vector<std::pair<std::string, opener>>& devices() {
     static const std::vector<std::pair<std::string, opener>> table = {
         {"/dev/null", [](kernel&, file_ref& out, sc_core::sc_time&) { out = std::make_shared<null_file>(); return 0L; }},
         {"/dev/xen/evtchn", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<xenevtchn>(k); return 0L; }},
+        {"/dev/lguest", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<lguest_file>(k); return 0L; }},
     };
     return table;
 }
