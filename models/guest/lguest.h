@@ -142,7 +142,7 @@ public:
     // 0, -EINVAL when there is no guest, -ENOSPC past the twin's queue limit.
     long queue(const guest_action& a);
 
-    static constexpr std::size_t max_script = 4096;
+    static constexpr std::size_t max_script = 1024;
 
 private:
     long initialize(process& p, std::uint64_t input, sc_core::sc_time& d);

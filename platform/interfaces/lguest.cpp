@@ -17,6 +17,9 @@ namespace {
 namespace G = guest;
 
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
+// One scripted access moves at most this much (the host's own accesses for a
+// guest are a few bytes to a page).
+constexpr std::uint64_t max_access = 64 * 1024;
 constexpr std::uint64_t loff_max = std::numeric_limits<std::int64_t>::max();
 
 const name_table& req_names() {
@@ -208,7 +211,7 @@ void register_lguest(op_registry& r) {
     using t = arg_type;
     const arg_spec offset{"offset", t::integer, false, "pread/pwrite position: selects the vCPU (truncated to 32 bits; past 2^63-1 a negative position, EINVAL)", 0, u64_max};
     const arg_spec guest_fd{"fd", t::integer, false, "the /dev/lguest descriptor of the guest (default: the first one with a guest)", 0, 0xffffffff};
-    const std::string no_guest = "EBADF: `fd` is not open; EINVAL: no initialized guest behind it (or behind any of the process's descriptors); ENOSPC: more than 4096 actions queued";
+    const std::string no_guest = "EBADF: `fd` is not open; EINVAL: no initialized guest behind it (or behind any of the process's descriptors); ENOSPC: more than 1024 actions queued";
 
     r.add({"lguest.open", actor::process, "open(2) of /dev/lguest (a misc device: nothing is allocated until LHREQ_INITIALIZE)", {},
            syscall_results({{"fd", result_type::integer, "the new descriptor"}}), {}, {}, "EMFILE"},
@@ -262,9 +265,9 @@ void register_lguest(op_registry& r) {
            "the guest loads or stores its memory at a guest-physical address when it next runs (through the launcher's page tables at "
            "base + addr; past pfnlimit, or unmapped in the launcher, kills the guest)",
            {{"addr", t::integer, true, "guest-physical address", 0, u64_max},
-            {"len", t::size, true, "bytes", 1, op_limits::max_transfer},
+            {"len", t::size, true, "bytes", 1, max_access},
             {"write", t::boolean, false, "a store (default: a load)", 0, 1, "false"},
-            {"data", t::data, false, "what a store writes (zero-padded or cut to len)", 1, op_limits::max_transfer},
+            {"data", t::data, false, "what a store writes (zero-padded or cut to len)", 1, max_access},
             guest_fd},
            syscall_results(), {}, {}, no_guest},
           op_guest_access);
