@@ -8,6 +8,7 @@
 #include "models/guest/gntalloc.h"
 #include "models/guest/gntdev.h"
 #include "models/guest/kernel.h"
+#include "models/guest/lguest.h"
 #include "models/guest/xenevtchn.h"
 
 namespace iotwin::guest {
@@ -28,6 +29,7 @@ const std::vector<std::pair<std::string, opener>>& devices() {
          }},
         {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntalloc>(k); return 0L; }},
         {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntdev>(k); return 0L; }},
+        {"/dev/lguest", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<lguest_file>(k); return 0L; }},
     };
     return table;
 }
