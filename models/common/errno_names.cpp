@@ -16,6 +16,7 @@ constexpr std::pair<const char*, int> names[] = {
     {"ENOSPC", ENOSPC}, {"ESPIPE", ESPIPE}, {"EROFS", EROFS}, {"EPIPE", EPIPE}, {"ERANGE", ERANGE},
     {"EDEADLK", EDEADLK}, {"ENOSYS", ENOSYS}, {"EOPNOTSUPP", EOPNOTSUPP}, {"EOVERFLOW", EOVERFLOW},
     {"ETIMEDOUT", ETIMEDOUT}, {"ENOTCONN", ENOTCONN}, {"EALREADY", EALREADY}, {"ENOTEMPTY", ENOTEMPTY},
+    {"ERESTART", ERESTART},  // 85: lguest's read after LHREQ_BREAK-style restarts
     // Aliases, read but never printed: the kernel's name of 95 is EOPNOTSUPP.
     {"ENOTSUP", ENOTSUP},
 };

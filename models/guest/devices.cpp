@@ -18,17 +18,21 @@ namespace {
 // A driver's ->open: 0 with the new file in `out`, or -errno.
 using opener = std::function<long(kernel& k, file_ref& out, sc_core::sc_time& d)>;
 
+// A driver whose ->open allocates its per-file data (ENOMEM when that fails).
+template <class F> long made(kernel& k, file_ref& out) {
+    if (k.kmalloc_fails()) return -ENOMEM;
+    out = std::make_shared<F>(k);
+    return 0;
+}
+
 const std::vector<std::pair<std::string, opener>>& devices() {
     static const std::vector<std::pair<std::string, opener>> table = {
         {"/dev/null", [](kernel&, file_ref& out, sc_core::sc_time&) { out = std::make_shared<null_file>(); return 0L; }},
-        {"/dev/xen/evtchn",
-         [](kernel& k, file_ref& out, sc_core::sc_time&) {
-             if (k.kmalloc_fails()) return long(-ENOMEM);  // evtchn_open: kzalloc of the per-user data
-             out = std::make_shared<xenevtchn>(k);
-             return 0L;
-         }},
-        {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntalloc>(k); return 0L; }},
-        {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<gntdev>(k); return 0L; }},
+        // evtchn_open: kzalloc of the per-user data.
+        {"/dev/xen/evtchn", [](kernel& k, file_ref& out, sc_core::sc_time&) { return made<xenevtchn>(k, out); }},
+        // gntalloc_open and gntdev_open: kzalloc of the per-file data.
+        {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { return made<gntalloc>(k, out); }},
+        {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { return made<gntdev>(k, out); }},
         {"/dev/lguest", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<lguest_file>(k); return 0L; }},
     };
     return table;
