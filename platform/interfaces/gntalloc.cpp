@@ -23,11 +23,7 @@ const std::vector<std::pair<std::string, std::uint64_t>> alloc_flag_names = {{"G
 const std::vector<std::pair<std::string, std::uint64_t>> notify_action_names = {
     {"UNMAP_NOTIFY_CLEAR_BYTE", G::UNMAP_NOTIFY_CLEAR_BYTE}, {"UNMAP_NOTIFY_SEND_EVENT", G::UNMAP_NOTIFY_SEND_EVENT}};
 
-void op_open(step_context& c) {
-    const long r = G::open_path(c.acting_process(), "/dev/xen/gntalloc", c.delay);
-    put_ret(c, r);
-    if (r >= 0) c.result()["fd"] = r;
-}
+void op_open(step_context& c) { open_device(c, "/dev/xen/gntalloc"); }
 
 void op_alloc(step_context& c) {
     G::process& p = c.acting_process();

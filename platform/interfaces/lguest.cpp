@@ -72,11 +72,7 @@ std::string reason_text(const std::vector<std::uint8_t>& b) {
 
 std::shared_ptr<G::lguest_file> lguest_at(G::process& p, long fd) { return std::dynamic_pointer_cast<G::lguest_file>(p.lookup(fd)); }
 
-void op_open(step_context& c) {
-    const long r = G::open_path(c.acting_process(), "/dev/lguest", c.delay);
-    put_ret(c, r);
-    if (r >= 0) c.result()["fd"] = r;
-}
+void op_open(step_context& c) { open_device(c, "/dev/lguest"); }
 
 // The words written: the request, then the ones the seed's handler reads for it.
 user_struct request_words(step_context& c, std::uint64_t req) {

@@ -44,11 +44,7 @@ void op_fill(step_context& c) {
                                      static_cast<unsigned>(buf.size()), c.delay));
 }
 
-void op_open(step_context& c) {
-    const long r = guest::open_path(c.acting_process(), c.text("path"), c.delay);
-    put_ret(c, r);
-    if (r >= 0) c.result()["fd"] = r;
-}
+void op_open(step_context& c) { open_device(c, c.text("path")); }
 
 void op_close(step_context& c) { put_ret(c, c.acting_process().close(static_cast<long>(c.integer("fd")), c.delay)); }
 
@@ -58,8 +54,7 @@ void op_eventfd_create(step_context& c) {
     long r = 0;
     if (!guest::eventfd::valid_flags(flags)) r = -EINVAL;
     else r = p.install(std::make_shared<guest::eventfd>(c.integer("initval", 0), static_cast<unsigned>(flags)));
-    put_ret(c, r);
-    if (r >= 0) c.result()["fd"] = r;
+    put_fd(c, r);
 }
 
 void op_eventfd_read(step_context& c) {

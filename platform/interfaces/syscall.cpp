@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "models/guest/devices.h"
 #include "models/guest/kernel.h"
 
 namespace iotwin::platform::interfaces {
@@ -37,6 +38,13 @@ void put_ret(step_context& c, long r) {
     c.result()["ret"] = r < 0 ? -1 : r;
     c.set_errno(r < 0 ? static_cast<int>(-r) : 0);
 }
+
+void put_fd(step_context& c, long r) {
+    put_ret(c, r);
+    if (r >= 0) c.result()["fd"] = r;
+}
+
+void open_device(step_context& c, const std::string& path) { put_fd(c, guest::open_path(c.acting_process(), path, c.delay)); }
 
 bool ioctl_ok(step_context& c, long r) {
     put_ret(c, r);

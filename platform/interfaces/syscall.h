@@ -57,6 +57,10 @@ std::vector<std::uint8_t> read_back(step_context& c, guest::process& p, std::uin
 
 // Reports a system call's value: `ret` (the value, or -1 on failure) and `errno`.
 void put_ret(step_context& c, long r);
+// The same for a call that makes a descriptor: `fd` as well when it succeeded.
+void put_fd(step_context& c, long r);
+// open(2) of a device file as the acting process, reported with put_fd.
+void open_device(step_context& c, const std::string& path);
 // The same for an ioctl whose argument `arg` was in `s`; returns whether it succeeded.
 bool ioctl_ok(step_context& c, long r);
 

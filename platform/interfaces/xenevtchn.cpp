@@ -10,11 +10,7 @@ namespace {
 
 namespace G = guest;
 
-void op_open(step_context& c) {
-    const long r = G::open_path(c.acting_process(), "/dev/xen/evtchn", c.delay);
-    put_ret(c, r);
-    if (r >= 0) c.result()["fd"] = r;
-}
+void op_open(step_context& c) { open_device(c, "/dev/xen/evtchn"); }
 
 // An ioctl whose argument is `s`; a bind reports the port it returned.
 void call(step_context& c, unsigned long cmd, user_struct s, bool returns_port) {

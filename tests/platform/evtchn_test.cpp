@@ -28,10 +28,6 @@ constexpr std::uint64_t guest1_si = 0x10048000;
 
 struct run : test::scenario_run {
     explicit run(const std::string& steps) : scenario_run(head + steps) {}
-    const nlohmann::ordered_json& result(std::size_t i) const { return report().steps.at(i).result; }
-    void steps_ok() const {
-        for (const step_outcome& o : report().steps) EXPECT_TRUE(o.ok) << "step " << o.index << " " << o.op << ": " << o.message;
-    }
     hyp::hypervisor& h() { return *pi->hypervisor; }
 };
 

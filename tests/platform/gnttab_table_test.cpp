@@ -19,11 +19,6 @@ namespace g = hyp::gnttab;
 
 struct run : test::scenario_run {
     using scenario_run::scenario_run;
-    void steps_ok() const {
-        for (const step_outcome& o : report().steps)
-            EXPECT_TRUE(o.ok) << "step " << o.index << " " << o.op << ": " << o.message << " result " << o.result.dump();
-    }
-    const json& result(std::size_t i) const { return report().steps.at(i).result; }
     hyp::hypervisor& hyp() { return *pi->hypervisor; }
 };
 

@@ -15,11 +15,6 @@ using namespace iotwin::platform;
 
 struct run : test::scenario_run {
     using scenario_run::scenario_run;
-    void steps_ok() const {
-        for (const step_outcome& o : report().steps)
-            EXPECT_TRUE(o.ok) << "step " << o.index << " " << o.op << ": " << o.message << " result " << o.result.dump();
-    }
-    const json& result(std::size_t i) const { return report().steps.at(i).result; }
     guest::process& proc(const std::string& name) { return *pi->guests->find(name); }
 };
 

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "platform/builder.h"
 #include "platform/loader.h"
 #include "platform/runner.h"
@@ -27,6 +29,12 @@ struct scenario_run {
         if (r->error()) std::rethrow_exception(r->error());
     }
     const platform::run_report& report() const { return r->report(); }
+    // Every step passed (each failure reported with its message and result).
+    void steps_ok() const {
+        for (const platform::step_outcome& o : report().steps)
+            EXPECT_TRUE(o.ok) << "step " << o.index << " " << o.op << ": " << o.message << " result " << o.result.dump();
+    }
+    const platform::json& result(std::size_t i) const { return report().steps.at(i).result; }
 };
 
 }  // namespace iotwin::test
