@@ -3,8 +3,8 @@
 // maps them into its own address space.
 //
 // Two versions, chosen per domain (`drivers: { gntalloc: { version } }`):
-//  - original: the driver as first submitted (the seed,
-//    /work/shared/seeds/000_55119475bbfe1b8e.txt), flaws included;
+//  - original: the driver as first submitted to Linux (the xen-gntalloc
+//    patch of 2010-2011), flaws included;
 //  - current: today's upstream driver (Linux 6.x): unmap notification,
 //    per-mapping reference counts (struct gntalloc_vma_private_data), grant
 //    references returned to the pool, pages still mapped by the remote

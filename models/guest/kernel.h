@@ -95,7 +95,7 @@ public:
     const std::vector<std::unique_ptr<process>>& processes() const { return procs_; }
 
     // --- event channels ---
-    // A port of this domain bound to a kernel handler (bind_evtchn_to_irqhandler):
+    // An event-channel port of this domain bound to a kernel handler (bind_evtchn_to_irqhandler):
     // the handler runs when an upcall finds the port pending and unmasked.
     using port_handler = std::function<void(std::uint32_t port, const sc_core::sc_time& when)>;
     void bind_port(std::uint32_t port, port_handler h) { handlers_[port] = std::move(h); }
