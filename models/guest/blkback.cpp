@@ -32,9 +32,8 @@ const char* blkif::rsp_name(std::int16_t status) {
 }
 
 blkback::blkback(kernel& k, hyp::domid_t frontend, blkback_options o)
-    : k_(k), front_(frontend), o_(o), kick_(std::make_unique<sc_core::sc_event>()) {}
+    : k_(k), front_(frontend), o_(o) {}
 
-blkback::~blkback() { *alive_ = false; }
 
 long blkback::hc(unsigned nr, unsigned cmd, void* arg, std::uint32_t count, sc_time& d) {
     ++hypercalls_;
@@ -81,12 +80,7 @@ long blkback::connect(std::uint32_t ring_ref, std::uint32_t remote_port, sc_time
     }
     port_ = b.local_port;
     bound_ = true;
-    std::weak_ptr<bool> alive = alive_;
-    k_.bind_port(port_, [this, alive](std::uint32_t, const sc_time&) {
-        if (!alive.lock()) return;
-        kicked_ = true;
-        kick_->notify(sc_core::SC_ZERO_TIME);
-    });
+    bell_.bind(k_, port_);
     return 0;
 }
 
@@ -157,7 +151,7 @@ void blkback::respond(std::uint64_t id, std::uint8_t op, std::int16_t status, sc
 }
 
 long blkback::process(sc_time& d) {
-    kicked_ = false;
+    bell_.clear();
     if (broken_ || !ring_mapped_) return -EACCES;
     std::uint32_t rp = 0;
     if (k_.access(false, ring_gpa_ + sring::req_prod, &rp, 4, d)) return -EFAULT;

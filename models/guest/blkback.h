@@ -54,7 +54,6 @@ struct blkback_options {
 class blkback {
 public:
     blkback(kernel& k, hyp::domid_t frontend, blkback_options o);
-    ~blkback();
     blkback(const blkback&) = delete;
     blkback& operator=(const blkback&) = delete;
 
@@ -72,8 +71,8 @@ public:
     long process(sc_core::sc_time& d);
 
     // Whether the event-channel handler ran since the last process() (xen_blkif_be_int's wake-up).
-    const bool& kicked() const { return kicked_; }
-    sc_core::sc_event& kick_event() { return *kick_; }
+    const bool& kicked() const { return bell_.rung(); }
+    sc_core::sc_event& kick_event() { return bell_.event(); }
 
     std::uint32_t port() const { return port_; }
     bool broken() const { return broken_; }
@@ -113,9 +112,7 @@ private:
     bool bound_ = false;
     std::uint32_t req_cons_ = 0, rsp_prod_pvt_ = 0;
     bool broken_ = false;
-    bool kicked_ = false;
-    std::unique_ptr<sc_core::sc_event> kick_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    blkif::doorbell bell_;
     std::map<std::uint32_t, persistent_gnt> persistent_;  // gref -> its mapping
     std::uint64_t refused_ = 0, processed_ = 0, hypercalls_ = 0;
     std::string last_error_;

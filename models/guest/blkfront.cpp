@@ -14,9 +14,8 @@ using sc_core::sc_time;
 using namespace blkif;
 
 blkfront::blkfront(kernel& k, hyp::domid_t backend, bool persistent)
-    : k_(k), back_(backend), persistent_(persistent), kick_(std::make_unique<sc_core::sc_event>()) {}
+    : k_(k), back_(backend), persistent_(persistent) {}
 
-blkfront::~blkfront() { *alive_ = false; }
 
 long blkfront::setup(sc_time& d) {
     // setup_blkring: a zeroed page, SHARED_RING_INIT (both event indices 1),
@@ -49,12 +48,7 @@ long blkfront::setup(sc_time& d) {
     }
     port_ = a.port;
     bound_ = true;
-    std::weak_ptr<bool> alive = alive_;
-    k_.bind_port(port_, [this, alive](std::uint32_t, const sc_time&) {
-        if (!alive.lock()) return;
-        kicked_ = true;
-        kick_->notify(sc_core::SC_ZERO_TIME);
-    });
+    bell_.bind(k_, port_);
     return 0;
 }
 
@@ -198,7 +192,7 @@ void blkfront::notify(sc_time& d) {
 }
 
 void blkfront::complete(sc_time& d) {
-    kicked_ = false;
+    bell_.clear();
     if (!ring_gpa_) return;
     for (;;) {
         std::uint32_t rp = 0;

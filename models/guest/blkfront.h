@@ -36,7 +36,6 @@ class kernel;
 class blkfront {
 public:
     blkfront(kernel& k, hyp::domid_t backend, bool persistent);
-    ~blkfront();
     blkfront(const blkfront&) = delete;
     blkfront& operator=(const blkfront&) = delete;
 
@@ -68,8 +67,8 @@ public:
     // The outcome of request `id` once answered (taken: asked once).
     std::optional<outcome> take(std::uint64_t id);
 
-    const bool& kicked() const { return kicked_; }
-    sc_core::sc_event& kick_event() { return *kick_; }
+    const bool& kicked() const { return bell_.rung(); }
+    sc_core::sc_event& kick_event() { return bell_.event(); }
     std::uint32_t ring_ref() const { return ring_ref_; }
     std::uint32_t port() const { return port_; }
     std::uint64_t ring_gpa() const { return ring_gpa_; }
@@ -104,9 +103,7 @@ private:
     std::map<std::uint64_t, outcome> done_;   // answered, by id
     std::vector<grant_page> pool_;            // persistent grants
     std::vector<grant_page> free_pool_;
-    bool kicked_ = false;
-    std::unique_ptr<sc_core::sc_event> kick_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    blkif::doorbell bell_;
     std::uint64_t hypercalls_ = 0, stray_ = 0;
 };
 

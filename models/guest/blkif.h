@@ -11,6 +11,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+
+#include <systemc>
 
 namespace iotwin::guest::blkif {
 
@@ -138,5 +141,35 @@ inline response decode_response(const std::uint8_t* b) {
 
 // Data movement of the back end (a scenario parameter).
 enum class mode { copy, map, persistent };
+
+// One end's event-channel port as its kernel handler sees it: the handler
+// only rings (it runs inside the hypercall that raised the event); the end's
+// work runs later in the step, after waiting on `event()` until `rung()`.
+class doorbell {
+public:
+    doorbell() : event_(std::make_unique<sc_core::sc_event>()) {}
+    ~doorbell() { *alive_ = false; }
+    doorbell(const doorbell&) = delete;
+    doorbell& operator=(const doorbell&) = delete;
+
+    // Rings on every event the kernel's upcall finds for `port` (a handler
+    // outliving the doorbell does nothing).
+    template <class Kernel> void bind(Kernel& k, std::uint32_t port) {
+        std::weak_ptr<bool> alive = alive_;
+        k.bind_port(port, [this, alive](std::uint32_t, const sc_core::sc_time&) {
+            if (const auto a = alive.lock(); !a || !*a) return;
+            rung_ = true;
+            event_->notify(sc_core::SC_ZERO_TIME);
+        });
+    }
+    const bool& rung() const { return rung_; }
+    void clear() { rung_ = false; }
+    sc_core::sc_event& event() { return *event_; }
+
+private:
+    bool rung_ = false;
+    std::unique_ptr<sc_core::sc_event> event_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
 
 }  // namespace iotwin::guest::blkif
