@@ -5,6 +5,7 @@
 
 #include "models/common/errno_names.h"
 #include "models/guest/kernel.h"
+#include "models/guest/vfio/vfio.h"
 #include "platform/address_map.h"
 
 namespace iotwin::platform {
@@ -15,13 +16,16 @@ namespace {
 void boot_guests(const scenario& s, platform_instance& pi) {
     hyp::hypervisor& h = *pi.hypervisor;
     pi.guests = std::make_unique<guest::os>(h, *pi.cpu);
+    pi.vfio = std::make_unique<vfio_host>(pi, s.platform.iommu_enabled);
     guest::os* g = pi.guests.get();
     h.upcall_handler = [g](hyp::domid_t dom, const sc_core::sc_time& when) { g->upcall(dom, when); };
     for (const domain_desc& dd : s.domains) {
         std::map<std::string, guest::driver_config> drivers;
         for (const auto& [name, ds] : dd.drivers)
             drivers[name] = {ds.original ? guest::driver_version::original : guest::driver_version::current, ds.limit};
-        g->add_kernel(h.find(dd.name)->id, drivers);
+        guest::kernel& k = g->add_kernel(h.find(dd.name)->id, drivers);
+        // VFIO runs in the host: the privileged domains' kernels.
+        if (dd.privileged) guest::vfio::core_of(k).h = pi.vfio.get();
     }
     for (const process_desc& p : s.processes) {
         guest::rlimits lim{p.memlock, p.nofile};

@@ -25,6 +25,7 @@
 #include "platform/iommu_groups.h"
 #include "platform/host_drivers.h"
 #include "platform/topology.h"
+#include "platform/vfio_host.h"
 
 namespace iotwin::platform {
 
@@ -55,6 +56,8 @@ struct platform_instance {
     std::unique_ptr<host_drivers> drivers;
     // The domains' guest kernels and their processes (models/guest/kernel.h), made at boot.
     std::unique_ptr<guest::os> guests;
+    // What VFIO in the privileged domains' kernels sees of the host (platform/vfio_host.h).
+    std::unique_ptr<vfio_host> vfio;
 
     // VFs enabled at run time (beyond the boot set), ever, and the IOMMU
     // group each one enabled now is in (docs/architecture.md, SR-IOV).

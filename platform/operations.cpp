@@ -62,6 +62,7 @@ const op_registry& operations() {
         interfaces::register_gntdev(r);
         interfaces::register_blkif(r);
         interfaces::register_lguest(r);
+        interfaces::register_vfio(r);
         return r;
     }();
     return registry;
@@ -166,6 +167,7 @@ const char* type_text(result_type t) {
     case result_type::errors: return "list";
     case result_type::strings: return "list of words";
     case result_type::structure: return "list or mapping";
+    case result_type::flags: return "flags: names or an integer";
     }
     return "?";
 }
@@ -450,10 +452,35 @@ void check_expect_value(const result_spec& r, const YAML::Node& v, const scenari
         for (const auto& e : v) scalar(e, s, what);
         break;
     case result_type::structure: break;
+    case result_type::flags: {
+        const auto check = [&](const YAML::Node& e) {
+            const std::string t = scalar(e, s, what);
+            if (std::isdigit(static_cast<unsigned char>(t[0]))) return (void)parse_integer(t, pos_of(e, s.file));
+            std::vector<std::string> known;
+            for (const auto& [n, _] : r.names) known.push_back(n);
+            if (std::find(known.begin(), known.end(), t) == known.end())
+                fail(e, s, what + " names no flag " + quote_input(t) + suggestion(t, known));
+        };
+        if (v.IsSequence()) for (const auto& e : v) check(e);
+        else check(v);
+        break;
+    }
     }
 }
 
 } // namespace
+
+std::uint64_t expected_flags(const YAML::Node& v, const result_spec& r) {
+    std::uint64_t out = 0;
+    const auto one = [&](const std::string& t) {
+        for (const auto& [n, bit] : r.names)
+            if (n == t) return bit;
+        return parse_integer(t, {});
+    };
+    if (v.IsSequence()) for (const auto& e : v) out |= one(e.Scalar());
+    else out = one(v.Scalar());
+    return out;
+}
 
 void check_expect(const op_spec& op, const YAML::Node& expect, const scenario& s, const source_pos& step) {
     if (!expect.IsMap()) {

@@ -44,7 +44,7 @@ enum class arg_type {
 };
 
 // What a result field holds (for `expect` and for references to it).
-enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings, structure };  // strings: a list of words, in order; structure: lists and mappings (batched hypercall results)
+enum class result_type { integer, boolean, data, completion, errno_name, text, names, errors, strings, structure, flags };  // strings: a list of words, in order; structure: lists and mappings (batched hypercall results); flags: an integer, expected as it or as the names of its bits
 
 // domain: `as` a domain or a process (the process's domain acts); process: `as` a process only.
 enum class actor { domain, process, device, none };
@@ -84,7 +84,11 @@ struct result_spec {
     std::string name;
     result_type type;
     std::string description;
+    std::vector<std::pair<std::string, std::uint64_t>> names = {};  // for `flags`: each name and its bit value
 };
+
+// The value `expect` gives a flags result: an integer, a name, or a list of names OR-ed.
+std::uint64_t expected_flags(const YAML::Node& v, const result_spec& r);
 
 struct op_spec {
     std::string name;  // "<interface>.<operation>"

@@ -218,7 +218,7 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     out.expect = json::object();
     const YAML::Node shown = out.ok ? expect : st.expect;
     for (const auto& kv : shown) out.expect[kv.first.Scalar()] = kv.second.IsScalar() ? json(kv.second.Scalar()) : json(YAML::Dump(kv.second));
-    if (out.ok) check_expectations(expect, out);
+    if (out.ok) check_expectations(op.spec, expect, out);
     compact_data(out.result);
     if (!st.save.empty() && out.ok) saved_[st.save] = out.result;
 }
@@ -294,7 +294,7 @@ bool names_match(const json& got, const YAML::Node& want) {
 
 } // namespace
 
-void runner::check_expectations(const YAML::Node& expect, step_outcome& out) {
+void runner::check_expectations(const op_spec& op, const YAML::Node& expect, step_outcome& out) {
     std::vector<std::string> problems;
     const json& r = out.result;
     for (const auto& kv : expect) {
@@ -322,7 +322,9 @@ void runner::check_expectations(const YAML::Node& expect, step_outcome& out) {
             if (!ok) mismatch(got.empty() ? "no interrupt" : got.dump());
             continue;
         }
-        if (key == "data" && got.is_string()) {
+        if (const result_spec* spec = op.result(key); spec && spec->type == result_type::flags && !want.IsMap()) {
+            ok = as_number(got) == std::optional<std::uint64_t>(expected_flags(want, *spec));
+        } else if (key == "data" && got.is_string()) {
             const auto bytes = want.IsScalar() ? std::vector<std::uint8_t>{} : parse_data(want, {});
             ok = normalize_hex(got.get<std::string>()) == normalize_hex(want.IsScalar() ? want.Scalar() : hex_bytes(bytes.data(), bytes.size()));
         } else {

@@ -19,6 +19,7 @@
 #include "platform/description.h"
 #include "platform/enumerator.h"
 #include "platform/invariants.h"
+#include "platform/operations.h"
 
 namespace iotwin::platform {
 
@@ -92,7 +93,7 @@ private:
     // a thread of its own for a background step).
     void execute(const step_desc& st, std::size_t slot);
     bool settle(const sc_core::sc_time& limit);
-    void check_expectations(const YAML::Node& expect, step_outcome& out);
+    void check_expectations(const op_spec& op, const YAML::Node& expect, step_outcome& out);
     static void compact_data(json& result);
     void finish();
 

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "models/guest/eventfd.h"
@@ -9,6 +10,7 @@
 #include "models/guest/gntdev.h"
 #include "models/guest/kernel.h"
 #include "models/guest/lguest.h"
+#include "models/guest/vfio/vfio.h"
 #include "models/guest/xenevtchn.h"
 
 namespace iotwin::guest {
@@ -34,8 +36,18 @@ const std::vector<std::pair<std::string, opener>>& devices() {
         {"/dev/xen/gntalloc", [](kernel& k, file_ref& out, sc_core::sc_time&) { return made<gntalloc>(k, out); }},
         {"/dev/xen/gntdev", [](kernel& k, file_ref& out, sc_core::sc_time&) { return made<gntdev>(k, out); }},
         {"/dev/lguest", [](kernel& k, file_ref& out, sc_core::sc_time&) { out = std::make_shared<lguest_file>(k); return 0L; }},
+        {"/dev/vfio/vfio", [](kernel& k, file_ref& out, sc_core::sc_time& d) { return vfio::open_container(k, out, d); }},
     };
     return table;
+}
+
+// /dev/vfio/N: the group's number in decimal, as the device node is named.
+std::optional<unsigned> vfio_group_path(const std::string& path) {
+    const std::string prefix = "/dev/vfio/";
+    if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size() || path.size() > prefix.size() + 9) return std::nullopt;
+    const std::string n = path.substr(prefix.size());
+    if (n.find_first_not_of("0123456789") != std::string::npos || (n.size() > 1 && n[0] == '0')) return std::nullopt;
+    return static_cast<unsigned>(std::stoul(n));
 }
 
 }  // namespace
@@ -47,6 +59,12 @@ long open_path(process& p, const std::string& path, sc_core::sc_time& d) {
         if (const int fd = p.next_fd(); fd < 0) return fd;
         file_ref f;
         if (const long e = open(p.kern(), f, d)) return e;
+        return p.install(f);
+    }
+    if (const auto g = vfio_group_path(path)) {
+        if (const int fd = p.next_fd(); fd < 0) return fd;
+        file_ref f;
+        if (const long e = vfio::open_group(p.kern(), *g, f, d)) return e;
         return p.install(f);
     }
     return -ENOENT;

@@ -200,6 +200,29 @@ public:
                   sc_core::sc_time& d);
     int iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_core::sc_time& d);
 
+    // IO address spaces a privileged domain's kernel makes for its own users
+    // (VFIO type1 containers, as Linux's iommu_domain_alloc): an IO page
+    // table and a VT-d domain ID of their own, filled with frames of the
+    // owning domain, to which devices of that domain are attached instead
+    // of the domain's own table. The devices stay the domain's in the
+    // ownership ledger (device_owner), so the isolation checkers attribute
+    // their DMA to it. Errnos as iommu_map's; ESRCH for an unknown space.
+    // Returns the space's number (> 0), or a negative errno (ESRCH: no such
+    // domain; EPERM: not privileged; ENOMEM: no frame for the table).
+    int create_io_space(domid_t owner, sc_core::sc_time& d);
+    // Detaches what is still attached (back to the owner's table) and unmaps everything.
+    int destroy_io_space(int space, sc_core::sc_time& d);
+    // Points requester `sid` at the space (EPERM: the device is not the owner's).
+    int io_space_attach(int space, std::uint16_t sid, sc_core::sc_time& d);
+    // Points it back at the owner's own table (ENOENT: it was not attached).
+    int io_space_detach(int space, std::uint16_t sid, sc_core::sc_time& d);
+    // `gpa` is the owner's guest-physical address.
+    int io_space_map(int space, std::uint64_t iova, std::uint64_t gpa, std::uint64_t size, bool read, bool write,
+                     sc_core::sc_time& d);
+    int io_space_unmap(int space, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_core::sc_time& d);
+    // The devices attached to a space (empty for an unknown one).
+    std::vector<std::uint16_t> io_space_devices(int space) const;
+
     // Whether a domain's IO page table maps the machine frame at `maddr`
     // through iommu_map (a device may reach it): such a frame cannot change
     // hands (GNTTABOP_transfer refuses it, as steal_page() refuses a page
@@ -292,9 +315,25 @@ private:
     unsigned fail_allocs_ = 0;
     // What iommu_map mapped: (domain, IOVA page) -> machine frame, and per
     // machine frame how many IOVAs map it.
-    std::map<std::pair<domid_t, std::uint64_t>, std::uint64_t> io_shadow_;
+    // Tables are tagged by their owner: a domain's own by its domid, an IO
+    // space by io_space_tag + its number.
+    static constexpr std::uint32_t io_space_tag = 0x10000;
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> io_shadow_;
     std::map<std::uint64_t, unsigned> io_refs_;
-    void io_unmapped(domid_t dom, std::uint64_t iova, std::uint64_t size);
+    void io_unmapped(std::uint32_t tag, std::uint64_t iova, std::uint64_t size);
+    // The checks and page-by-page mapping iommu_map and io_space_map share.
+    int map_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, const domain& x, std::uint64_t iova,
+               std::uint64_t gpa, std::uint64_t size, bool read, bool write, sc_core::sc_time& d);
+    int unmap_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size,
+                 std::uint64_t& unmapped, sc_core::sc_time& d);
+    struct io_space {
+        domid_t owner = 0;
+        std::uint16_t did = 0;
+        std::uint64_t pgd = 0;
+        std::vector<std::uint16_t> devices;
+    };
+    std::map<int, io_space> io_spaces_;
+    int next_io_space_ = 1;
     std::uint64_t hypercalls_ = 0;
     std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>> ledger_;  // start -> (end, owner)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> free_ram_;      // (base, size), address order

@@ -22,5 +22,6 @@ void register_gntalloc(op_registry& r);   // /dev/xen/gntalloc
 void register_gntdev(op_registry& r);     // /dev/xen/gntdev
 void register_blkif(op_registry& r);      // the split block driver: front end in a guest, back end in dom0
 void register_lguest(op_registry& r);     // /dev/lguest and the scripted lguest guest
+void register_vfio(op_registry& r);       // /dev/vfio/vfio, /dev/vfio/N and the device files of vfio-pci
 
 } // namespace iotwin::platform::interfaces

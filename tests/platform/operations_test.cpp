@@ -65,7 +65,7 @@ struct run {
 TEST(OperationSchemas, NamesAreInterfaceDotOperationAndUnique) {
     std::set<std::string> seen;
     for (const operation& o : operations().all()) {
-        EXPECT_TRUE(std::regex_match(o.spec.name, std::regex("^(pci|mem|device|iommu|sim|physdev|gnttab|evtchn|domctl|proc|file|eventfd|xenevtchn|gntalloc|gntdev|blkif|lguest)\\.[a-z0-9_]+$"))) << o.spec.name;
+        EXPECT_TRUE(std::regex_match(o.spec.name, std::regex("^(pci|mem|device|iommu|sim|physdev|gnttab|evtchn|domctl|proc|file|eventfd|xenevtchn|gntalloc|gntdev|blkif|lguest|vfio)\\.[a-z0-9_]+$"))) << o.spec.name;
         EXPECT_TRUE(seen.insert(o.spec.name).second) << o.spec.name;
         EXPECT_TRUE(o.impl) << o.spec.name;
         for (const arg_spec& a : o.spec.args) {
