@@ -24,7 +24,7 @@ void op_set_iommu(step_context& c) { raw_ioctl(c, V::VFIO_SET_IOMMU, flags_value
 void op_map_dma(step_context& c) {
     user_struct s;
     s.u32(vfio_argsz(c, 32)).u32(vfio_flags(c, "flags", V::dma_map_flag_names));
-    s.u64(c.integer("vaddr")).u64(c.integer("iova")).u64(c.integer("size"));
+    s.u64(c.integer("vaddr")).u64(c.integer("iova")).u64(c.size("size"));
     vfio_call(c, V::VFIO_IOMMU_MAP_DMA, s);
 }
 

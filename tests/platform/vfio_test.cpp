@@ -21,7 +21,7 @@ TEST(Vfio, ProcessOpensADeviceAndMapsMemory) {
           vstep("vfio.device_get_info", "qemu", "fd: $qemud.fd", "num_regions: 9, num_irqs: 5") +
           vstep("mem.alloc", "qemu", "size: 8192", "errno: 0", "buf") +
           vstep("vfio.iommu_map_dma", "qemu",
-                "fd: $qemuc.fd, vaddr: $buf.addr, iova: 0x100000, size: 8192, flags: [VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE]",
+                "fd: $qemuc.fd, vaddr: $buf.addr, iova: 0x100000, size: 8KiB, flags: [VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE]",
                 "errno: 0"));
     t.steps_ok();
 }
