@@ -175,6 +175,18 @@ struct simulation_params {
     }
 };
 
+// The pcie_acs_override= kernel parameter of the out-of-tree ACS override
+// patch that distributions carry for device assignment (pcie_acs_overrides(),
+// the last entry of pci_dev_acs_enabled[]): PCIe functions without an ACS
+// capability are claimed to have ACS, so Linux splits their IOMMU groups;
+// the fabric still routes peer-to-peer as before.
+struct acs_override {
+    bool downstream = false;     // root and downstream ports
+    bool multifunction = false;  // functions of multi-function endpoints and upstream ports
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> ids;  // id:vvvv:dddd: any port type of that vendor:device
+    bool any() const { return downstream || multifunction || !ids.empty(); }
+};
+
 struct platform_desc {
     std::uint64_t memory = 4ull << 30;
     bool iommu_enabled = true;
@@ -184,6 +196,7 @@ struct platform_desc {
     simulation_params simulation;
     device_params devices;
     std::vector<pcie_node> pcie;
+    acs_override pcie_acs_override;
     source_pos pos;
 };
 

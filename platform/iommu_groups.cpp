@@ -28,6 +28,29 @@ bool flags_enabled(const topo_function& f, std::uint16_t flags, std::string* why
 
 } // namespace
 
+// pcie_acs_overrides(): never for conventional functions or those with an
+// ACS capability; any function of a listed vendor:device; root and
+// downstream ports with `downstream`; multi-function endpoints and upstream
+// ports with `multifunction`.
+bool acs_overridden(const acs_override& o, const topo_function& f) {
+    if (!f.pcie_type || f.has_acs) return false;
+    for (const auto& [vendor, device] : o.ids)
+        if (vendor == f.vendor && device == f.device) return true;
+    using port = pci::port_type;
+    switch (*f.pcie_type) {
+    case port::downstream_port:
+    case port::root_port:
+        return o.downstream;
+    case port::endpoint:
+    case port::upstream_port:
+    case port::legacy_endpoint:
+    case port::rciep:
+        return o.multifunction && f.multifunction;
+    default:
+        return false;
+    }
+}
+
 bool linux_acs_enabled(const topology& t, int i, std::string* why) {
     const topo_function& f = t.functions[i];
     std::string quirk;
@@ -35,6 +58,8 @@ bool linux_acs_enabled(const topology& t, int i, std::string* why) {
         if (!*r && why) *why = quoted(f) + " is not isolated per " + quirk;
         return *r;
     }
+    // The override is the table's last entry: a real quirk answers first.
+    if (acs_overridden(t.override, f)) return true;
     if (!f.pcie_type) {
         if (why) *why = quoted(f) + " is conventional PCI";
         return false;

@@ -27,6 +27,9 @@ struct group_result {
 // requires (SV, RR, CR, UF); when not, `why` says why.
 bool linux_acs_enabled(const topology& t, int i, std::string* why = nullptr);
 
+// Whether the kernel's pcie_acs_override= claims ACS for function f.
+bool acs_overridden(const acs_override& o, const topo_function& f);
+
 group_result compute_groups(const topology& t);
 
 } // namespace iotwin::platform

@@ -472,6 +472,7 @@ private:
     scenario read(const YAML::Node& root);
 
     void platform(const YAML::Node& n, platform_desc& p);
+    void acs_override_option(const YAML::Node& n, acs_override& o);
     void pcie_tree(const YAML::Node& list, const pcie_node* parent, std::vector<pcie_node>& out);
     pcie_node pcie_function(const YAML::Node& n, const pcie_node* parent);
     // A function's `params:`: the platform's device parameters with the
@@ -536,9 +537,39 @@ scenario loader::read(const YAML::Node& root) {
     return s;
 }
 
+// platform.pcie_acs_override: the kernel parameter's value, as one string
+// ("downstream,multifunction,id:10b5:8747") or a list of its options.
+void loader::acs_override_option(const YAML::Node& n, acs_override& o) {
+    std::vector<std::pair<std::string, YAML::Node>> opts;
+    if (n.IsSequence()) {
+        for (const auto& e : n) opts.emplace_back(r_.scalar(e, "platform.pcie_acs_override"), e);
+    } else {
+        std::string v = r_.scalar(n, "platform.pcie_acs_override");
+        for (std::size_t at = 0; at <= v.size();) {
+            const std::size_t comma = std::min(v.find(',', at), v.size());
+            opts.emplace_back(v.substr(at, comma - at), n);
+            at = comma + 1;
+        }
+    }
+    for (const auto& [opt, where] : opts) {
+        if (opt == "downstream") { o.downstream = true; continue; }
+        if (opt == "multifunction") { o.multifunction = true; continue; }
+        unsigned vendor = 0, device = 0;
+        char end = 0;
+        if (opt.size() == 12 && std::sscanf(opt.c_str(), "id:%4x:%4x%c", &vendor, &device, &end) == 2 &&
+            opt.find_first_not_of("0123456789abcdefABCDEF", 3) == 7 && opt.find_first_not_of("0123456789abcdefABCDEF", 8) == std::string::npos) {
+            o.ids.emplace_back(static_cast<std::uint16_t>(vendor), static_cast<std::uint16_t>(device));
+            continue;
+        }
+        r_.fail(where, "platform.pcie_acs_override option " + quote_input(opt) +
+                           " is not downstream, multifunction or id:vvvv:dddd (four hex digits each)");
+    }
+}
+
 void loader::platform(const YAML::Node& n, platform_desc& p) {
     p.pos = r_.pos(n);
-    r_.keys(n, {"memory", "iommu", "dram", "fabric", "simulation", "devices", "pcie"}, "platform");
+    r_.keys(n, {"memory", "iommu", "dram", "fabric", "simulation", "devices", "pcie", "pcie_acs_override"}, "platform");
+    if (n["pcie_acs_override"]) acs_override_option(n["pcie_acs_override"], p.pcie_acs_override);
     if (n["memory"]) {
         p.memory = r_.size(n["memory"], "platform.memory");
         if (p.memory < (64ull << 20) || p.memory % (2ull << 20))

@@ -80,6 +80,7 @@ const std::vector<result_spec>& common_results() {
         {"delivered", result_type::names, "domains (or hypervisor) that received an interrupt during the step"},
         {"misdirected", result_type::names, "domains whose bound vector arrived with another vCPU's APIC ID as destination"},
         {"errors", result_type::errors, "errors ports logged during the step: port, status, requester_id, address"},
+        {"faults", result_type::strings, "the IOMMU faults recorded during the step, each as Linux 6.1 logs it (\"DMAR: [DMA Write NO_PASID] Request device [01:00.0] fault addr 0x300000 [fault reason 0x05] PTE Write access is not set\")"},
         {"status", result_type::text, "a GNTST_* code, for grant operations"},
     };
     return r;

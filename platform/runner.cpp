@@ -212,6 +212,11 @@ void runner::execute(const step_desc& st, std::size_t slot) {
                           {"requester_id", pcie::bdf::from_rid(pe.error.requester_id).str()}, {"address", pe.error.address}});
     }
     out.result["fault"] = c.bus_error || pi_.iommu->faults().size() > faults0 || !errors.empty();
+    // What the host kernel's DMAR fault handler logs for the faults it read.
+    json logged = json::array();
+    for (std::size_t i = faults0; i < pi_.iommu->faults().size(); ++i)
+        if (pi_.iommu->faults()[i].logged) logged.push_back(iommu::dmar_log_line(pi_.iommu->faults()[i].record));
+    if (!logged.empty()) out.result["faults"] = logged;
     if (!errors.empty()) out.result["errors"] = errors;
     out.result["delivered"] = domains_since(*pi_.hypervisor, pi_.hypervisor->deliveries(), irq0);
     out.result["misdirected"] = domains_since(*pi_.hypervisor, pi_.hypervisor->misdirected(), misdirected0);

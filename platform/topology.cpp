@@ -301,6 +301,7 @@ private:
 topology build_topology(const platform_desc& p) {
     topology t;
     numbering(t).run(p);
+    t.override = p.pcie_acs_override;
     return t;
 }
 

@@ -87,6 +87,7 @@ struct topology {
     std::map<std::string, int> by_id;
     std::map<std::uint32_t, std::vector<int>> by_bus;  // (segment, bus) -> functions, probe order
     std::vector<std::uint8_t> root_buses;  // root_bus of every host_bridge (besides bus 0), description order
+    acs_override override;                 // the kernel's pcie_acs_override= (platform.pcie_acs_override)
 
     const topo_function& at(const std::string& id) const { return functions[by_id.at(id)]; }
     // Requester IDs the IOMMU may see for DMA from function i (pci_for_each_dma_alias order).

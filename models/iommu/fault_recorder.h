@@ -6,6 +6,7 @@
 // software starts scanning (VT-d 3.x 11.4.9.1). A plain class.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "models/iommu/vtd.h"
@@ -18,6 +19,12 @@ struct fault_record {
     vtd::fault_reason reason = vtd::fault_reason::context_not_present;
     bool read = false;            // T: 1 read, 0 write
 };
+
+// The line Linux 6.1 logs for a fault it reads from a recording register
+// (drivers/iommu/intel/dmar.c, dmar_fault_do_one, with pr_fmt "DMAR: "):
+// "DMAR: [DMA Write NO_PASID] Request device [01:00.0] fault addr 0x300000
+// [fault reason 0x05] PTE Write access is not set".
+std::string dmar_log_line(const fault_record& f);
 
 class fault_recorder {
 public:
