@@ -12,7 +12,7 @@
 // mapped (vfio_dma->lock_cap).
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <iterator>
 #include <map>
 
 #include "models/guest/kernel.h"
