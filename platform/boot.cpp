@@ -26,6 +26,12 @@ void boot_guests(const scenario& s, platform_instance& pi) {
         guest::kernel& k = g->add_kernel(h.find(dd.name)->id, drivers);
         // VFIO runs in the host: the privileged domains' kernels.
         if (dd.privileged) guest::vfio::core_of(k).h = pi.vfio.get();
+        // vfio_iommu_type1's module parameters.
+        if (const auto it = dd.drivers.find("vfio_iommu_type1"); it != dd.drivers.end()) {
+            guest::vfio::type1_params& tp = guest::vfio::core_of(k).type1;
+            if (it->second.dma_entry_limit) tp.dma_entry_limit = static_cast<std::uint32_t>(*it->second.dma_entry_limit);
+            if (it->second.allow_unsafe_interrupts) tp.allow_unsafe_interrupts = *it->second.allow_unsafe_interrupts;
+        }
     }
     for (const process_desc& p : s.processes) {
         guest::rlimits lim{p.memlock, p.nofile};

@@ -301,6 +301,7 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hp.ram = am::ram_regions(d.memory);
     hp.iommu_regs = am::iommu_regs_base;
     hp.iommu_translate = d.iommu_enabled;
+    hp.iommu_address_width = static_cast<unsigned>(d.iommu.address_width);
 
     pi->interconnect = std::make_unique<interconnect::router>("interconnect", d.fabric.interconnect);
     pi->memory = std::make_unique<mem::memory>("memory", mp);

@@ -220,6 +220,9 @@ enum class domain_kind { pv, hvm };
 struct driver_spec {
     bool original = false;               // version: original | current (the default)
     std::optional<std::uint64_t> limit;  // the `limit` module parameter
+    // vfio_iommu_type1's module parameters (dma_entry_limit, allow_unsafe_interrupts).
+    std::optional<std::uint64_t> dma_entry_limit;
+    std::optional<bool> allow_unsafe_interrupts;
     source_pos pos;
 };
 

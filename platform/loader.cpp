@@ -289,6 +289,7 @@ const param_range param_ranges[] = {
     {"platform.iommu.iotlb.ways", 1, limits::max_iotlb_ways},
     {"platform.iommu.context_cache.entries", 1, limits::max_context_cache_entries},
     {"platform.iommu.fault_records", 1, 256},
+    {"platform.iommu.address_width", 39, 48},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},
@@ -585,6 +586,8 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
             r_.fail(value_at(where, "iotlb.entries"), "platform.iommu.iotlb.entries must be a positive multiple of iotlb.ways");
         if (io.context_cache_entries == 0) r_.fail(where, "platform.iommu.context_cache.entries must be at least 1");
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
+        if (io.address_width != 39 && io.address_width != 48)
+            r_.fail(value_at(where, "address_width"), "platform.iommu.address_width must be 39 or 48 (3- or 4-level tables)");
     }
     if (n["dram"]) {
         const YAML::Node dram = n["dram"];
@@ -1307,8 +1310,8 @@ void loader::processes(const YAML::Node& n, scenario& s) {
 }
 
 void loader::drivers(const YAML::Node& n, domain_desc& dd) {
-    if (!n.IsMap()) r_.fail(n, "drivers must be a mapping of driver names (gntalloc, gntdev) to their settings");
-    const std::vector<std::string> known = {"gntalloc", "gntdev"};
+    if (!n.IsMap()) r_.fail(n, "drivers must be a mapping of driver names (gntalloc, gntdev, vfio_iommu_type1) to their settings");
+    const std::vector<std::string> known = {"gntalloc", "gntdev", "vfio_iommu_type1"};
     for (const auto& kv : n) {
         const std::string name = r_.scalar(kv.first, "driver");
         if (std::find(known.begin(), known.end(), name) == known.end())
@@ -1316,6 +1319,20 @@ void loader::drivers(const YAML::Node& n, domain_desc& dd) {
         const YAML::Node v = kv.second;
         driver_spec ds;
         ds.pos = r_.pos(v);
+        if (name == "vfio_iommu_type1") {
+            // Its module parameters: dma_entry_limit is a uint, allow_unsafe_interrupts a bool.
+            if (!v.IsMap()) r_.fail(v, "drivers.vfio_iommu_type1 must be a mapping with dma_entry_limit and allow_unsafe_interrupts");
+            r_.keys(v, {"dma_entry_limit", "allow_unsafe_interrupts"}, "drivers.vfio_iommu_type1");
+            if (v["dma_entry_limit"]) {
+                ds.dma_entry_limit = r_.integer(v["dma_entry_limit"], "drivers.vfio_iommu_type1.dma_entry_limit");
+                if (*ds.dma_entry_limit > 0xffffffffu)
+                    r_.fail(v["dma_entry_limit"], "drivers.vfio_iommu_type1.dma_entry_limit must be 0..4294967295 (the module parameter is a uint)");
+            }
+            if (v["allow_unsafe_interrupts"])
+                ds.allow_unsafe_interrupts = r_.boolean(v["allow_unsafe_interrupts"], "drivers.vfio_iommu_type1.allow_unsafe_interrupts");
+            dd.drivers[name] = ds;
+            continue;
+        }
         if (!v.IsMap()) r_.fail(v, "drivers." + name + " must be a mapping with version and limit");
         r_.keys(v, {"version", "limit"}, "drivers." + name);
         if (v["version"]) {

@@ -96,7 +96,7 @@ void vfio_host::release_dma_owner(unsigned group, const void* owner) {
 
 bool vfio_host::dma_owner_claimed(unsigned group) const { return owners_.count(group) > 0; }
 
-unsigned vfio_host::address_width() const { return 48; }
+unsigned vfio_host::address_width() const { return static_cast<unsigned>(pi_.iommu->params().address_width); }
 
 // Intel's IOMMU driver reserves the interrupt window 0xfee00000-0xfeefffff
 // (IOAPIC_RANGE_START/END) in every domain; the rest of the aperture is the
@@ -107,7 +107,9 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> vfio_host::iova_ranges(unsi
     return {{0, 0xfedfffff}, {0xfef00000, top}};
 }
 
-bool vfio_host::interrupt_remapping() const { return true; }
+// platform.iommu.interrupt_remapping: what the IOMMU core reports
+// (IOMMU_CAP_INTR_REMAP); MSIs themselves still pass untranslated.
+bool vfio_host::interrupt_remapping() const { return pi_.iommu->params().interrupt_remapping; }
 
 // --- resets ---
 std::vector<std::string> vfio_host::reset_methods(const pci_dev& dev) const {

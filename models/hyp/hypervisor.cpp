@@ -44,7 +44,7 @@ bool domain::covers(std::uint64_t gpa, std::uint64_t len) const {
 
 hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
     : sc_module(name), cpu("cpu"), hypercalls("hypercalls"), io("io"), p_(p), pool_(p.heap_base, p.heap_size),
-      vtd_(*this, p.iommu_regs, pool_), gnttab_(*this, p.timing.gnttab), evtchn_(*this, p.timing.evtchn) {
+      vtd_(*this, p.iommu_regs, pool_, p.iommu_address_width), gnttab_(*this, p.timing.gnttab), evtchn_(*this, p.timing.evtchn) {
     hypercalls.register_b_transport(this, &hypervisor::b_transport_hypercall);
     ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
     for (auto [base, size] : p.ram) {
@@ -325,7 +325,7 @@ int hypervisor::iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, st
 int hypervisor::map_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, const domain& x, std::uint64_t iova,
                        std::uint64_t gpa, std::uint64_t size, bool read, bool write, sc_time& d) {
     if (size == 0 || (iova | gpa | size) & (page - 1) || (!read && !write)) return EINVAL;
-    if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
     if (!x.covers(gpa, size)) return EFAULT;
     // Every 2 MiB of IOVA the range touches needs a leaf table; when the heap
     // cannot hold that many (beside those that may exist), the map fails at
@@ -365,10 +365,10 @@ int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size,
 int hypervisor::unmap_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size,
                          std::uint64_t& unmapped, sc_time& d) {
     unmapped = 0;
-    // The same range check as map_io: an IOVA beyond the 48-bit width
+    // The same range check as map_io: an IOVA beyond the address width
     // must not alias a low one in the tables.
     if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
-    if (iova + size < iova || (iova + size - 1) >> 48) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
     std::uint64_t pages = 0;
     vtd_.unmap_range(did, pgd, iova, size, pages, d);
     io_unmapped(tag, iova, size);
@@ -398,7 +398,7 @@ int hypervisor::destroy_io_space(int space, sc_time& d) {
     if (it == io_spaces_.end()) return ESRCH;
     for (const std::uint16_t sid : std::vector<std::uint16_t>(it->second.devices)) io_space_detach(space, sid, d);
     std::uint64_t unmapped = 0;
-    unmap_io(io_space_tag + static_cast<std::uint32_t>(space), it->second.did, it->second.pgd, 0, std::uint64_t(1) << 48,
+    unmap_io(io_space_tag + static_cast<std::uint32_t>(space), it->second.did, it->second.pgd, 0, std::uint64_t(1) << vtd_.width(),
              unmapped, d);
     io_spaces_.erase(it);
     return 0;

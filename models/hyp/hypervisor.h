@@ -144,6 +144,7 @@ struct hypervisor_params {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ram;  // (base, size) of machine RAM
     std::uint64_t iommu_regs = 0xFED90000;
     bool iommu_translate = true;
+    unsigned iommu_address_width = 48;  // platform.iommu.address_width: IOVAs at or above 2^width are refused
     hypervisor_timing timing;
 };
 

@@ -77,7 +77,7 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
     }
     const std::uint64_t ce = (ctp & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
     // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
-    write64(ce + 8, vtd::entry::AW_48BIT | std::uint64_t(did) << 8, d);
+    write64(ce + 8, vtd::aw_for(width_) | std::uint64_t(did) << 8, d);
     write64(ce, pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P, d);
     // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.
     write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
@@ -92,7 +92,7 @@ std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool 
     // IOVA would alias a low one.
     if (!iova_in_range(iova)) return 0;
     std::uint64_t table = pgd;
-    for (int level = vtd::levels; level > 1; --level) {
+    for (int level = static_cast<int>(vtd::levels_for(width_)); level > 1; --level) {
         const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
         std::uint64_t e = read64(slot, d);
         if (!(e & (vtd::entry::R | vtd::entry::W))) {
@@ -138,7 +138,7 @@ void vtd_driver::invalidate_page(std::uint16_t did, std::uint64_t iova, sc_time&
 void vtd_driver::unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                              sc_time& d) {
     if (size == 0 || !iova_in_range(iova) || !iova_in_range(iova + size - 1) || iova + size < iova) return;
-    unmap_level(did, pgd, vtd::levels, 0, iova, iova + size - 1, pages, d);
+    unmap_level(did, pgd, static_cast<int>(vtd::levels_for(width_)), 0, iova, iova + size - 1, pages, d);
 }
 
 void vtd_driver::unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,

@@ -38,7 +38,10 @@ private:
 
 class vtd_driver {
 public:
-    vtd_driver(bus_port& bus, std::uint64_t regs_base, frame_pool& pool) : bus_(bus), regs_(regs_base), pool_(pool) {}
+    // `width`: the unit's address width (39 or 48 bits), which sets the table depth.
+    vtd_driver(bus_port& bus, std::uint64_t regs_base, frame_pool& pool, unsigned width = 48)
+        : bus_(bus), regs_(regs_base), pool_(pool), width_(width) {}
+    unsigned width() const { return width_; }
 
     // Programs the root table and the fault event interrupt; enables DMA
     // remapping when `translate` (otherwise DMA passes untranslated).
@@ -69,8 +72,8 @@ private:
     void write_reg64(std::uint32_t off, std::uint64_t v, sc_core::sc_time& d);
     std::uint64_t zeroed_frame(sc_core::sc_time& d);
     // The level-1 entry address for `iova`, creating tables on the way if
-    // `create`; 0 for an IOVA the 4-level tables cannot hold (bits 63:48 set).
-    static bool iova_in_range(std::uint64_t iova) { return iova >> 48 == 0; }
+    // `create`; 0 for an IOVA the tables cannot hold (bits at or above the width set).
+    bool iova_in_range(std::uint64_t iova) const { return iova >> width_ == 0; }
     // The level-1 entry address for `iova`, creating tables on the way if `create`.
     std::uint64_t leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_core::sc_time& d);
     // unmap_range() below one table of `level` whose first entry maps `base`;
@@ -82,6 +85,7 @@ private:
     bus_port& bus_;
     std::uint64_t regs_;
     frame_pool& pool_;
+    unsigned width_;
     std::uint64_t root_ = 0;
     std::uint64_t tables_ = 0, invalidations_ = 0;
 };

@@ -11,9 +11,11 @@ using namespace sc_core;
 using vtd::fault_reason;
 
 namespace {
-constexpr std::uint64_t cap_value(unsigned fault_records) {
-    // ND=2 (256 domains), SAGAW=4-level, MGAW=47, FRO at FRCD_BASE, NFR, PSI, MAMV=9.
-    return 2ull | (0x4ull << 8) | (47ull << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
+constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width) {
+    // ND=2 (256 domains), SAGAW=the one level count of the width (3-level: bit 1, 4-level: bit 2),
+    // MGAW=width - 1, FRO at FRCD_BASE, NFR, PSI, MAMV=9.
+    const std::uint64_t sagaw = width == 39 ? 0x2 : 0x4;
+    return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
            (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) | (9ull << 48);
 }
 constexpr std::uint64_t ecap_value() {
@@ -30,7 +32,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     regs.register_b_transport(this, &iommu::regs_transport);
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
-    bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records))});
+    bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width))});
     bank_.define({"ECAP_REG", ECAP, 8, ecap_value()});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff)});
@@ -116,7 +118,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
         o.pass_through = true;
         return o;
     }
-    if (iova >> vtd::mgaw) {
+    if (iova >> p_.address_width) {
         o.ok = false;
         o.reason = fault_reason::address_beyond_mgaw;
         return o;
@@ -166,7 +168,7 @@ bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_t
     c.aw = static_cast<unsigned>(ctx_hi & 7);
     c.did = static_cast<std::uint16_t>((ctx_hi >> 8) & 0xffff);
     const bool tt_ok = c.translation_type == vtd::entry::TT_UNTRANSLATED || c.translation_type == vtd::entry::TT_PASS_THROUGH;
-    if (!tt_ok || (c.translation_type == vtd::entry::TT_UNTRANSLATED && c.aw != vtd::entry::AW_48BIT)) {
+    if (!tt_ok || (c.translation_type == vtd::entry::TT_UNTRANSLATED && c.aw != vtd::aw_for(static_cast<unsigned>(p_.address_width)))) {
         why = fault_reason::context_invalid;
         return false;
     }
@@ -179,7 +181,7 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
     // R and W apply to everything below an entry: the leaf grants only what
     // every level above it grants too (VT-d 3.x 3.7).
     bool read = true, write_ok = true;
-    for (int level = vtd::levels; level >= 1; --level) {
+    for (int level = static_cast<int>(vtd::levels_for(static_cast<unsigned>(p_.address_width))); level >= 1; --level) {
         const unsigned shift = 12 + 9 * (level - 1);
         const std::uint64_t index = (iova >> shift) & 0x1ff;
         std::uint64_t e;

@@ -45,6 +45,8 @@ struct iommu_params {
     std::uint64_t iotlb_ways = 4;
     std::uint64_t context_cache_entries = 16;
     std::uint64_t fault_records = 8;
+    std::uint64_t address_width = 48;  // MGAW and the one SAGAW the unit supports: 39 or 48
+    bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
 
@@ -53,6 +55,8 @@ struct iommu_params {
         v("iotlb.ways", iotlb_ways, "ways", "IOTLB associativity (entries must be a multiple)");
         v("context_cache.entries", context_cache_entries, "entries", "context-cache capacity (fully associative)");
         v("fault_records", fault_records, "registers", "number of fault recording registers (CAP.NFR + 1)");
+        v("address_width", address_width, "bits", "address width: 39 (3-level tables) or 48 (4-level); CAP.MGAW and SAGAW");
+        v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
     }
@@ -72,6 +76,7 @@ public:
     tlm_utils::simple_target_socket<iommu> regs;         // the register block (MMIO)
 
     iommu(sc_core::sc_module_name name, const iommu_params& p);
+    const iommu_params& params() const { return p_; }
 
     bool translation_enabled() const { return gsts_ & vtd::gsts::TES; }
     const std::vector<fault_event>& faults() const { return faults_; }

@@ -52,7 +52,7 @@ constexpr std::uint64_t P = 1, FPD = 2, R = 1, W = 2, PS = 1u << 7;
 constexpr std::uint64_t ADDR_MASK = 0x000ffffffffff000ull;
 constexpr unsigned TT_SHIFT = 2;
 constexpr std::uint64_t TT_UNTRANSLATED = 0, TT_PASS_THROUGH = 2;
-constexpr std::uint64_t AW_48BIT = 2;  // 4-level table
+constexpr std::uint64_t AW_39BIT = 1, AW_48BIT = 2;  // 3-level, 4-level table
 } // namespace entry
 
 // Fault reasons (VT-d 3.x appendix A, non-recoverable faults).
@@ -72,8 +72,12 @@ enum class fault_reason : std::uint8_t {
 };
 const char* describe(fault_reason r);
 
-constexpr unsigned mgaw = 48;           // address width the 4-level table covers
+constexpr unsigned mgaw = 48;           // address width the 4-level table covers (the default width)
 constexpr unsigned levels = 4;
+// The second-level table for an address width (platform.iommu.address_width):
+// 39 bits = 3 levels (SAGAW bit 1, context AW 1), 48 bits = 4 levels (SAGAW bit 2, AW 2).
+constexpr unsigned levels_for(unsigned width) { return width == 39 ? 3 : 4; }
+constexpr std::uint64_t aw_for(unsigned width) { return width == 39 ? entry::AW_39BIT : entry::AW_48BIT; }
 constexpr std::uint64_t page_size = 4096;
 
 } // namespace iotwin::vtd

@@ -94,6 +94,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/dma-to-unmapped-iova-faults.yaml",
     "scenarios/examples/intx-through-switch-reaches-domain.yaml",
     "scenarios/examples/edu-dma-through-iommu.yaml",
+    "scenarios/examples/vfio-type1-edu-dma.yaml",
     "scenarios/examples/edu-intx.yaml",
     "scenarios/examples/flr-aborts-dma.yaml",
     "scenarios/examples/iommu-disabled-dma-escapes.yaml",

@@ -62,6 +62,8 @@ struct container {
     long attach_group(group& g, sc_core::sc_time& d);
     // Detaches it (VFIO_GROUP_UNSET_CONTAINER, or the group file's release).
     void detach_group(group& g, sc_core::sc_time& d);
+    // VFIO_SET_IOMMU: 0 or -errno.
+    long set_iommu(unsigned long type, sc_core::sc_time& d);
 };
 
 // struct vfio_group
@@ -126,26 +128,36 @@ long open_group(kernel& k, unsigned id, file_ref& out, sc_core::sc_time& d);
 // The /dev/vfio/N that exist now (groups with a function bound to vfio-pci).
 std::vector<unsigned> group_numbers(kernel& k);
 
-// The type1 backend (struct vfio_iommu): made by VFIO_SET_IOMMU.
+// The type1 backend (struct vfio_iommu): made by VFIO_SET_IOMMU
+// (type1.cpp; Linux 6.1 drivers/vfio/vfio_iommu_type1.c).
 class type1 {
 public:
-    type1(kernel& k, host& h, bool v2, const type1_params& p);
+    // vfio_iommu_type1_open: `type` is VFIO_SET_IOMMU's argument.
+    type1(kernel& k, host& h, unsigned long type, const type1_params& p);
     ~type1();
+    // The backend's ->ioctl(NULL, VFIO_CHECK_EXTENSION, arg) and with a backend set.
+    static long check_extension(const type1* iommu, unsigned long ext);
     // ->attach_group / ->detach_group: 0 or -errno.
     long attach_group(group& g, sc_core::sc_time& d);
     void detach_group(group& g, sc_core::sc_time& d);
-    // ->ioctl for the container's remaining ioctls (CHECK_EXTENSION with an IOMMU set, GET_INFO, MAP_DMA, UNMAP_DMA).
+    // ->ioctl for the container's remaining ioctls (CHECK_EXTENSION with an IOMMU set, GET_INFO, MAP_DMA,
+    // UNMAP_DMA, DIRTY_PAGES).
     long ioctl(process& p, unsigned long cmd, std::uint64_t arg, sc_core::sc_time& d);
-    // ->release: every mapping unmapped and unpinned.
+    // ->release: every mapping unmapped and unpinned, the IO space freed.
     void release(sc_core::sc_time& d);
     bool v2() const { return v2_; }
     // The hypervisor's IO space this backend's domain uses (0 before the first group).
     int space() const { return space_; }
 
 private:
+    long get_info(process& p, std::uint64_t arg, sc_core::sc_time& d);
+    long map_dma(process& p, std::uint64_t arg, sc_core::sc_time& d);
+    long unmap_dma(process& p, std::uint64_t arg, sc_core::sc_time& d);
+    long dirty_pages(process& p, std::uint64_t arg, sc_core::sc_time& d);
     kernel& k_;
     host& h_;
     bool v2_;
+    bool nesting_;
     type1_params p_;
     int space_ = 0;
     std::vector<group*> groups_;
