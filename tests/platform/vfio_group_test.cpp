@@ -68,13 +68,13 @@ TEST(VfioGroup, GetStatusChecksArgszAndReportsViabilityAndContainer) {
 TEST(VfioGroup, SetContainerRefusesBadDescriptorsAndDescriptorsOfTheWrongKind) {
     run t(test::vfio_platform() + "steps:\n" + test::vfio_open("qemu") +
           q("pci.iommu_group", "device: edu1", "errno: 0", "e1") + q("vfio.open_group", "group: $e1.group", "errno: 0", "g1") +
-          q("file.open", "path: /dev/null", "errno: 0", "null") + q("eventfd.create", "", "errno: 0", "ev") +
+          q("file.open", "path: /dev/null", "errno: 0", "devnull") + q("eventfd.create", "", "errno: 0", "ev") +
           q("vfio.open_container", "", "errno: 0", "c2") + q("vfio.close", "fd: $c2.fd", "errno: 0") +
           q("vfio.group_set_container", "fd: $g1.fd, container: 0, arg: null", "ret: -1, errno: EFAULT") +
           q("vfio.group_set_container", "fd: $g1.fd, container: 0xffffffff", "ret: -1, errno: EBADF") +
           q("vfio.group_set_container", "fd: $g1.fd, container: 900", "ret: -1, errno: EBADF") +
           q("vfio.group_set_container", "fd: $g1.fd, container: $c2.fd", "ret: -1, errno: EBADF") +  // closed
-          q("vfio.group_set_container", "fd: $g1.fd, container: $null.fd", "ret: -1, errno: EINVAL") +
+          q("vfio.group_set_container", "fd: $g1.fd, container: $devnull.fd", "ret: -1, errno: EINVAL") +
           q("vfio.group_set_container", "fd: $g1.fd, container: $ev.fd", "ret: -1, errno: EINVAL") +
           q("vfio.group_set_container", "fd: $g1.fd, container: $qemug.fd", "ret: -1, errno: EINVAL") +
           q("vfio.group_set_container", "fd: $g1.fd, container: $g1.fd", "ret: -1, errno: EINVAL") +
@@ -110,11 +110,10 @@ TEST(VfioGroup, GetDeviceFdParsesTheNameBeforeItChecksTheContainer) {
             "ret: -1, errno: EINVAL") +
           q("vfio.group_get_device_fd", "fd: $g.fd, name: \"0000:02:00.0\"", "ret: -1, errno: ENODEV") +  // another group's
           q("vfio.group_get_device_fd", "fd: $g.fd, name: \"0000:03:00.0\"", "ret: -1, errno: ENODEV") +  // e1000's
-          q("vfio.group_get_device_fd", "fd: $g.fd, name: \"\"", "ret: -1, errno: ENODEV") +
           // Trailing spaces after the name still name the device.
           q("vfio.group_get_device_fd", "fd: $g.fd, name: \"0000:01:00.0  \"", "errno: 0") +
           q("vfio.group_get_device_fd", "fd: $g.fd, name: \"0000:01:00.0\"", "errno: 0") +
-          q("vfio.group_get_device_fd", "fd: $g.fd, arg: 0x10", "ret: -1, errno: EFAULT"));
+          q("vfio.group_get_device_fd", "fd: $g.fd, name: \"0000:01:00.0\", arg: 0x10", "ret: -1, errno: EFAULT"));
     t.steps_ok();
 }
 
@@ -252,9 +251,9 @@ TEST(VfioGroup, AHostDriverInTheGroupMakesItNonViable) {
 TEST(VfioGroup, AClaimedGroupRefusesDmaApiDrivers) {
     run t(test::vfio_platform(multifunction) + "steps:\n" + open_multifunction_group() +
           q("vfio.group_set_container", "fd: $mg.fd, container: $mc.fd", "errno: 0") +
-          vstep("pci.bind", "dom0", "device: nicB, driver: e1000", "ret: -1, errno: EBUSY") +
+          vstep("pci.bind", "dom0", "device: nicB, driver: e1000", "errno: EBUSY") +
           q("pci.driver", "device: nicB", "driver: none") +
-          vstep("pci.drivers_probe", "dom0", "device: nicB", "ret: -1, errno: EINVAL") +
+          vstep("pci.drivers_probe", "dom0", "device: nicB", "errno: EINVAL") +
           q("pci.driver", "device: nicB", "driver: none") +
           q("vfio.group_get_status", "fd: $mg.fd", "flags: [VFIO_GROUP_FLAGS_VIABLE, VFIO_GROUP_FLAGS_CONTAINER_SET]") +
           // vfio-pci binds, and its device joins the group's devices.
@@ -276,10 +275,10 @@ TEST(VfioGroup, AClaimedGroupRefusesDmaApiDrivers) {
 // the user releases the device; the twin refuses it with EBUSY.
 TEST(VfioGroup, UnbindingVfioPciWaitsForTheUser) {
     run t(test::vfio_platform() + "steps:\n" + test::vfio_open("qemu") +
-          vstep("pci.unbind", "dom0", "device: edu0", "ret: -1, errno: EBUSY") + q("pci.driver", "device: edu0", "driver: vfio-pci") +
+          vstep("pci.unbind", "dom0", "device: edu0", "errno: EBUSY") + q("pci.driver", "device: edu0", "driver: vfio-pci") +
           q("vfio.device_get_info", "fd: $qemud.fd", "errno: 0") + q("vfio.close", "fd: $qemud.fd", "errno: 0") +
           // The group's file is still open and this is its last device.
-          vstep("pci.unbind", "dom0", "device: edu0", "ret: -1, errno: EBUSY") + q("vfio.close", "fd: $qemug.fd", "errno: 0") +
+          vstep("pci.unbind", "dom0", "device: edu0", "errno: EBUSY") + q("vfio.close", "fd: $qemug.fd", "errno: 0") +
           vstep("pci.unbind", "dom0", "device: edu0", "errno: 0") + q("pci.driver", "device: edu0", "driver: none") +
           q("vfio.open_group", "group: $qemun.group", "ret: -1, errno: ENOENT") +
           // Bound again, the group is a new one, free to use.
@@ -303,7 +302,7 @@ TEST(VfioGroup, AGroupWhoseDeviceWentAway) {
           q("vfio.group_get_status", "fd: $mg.fd", "flags: [VFIO_GROUP_FLAGS_VIABLE, VFIO_GROUP_FLAGS_CONTAINER_SET]") +
           // The function left unbound cannot take a DMA-API driver meanwhile.
           vstep("pci.driver_override", "dom0", "device: eduB, driver: e1000", "errno: 0") +
-          vstep("pci.bind", "dom0", "device: eduB, driver: e1000", "ret: -1, errno: EBUSY"));
+          vstep("pci.bind", "dom0", "device: eduB, driver: e1000", "errno: EBUSY"));
     t.steps_ok();
 }
 
