@@ -18,8 +18,10 @@ std::vector<host_driver> make_table() {
     std::vector<host_driver> t;
     // drivers/pci/pcie/portdrv.c: class PCI-to-PCI bridge; its probe refuses
     // what is not a Root Port or a switch port (-ENODEV).
+    // driver_managed_dma since Linux 5.19 ("PCI: portdrv: Set driver_managed_dma"):
+    // a port bound to it does not make its group unusable for VFIO.
     t.push_back({"pcieport", {{pci_id::any_id, pci_id::any_id, 0x060400, 0xffffff, false},
-                              {pci_id::any_id, pci_id::any_id, 0x060401, 0xffffff, false}}, true});
+                              {pci_id::any_id, pci_id::any_id, 0x060401, 0xffffff, false}}, true, false, true});
     // drivers/virtio/virtio_pci_common.c: any Red Hat / Qumranet device; its
     // probe takes only device IDs 0x1000..0x107f (-ENODEV otherwise).
     t.push_back({"virtio-pci", {dev(0x1af4, pci_id::any_id)}, true, true});
@@ -40,11 +42,13 @@ std::vector<host_driver> make_table() {
     // drivers/pci/pci-stub.c: no static table; its ids= parameter is empty
     // by default, so it binds only through driver_override. No remove
     // callback: unbinding it leaves the command register as it is.
-    t.push_back({"pci-stub", {}, false});
+    // driver_managed_dma (drivers/pci/pci-stub.c, 5.19 on).
+    t.push_back({"pci-stub", {}, false, false, true});
     // drivers/vfio/pci/vfio_pci.c: PCI_DRIVER_OVERRIDE_DEVICE_VFIO(any, any).
     // It disables the device when its last user closes it (pci_clear_master
     // in vfio_pci_core_disable), so a device it leaves has Bus Master clear.
-    t.push_back({"vfio-pci", {{pci_id::any_id, pci_id::any_id, 0, 0, true}}, true, true});
+    // driver_managed_dma: VFIO claims the group itself (VFIO_GROUP_SET_CONTAINER).
+    t.push_back({"vfio-pci", {{pci_id::any_id, pci_id::any_id, 0, 0, true}}, true, true, true});
     return t;
 }
 
@@ -164,19 +168,63 @@ int host_drivers::probe(const host_driver& d, const topo_function& f) const {
 }
 
 // device_attach() through __device_attach_driver(): drivers in order; a
-// probe that fails lets the next driver try.
-void host_drivers::attach(const std::string& id) {
+// probe that fails lets the next driver try (really_probe() returns probe
+// errors positive), but an error before the probe, such as dma_configure's
+// -EBUSY, is negative and ends the walk (drivers/base/dd.c, 6.1).
+int host_drivers::attach(const std::string& id) {
     binding& b = state_.at(id);
     const topo_function& f = function(id);
-    for (const host_driver& d : host_driver_table())
-        if (matches(d, f, b.override) && probe(d, f) == 0) {
+    for (const host_driver& d : host_driver_table()) {
+        if (!matches(d, f, b.override)) continue;
+        if (const int e = dma_configure(d, f)) return -e;
+        if (probe(d, f) == 0) {
             b.driver = d.name;
-            return;
+            return 0;
         }
+    }
+    return 0;
 }
 
+// pci_dma_configure() (drivers/pci/pci-driver.c, 6.1) runs from really_probe()
+// before the driver's probe: unless the driver sets driver_managed_dma it
+// calls iommu_device_use_default_domain(), which fails with -EBUSY when
+// owner_cnt is not zero and the group has a user owner (drivers/iommu/iommu.c).
+// Another DMA-API driver in the group only adds to owner_cnt.
+int host_drivers::dma_configure(const host_driver& d, const topo_function& f) const {
+    if (d.driver_managed_dma) return 0;
+    const auto g = iommu_group(f.id);
+    return g && dma_owner_.count(*g) ? EBUSY : 0;
+}
+
+unsigned host_drivers::kernel_dma_users(int group) const {
+    unsigned n = 0;
+    for (const auto& [id, b] : state_) {
+        if (b.driver == "none") continue;
+        const host_driver* d = find_host_driver(b.driver);
+        if (d && !d->driver_managed_dma && iommu_group(id) == group) ++n;
+    }
+    return n;
+}
+
+// iommu_group_claim_dma_owner() (drivers/iommu/iommu.c, 6.1): -EPERM when
+// owner_cnt is not zero, whether a kernel driver or another user owns it.
+int host_drivers::claim_dma_owner(int group, const void* owner) {
+    if (dma_owner_.count(group) || kernel_dma_users(group) > 0) return EPERM;
+    dma_owner_[group] = owner;
+    return 0;
+}
+
+// iommu_group_release_dma_owner(): owner_cnt back to zero, the default domain restored.
+void host_drivers::release_dma_owner(int group, const void* owner) {
+    const auto it = dma_owner_.find(group);
+    if (it != dma_owner_.end() && it->second == owner) dma_owner_.erase(it);
+}
+
+bool host_drivers::dma_owner_claimed(int group) const { return dma_owner_.count(group) || kernel_dma_users(group) > 0; }
+
 // bind_store(): bus_find_device_by_name() (-ENODEV), driver_match_device()
-// (-ENODEV), device_driver_attach(): -EBUSY when bound, the probe's error.
+// (-ENODEV), device_driver_attach(): -EBUSY when bound, dma_configure's
+// -EBUSY (a DMA-API driver on a function of a group VFIO claimed), the probe's error.
 int host_drivers::bind(const std::string& id, const std::string& driver, bool present) {
     const host_driver* d = find_host_driver(driver);
     if (!d) return ENOENT;  // no /sys/bus/pci/drivers/<driver>/bind
@@ -185,6 +233,7 @@ int host_drivers::bind(const std::string& id, const std::string& driver, bool pr
     const topo_function& f = function(id);
     if (!matches(*d, f, b.override)) return ENODEV;
     if (b.driver != "none") return EBUSY;
+    if (const int e = dma_configure(*d, f)) return e;
     if (const int e = probe(*d, f)) return e;
     b.driver = d->name;
     return 0;
@@ -220,10 +269,12 @@ int host_drivers::set_driver_override(const std::string& id, const std::string& 
 
 // drivers_probe_store(): -ENODEV for an unknown device; else
 // bus_rescan_devices_helper(): device_attach() when unbound, and success
-// whether or not a driver bound.
+// whether or not a driver bound, unless device_attach() returned a negative
+// error (dma_configure's -EBUSY), which drivers_probe_store() turns into
+// -EINVAL (drivers/base/bus.c, 6.1: `err = -EINVAL` unless the helper returns 0).
 int host_drivers::drivers_probe(const std::string& id, bool present) {
     if (!present || !state_.count(id)) return ENODEV;
-    if (state_.at(id).driver == "none") attach(id);
+    if (state_.at(id).driver == "none" && attach(id) < 0) return EINVAL;
     return 0;
 }
 

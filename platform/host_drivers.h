@@ -44,6 +44,11 @@ struct host_driver {
     std::vector<pci_id> ids;          // the static table; empty for pci-stub (its ids= parameter is empty)
     bool disables_on_remove = true;   // its remove path calls pci_disable_device() (pci-stub has no remove)
     bool sriov_configure = false;     // has .sriov_configure: sriov_numvfs can enable VFs on its devices
+    // struct pci_driver's driver_managed_dma (Linux 5.19 on): the driver does
+    // not use the kernel's DMA API, so binding it leaves the IOMMU group's
+    // DMA ownership alone (pci_dma_configure() skips
+    // iommu_device_use_default_domain()). vfio-pci, pci-stub and pcieport set it.
+    bool driver_managed_dma = false;
 };
 
 // The host drivers the twin knows, in the order the kernel registers them
@@ -83,6 +88,17 @@ public:
     int set_driver_override(const std::string& id, const std::string& value);
     int drivers_probe(const std::string& id, bool present);
 
+    // The IOMMU core's DMA ownership of a group (drivers/iommu/iommu.c, 6.1):
+    // owner_cnt counts the functions of the group bound to a driver that
+    // uses the kernel's DMA API, plus one while a user owner (VFIO) has
+    // claimed the group. iommu_group_claim_dma_owner(): EPERM while
+    // owner_cnt is not zero. iommu_group_dma_owner_claimed(): owner_cnt != 0.
+    // Binding a DMA-API driver to a function of a claimed group fails with
+    // EBUSY (iommu_device_use_default_domain() from pci_dma_configure()).
+    int claim_dma_owner(int group, const void* owner);
+    void release_dma_owner(int group, const void* owner);
+    bool dma_owner_claimed(int group) const;
+
     // The number /sys/bus/pci/devices/BDF/iommu_group links to; none without an IOMMU.
     std::optional<int> iommu_group(const std::string& id) const;
     // /sys/bus/pci/devices/BDF/reset_method: Linux 6.1's method names in its
@@ -93,8 +109,14 @@ private:
     bool matches(const host_driver& d, const topo_function& f, const std::optional<std::string>& override) const;
     // The errno the driver's probe returns for the function (0: it binds).
     int probe(const host_driver& d, const topo_function& f) const;
-    // device_attach(): the first matching driver whose probe succeeds.
-    void attach(const std::string& id);
+    // device_attach(): the first matching driver whose probe succeeds; 0, or
+    // the negative error that stopped the walk (a bus dma_configure error).
+    int attach(const std::string& id);
+    // pci_dma_configure() for binding `d` to `f`: 0, or EBUSY when the
+    // driver uses the DMA API and the function's group is claimed by a user owner.
+    int dma_configure(const host_driver& d, const topo_function& f) const;
+    // The functions of the group bound to a DMA-API driver (the kernel's share of owner_cnt).
+    unsigned kernel_dma_users(int group) const;
 
     struct binding {
         std::string driver = "none";
@@ -106,6 +128,7 @@ private:
     group_lookup group_of_;
     std::map<std::string, topo_function> later_;  // VFs enabled at run time, by id
     std::map<std::string, binding> state_;
+    std::map<int, const void*> dma_owner_;  // group -> the user owner that claimed it (iommu_group->owner)
 };
 
 } // namespace iotwin::platform

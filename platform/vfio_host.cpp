@@ -82,19 +82,19 @@ std::vector<pci_dev> vfio_host::group_devices(unsigned group) const {
 }
 
 // --- the IOMMU core's DMA ownership of groups ---
+// The state is the driver core's (platform/host_drivers.h): binding a driver
+// and claiming a group for VFIO are checked against each other there.
 int vfio_host::claim_dma_owner(unsigned group, const void* owner) {
-    const auto it = owners_.find(group);
-    if (it != owners_.end()) return it->second == owner ? 0 : EBUSY;
-    owners_[group] = owner;
-    return 0;
+    return drivers_of(pi_, iommu_).claim_dma_owner(static_cast<int>(group), owner);
 }
 
 void vfio_host::release_dma_owner(unsigned group, const void* owner) {
-    const auto it = owners_.find(group);
-    if (it != owners_.end() && it->second == owner) owners_.erase(it);
+    drivers_of(pi_, iommu_).release_dma_owner(static_cast<int>(group), owner);
 }
 
-bool vfio_host::dma_owner_claimed(unsigned group) const { return owners_.count(group) > 0; }
+bool vfio_host::dma_owner_claimed(unsigned group) const {
+    return drivers_of(pi_, iommu_).dma_owner_claimed(static_cast<int>(group));
+}
 
 unsigned vfio_host::address_width() const { return static_cast<unsigned>(pi_.iommu->params().address_width); }
 

@@ -3,7 +3,6 @@
 // numbers it, the host driver bindings, the IOMMU groups, and the
 // hypervisor's CPU for configuration and MMIO accesses.
 #pragma once
-#include <map>
 #include <memory>
 
 #include "models/guest/vfio/host.h"
@@ -43,7 +42,6 @@ private:
     guest::vfio::pci_dev make(int index) const;
     platform_instance& pi_;
     bool iommu_;
-    std::map<unsigned, const void*> owners_;  // group -> the owner that claimed its DMA (iommu_group_claim_dma_owner)
 };
 
 } // namespace iotwin::platform

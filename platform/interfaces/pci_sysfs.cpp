@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <memory>
 
+#include "models/guest/kernel.h"
+#include "models/guest/vfio/vfio.h"
 #include "platform/builder.h"
 #include "platform/ecam.h"
 #include "platform/host_drivers.h"
@@ -50,12 +52,32 @@ void op_bind(step_context& c) {
     c.set_errno(err);
 }
 
+// vfio-pci's remove (vfio_pci_remove -> vfio_unregister_group_dev) in every
+// kernel that runs VFIO (the privileged domains'): 0, or the errno that
+// stands for Linux 6.1 blocking the unbind until the user lets go.
+int vfio_remove(step_context& c, const std::string& id) {
+    platform_instance& pi = c.pi();
+    if (!pi.guests) return 0;
+    const auto it = pi.topo.by_id.find(id);
+    if (it == pi.topo.by_id.end()) return 0;  // a VF enabled at run time: not through VFIO's group files here
+    const std::string name = pi.topo.functions[it->second].bdf_string();
+    for (const domain_desc& dd : c.run().description().domains) {
+        if (!dd.privileged) continue;
+        const hyp::domain* dom = pi.hypervisor->find(dd.name);
+        guest::kernel* k = dom ? pi.guests->kernel_of(dom->id) : nullptr;
+        if (!k) continue;
+        if (const long e = guest::vfio::unregister_device(*k, name, c.delay)) return static_cast<int>(-e);
+    }
+    return 0;
+}
+
 void op_unbind(step_context& c) {
     pci::pci_function& f = c.device_arg("device");
     const std::string id = device_id(c);
     const std::string driver = c.text("driver", drivers(c).driver(id));
     int err = find_host_driver(driver) ? 0 : ENOENT;  // "none": there is no driver/ link to follow
     if (!err && !c.actor().privileged) err = EACCES;
+    if (!err && f.present() && driver == "vfio-pci" && drivers(c).driver(id) == "vfio-pci") err = vfio_remove(c, id);
     bool disable = false;
     if (!err) err = drivers(c).unbind(id, driver, f.present(), disable);
     if (disable) disable_device(c, f);
@@ -115,8 +137,9 @@ void register_pci_sysfs(op_registry& r) {
            {}, {}, {},
            "ENOENT: the kernel has no such driver; " + root +
                "; ENODEV: the function is not present, or the driver does not match it (driver_override names another "
-               "driver; vfio-pci and pci-stub match only through driver_override); EBUSY: the function is bound already; "
-               "the probe's error otherwise (ENODEV: pcieport on what is not a PCIe port, virtio-pci outside 1af4:1000-107f; "
+               "driver; vfio-pci and pci-stub match only through driver_override); EBUSY: the function is bound already, "
+               "or the driver uses the kernel's DMA API (not vfio-pci, pci-stub or pcieport) and the function's IOMMU group "
+               "is claimed by VFIO (its group file is attached to a container); the probe's error otherwise (ENODEV: pcieport on what is not a PCIe port, virtio-pci outside 1af4:1000-107f; "
                "EINVAL: vfio-pci on a bridge or a function without an IOMMU group)"},
           op_bind);
     r.add({"pci.unbind", actor::domain,
@@ -125,7 +148,9 @@ void register_pci_sysfs(op_registry& r) {
            {device_arg(), {"driver", t::string, false, "write this driver's unbind file instead of the bound driver's", 0, 64}},
            {}, {}, {},
            "ENOENT: the function is not bound (no driver link) or the kernel has no such driver; " + root +
-               "; ENODEV: the function is not present or not bound to that driver"},
+               "; ENODEV: the function is not present or not bound to that driver; EBUSY: vfio-pci while a VFIO device file "
+               "of the function is open (a device request is relayed through its REQ interrupt) or while its group's file is "
+               "open and it is the group's last vfio-pci function (Linux 6.1 blocks the write until the user lets go)"},
           op_unbind);
     r.add({"pci.driver_override", actor::domain,
            "writes /sys/bus/pci/devices/<BDF>/driver_override: from then on only that driver matches the function, whatever its "
@@ -137,7 +162,9 @@ void register_pci_sysfs(op_registry& r) {
     r.add({"pci.drivers_probe", actor::domain,
            "writes the function's BDF to /sys/bus/pci/drivers_probe: an unbound function is offered to the drivers in "
            "order and the first that matches and probes binds it; success whether or not one did",
-           {device_arg()}, {}, {}, {}, root + "; ENODEV: the function is not present"},
+           {device_arg()}, {}, {}, {},
+           root + "; ENODEV: the function is not present; EINVAL: the first matching driver uses the kernel's DMA API and "
+                  "the function's IOMMU group is claimed by VFIO (the function stays unbound)"},
           op_drivers_probe);
     r.add({"pci.driver", actor::domain, "reads which driver the function is bound to (its driver link) and its driver_override",
            {device_arg()},

@@ -46,6 +46,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/gntalloc-gntdev-seed-sequence.yaml",
     "scenarios/examples/evtchn-between-processes.yaml",
     "scenarios/examples/blkif-roundtrip.yaml",
+    "scenarios/examples/vfio-group-ownership.yaml",
     "scenarios/security/blkif-malicious-grants.yaml",
     "scenarios/security/blkif-malicious-requests.yaml",
     "scenarios/security/blkif-malicious-ring-index.yaml",

@@ -56,6 +56,7 @@ long device_file::mmap(process& p, vma& v, sc_core::sc_time& d) {
 
 void device_file::release(sc_core::sc_time& d) {
     if (--dev->open_count == 0) pci_disable(*dev, d);
+    put_group_file(*this, d);
 }
 
 } // namespace iotwin::guest::vfio

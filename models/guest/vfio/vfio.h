@@ -49,6 +49,9 @@ struct core {
     type1_params type1;
     std::map<unsigned, std::shared_ptr<group>> groups;          // by IOMMU group number
     std::map<std::string, std::shared_ptr<device>> devices;     // by dev_name, while bound to vfio-pci
+    // The reference each open device file holds on its group's file
+    // (get_file(group->opened_file) in vfio_device_assign_container), by device file.
+    std::map<const file*, file_ref> group_file_refs;
 };
 core& core_of(kernel& k);
 
@@ -66,14 +69,20 @@ struct container {
     long set_iommu(unsigned long type, sc_core::sc_time& d);
 };
 
-// struct vfio_group
+// struct vfio_group: made when the first function of an IOMMU group binds
+// to vfio-pci (vfio_register_group_dev), gone when the last one unbinds
+// (vfio_device_remove_group); its /dev/vfio/N exists in between.
 struct group {
     group(kernel& k, unsigned id) : k(k), id(id) {}
     kernel& k;
     unsigned id;
     bool opened = false;                     // opened_file: a group is opened once at a time
-    std::shared_ptr<container> owner;        // the container it is attached to
-    // The devices of the group bound to vfio-pci.
+    std::weak_ptr<file> opened_file;         // that file, for the references device files take on it
+    std::shared_ptr<container> owner;        // group->container: the container it is attached to
+    // container_users: 1 for the container once set, plus one per open
+    // device file (vfio_device_assign_container); UNSET_CONTAINER needs it at 1.
+    unsigned container_users = 0;
+    // The devices of the group bound to vfio-pci (group->device_list).
     std::vector<std::shared_ptr<device>> devices() const;
 };
 
@@ -127,6 +136,16 @@ long open_container(kernel& k, file_ref& out, sc_core::sc_time& d);
 long open_group(kernel& k, unsigned id, file_ref& out, sc_core::sc_time& d);
 // The /dev/vfio/N that exist now (groups with a function bound to vfio-pci).
 std::vector<unsigned> group_numbers(kernel& k);
+// A device file's release, after the device's close (vfio_device_fops_release
+// then vfio_device_unassign_container): drops its reference on the group's
+// file, whose own release may then detach the group from its container.
+void put_group_file(device_file& f, sc_core::sc_time& d);
+// vfio-pci's remove (vfio_unregister_group_dev, vfio_device_remove_group)
+// when the function `name` is unbound from vfio-pci: 0, or -EBUSY where
+// Linux 6.1 would block the unbind: while a device file is open (each
+// attempt relays a request to the user, request_release()) or while the
+// group's file is open and this is its last device.
+long unregister_device(kernel& k, const std::string& name, sc_core::sc_time& d);
 
 // The type1 backend (struct vfio_iommu): made by VFIO_SET_IOMMU
 // (type1.cpp; Linux 6.1 drivers/vfio/vfio_iommu_type1.c).
@@ -174,5 +193,9 @@ long get_irq_info(device& dev, process& p, std::uint64_t arg, sc_core::sc_time& 
 long set_irqs(device& dev, process& p, std::uint64_t arg, sc_core::sc_time& d);
 // Every interrupt disabled and every trigger released (the device's close, a reset).
 void irqs_disable(device& dev, sc_core::sc_time& d);
+// The device request (vfio_pci_core_request): the REQ interrupt's eventfd
+// signalled, asking the user to release the device; `count` is how many
+// requests came before in this unbind.
+void request_release(device& dev, unsigned count);
 
 } // namespace iotwin::guest::vfio
