@@ -156,7 +156,12 @@ TEST(VfioPci, PcieCapabilityAndFlrThroughConfig) {
                 vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000018, count: 8", "ret: 8, value: 0xffffffffffffc004") +
                 vstep("vfio.write", "qemu", "fd: $qemud.fd, offset: 0x70000000010, data: [0xff, 0xff, 0xff, 0xff]", "ret: 4") +
                 vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000010, count: 4", "ret: 4, value: 0xffffff01") +
-                vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000030, count: 4", "ret: 4", "rom") +
+                // The PCI Express capability first in the chain; Initiate FLR
+                // written through the region resets the function and reads 0.
+                vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000034, count: 1", "ret: 1, value: 0x40") +
+                vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000040, count: 1", "ret: 1, value: 0x10") +
+                vstep("vfio.write", "qemu", "fd: $qemud.fd, offset: 0x70000000048, data: [0x00, 0x80]", "ret: 2") +
+                vstep("vfio.read", "qemu", "fd: $qemud.fd, offset: 0x70000000048, count: 2", "ret: 2, value: { mask: 0x8000, value: 0 }") +
                 vstep("vfio.device_reset", "qemu", "fd: $qemud.fd", "ret: 0, errno: 0")));
     t.steps_ok();
 }
