@@ -6,6 +6,7 @@
 #include "platform/builder.h"
 #include "platform/ecam.h"
 #include "platform/host_drivers.h"
+#include "models/pci/pci_function.h"
 
 namespace iotwin::platform {
 
@@ -117,21 +118,168 @@ std::vector<std::string> vfio_host::reset_methods(const pci_dev& dev) const {
     return drivers_of(pi_, iommu_).reset_methods(dev.id, *dev.fn);
 }
 
+// What the PCI core saves before a reset and writes back after it
+// (pci_save_state / pci_restore_state): the header's 16 dwords, written back
+// from the last (pci_restore_config_space), the PCI Express control
+// registers (pci_restore_pcie_state) and the MSI capability the kernel
+// programmed (pci_restore_msi_state).
+struct vfio_host::saved_state {
+    pci_dev dev;
+    std::uint32_t header[16] = {};
+    std::optional<std::uint32_t> pcie, msi;
+    std::uint16_t devctl = 0, lnkctl = 0, devctl2 = 0, msi_ctrl = 0;
+    std::vector<std::uint32_t> msi_regs;  // from the capability's offset 4
+};
+
+namespace {
+
+std::uint32_t rd(vfio_host& h, const pci_dev& dev, std::uint32_t off, unsigned len, sc_core::sc_time& d) {
+    std::uint8_t b[4] = {};
+    h.config_read(dev, off, b, len, d);
+    std::uint32_t v = 0;
+    for (unsigned i = 0; i < len; ++i) v |= std::uint32_t(b[i]) << (8 * i);
+    return v;
+}
+
+void wr(vfio_host& h, const pci_dev& dev, std::uint32_t off, std::uint32_t v, unsigned len, sc_core::sc_time& d) {
+    std::uint8_t b[4] = {};
+    for (unsigned i = 0; i < len; ++i) b[i] = static_cast<std::uint8_t>(v >> (8 * i));
+    h.config_write(dev, off, b, len, d);
+}
+
+constexpr std::uint16_t CMD_INTX_DISABLE = 0x400;
+constexpr std::uint16_t BRIDGE_CTL_BUS_RESET = 0x40;
+constexpr std::uint16_t PM_STATE = 0x3, PM_D3HOT = 0x3;
+constexpr std::uint16_t EXP_DEVCTL_BCR_FLR = 0x8000;
+
+} // namespace
+
+vfio_host::saved_state vfio_host::save_and_disable(const pci_dev& dev, sc_core::sc_time& d) {
+    saved_state s;
+    s.dev = dev;
+    for (std::uint32_t i = 0; i < 16; ++i) s.header[i] = rd(*this, dev, 4 * i, 4, d);
+    if (dev.fn) {
+        s.pcie = dev.fn->config().find_capability(pci::cap_id::pcie);
+        s.msi = dev.fn->config().find_capability(pci::cap_id::msi);
+    }
+    if (s.pcie) {
+        s.devctl = static_cast<std::uint16_t>(rd(*this, dev, *s.pcie + 8, 2, d));
+        s.lnkctl = static_cast<std::uint16_t>(rd(*this, dev, *s.pcie + 0x10, 2, d));
+        s.devctl2 = static_cast<std::uint16_t>(rd(*this, dev, *s.pcie + 0x28, 2, d));
+    }
+    if (s.msi) {
+        s.msi_ctrl = static_cast<std::uint16_t>(rd(*this, dev, *s.msi + 2, 2, d));
+        const unsigned words = (s.msi_ctrl & 0x80 ? 3 : 2) + (s.msi_ctrl & 0x100 ? 2 : 0);
+        for (unsigned i = 0; i < words; ++i) s.msi_regs.push_back(rd(*this, dev, *s.msi + 4 + 4 * i, 4, d));
+    }
+    // pci_dev_save_and_disable: INTx, memory, I/O and bus mastering off.
+    wr(*this, dev, pci::cfg::command, CMD_INTX_DISABLE, 2, d);
+    return s;
+}
+
+void vfio_host::restore(const saved_state& s, sc_core::sc_time& d) {
+    const pci_dev& dev = s.dev;
+    if (s.pcie) {
+        wr(*this, dev, *s.pcie + 8, s.devctl & ~EXP_DEVCTL_BCR_FLR, 2, d);
+        wr(*this, dev, *s.pcie + 0x10, s.lnkctl, 2, d);
+        wr(*this, dev, *s.pcie + 0x28, s.devctl2, 2, d);
+    }
+    for (int i = 15; i >= 0; --i) {
+        const std::uint32_t off = 4 * static_cast<std::uint32_t>(i);
+        if (rd(*this, dev, off, 4, d) != s.header[i]) wr(*this, dev, off, s.header[i], 4, d);
+    }
+    if (s.msi) {
+        for (std::size_t i = 0; i < s.msi_regs.size(); ++i) wr(*this, dev, *s.msi + 4 + 4 * static_cast<std::uint32_t>(i), s.msi_regs[i], 4, d);
+        wr(*this, dev, *s.msi + 2, s.msi_ctrl, 2, d);
+    }
+}
+
+std::optional<pci_dev> vfio_host::parent_bridge(const pci_dev& dev) const {
+    for (std::size_t i = 0; i < pi_.topo.functions.size(); ++i) {
+        const topo_function& f = pi_.topo.functions[i];
+        if (f.bdf_string() != dev.name) continue;
+        if (f.on_root_bus || f.parent < 0 || f.is_vf) return std::nullopt;
+        return make(f.parent);
+    }
+    return std::nullopt;
+}
+
+// pci_bridge_secondary_bus_reset: Secondary Bus Reset set, then cleared.
+void vfio_host::secondary_bus_reset(const pci_dev& bridge, sc_core::sc_time& d) {
+    const std::uint32_t ctl = rd(*this, bridge, pci::cfg::bridge_control, 2, d);
+    wr(*this, bridge, pci::cfg::bridge_control, ctl | BRIDGE_CTL_BUS_RESET, 2, d);
+    wr(*this, bridge, pci::cfg::bridge_control, ctl & ~std::uint32_t(BRIDGE_CTL_BUS_RESET), 2, d);
+}
+
+// pci_try_reset_function (Linux 6.1 drivers/pci/pci.c): the state saved,
+// the function's reset methods tried in order (__pci_reset_function_locked:
+// a method's error other than ENOTTY ends the walk), the state written back.
 int vfio_host::reset_function(const pci_dev& dev, sc_core::sc_time& d) {
-    (void)dev;
-    (void)d;
-    return ENOTTY;
+    const auto methods = reset_methods(dev);
+    if (methods.empty() || !dev.fn) return ENOTTY;
+    const saved_state s = save_and_disable(dev, d);
+    int rc = ENOTTY;
+    for (const std::string& m : methods) {
+        if (m == "flr" || m == "device_specific") {
+            // pcie_flr: Initiate FLR.
+            if (const auto px = dev.fn->config().find_capability(pci::cap_id::pcie)) {
+                wr(*this, dev, *px + 8, rd(*this, dev, *px + 8, 2, d) | EXP_DEVCTL_BCR_FLR, 2, d);
+                rc = 0;
+            }
+        } else if (m == "pm") {
+            // pci_pm_reset: only from D0 (EINVAL); D3hot then D0, No_Soft_Reset clear.
+            const auto pm = dev.fn->config().find_capability(pci::cap_id::power_management);
+            if (!pm) continue;
+            const std::uint32_t csr = rd(*this, dev, *pm + 4, 2, d);
+            if (csr & PM_STATE) {
+                rc = EINVAL;
+            } else {
+                wr(*this, dev, *pm + 4, (csr & ~std::uint32_t(PM_STATE)) | PM_D3HOT, 2, d);
+                wr(*this, dev, *pm + 4, csr & ~std::uint32_t(PM_STATE), 2, d);
+                rc = 0;
+            }
+        } else if (m == "bus") {
+            // pci_parent_bus_reset: the function must be alone on its bus now.
+            const auto bridge = parent_bridge(dev);
+            if (!bridge || dev.bridge) continue;
+            bool alone = true;
+            for (const pci_dev& o : devices())
+                if (o.name != dev.name && (o.rid >> 8) == (dev.rid >> 8)) alone = false;
+            if (!alone) continue;
+            secondary_bus_reset(*bridge, d);
+            rc = 0;
+        }
+        if (rc != ENOTTY) break;
+    }
+    restore(s, d);
+    return rc;
 }
 
+// pci_walk_bus of dev->bus: every function on the bus and below it.
 std::vector<pci_dev> vfio_host::bus_reset_scope(const pci_dev& dev) const {
-    (void)dev;
-    return {};
+    const auto bridge = parent_bridge(dev);
+    if (!bridge) return {};
+    std::uint8_t secondary = 0, subordinate = 0;
+    for (const topo_function& f : pi_.topo.functions)
+        if (f.bdf_string() == bridge->name) secondary = f.secondary, subordinate = f.subordinate;
+    std::vector<pci_dev> out;
+    for (const pci_dev& p : devices()) {
+        const unsigned bus = p.rid >> 8;
+        if (bus >= secondary && bus <= subordinate && secondary) out.push_back(p);
+    }
+    return out;
 }
 
+// pci_reset_bus: every function below saved and disabled, the bridge's
+// Secondary Bus Reset, every function's state written back.
 int vfio_host::bus_reset(const pci_dev& dev, sc_core::sc_time& d) {
-    (void)dev;
-    (void)d;
-    return ENOTTY;
+    const auto bridge = parent_bridge(dev);
+    if (!bridge) return ENOTTY;
+    std::vector<saved_state> saved;
+    for (const pci_dev& p : bus_reset_scope(dev)) saved.push_back(save_and_disable(p, d));
+    secondary_bus_reset(*bridge, d);
+    for (const saved_state& s : saved) restore(s, d);
+    return 0;
 }
 
 } // namespace iotwin::platform

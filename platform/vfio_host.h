@@ -40,6 +40,12 @@ public:
 
 private:
     guest::vfio::pci_dev make(int index) const;
+    // Resets (pci_try_reset_function, pci_reset_bus) and the state the PCI core keeps around them.
+    struct saved_state;
+    saved_state save_and_disable(const guest::vfio::pci_dev& dev, sc_core::sc_time& d);
+    void restore(const saved_state& s, sc_core::sc_time& d);
+    std::optional<guest::vfio::pci_dev> parent_bridge(const guest::vfio::pci_dev& dev) const;
+    void secondary_bus_reset(const guest::vfio::pci_dev& bridge, sc_core::sc_time& d);
     platform_instance& pi_;
     bool iommu_;
 };

@@ -108,13 +108,16 @@ std::uint64_t config_space::bar_base(const bar_desc& b, std::optional<std::uint3
     return base;
 }
 
+// The list's pointers and headers are hardwired: defined as read-only
+// registers, so a reset (FLR, Secondary Bus Reset) keeps them. A pointer
+// redefined when the list grows keeps the latest value as its reset value.
 std::uint32_t config_space::add_capability(std::uint8_t id, std::uint32_t size) {
     const std::uint32_t off = next_cap_;
     assert(off + size <= 0x100);
-    set(off, 1, id);
-    set(off + 1, 1, 0);
-    if (last_cap_) set(last_cap_ + 1, 1, off);
-    else set(cfg::cap_ptr, 1, off);
+    define({"CAP_ID", off, 1, id});
+    define({"CAP_NEXT", off + 1, 1, 0});
+    if (last_cap_) define({"CAP_NEXT", last_cap_ + 1, 1, off});
+    else define({"CAPABILITIES_PTR", cfg::cap_ptr, 1, off});
     last_cap_ = off;
     next_cap_ = (off + size + 3) & ~3u;
     return off;
@@ -123,8 +126,8 @@ std::uint32_t config_space::add_capability(std::uint8_t id, std::uint32_t size) 
 std::uint32_t config_space::add_ext_capability(std::uint16_t id, std::uint8_t version, std::uint32_t size) {
     const std::uint32_t off = next_ext_;
     assert(off + size <= size_bytes);
-    set(off, 4, std::uint32_t(id) | std::uint32_t(version) << 16);
-    if (last_ext_) set(last_ext_, 4, (get(last_ext_, 4) & 0x000fffff) | off << 20);
+    define({"EXT_CAP_HEADER", off, 4, std::uint32_t(id) | std::uint32_t(version) << 16});
+    if (last_ext_) define({"EXT_CAP_HEADER", last_ext_, 4, (get(last_ext_, 4) & 0x000fffff) | off << 20});
     last_ext_ = off;
     next_ext_ = (off + size + 3) & ~3u;
     return off;
