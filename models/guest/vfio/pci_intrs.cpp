@@ -345,6 +345,7 @@ long alloc_irq_vectors(irq_state& s, unsigned nvec, bool msix, sc_time& d) {
     device& dev = *s.dev;
     hyp::hypervisor& h = dev.k.hyp();
     const hyp::domid_t dom = dev.k.domid();
+    if (nvec < 1) return -ERANGE;  // __pci_enable_msi(x)_range: maxvec < minvec (an eventfd block of count 0)
     if (!msix) {
         // __pci_enable_msi_range -> msi_capability_init.
         const std::uint32_t cap = find_cap(dev, PCI_CAP_ID_MSI, d);
