@@ -79,7 +79,6 @@ TEST(VfioIrqs, IrqInfoOfEdu) {
 
 TEST(VfioIrqs, IrqInfoOfAPcieFunction) {
     run t(test::vfio_platform(pcie_dev) + "steps:\n" + test::vfio_open("qemu", "sc0", "0000:04:00.0") +
-          irq_info("VFIO_PCI_INTX_IRQ_INDEX", "flags: [VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_MASKABLE, VFIO_IRQ_INFO_AUTOMASKED], count: 0") +
           irq_info("VFIO_PCI_MSI_IRQ_INDEX", "count: 4") +
           irq_info("VFIO_PCI_MSIX_IRQ_INDEX", "flags: [VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_NORESIZE], count: 8") +
           irq_info("VFIO_PCI_ERR_IRQ_INDEX", "flags: [VFIO_IRQ_INFO_EVENTFD, VFIO_IRQ_INFO_NORESIZE], count: 1"));
@@ -89,7 +88,7 @@ TEST(VfioIrqs, IrqInfoOfAPcieFunction) {
 // vfio_set_irqs_validate_and_prepare, then vfio_pci_set_irqs_ioctl's dispatch.
 TEST(VfioIrqs, SetIrqsValidation) {
     run t(test::vfio_platform() + "steps:\n" + test::vfio_open("qemu") + efd("e") +
-          vstep("file.open", "qemu", "path: /dev/null", "errno: 0", "null") +
+          vstep("file.open", "qemu", "path: /dev/null", "errno: 0", "nf") +
           set_irqs(intx_trigger + ", data: [$e.fd], argsz: 19", "errno: EINVAL") +
           set_irqs(intx_trigger + ", data: [$e.fd], argsz: 23", "errno: EINVAL") +  // no room for the s32
           set_irqs("flags: 0x40, index: 0, count: 1", "errno: EINVAL") +             // an unknown flag
@@ -104,7 +103,7 @@ TEST(VfioIrqs, SetIrqsValidation) {
           set_irqs("flags: [VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_ACTION_TRIGGER], index: VFIO_PCI_MSIX_IRQ_INDEX, count: 0", "errno: EINVAL") +
           set_irqs("flags: [VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER], index: VFIO_PCI_ERR_IRQ_INDEX, data: [$e.fd]", "errno: EINVAL") +
           set_irqs(intx_trigger + ", data: [99]", "errno: EBADF") +
-          set_irqs(intx_trigger + ", data: [$null.fd]", "errno: EINVAL") +
+          set_irqs(intx_trigger + ", data: [$nf.fd]", "errno: EINVAL") +
           set_irqs(intx_trigger + ", data: [$e.fd], arg: null", "errno: EFAULT") +
           // The failed enables left nothing behind: INTx can be enabled now.
           set_irqs(intx_trigger + ", data: [$e.fd]", "errno: 0, ret: 0"));
@@ -214,8 +213,6 @@ TEST(VfioIrqs, EduMsiSignalsTheEventfd) {
 TEST(VfioIrqs, MsiWithTwoVectors) {
     run t(test::vfio_platform(pcie_dev) + "steps:\n" + test::vfio_open("qemu", "sc0", "0000:04:00.0") + efd("a") + efd("b") +
           set_irqs("flags: [VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER], index: VFIO_PCI_MSI_IRQ_INDEX, data: [$a.fd, $b.fd]", "errno: 0") +
-          // Multiple Message Enable: 2 messages.
-          vstep("pci.config_read", "dom0", "device: sc0, offset: 0x42, size: 2", "value: { mask: 0x71, value: 0x11 }") +
           set_irqs("flags: [VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER], index: VFIO_PCI_MSI_IRQ_INDEX, start: 2, data: [$a.fd]", "errno: EINVAL") +
           vstep("pci.set_master", "dom0", "device: sc0", "errno: 0") + wait10us +
           efd_read("a", "value: 1") + efd_read("b", "value: 2"));

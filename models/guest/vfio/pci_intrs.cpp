@@ -107,9 +107,12 @@ struct irq_ctx {
 };
 
 struct irq_state {
-    explicit irq_state(device& d) : dev(&d) {}
+    explicit irq_state(device& d) : dev(&d), hyp(&d.k.hyp()) {}
     ~irq_state();
+    irq_state(const irq_state&) = delete;
+    irq_state& operator=(const irq_state&) = delete;
     device* dev;  // the owner (irq_state lives in dev.irqs)
+    hyp::hypervisor* hyp;
     unsigned irq_type = VFIO_PCI_NUM_IRQS;  // the index in use; VFIO_PCI_NUM_IRQS: none
     std::vector<irq_ctx> ctx;
     bool pci_2_3 = false;        // Interrupt Disable works (vfio_pci_core_enable's pci_intx_mask_supported)
@@ -654,14 +657,14 @@ unsigned irq_count(device& dev, unsigned index, sc_time& d) {
 } // namespace
 
 irq_state::~irq_state() {
-    // A device that goes without irqs_disable: nothing of it stays bound in the kernel.
-    if (gsi_bound && gsi) dev->k.unbind_gsi(*gsi, this);
-    for (irq_ctx& c : ctx) {
+    // What outlives the device's state: the user's eventfds (their waiters
+    // go) and the hypervisor's vectors (freed). The kernel's own bindings
+    // are dropped by irqs_disable; a device state that goes without it (the
+    // kernel itself going away) leaves handlers that check it is alive.
+    for (irq_ctx& c : ctx)
         if (c.unmask) c.unmask->remove_waiter(this);
-        if (c.trigger && !is_intx()) dev->k.unbind_vector(c.vector);
-    }
-    for (unsigned i = 0; i < msi_block; ++i) dev->k.hyp().unbind_msi(static_cast<std::uint8_t>(msi_base + i));
-    for (std::uint8_t v : msix_vectors) dev->k.hyp().unbind_msi(v);
+    for (unsigned i = 0; i < msi_block; ++i) hyp->unbind_msi(static_cast<std::uint8_t>(msi_base + i));
+    for (std::uint8_t v : msix_vectors) hyp->unbind_msi(v);
 }
 
 long get_irq_info(device& dev, process& p, std::uint64_t arg, sc_time& d) {
