@@ -380,6 +380,10 @@ long alloc_irq_vectors(irq_state& s, unsigned nvec, bool msix, sc_time& d) {
     std::uint32_t ctrl = cfg_read(dev, cap + 2, 2, d);
     const unsigned tsize = (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
     if (nvec > tsize) nvec = tsize;
+    // msix_map_region: the table's BAR as the kernel assigned it; none mapped is ENOMEM.
+    const std::uint32_t table = cfg_read(dev, cap + 4, 4, d);
+    const std::uint64_t bar = bar_address(dev, table & 7, d);
+    if (!bar) return -ENOMEM;
     std::vector<std::uint8_t> vs;
     for (unsigned i = 0; i < nvec; ++i) {
         const auto b = h.bind_msi(dom);
@@ -389,8 +393,7 @@ long alloc_irq_vectors(irq_state& s, unsigned nvec, bool msix, sc_time& d) {
         }
         vs.push_back(b->vector);
     }
-    const std::uint32_t table = cfg_read(dev, cap + 4, 4, d);
-    s.msix_table = bar_address(dev, table & 7, d) + (table & ~7u);
+    s.msix_table = bar + (table & ~7u);
     s.msix_vectors = vs;
     // Enabled with the function masked while the table is set up.
     ctrl |= PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE;
