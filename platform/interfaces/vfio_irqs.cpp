@@ -62,7 +62,8 @@ void register_vfio_irqs(op_registry& r) {
            syscall_results(), {}, {},
            "EINVAL: argsz, flags, index, start/count beyond the index, a conflicting index in use, a descriptor that is "
            "not an eventfd; EBADF: no such descriptor; ENOTTY: an action the index lacks (MASK/UNMASK on MSI and MSI-X, "
-           "MASK with an eventfd); EBUSY: an INTx unmask eventfd set already; ENODEV: no INTx routing; ENOSPC: no vectors; EFAULT"},
+           "MASK with an eventfd); EBUSY: an INTx unmask eventfd set already; ENODEV: no INTx routing; ENOSPC: no vectors; ERANGE: an empty eventfd "
+           "block enabling MSI / MSI-X; ENOMEM; EFAULT"},
           op_set_irqs);
 }
 
