@@ -130,6 +130,7 @@ std::string range_text(const arg_spec& a) {
     case arg_type::time: return a.max == u64_max ? "" : time_text(a.min) + ".." + time_text(a.max);
     case arg_type::string: return a.max == u64_max ? "" : "at most " + std::to_string(a.max) + " characters";
     case arg_type::structure: return a.list ? std::to_string(a.min) + ".." + int_text(a.max) + " entries" : "";
+    case arg_type::integers: return std::to_string(a.min) + ".." + int_text(a.max) + " entries, each -0x80000000..0xffffffff or true / false";
     case arg_type::flags: {
         std::string t;
         for (const auto& [n, bit] : a.names) t += (t.empty() ? "" : ", ") + n;
@@ -152,6 +153,7 @@ const char* type_text(arg_type t) {
     case arg_type::flags: return "flags";
     case arg_type::structure: return "structure";
     case arg_type::pointer: return "pointer";
+    case arg_type::integers: return "integers";
     }
     return "?";
 }
@@ -233,9 +235,46 @@ std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::
     return x;
 }
 
+namespace {
+
+// One entry of an `integers` argument: true, false, an integer or a negated one; none when it is neither.
+std::optional<std::int64_t> integer_entry(const std::string& t) {
+    if (t == "true") return 1;
+    if (t == "false") return 0;
+    const bool neg = !t.empty() && t[0] == '-';
+    std::uint64_t v = 0;
+    try {
+        v = parse_integer(neg ? t.substr(1) : t, {});
+    } catch (const input_error&) {
+        return std::nullopt;
+    }
+    if (neg ? v > 0x80000000ull : v > 0xffffffffull) return std::nullopt;
+    return neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+}
+
+} // namespace
+
+std::vector<std::int64_t> integers_value(const YAML::Node& v) {
+    std::vector<std::int64_t> out;
+    if (!v.IsSequence()) return out;
+    for (const auto& e : v)
+        if (e.IsScalar())
+            if (const auto x = integer_entry(e.Scalar())) out.push_back(*x);
+    return out;
+}
+
 void check_arg(const arg_spec& a, const YAML::Node& v, const scenario& s, const std::string& path) {
     const std::string what = path.empty() ? "args." + a.name : path;
     switch (a.type) {
+    case arg_type::integers: {
+        if (!v.IsSequence()) fail(v, s, what + " must be a list (" + range_text(a) + ")");
+        if (v.size() < a.min || v.size() > a.max) fail(v, s, what + " must have " + range_text(a) + ", not " + std::to_string(v.size()));
+        for (const auto& e : v) {
+            const std::string t = scalar(e, s, what + "[]");
+            if (!integer_entry(t)) fail(e, s, what + "[] must be an integer in -0x80000000..0xffffffff or true / false, not " + quote_input(t));
+        }
+        break;
+    }
     case arg_type::pointer: {
         if (v.IsNull()) break;
         const std::string t = scalar(v, s, what);

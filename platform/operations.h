@@ -41,6 +41,7 @@ enum class arg_type {
     flags,    // a list of flag names (from `names`) or an integer in [min, max]
     structure,  // a mapping of declared fields, or a list of them (batched hypercall ops, nested structures)
     pointer,    // a user address: `null` (a NULL pointer) or an integer
+    integers,   // a list of [min, max] entries, each an integer (negative allowed: -1 for "no descriptor") or true / false
 };
 
 // What a result field holds (for `expect` and for references to it).
@@ -79,6 +80,9 @@ arg_spec flags_arg(std::string name, bool required, std::string description,
                    std::vector<std::pair<std::string, std::uint64_t>> names, std::uint64_t max = std::numeric_limits<std::uint32_t>::max());
 // The value of a flags argument (already checked): the names OR-ed, or the integer.
 std::uint64_t flags_value(const YAML::Node& v, const std::vector<std::pair<std::string, std::uint64_t>>& names);
+// The entries of an `integers` argument (already checked): true is 1, false 0,
+// a negative integer as its two's complement in 64 bits.
+std::vector<std::int64_t> integers_value(const YAML::Node& v);
 
 struct result_spec {
     std::string name;

@@ -27,12 +27,25 @@ long eventfd::write(process& p, std::uint64_t buf, std::uint64_t len, std::uint6
     if (v == ullong_max) return -EINVAL;
     if (ullong_max - count_ <= v) return -EAGAIN;  // would block until a read
     count_ += v;
+    if (count_) wake(d);
     return sizeof v;
+}
+
+void eventfd::wake(sc_core::sc_time& d) {
+    if (waking_ || waiters_.empty()) return;
+    waking_ = true;
+    // Copies: a waiter may remove itself or others.
+    const auto ws = waiters_;
+    for (const auto& [key, w] : ws)
+        if (waiters_.count(key)) w(d);
+    waking_ = false;
 }
 
 void eventfd::signal(std::uint64_t n) {
     ++signals_;
     count_ = (ullong_max - 1 - count_ < n) ? ullong_max - 1 : count_ + n;
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    if (count_) wake(d);
 }
 
 } // namespace iotwin::guest

@@ -3,6 +3,8 @@
 // triggers). Reads are non-blocking in the twin: EAGAIN when the counter is 0.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
 
 #include "models/guest/file.h"
 
@@ -25,11 +27,26 @@ public:
     void signal(std::uint64_t n = 1);
     std::uint64_t count() const { return count_; }
     std::uint64_t signals() const { return signals_; }
+    // eventfd_ctx_do_read: takes the counter (a kernel waiter consuming the event).
+    std::uint64_t take() {
+        const std::uint64_t v = count_;
+        count_ = 0;
+        return v;
+    }
+    // Kernel wait-queue entries (VFIO's virqfd): woken, in order of `key`,
+    // after a write or a signal leaves the counter non-zero (EPOLLIN). A
+    // waiter that a wake-up of its own reaches again is not re-entered.
+    using waiter = std::function<void(sc_core::sc_time& d)>;
+    void add_waiter(const void* key, waiter w) { waiters_[key] = std::move(w); }
+    void remove_waiter(const void* key) { waiters_.erase(key); }
 
 private:
     std::uint64_t count_;
     bool semaphore_;
     std::uint64_t signals_ = 0;
+    std::map<const void*, waiter> waiters_;
+    bool waking_ = false;
+    void wake(sc_core::sc_time& d);
 };
 
 // /dev/null: reads end at once, writes are swallowed; anything else is the default errno.

@@ -227,7 +227,90 @@ long kernel::evtchn_mask(std::uint32_t port, sc_time& d) {
     return access(true, at, &w, 8, d) ? -EFAULT : 0;
 }
 
+// ---- interrupts of the domain's own devices ----
+
+void kernel::bind_gsi(unsigned gsi, const void* owner, gsi_handler h, sc_time& d) {
+    gsi_line& l = gsis_[gsi];
+    const bool first = l.handlers.empty();
+    l.handlers.emplace_back(owner, std::move(h));
+    // request_irq's irq_startup unmasks the line: what came while nobody
+    // listened is acknowledged now and, still asserted, comes again.
+    if (first && !l.disabled) eoi_gsi(gsi, d);
+}
+
+void kernel::unbind_gsi(unsigned gsi, const void* owner) {
+    const auto it = gsis_.find(gsi);
+    if (it == gsis_.end()) return;
+    auto& hs = it->second.handlers;
+    hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const auto& x) { return x.first == owner; }), hs.end());
+    // free_irq of the last handler shuts the line down; its disable depth goes with it.
+    if (hs.empty() && !it->second.running) gsis_.erase(it);
+}
+
+void kernel::disable_gsi(unsigned gsi) { ++gsis_[gsi].disabled; }
+
+void kernel::enable_gsi(unsigned gsi, sc_time& d) {
+    const auto it = gsis_.find(gsi);
+    if (it == gsis_.end() || it->second.disabled == 0) return;  // "Unbalanced enable": nothing
+    if (--it->second.disabled == 0 && it->second.eoi_owed) eoi_gsi(gsi, d);
+}
+
+void kernel::eoi_gsi(unsigned gsi, sc_time& d) {
+    if (const auto it = gsis_.find(gsi); it != gsis_.end()) it->second.eoi_owed = false;
+    h_.eoi_pirq(dom_, gsi, d);
+}
+
+void kernel::irq(const hyp::interrupt_delivery& r) {
+    sc_time d = r.time > sc_core::sc_time_stamp() ? r.time - sc_core::sc_time_stamp() : sc_core::SC_ZERO_TIME;
+    if (!r.intx) {
+        const auto it = vectors_.find(r.vector);
+        if (it == vectors_.end()) {
+            ++spurious_irqs_;  // a vector with no handler: the kernel only acknowledges it
+            return;
+        }
+        const msi_handler h = it->second;  // the handler may unbind itself
+        h(d);
+        return;
+    }
+    const auto it = gsis_.find(r.gsi);
+    if (it == gsis_.end() || it->second.handlers.empty()) return;  // masked at the controller: stays in flight
+    if (it->second.disabled) {
+        it->second.eoi_owed = true;
+        return;
+    }
+    const bool nested = it->second.running;  // an EOI's redelivery while the first delivery is being handled
+    it->second.running = true;
+    bool handled = false;
+    // Copies: a handler may free or request interrupts.
+    const auto hs = it->second.handlers;
+    for (const auto& [owner, h] : hs) handled = h(d) || handled;
+    if (!handled) ++spurious_irqs_;
+    gsi_line& l = gsis_[r.gsi];
+    if (!handled && nested) {
+        // note_interrupt: an unhandled level interrupt that returns at once
+        // would storm; the kernel disables the line ("nobody cared").
+        ++l.disabled;
+        l.eoi_owed = true;
+    } else if (l.disabled || l.handlers.empty()) {
+        l.eoi_owed = true;
+    } else {
+        eoi_gsi(r.gsi, d);  // may deliver again, nested
+    }
+    gsi_line& after = gsis_[r.gsi];
+    after.running = nested;
+    if (!nested && after.handlers.empty()) gsis_.erase(r.gsi);
+}
+
 // ---- os ----
+
+os::os(hyp::hypervisor& h, cpu::cpu& c) : h_(h), cpu_(c) {
+    h_.irq_handler = [this](const hyp::interrupt_delivery& r) {
+        const auto it = kernels_.find(r.domain);
+        if (it != kernels_.end()) it->second->irq(r);
+    };
+}
+
+os::~os() { h_.irq_handler = nullptr; }
 
 kernel& os::add_kernel(hyp::domid_t dom, std::map<std::string, driver_config> drivers) {
     auto& k = kernels_[dom];

@@ -20,7 +20,7 @@
 #include "models/hyp/hypercall.h"
 
 namespace iotwin::cpu { class cpu; }
-namespace iotwin::hyp { class hypervisor; struct domain; }
+namespace iotwin::hyp { class hypervisor; struct domain; struct interrupt_delivery; }
 
 namespace iotwin::guest {
 
@@ -111,6 +111,32 @@ public:
     long evtchn_unmask(std::uint32_t port, sc_core::sc_time& d);
     long evtchn_mask(std::uint32_t port, sc_core::sc_time& d);  // sets the mask bit in the shared-info page
 
+    // --- interrupts of the domain's own devices (request_irq in a privileged domain: VFIO) ---
+    // A handler runs at the delivery, with `d` the local time offset from
+    // sc_time_stamp() at which it runs (it adds what its accesses cost). It
+    // may touch memory and configuration space and signal eventfds.
+    // MSI: a vector from hypervisor::bind_msi bound to one handler.
+    using msi_handler = std::function<void(sc_core::sc_time& d)>;
+    void bind_vector(std::uint8_t vector, msi_handler h) { vectors_[vector] = std::move(h); }
+    void unbind_vector(std::uint8_t vector) { vectors_.erase(vector); }
+    bool vector_bound(std::uint8_t vector) const { return vectors_.count(vector) > 0; }
+    // INTx: handlers of a GSI (IRQF_SHARED), each returning whether its device
+    // raised the interrupt (IRQ_HANDLED). The kernel EOIs the GSI
+    // (PHYSDEVOP_eoi) after running them, unless the line is disabled
+    // (disable_irq_nosync), in which case the EOI waits for enable_gsi.
+    // The first handler of a GSI unmasks the line: an interrupt raised before
+    // (still in flight for the domain) is EOIed then, and comes again while
+    // its line is asserted. A GSI whose handlers all answer IRQ_NONE while it
+    // keeps coming back is disabled ("nobody cared").
+    using gsi_handler = std::function<bool(sc_core::sc_time& d)>;
+    void bind_gsi(unsigned gsi, const void* owner, gsi_handler h, sc_core::sc_time& d);
+    void unbind_gsi(unsigned gsi, const void* owner);
+    void disable_gsi(unsigned gsi);                       // disable_irq_nosync
+    void enable_gsi(unsigned gsi, sc_core::sc_time& d);  // enable_irq
+    // The hypervisor delivered an interrupt to this domain (hypervisor::irq_handler).
+    void irq(const hyp::interrupt_delivery& r);
+    std::uint64_t spurious_irqs() const { return spurious_irqs_; }
+
 private:
     hyp::hypervisor& h_;
     cpu::cpu& cpu_;
@@ -126,6 +152,16 @@ private:
     std::uint64_t unpop_next_ = 0;
     std::set<std::uint32_t> grant_refs_used_;
     std::map<std::uint32_t, port_handler> handlers_;
+    std::map<std::uint8_t, msi_handler> vectors_;
+    struct gsi_line {
+        std::vector<std::pair<const void*, gsi_handler>> handlers;  // in order of request_irq
+        unsigned disabled = 0;   // disable_irq depth
+        bool eoi_owed = false;   // an EOI deferred while disabled
+        bool running = false;    // its handlers are running (a nested delivery is an EOI's redelivery)
+    };
+    std::map<unsigned, gsi_line> gsis_;
+    std::uint64_t spurious_irqs_ = 0;
+    void eoi_gsi(unsigned gsi, sc_core::sc_time& d);
     std::vector<std::unique_ptr<process>> procs_;
     int next_pid_ = 100;
 };
@@ -133,7 +169,11 @@ private:
 // Every domain's guest kernel, and the processes by name.
 class os {
 public:
-    os(hyp::hypervisor& h, cpu::cpu& c) : h_(h), cpu_(c) {}
+    // Routes the hypervisor's interrupts for the domains' own devices (irq_handler) to their kernels.
+    os(hyp::hypervisor& h, cpu::cpu& c);
+    ~os();
+    os(const os&) = delete;
+    os& operator=(const os&) = delete;
 
     // Made at boot for each domain (and on first use for domains made later).
     kernel& add_kernel(hyp::domid_t dom, std::map<std::string, driver_config> drivers = {});

@@ -519,12 +519,34 @@ std::uint64_t hypervisor::msi_address(std::uint8_t apic_id) {
     return pcie::msi_window_base | std::uint64_t(apic_id) << 12;
 }
 
-std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom) {
+std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom, unsigned count) {
     // The destination field holds 8-bit APIC IDs: a domain beyond 255 has no vCPU to name.
-    if (!find(dom) || dom > 0xff || next_vector_ >= 0xf0) return std::nullopt;
-    const std::uint8_t v = next_vector_++;
-    vectors_[v] = dom;
-    return msi_binding{msi_address(static_cast<std::uint8_t>(dom)), v, v};
+    if (!find(dom) || dom > 0xff || count == 0 || count > 32 || (count & (count - 1))) return std::nullopt;
+    // The lowest free block of `count` vectors aligned to `count` (a multiple-message
+    // MSI function ORs the message number into the data's low bits), among 0x30..0xef.
+    for (unsigned base = 0x30; base + count <= 0xf0; base += count) {
+        bool free = true;
+        for (unsigned v = base; v < base + count && free; ++v) free = !vectors_.count(static_cast<std::uint8_t>(v));
+        if (!free) continue;
+        for (unsigned v = base; v < base + count; ++v) vectors_[static_cast<std::uint8_t>(v)] = dom;
+        const auto b = static_cast<std::uint8_t>(base);
+        return msi_binding{msi_address(static_cast<std::uint8_t>(dom)), b, b};
+    }
+    return std::nullopt;
+}
+
+void hypervisor::unbind_msi(std::uint8_t vector) {
+    const auto it = vectors_.find(vector);
+    if (it == vectors_.end() || it->second == DOMID_XEN) return;
+    vectors_.erase(it);
+}
+
+std::optional<unsigned> hypervisor::intx_gsi(std::uint16_t requester_id) const {
+    if (!intx_resolver_) return std::nullopt;
+    for (unsigned gsi = 0; gsi < 24; ++gsi)
+        for (const intx_source& s : intx_resolver_(gsi))
+            if (s.requester_id == requester_id) return gsi;
+    return std::nullopt;
 }
 
 void hypervisor::deliver(const intc::interrupt_message& m) {
@@ -544,7 +566,9 @@ void hypervisor::deliver(const intc::interrupt_message& m) {
         return;
     }
     if (it->second == DOMID_XEN) ++iommu_fault_interrupts_;
-    deliveries_.push_back({it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination});
+    const interrupt_delivery r{it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination};
+    deliveries_.push_back(r);
+    if (irq_handler && r.domain != DOMID_XEN) irq_handler(r);
 }
 
 // ---- event channels: upcalls ----
@@ -587,6 +611,12 @@ void hypervisor::deliver_intx(unsigned gsi, const sc_time& when) {
         }
         in_flight.insert(dom);
     }
+    // The domains' kernels run their handlers after the routing is done (a
+    // handler's EOI may deliver the GSI again).
+    if (irq_handler)
+        for (const auto& [dom, who] : got)
+            irq_handler({dom, 0, who.first->requester_id, true, when, static_cast<std::uint8_t>(dom), true,
+                         static_cast<std::uint8_t>(gsi), who.first->pin});
 }
 
 int hypervisor::eoi_pirq(domid_t dom, std::uint32_t irq, sc_time& d) {

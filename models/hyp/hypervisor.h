@@ -259,8 +259,23 @@ public:
     // the domid does not fit an 8-bit APIC ID.
     static std::uint64_t msi_address(std::uint8_t apic_id);
     struct msi_binding { std::uint64_t address; std::uint32_t data; std::uint8_t vector; };
-    std::optional<msi_binding> bind_msi(domid_t dom);
+    // `count` (a power of two up to 32) binds a block of vectors aligned to it
+    // for a multiple-message MSI function: `vector` is the first. Vectors are
+    // handed out lowest free first.
+    std::optional<msi_binding> bind_msi(domid_t dom, unsigned count = 1);
+    // Frees a vector bind_msi gave (pci_free_irq_vectors). Nothing for a
+    // vector not bound to a domain.
+    void unbind_msi(std::uint8_t vector);
     void deliver(const intc::interrupt_message& m);
+    // The interrupts a domain's kernel handles itself (a privileged domain's
+    // drivers, such as VFIO): called for each MSI delivered to a domain and
+    // for each GSI raised to a domain (`intx`, also when the domain's own
+    // functions do not assert it: the domain still has to EOI it). As with
+    // upcall_handler, the handler may touch memory and configuration space
+    // and signal eventfds; for a GSI it may call eoi_pirq.
+    std::function<void(const interrupt_delivery&)> irq_handler;
+    // The GSI a function's INTx line reaches (its pdev->irq), none without a pin or routing.
+    std::optional<unsigned> intx_gsi(std::uint16_t requester_id) const;
     const std::vector<interrupt_delivery>& deliveries() const { return deliveries_; }
     // Event channels: an upcall reached vCPU `vcpu` of `dom` at `when`
     // (HYPERVISOR_CALLBACK_VECTOR, 0xf3, for the record).
@@ -339,7 +354,6 @@ private:
     std::map<std::uint64_t, std::pair<std::uint64_t, domid_t>> ledger_;  // start -> (end, owner)
     std::vector<std::pair<std::uint64_t, std::uint64_t>> free_ram_;      // (base, size), address order
     std::map<std::uint8_t, domid_t> vectors_;                            // physical vector -> domain
-    std::uint8_t next_vector_ = 0x30;
     std::uint8_t fault_vector_ = 0xf1;
     std::vector<interrupt_delivery> deliveries_, misdirected_;
     intx_resolver intx_resolver_;

@@ -243,6 +243,20 @@ private:
             for (std::uint64_t i = 0; i < n; ++i) l.push_back(one());
             return l;
         }
+        case arg_type::integers: {
+            // Descriptors mostly (small ones, -1), booleans, and anything 32-bit.
+            YAML::Node l(YAML::NodeType::Sequence);
+            const std::uint64_t n = std::clamp<std::uint64_t>(chance(20) ? pick(40) : pick(4), a.min, std::min<std::uint64_t>(a.max, 64));
+            for (std::uint64_t i = 0; i < n; ++i) {
+                switch (pick(4)) {
+                case 0: l.push_back("-1"); break;
+                case 1: l.push_back(chance(2) ? "true" : "false"); break;
+                case 2: l.push_back(std::to_string(any() & 0xffffffff)); break;
+                default: l.push_back(std::to_string(pick(8))); break;
+                }
+            }
+            return l;
+        }
         default: return YAML::Node(text_value(op, a));
         }
     }
@@ -250,6 +264,7 @@ private:
     std::string text_value(const op_spec& op, const arg_spec& a) {
         switch (a.type) {
         case arg_type::flags:
+        case arg_type::integers:
         case arg_type::structure: return "";
         case arg_type::pointer: return chance(4) ? "null" : std::to_string(in_range(a, address()));
         case arg_type::integer: return std::to_string(number(op, a));

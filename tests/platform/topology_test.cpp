@@ -97,6 +97,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/edu-dma-through-iommu.yaml",
     "scenarios/examples/vfio-type1-edu-dma.yaml",
     "scenarios/examples/edu-intx.yaml",
+    "scenarios/examples/vfio-edu-interrupts.yaml",
     "scenarios/examples/flr-aborts-dma.yaml",
     "scenarios/examples/iommu-disabled-dma-escapes.yaml",
     "scenarios/examples/iommu-unmap-beyond-width-is-einval.yaml",

@@ -191,11 +191,17 @@ void pci_disable(device& dev, sc_core::sc_time& d);
 // Interrupts (pci_intrs.cpp): VFIO_DEVICE_GET_IRQ_INFO and VFIO_DEVICE_SET_IRQS.
 long get_irq_info(device& dev, process& p, std::uint64_t arg, sc_core::sc_time& d);
 long set_irqs(device& dev, process& p, std::uint64_t arg, sc_core::sc_time& d);
-// Every interrupt disabled and every trigger released (the device's close, a reset).
+// Every interrupt disabled and every trigger released (the device's close).
 void irqs_disable(device& dev, sc_core::sc_time& d);
-// The device request (vfio_pci_core_request): the REQ interrupt's eventfd
-// signalled, asking the user to release the device; `count` is how many
-// requests came before in this unbind.
+// vfio_pci_core_request: the host asks the user to release the device
+// (an unbind while it is open); signals the REQ eventfd when one is set.
 void request_release(device& dev, unsigned count);
+// For the virtualized configuration space (vfio_basic_config_write): the
+// user's Command.Interrupt Disable masks (true) or unmasks INTx.
+void intx_virtual_disable(device& dev, bool disable, sc_core::sc_time& d);
+// vdev->msi_qmax (log2 of the MSI vectors enabled: the virtual Multiple
+// Message Enable) and vdev->irq_type (VFIO_PCI_NUM_IRQS: none in use).
+unsigned msi_qmax(const device& dev);
+unsigned irq_index_in_use(const device& dev);
 
 } // namespace iotwin::guest::vfio
