@@ -196,6 +196,26 @@ TEST(VfioType1, CapIpcLockIsExemptFromMemlock) {
     u.steps_ok();
 }
 
+// Allocation failures (sim.fail_alloc): the backend, the vfio_dma, the
+// capability buffer: ENOMEM, nothing left behind.
+TEST(VfioType1, AllocationFailuresAreEnomem) {
+    const std::string fail = "  - { do: sim.fail_alloc, args: { count: 1 } }\n";
+    run t(platform() + "steps:\n" +
+          vstep("pci.iommu_group", "qemu", "device: edu0", "errno: 0", "n") +
+          vstep("vfio.open_container", "qemu", "", "errno: 0", "c") +
+          vstep("vfio.open_group", "qemu", "group: $n.group", "errno: 0", "g") +
+          vstep("vfio.group_set_container", "qemu", "fd: $g.fd, container: $c.fd", "errno: 0") + fail +
+          vstep("vfio.set_iommu", "qemu", "fd: $c.fd, type: VFIO_TYPE1v2_IOMMU", "ret: -1, errno: ENOMEM") +
+          vstep("vfio.set_iommu", "qemu", "fd: $c.fd, type: VFIO_TYPE1v2_IOMMU", "errno: 0") +
+          vstep("mem.alloc", "qemu", "size: 4096", "errno: 0", "buf") + fail +
+          vstep("vfio.iommu_map_dma", "qemu", "fd: $c.fd, vaddr: $buf.addr, iova: 0x100000, size: 4KiB, " + rw, "ret: -1, errno: ENOMEM") +
+          vstep("vfio.iommu_map_dma", "qemu", "fd: $c.fd, vaddr: $buf.addr, iova: 0x100000, size: 4KiB, " + rw, "errno: 0") + fail +
+          vstep("vfio.iommu_get_info", "qemu", "fd: $c.fd", "ret: -1, errno: ENOMEM") +
+          vstep("vfio.iommu_get_info", "qemu", "fd: $c.fd", "argsz: 116"));
+    t.steps_ok();
+    EXPECT_EQ(t.result(13)["caps"][1]["avail"], 65534);
+}
+
 TEST(VfioType1, DmaEntryLimitAndDmaAvail) {
     run t(platform(", drivers: { vfio_iommu_type1: { dma_entry_limit: 2 } }") + "steps:\n" + test::vfio_open("qemu") +
           vstep("mem.alloc", "qemu", "size: 16384", "errno: 0", "buf") +
