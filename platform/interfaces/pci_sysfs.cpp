@@ -9,6 +9,11 @@
 // so any domain reads them. A path that does not exist answers ENOENT first
 // (a driver the kernel does not have, a device that is not there, the
 // `driver` link of an unbound device).
+//
+// Binding meets VFIO in two places: a driver that uses the DMA API cannot
+// bind to a function of a group VFIO has claimed (host_drivers.h, DMA
+// ownership), and vfio-pci cannot be unbound while VFIO still uses the
+// function (models/guest/vfio/vfio.h, unregister_device).
 #include <cerrno>
 #include <memory>
 
@@ -59,7 +64,7 @@ int vfio_remove(step_context& c, const std::string& id) {
     platform_instance& pi = c.pi();
     if (!pi.guests) return 0;
     const auto it = pi.topo.by_id.find(id);
-    if (it == pi.topo.by_id.end()) return 0;  // a VF enabled at run time: not through VFIO's group files here
+    if (it == pi.topo.by_id.end()) return 0;  // a VF enabled at run time: VFIO's host view has the boot set only
     const std::string name = pi.topo.functions[it->second].bdf_string();
     for (const domain_desc& dd : c.run().description().domains) {
         if (!dd.privileged) continue;
@@ -139,8 +144,9 @@ void register_pci_sysfs(op_registry& r) {
                "; ENODEV: the function is not present, or the driver does not match it (driver_override names another "
                "driver; vfio-pci and pci-stub match only through driver_override); EBUSY: the function is bound already, "
                "or the driver uses the kernel's DMA API (not vfio-pci, pci-stub or pcieport) and the function's IOMMU group "
-               "is claimed by VFIO (its group file is attached to a container); the probe's error otherwise (ENODEV: pcieport on what is not a PCIe port, virtio-pci outside 1af4:1000-107f; "
-               "EINVAL: vfio-pci on a bridge or a function without an IOMMU group)"},
+               "is claimed by VFIO (its group file is attached to a container); the probe's error otherwise (ENODEV: "
+               "pcieport on what is not a PCIe port, virtio-pci outside 1af4:1000-107f; EINVAL: vfio-pci on a bridge or a "
+               "function without an IOMMU group)"},
           op_bind);
     r.add({"pci.unbind", actor::domain,
            "writes the function's BDF to its driver's unbind file (/sys/bus/pci/devices/<BDF>/driver/unbind); the driver's "
