@@ -102,8 +102,9 @@ void op_read(step_context& c) {
 void op_write(step_context& c) {
     guest::process& p = c.acting_process();
     const auto data = c.data("data");
-    const std::uint64_t buf = p.scratch(std::max<std::uint64_t>(data.size(), 8), c.delay);
-    if (p.copy_to_user(buf, data.data(), data.size(), c.delay)) throw step_error("the process's scratch memory is not writable");
+    user_struct s;
+    s.bytes(data.data(), data.size());
+    const std::uint64_t buf = pass(c, p, s);
     const long fd = static_cast<long>(c.integer("fd"));
     long r = 0;
     if (!c.has("offset")) r = p.write(fd, buf, data.size(), c.delay);
