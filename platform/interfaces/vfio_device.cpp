@@ -75,11 +75,11 @@ void op_hot_reset_info(step_context& c) {
 }
 
 void op_hot_reset(step_context& c) {
-    const auto fds = c.has("group_fds") ? c.data("group_fds") : std::vector<std::uint8_t>{};
+    const auto fds = c.has("group_fds") ? integers_value(c.args()["group_fds"]) : std::vector<std::int64_t>{};
     const auto count = static_cast<std::uint32_t>(c.integer("count", fds.size()));
     user_struct s;
     s.u32(vfio_argsz(c, static_cast<std::uint32_t>(12 + 4 * fds.size()))).u32(c.integer("flags", 0)).u32(count);
-    for (const std::uint8_t fd : fds) s.u32(fd);
+    for (const std::int64_t fd : fds) s.u32(static_cast<std::uint32_t>(fd));
     vfio_call(c, V::VFIO_DEVICE_PCI_HOT_RESET, s);
 }
 
@@ -150,7 +150,7 @@ void register_vfio_device(op_registry& r) {
     r.add({"vfio.device_pci_hot_reset", actor::process,
            "VFIO_DEVICE_PCI_HOT_RESET: a bus reset, proving ownership of every affected device by its group's descriptor",
            {fd_arg(),
-            {"group_fds", t::data, false, "the group descriptors, as a list of numbers 0..255 (each an s32 of group_fds[])", 0, 256},
+            {"group_fds", t::integers, false, "the group descriptors (each an s32 of group_fds[]; any integer, -1 included)", 0, 256},
             {"count", t::integer, false, "count as the caller sets it (default: the number of group_fds)", 0, 0xffffffffu},
             {"flags", t::integer, false, "flags (must be 0)", 0, 0xffffffffu, "0"},
             argsz_arg("the header (12) and 4 bytes per descriptor"), null_arg()},

@@ -72,12 +72,4 @@ long unregister_device(kernel& k, const std::string& name, sc_core::sc_time& d) 
     return 0;
 }
 
-// Where the interrupt part does not provide the device request, nothing is
-// relayed: Linux 6.1 then only logs "No device request channel registered,
-// blocked until released by user". The interrupt part's definition replaces this one.
-__attribute__((weak)) void request_release(device& dev, unsigned count) {
-    (void)dev;
-    (void)count;
-}
-
 } // namespace iotwin::guest::vfio

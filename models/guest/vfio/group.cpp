@@ -31,13 +31,11 @@ long group_open(const std::shared_ptr<group>& g, file_ref& out) {
     return 0;
 }
 
-// vfio_group_detach_container: the backend lets the group go, then the
-// IOMMU core gets the group back for the kernel (iommu_group_release_dma_owner);
-// the container keeps its IOMMU while other groups remain.
+// vfio_group_detach_container: the container's side (container::detach_group)
+// lets the backend and the group's DMA ownership go; the container keeps its
+// IOMMU while other groups remain.
 void detach(group& g, sc_core::sc_time& d) {
-    core& c = core_of(g.k);
     g.owner->detach_group(g, d);
-    if (c.h) c.h->release_dma_owner(g.id, &g);
     g.owner.reset();
     g.container_users = 0;
 }
@@ -127,17 +125,12 @@ long set_container(group& g, process& p, std::uint64_t arg, sc_core::sc_time& d)
     // vfio_container_from_file: only /dev/vfio/vfio's files are containers.
     const auto cf = std::dynamic_pointer_cast<container_file>(f);
     if (!cf || !cf->c) return -EINVAL;
-    host* h = core_of(g.k).h;
-    if (!h) return -EINVAL;
-    // vfio_container_attach_group: the group's DMA taken from the kernel
-    // first (iommu_group_claim_dma_owner: -EPERM while a function of the
-    // group is bound to a driver that uses the DMA API), then the backend's
-    // attach when the container has one; its failure gives the group back.
-    if (const int e = h->claim_dma_owner(g.id, &g)) return -e;
-    if (const long e = cf->c->attach_group(g, d)) {
-        h->release_dma_owner(g.id, &g);
-        return e;
-    }
+    if (!core_of(g.k).h) return -EINVAL;
+    // vfio_container_attach_group (container::attach_group): the group's DMA
+    // taken from the kernel first (iommu_group_claim_dma_owner: -EPERM while
+    // a function of the group is bound to a driver that uses the DMA API),
+    // then the backend's attach when the container has one.
+    if (const long e = cf->c->attach_group(g, d)) return e;
     g.owner = cf->c;
     g.container_users = 1;
     return 0;

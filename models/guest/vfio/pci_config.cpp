@@ -362,9 +362,10 @@ long basic_write(device& dev, pci_state& s, std::uint32_t pos, unsigned n, std::
         vset(s, c::command, (v & ~(CMD_MEMORY | CMD_IO)) | (val & (CMD_MEMORY | CMD_IO)), 2);
     }
     if (pos <= c::command + 1 && pos + n > c::command) {
-        // Emulated INTx Disable (vdev->virq_disabled); the interrupt side
-        // masks INTx through it (pci_intrs.cpp).
+        // Emulated INTx Disable (vdev->virq_disabled): the interrupt side
+        // masks or unmasks INTx as it changes (pci_intrs.cpp).
         s.virq_disabled = vget(s, c::command, 2) & CMD_INTX_DISABLE;
+        intx_virtual_disable(dev, s.virq_disabled, d);
     }
     return r;
 }
