@@ -418,8 +418,11 @@ TEST(VfioType1, ContainerLivesWhileGroupsAreAttached) {
           vstep("pci.set_master", "dom0", "device: edu0", "errno: 0") +
           edu_dma("edu0", 0x40000000, 0x40000, 1, "fault: false") +
           vstep("vfio.close", "qemu", "fd: $qemud.fd", "errno: 0") +
-          // The group's release detaches it (VFIO_GROUP_UNSET_CONTAINER's path).
+          // The group's release detaches it (VFIO_GROUP_UNSET_CONTAINER's
+          // path): back in the host's own table, which does not map the IOVA.
+          // (The device's close cleared Bus Master: set it again to try.)
           vstep("vfio.close", "qemu", "fd: $qemug.fd", "errno: 0") +
+          vstep("pci.set_master", "dom0", "device: edu0", "errno: 0") +
           edu_dma("edu0", 0x40000000, 0x40000, 1, "fault: true") +
           // The lock is back: a new container maps the page again.
           vstep("vfio.open_container", "qemu", "", "errno: 0", "c2") +
