@@ -20,7 +20,6 @@ constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 // One scripted access moves at most this much (the host's own accesses for a
 // guest are a few bytes to a page).
 constexpr std::uint64_t max_access = 64 * 1024;
-constexpr std::uint64_t loff_max = std::numeric_limits<std::int64_t>::max();
 
 const name_table& req_names() {
     static const name_table n = {{"LHREQ_INITIALIZE", G::LHREQ_INITIALIZE}, {"LHREQ_GETDMA", G::LHREQ_GETDMA},
@@ -95,13 +94,7 @@ void op_write(step_context& c) {
     const std::uint64_t req = flags_value(c.args()["req"], req_names());
     user_struct s = request_words(c, req);
     const std::uint64_t buf = pass(c, p, s);
-    const std::uint64_t len = c.integer("len", s.size());
-    const long fd = static_cast<long>(c.integer("fd"));
-    long r = 0;
-    if (!c.has("offset")) r = p.write(fd, buf, len, c.delay);
-    else if (c.integer("offset") > loff_max) r = -EINVAL;  // pwrite64 with a negative position
-    else r = p.pwrite(fd, buf, len, c.integer("offset"), c.delay);
-    put_ret(c, r);
+    write_step(c, p, buf, c.integer("len", s.size()));
 }
 
 void op_read(step_context& c) {
@@ -110,18 +103,11 @@ void op_read(step_context& c) {
     // The driver stores a whole word whatever the length: the buffer has room for it.
     const auto ptr = c.pointer("arg");
     const std::uint64_t buf = ptr ? *ptr : p.scratch(std::max<std::uint64_t>(len, 8), c.delay);
-    const long fd = static_cast<long>(c.integer("fd"));
-    long r = 0;
-    if (!c.has("offset")) r = p.read(fd, buf, len, c.delay);
-    else if (c.integer("offset") > loff_max) r = -EINVAL;
-    else r = p.pread(fd, buf, len, c.integer("offset"), c.delay);
-    put_ret(c, r);
-    if (r <= 0) return;
-    const auto b = read_back(c, p, buf, static_cast<std::uint64_t>(r));
-    c.result()["data"] = hex_bytes(b.data(), b.size());
-    const auto f = lguest_at(p, fd);
+    const auto b = read_step(c, p, buf, len);
+    if (b.empty()) return;
+    const auto f = lguest_at(p, static_cast<long>(c.integer("fd")));
     if (f && f->guest() && f->guest()->dead) c.result()["reason"] = reason_text(b);
-    else if (r == 8) c.result()["value"] = field(b, 0, 8);
+    else if (b.size() == 8) c.result()["value"] = field(b, 0, 8);
 }
 
 // The guest behind the step's `fd`, or the first initialized one among the

@@ -1,6 +1,7 @@
 #include "platform/interfaces/syscall.h"
 
 #include <cerrno>
+#include <limits>
 
 #include "models/guest/devices.h"
 #include "models/guest/kernel.h"
@@ -45,6 +46,32 @@ void put_fd(step_context& c, long r) {
 }
 
 void open_device(step_context& c, const std::string& path) { put_fd(c, guest::open_path(c.acting_process(), path, c.delay)); }
+
+namespace {
+constexpr std::uint64_t loff_max = std::numeric_limits<std::int64_t>::max();
+}
+
+std::vector<std::uint8_t> read_step(step_context& c, guest::process& p, std::uint64_t buf, std::uint64_t len) {
+    const long fd = static_cast<long>(c.integer("fd"));
+    long r = 0;
+    if (!c.has("offset")) r = p.read(fd, buf, len, c.delay);
+    else if (c.integer("offset") > loff_max) r = -EINVAL;
+    else r = p.pread(fd, buf, len, c.integer("offset"), c.delay);
+    put_ret(c, r);
+    if (r <= 0) return {};
+    const auto b = read_back(c, p, buf, static_cast<std::uint64_t>(r));
+    c.result()["data"] = hex_bytes(b.data(), b.size());
+    return b;
+}
+
+void write_step(step_context& c, guest::process& p, std::uint64_t buf, std::uint64_t len) {
+    const long fd = static_cast<long>(c.integer("fd"));
+    long r = 0;
+    if (!c.has("offset")) r = p.write(fd, buf, len, c.delay);
+    else if (c.integer("offset") > loff_max) r = -EINVAL;  // pwrite64 with a negative position
+    else r = p.pwrite(fd, buf, len, c.integer("offset"), c.delay);
+    put_ret(c, r);
+}
 
 bool ioctl_ok(step_context& c, long r) {
     put_ret(c, r);

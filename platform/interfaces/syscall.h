@@ -64,6 +64,13 @@ void open_device(step_context& c, const std::string& path);
 // The same for an ioctl whose argument `arg` was in `s`; returns whether it succeeded.
 bool ioctl_ok(step_context& c, long r);
 
+// read(2) or, with args.offset, pread64(2) of `len` bytes into `buf` on
+// args.fd (an offset past the signed 64-bit range is EINVAL, as a negative
+// position); reports `ret` / `errno` and, when bytes came, `data`. Returns them.
+std::vector<std::uint8_t> read_step(step_context& c, guest::process& p, std::uint64_t buf, std::uint64_t len);
+// write(2) or pwrite64(2) of `len` bytes at `buf` on args.fd, reported with put_ret.
+void write_step(step_context& c, guest::process& p, std::uint64_t buf, std::uint64_t len);
+
 // Argument specs every system call shares.
 arg_spec fd_arg(const std::string& what = "the descriptor");
 arg_spec null_arg();  // `arg: null`: a NULL pointer for the structure

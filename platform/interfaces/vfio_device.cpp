@@ -12,7 +12,6 @@ namespace {
 
 namespace V = guest::vfio;
 using t = arg_type;
-constexpr std::uint64_t loff_max = std::numeric_limits<std::int64_t>::max();
 
 void op_get_info(step_context& c) {
     user_struct s;
@@ -87,16 +86,8 @@ void op_read(step_context& c) {
     guest::process& p = c.acting_process();
     const std::uint64_t len = c.size("count");
     const std::uint64_t buf = p.scratch(std::max<std::uint64_t>(len, 8), c.delay);
-    const long fd = static_cast<long>(c.integer("fd"));
-    long r = 0;
-    if (!c.has("offset")) r = p.read(fd, buf, len, c.delay);
-    else if (c.integer("offset") > loff_max) r = -EINVAL;
-    else r = p.pread(fd, buf, len, c.integer("offset"), c.delay);
-    put_ret(c, r);
-    if (r <= 0) return;
-    const auto b = read_back(c, p, buf, static_cast<std::uint64_t>(r));
-    c.result()["data"] = hex_bytes(b.data(), b.size());
-    if (r <= 8) c.result()["value"] = field(b, 0, static_cast<unsigned>(r));
+    const auto b = read_step(c, p, buf, len);
+    if (!b.empty() && b.size() <= 8) c.result()["value"] = field(b, 0, static_cast<unsigned>(b.size()));
 }
 
 void op_write(step_context& c) {
@@ -104,13 +95,7 @@ void op_write(step_context& c) {
     const auto data = c.data("data");
     user_struct s;
     s.bytes(data.data(), data.size());
-    const std::uint64_t buf = pass(c, p, s);
-    const long fd = static_cast<long>(c.integer("fd"));
-    long r = 0;
-    if (!c.has("offset")) r = p.write(fd, buf, data.size(), c.delay);
-    else if (c.integer("offset") > loff_max) r = -EINVAL;
-    else r = p.pwrite(fd, buf, data.size(), c.integer("offset"), c.delay);
-    put_ret(c, r);
+    write_step(c, p, pass(c, p, s), data.size());
 }
 
 } // namespace
