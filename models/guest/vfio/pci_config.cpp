@@ -37,7 +37,7 @@ constexpr std::uint16_t STATUS_CAP_LIST = 0x10;
 constexpr std::uint32_t ROM_ENABLE = 0x1;
 // Capability IDs (include/uapi/linux/pci_regs.h) and the lengths vfio gives
 // them (pci_cap_length; 0xff: computed from the capability, 0: hidden).
-constexpr std::uint8_t CAP_PM = 0x01, CAP_MSI = 0x05, CAP_EXP = 0x10, CAP_MSIX = 0x11, CAP_ID_MAX = 0x14;
+constexpr std::uint8_t CAP_PM = 0x01, CAP_MSI = 0x05, CAP_EXP = 0x10, CAP_ID_MAX = 0x14;
 constexpr std::uint8_t cap_length[CAP_ID_MAX + 1] = {
     64,    // basic
     8,     // PM: PCI_PM_SIZEOF
