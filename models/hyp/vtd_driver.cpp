@@ -128,13 +128,6 @@ int vtd_driver::unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t i
     return 0;
 }
 
-void vtd_driver::invalidate_page(std::uint16_t did, std::uint64_t iova, sc_time& d) {
-    write_reg64(vtd::reg::IOTLB_BASE, iova & ~std::uint64_t(0xfff), d);  // IVA, AM = 0
-    write_reg64(vtd::reg::IOTLB_BASE + 8,
-                vtd::iotlb_cmd::IVT | 3ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
-    ++invalidations_;
-}
-
 void vtd_driver::unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                              sc_time& d) {
     if (size == 0 || !iova_in_range(iova) || !iova_in_range(iova + size - 1) || iova + size < iova) return;

@@ -101,136 +101,6 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     gp.set_address(iova);
 }
 
-iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_time& delay) {
-    outcome o;
-    context c;
-    if (const context* cached = ctx_.lookup(sid)) {
-        c = *cached;
-    } else if (!fetch_context(sid, c, o.reason, delay)) {
-        o.ok = false;
-        return o;
-    } else {
-        ctx_.insert(sid, c);
-    }
-    o.fpd = c.fault_processing_disable;
-    if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
-        o.t = {iova >> 12, true, true};
-        o.pass_through = true;
-        return o;
-    }
-    if (iova >> p_.address_width) {
-        o.ok = false;
-        o.reason = fault_reason::address_beyond_mgaw;
-        return o;
-    }
-    const std::uint64_t page = iova >> 12;
-    if (const translation* t = tlb_.lookup(c.did, page)) {
-        o.t = *t;
-    } else if (walk(c, iova, o.t, o.reason, write, delay)) {
-        tlb_.insert(c.did, page, o.t);
-    } else {
-        o.ok = false;
-        return o;
-    }
-    if (write ? !o.t.write : !o.t.read) {
-        o.ok = false;
-        o.reason = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;
-    }
-    return o;
-}
-
-bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
-    std::uint8_t buf[8];
-    tlm::tlm_generic_payload gp;
-    prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 8);
-    mem_out->b_transport(gp, delay);
-    ++walk_reads_;
-    if (!gp.is_response_ok()) return false;
-    std::memcpy(&v, buf, 8);
-    return true;
-}
-
-bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_time& delay) {
-    if (!(gsts_ & vtd::gsts::RTPS)) { why = fault_reason::root_table_invalid; return false; }
-    std::uint64_t root_lo, ctx_lo, ctx_hi;
-    if (!read_qword(root_table_ + (sid >> 8) * 16, root_lo, delay)) { why = fault_reason::root_table_invalid; return false; }
-    if (!(root_lo & vtd::entry::P)) { why = fault_reason::root_not_present; return false; }
-    const std::uint64_t ce = (root_lo & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
-    if (!read_qword(ce, ctx_lo, delay) || !read_qword(ce + 8, ctx_hi, delay)) {
-        why = fault_reason::context_invalid;
-        return false;
-    }
-    c.present = ctx_lo & vtd::entry::P;
-    c.fault_processing_disable = ctx_lo & vtd::entry::FPD;
-    if (!c.present) { why = fault_reason::context_not_present; return false; }
-    c.translation_type = (ctx_lo >> vtd::entry::TT_SHIFT) & 3;
-    c.slptptr = ctx_lo & vtd::entry::ADDR_MASK;
-    c.aw = static_cast<unsigned>(ctx_hi & 7);
-    c.did = static_cast<std::uint16_t>((ctx_hi >> 8) & 0xffff);
-    const bool tt_ok = c.translation_type == vtd::entry::TT_UNTRANSLATED || c.translation_type == vtd::entry::TT_PASS_THROUGH;
-    if (!tt_ok || (c.translation_type == vtd::entry::TT_UNTRANSLATED && c.aw != vtd::aw_for(static_cast<unsigned>(p_.address_width)))) {
-        why = fault_reason::context_invalid;
-        return false;
-    }
-    return true;
-}
-
-bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_reason& why, bool write, sc_time& delay) {
-    ++walks_;
-    std::uint64_t table = c.slptptr;
-    // R and W apply to everything below an entry: the leaf grants only what
-    // every level above it grants too (VT-d 3.x 3.7).
-    bool read = true, write_ok = true;
-    for (int level = static_cast<int>(vtd::levels_for(static_cast<unsigned>(p_.address_width))); level >= 1; --level) {
-        const unsigned shift = 12 + 9 * (level - 1);
-        const std::uint64_t index = (iova >> shift) & 0x1ff;
-        std::uint64_t e;
-        occupy(walker_, delay, p_.walk_step_latency);
-        if (!read_qword(table + index * 8, e, delay)) { why = fault_reason::paging_entry_access; return false; }
-        if (!(e & (vtd::entry::R | vtd::entry::W))) {
-            why = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;
-            return false;
-        }
-        read = read && (e & vtd::entry::R);
-        write_ok = write_ok && (e & vtd::entry::W);
-        const bool leaf = level == 1 || ((level == 2 || level == 3) && (e & vtd::entry::PS));
-        if (leaf) {
-            const std::uint64_t page_mask = (std::uint64_t(1) << shift) - 1;
-            const std::uint64_t base = e & vtd::entry::ADDR_MASK & ~page_mask;
-            if ((e & vtd::entry::ADDR_MASK) & page_mask) { why = fault_reason::reserved_paging; return false; }
-            t.frame = (base | (iova & page_mask)) >> 12;
-            t.read = read;
-            t.write = write_ok;
-            return true;
-        }
-        if (level == 4 && (e & vtd::entry::PS)) { why = fault_reason::reserved_paging; return false; }
-        table = e & vtd::entry::ADDR_MASK;
-    }
-    why = fault_reason::paging_entry_access;
-    return false;
-}
-
-void iommu::report_fault(const fault_record& f, bool fpd, sc_time& delay) {
-    fault_event ev{f, sc_time_stamp() + delay, false};
-    // A fault event is generated only when PPF goes from clear to set (VT-d 7.3.1).
-    const bool was_pending = recorder_.pending();
-    if (!fpd) ev.logged = recorder_.record(f);
-    faults_.push_back(ev);
-    const auto fectl = static_cast<std::uint32_t>(bank_.get(vtd::reg::FECTL, 4));
-    if (!ev.logged || was_pending || (fectl & vtd::fectl::IP)) return;
-    if (fectl & vtd::fectl::IM) {
-        bank_.set(vtd::reg::FECTL, 4, fectl | vtd::fectl::IP);  // pending until unmasked
-        return;
-    }
-    // Fault event interrupt: the message software programmed in FEDATA/FEADDR.
-    const std::uint64_t addr = bank_.get(vtd::reg::FEADDR, 4) | bank_.get(vtd::reg::FEUADDR, 4) << 32;
-    std::uint32_t data = static_cast<std::uint32_t>(bank_.get(vtd::reg::FEDATA, 4));
-    tlm::tlm_generic_payload gp;
-    prepare(gp, tlm::TLM_WRITE_COMMAND, addr, &data, 4);
-    mem_out->b_transport(gp, delay);
-    ++fault_interrupts_;
-}
-
 // ---- registers ---------------------------------------------------------------
 
 void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -267,39 +137,14 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
 }
 
 std::uint64_t iommu::reg_read(std::uint32_t off, unsigned len) const {
-    using namespace vtd::reg;
-    if (off >= FRCD_BASE && off < FRCD_BASE + 16 * recorder_.size()) {
-        const unsigned i = (off - FRCD_BASE) / 16;
-        const std::uint64_t q = (off - FRCD_BASE) % 16 < 8 ? recorder_.low(i) : recorder_.high(i);
-        return len == 8 ? q : (off % 8 ? q >> 32 : q & 0xffffffffu);
-    }
-    if (off == FSTS && len == 4) return recorder_.status();
-    if (off == GSTS && len == 4) return gsts_;
+    std::uint64_t v = 0;
+    if (fault_reg_read(off, len, v)) return v;
+    if (off == vtd::reg::GSTS && len == 4) return gsts_;
     return bank_.read(off, len);
 }
 
 void iommu::reg_write(std::uint32_t off, unsigned len, std::uint64_t v) {
-    using namespace vtd::reg;
-    if (off >= FRCD_BASE && off < FRCD_BASE + 16 * recorder_.size()) {
-        // F (bit 127) is write-1-to-clear; everything else in a record is read-only.
-        const unsigned i = (off - FRCD_BASE) / 16, q = (off - FRCD_BASE) % 16;
-        const bool f_written = (q == 8 && len == 8 && (v >> 63)) || (q == 12 && len == 4 && (v >> 31));
-        if (f_written) recorder_.clear(i);
-        return;
-    }
-    if (off == FSTS && len == 4) {
-        if (v & vtd::fsts::PFO) recorder_.clear_overflow();
-        return;
-    }
-    if (off == FECTL && len == 4) {
-        const auto before = static_cast<std::uint32_t>(bank_.get(FECTL, 4));
-        bank_.write(off, len, v);
-        const auto after = static_cast<std::uint32_t>(bank_.get(FECTL, 4));
-        // Unmasking with a pending event clears IP (the interrupt is sent by the
-        // next fault; VT-d sends the pending one, which this model counts only).
-        if ((before & vtd::fectl::IM) && !(after & vtd::fectl::IM)) bank_.set(FECTL, 4, after & ~vtd::fectl::IP);
-        return;
-    }
+    if (fault_reg_write(off, len, v)) return;
     if (bank_.in_range(off, len)) bank_.write(off, len, v);
 }
 
@@ -310,33 +155,6 @@ void iommu::on_gcmd(std::uint64_t value) {
     }
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
     else gsts_ &= ~vtd::gsts::TES;
-}
-
-void iommu::on_ccmd(std::uint64_t value) {
-    if (!(value & vtd::ccmd::ICC)) return;
-    const auto g = static_cast<vtd::invalidation_granularity>((value >> vtd::ccmd::CIRG_SHIFT) & 3);
-    const auto did = static_cast<std::uint16_t>(value & 0xffff);
-    const auto sid = static_cast<std::uint16_t>((value >> 16) & 0xffff);
-    if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid);
-    else ctx_.invalidate_all();
-    ++ctx_invalidations_;
-    // Completed at once: ICC reads back 0, CAIG reports the granularity performed.
-    bank_.set(vtd::reg::CCMD, 8, (value & ~vtd::ccmd::ICC & ~(3ull << vtd::ccmd::CAIG_SHIFT)) |
-                                     (std::uint64_t(g) << vtd::ccmd::CAIG_SHIFT));
-}
-
-void iommu::on_iotlb(std::uint64_t value) {
-    if (!(value & vtd::iotlb_cmd::IVT)) return;
-    const auto g = static_cast<vtd::invalidation_granularity>((value >> vtd::iotlb_cmd::IIRG_SHIFT) & 3);
-    const auto did = static_cast<std::uint16_t>((value >> vtd::iotlb_cmd::DID_SHIFT) & 0xffff);
-    const std::uint64_t iva = bank_.get(vtd::reg::IOTLB_BASE, 8);
-    if (g == vtd::invalidation_granularity::domain) tlb_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) tlb_.invalidate_pages(did, iva >> 12, static_cast<unsigned>(iva & 0x3f));
-    else tlb_.invalidate_all();
-    ++iotlb_invalidations_;
-    bank_.set(vtd::reg::IOTLB_BASE + 8, 8, (value & ~vtd::iotlb_cmd::IVT & ~(3ull << vtd::iotlb_cmd::IAIG_SHIFT)) |
-                                               (std::uint64_t(g) << vtd::iotlb_cmd::IAIG_SHIFT));
 }
 
 void iommu::stats(stat_map& out) const {

@@ -100,6 +100,9 @@ private:
 
     std::uint64_t reg_read(std::uint32_t off, unsigned len) const;
     void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
+    // The fault registers (FSTS, FECTL, the fault recording registers): false for any other offset.
+    bool fault_reg_read(std::uint32_t off, unsigned len, std::uint64_t& v) const;
+    bool fault_reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
     void on_gcmd(std::uint64_t value);
     void on_ccmd(std::uint64_t value);
     void on_iotlb(std::uint64_t value);

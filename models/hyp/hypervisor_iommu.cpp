@@ -1,0 +1,171 @@
+// The hypervisor's IO page tables: per-domain mappings (grant mappings and
+// iommu_map) and the IO spaces of the host kernel's IOMMU domains.
+#include "models/hyp/hypervisor.h"
+
+#include <cerrno>
+
+namespace iotwin::hyp {
+
+using namespace sc_core;
+
+namespace {
+constexpr std::uint64_t page = 4096;
+} // namespace
+
+int hypervisor::iommu_map_frame(domid_t dom, std::uint64_t maddr, bool write, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    maddr &= ~(page - 1);
+    int e = vtd_.map_page(x->iommu_pgd, maddr, maddr, true, write, d);
+    if (e == EEXIST) {
+        // Changing the permission of an existing entry: unmap (with its
+        // invalidation) and map again, as iommu_legacy_map replaces it.
+        vtd_.unmap_page(x->iommu_did, x->iommu_pgd, maddr, d);
+        e = vtd_.map_page(x->iommu_pgd, maddr, maddr, true, write, d);
+    }
+    if (!e) ++mapped_pages_;
+    return e;
+}
+
+int hypervisor::iommu_unmap_frame(domid_t dom, std::uint64_t maddr, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    const int e = vtd_.unmap_page(x->iommu_did, x->iommu_pgd, maddr & ~(page - 1), d);
+    if (!e) ++unmapped_pages_;
+    return e;
+}
+
+int hypervisor::iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, std::uint64_t size, bool read, bool write,
+                          sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    return map_io(dom, x->iommu_did, x->iommu_pgd, *x, iova, gpa, size, read, write, d);
+}
+
+int hypervisor::map_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, const domain& x, std::uint64_t iova,
+                       std::uint64_t gpa, std::uint64_t size, bool read, bool write, sc_time& d) {
+    if (size == 0 || (iova | gpa | size) & (page - 1) || (!read && !write)) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
+    if (!x.covers(gpa, size)) return EFAULT;
+    // Every 2 MiB of IOVA the range touches needs a leaf table; when the heap
+    // cannot hold that many (beside those that may exist), the map fails at
+    // once instead of mapping millions of pages to undo them.
+    const std::uint64_t leaf_tables = ((iova + size - 1) >> 21) - (iova >> 21) + 1;
+    if (leaf_tables > pool_.available() + vtd_.tables_allocated()) return ENOMEM;
+    for (std::uint64_t off = 0; off < size; off += page) {
+        const std::uint64_t m = *x.to_machine(gpa + off, page);
+        const int e = vtd_.map_page(pgd, iova + off, m, read, write, d);
+        if (e) {
+            // Undo what this call mapped: a failed map changes nothing.
+            for (std::uint64_t u = 0; u < off; u += page) vtd_.unmap_page(did, pgd, iova + u, d);
+            io_unmapped(tag, iova, off);
+            return e;
+        }
+        io_shadow_[{tag, iova + off}] = m;
+        ++io_refs_[m];
+        ++mapped_pages_;
+    }
+    return 0;
+}
+
+void hypervisor::io_unmapped(std::uint32_t tag, std::uint64_t iova, std::uint64_t size) {
+    for (auto it = io_shadow_.lower_bound({tag, iova}); it != io_shadow_.end() && it->first.first == tag && it->first.second - iova < size;) {
+        if (--io_refs_[it->second] == 0) io_refs_.erase(it->second);
+        it = io_shadow_.erase(it);
+    }
+}
+
+int hypervisor::iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_time& d) {
+    unmapped = 0;
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    return unmap_io(dom, x->iommu_did, x->iommu_pgd, iova, size, unmapped, d);
+}
+
+int hypervisor::unmap_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size,
+                         std::uint64_t& unmapped, sc_time& d) {
+    unmapped = 0;
+    // The same range check as map_io: an IOVA beyond the address width
+    // must not alias a low one in the tables.
+    if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
+    if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
+    std::uint64_t pages = 0;
+    vtd_.unmap_range(did, pgd, iova, size, pages, d);
+    io_unmapped(tag, iova, size);
+    unmapped = pages * page;
+    unmapped_pages_ += pages;
+    return 0;
+}
+
+int hypervisor::create_io_space(domid_t owner, sc_time& d) {
+    const domain* x = find(owner);
+    if (!x || x->released) return -ESRCH;
+    if (!x->privileged) return -EPERM;
+    io_space s;
+    s.owner = owner;
+    // Domain IDs of IO spaces follow the domains' (domid + 1) from 0x8000 on,
+    // above every domid Xen hands out (DOMID_FIRST_RESERVED is 0x7ff0).
+    s.did = static_cast<std::uint16_t>(0x8000 + next_io_space_);
+    s.pgd = vtd_.new_table(d);
+    if (!s.pgd) return -ENOMEM;
+    const int id = next_io_space_++;
+    io_spaces_[id] = s;
+    return id;
+}
+
+int hypervisor::destroy_io_space(int space, sc_time& d) {
+    const auto it = io_spaces_.find(space);
+    if (it == io_spaces_.end()) return ESRCH;
+    for (const std::uint16_t sid : std::vector<std::uint16_t>(it->second.devices)) io_space_detach(space, sid, d);
+    std::uint64_t unmapped = 0;
+    unmap_io(io_space_tag + static_cast<std::uint32_t>(space), it->second.did, it->second.pgd, 0, std::uint64_t(1) << vtd_.width(),
+             unmapped, d);
+    io_spaces_.erase(it);
+    return 0;
+}
+
+int hypervisor::io_space_attach(int space, std::uint16_t sid, sc_time& d) {
+    const auto it = io_spaces_.find(space);
+    if (it == io_spaces_.end()) return ESRCH;
+    io_space& s = it->second;
+    if (device_owner(sid) != s.owner) return EPERM;
+    if (std::find(s.devices.begin(), s.devices.end(), sid) != s.devices.end()) return 0;
+    if (const int e = vtd_.attach(sid, s.did, s.pgd, d)) return e;
+    s.devices.push_back(sid);
+    return 0;
+}
+
+int hypervisor::io_space_detach(int space, std::uint16_t sid, sc_time& d) {
+    const auto it = io_spaces_.find(space);
+    if (it == io_spaces_.end()) return ESRCH;
+    io_space& s = it->second;
+    const auto at = std::find(s.devices.begin(), s.devices.end(), sid);
+    if (at == s.devices.end()) return ENOENT;
+    s.devices.erase(at);
+    const domain* x = find(s.owner);
+    return x ? vtd_.attach(sid, x->iommu_did, x->iommu_pgd, d) : 0;
+}
+
+int hypervisor::io_space_map(int space, std::uint64_t iova, std::uint64_t gpa, std::uint64_t size, bool read, bool write,
+                             sc_time& d) {
+    const auto it = io_spaces_.find(space);
+    const domain* x = it == io_spaces_.end() ? nullptr : find(it->second.owner);
+    if (!x) return ESRCH;
+    return map_io(io_space_tag + static_cast<std::uint32_t>(space), it->second.did, it->second.pgd, *x, iova, gpa, size,
+                  read, write, d);
+}
+
+int hypervisor::io_space_unmap(int space, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_time& d) {
+    unmapped = 0;
+    const auto it = io_spaces_.find(space);
+    if (it == io_spaces_.end()) return ESRCH;
+    return unmap_io(io_space_tag + static_cast<std::uint32_t>(space), it->second.did, it->second.pgd, iova, size, unmapped,
+                    d);
+}
+
+std::vector<std::uint16_t> hypervisor::io_space_devices(int space) const {
+    const auto it = io_spaces_.find(space);
+    return it == io_spaces_.end() ? std::vector<std::uint16_t>{} : it->second.devices;
+}
+
+} // namespace iotwin::hyp
