@@ -1,23 +1,17 @@
 // Invalidation of the context cache and the IOTLB through the registers.
 #include "models/iommu/iommu.h"
 
-#include <cstring>
-
-#include "models/common/payload.h"
 
 namespace iotwin::iommu {
 
 using namespace sc_core;
-using vtd::fault_reason;
 
 void iommu::on_ccmd(std::uint64_t value) {
     if (!(value & vtd::ccmd::ICC)) return;
     const auto g = static_cast<vtd::invalidation_granularity>((value >> vtd::ccmd::CIRG_SHIFT) & 3);
     const auto did = static_cast<std::uint16_t>(value & 0xffff);
     const auto sid = static_cast<std::uint16_t>((value >> 16) & 0xffff);
-    if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid);
-    else ctx_.invalidate_all();
+    drop_contexts(g, did, sid, 0);
     ++ctx_invalidations_;
     // Completed at once: ICC reads back 0, CAIG reports the granularity performed.
     bank_.set(vtd::reg::CCMD, 8, (value & ~vtd::ccmd::ICC & ~(3ull << vtd::ccmd::CAIG_SHIFT)) |
@@ -29,9 +23,7 @@ void iommu::on_iotlb(std::uint64_t value) {
     const auto g = static_cast<vtd::invalidation_granularity>((value >> vtd::iotlb_cmd::IIRG_SHIFT) & 3);
     const auto did = static_cast<std::uint16_t>((value >> vtd::iotlb_cmd::DID_SHIFT) & 0xffff);
     const std::uint64_t iva = bank_.get(vtd::reg::IOTLB_BASE, 8);
-    if (g == vtd::invalidation_granularity::domain) tlb_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) tlb_.invalidate_pages(did, iva >> 12, static_cast<unsigned>(iva & 0x3f));
-    else tlb_.invalidate_all();
+    drop_translations(g, did, iva & ~std::uint64_t(0xfff), static_cast<unsigned>(iva & 0x3f));
     ++iotlb_invalidations_;
     bank_.set(vtd::reg::IOTLB_BASE + 8, 8, (value & ~vtd::iotlb_cmd::IVT & ~(3ull << vtd::iotlb_cmd::IAIG_SHIFT)) |
                                                (std::uint64_t(g) << vtd::iotlb_cmd::IAIG_SHIFT));

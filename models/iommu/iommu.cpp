@@ -60,8 +60,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     if (ext->kind == pcie::request_kind::msi) {
-        ++msi_forwarded_;
-        forward(gp, delay);
+        remap_interrupt(gp, *ext, delay);
         return;
     }
     // passed_iommu: the request was checked against its requester's tables

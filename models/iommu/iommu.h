@@ -100,6 +100,18 @@ private:
 
     std::uint64_t reg_read(std::uint32_t off, unsigned len) const;
     void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
+    // What an invalidation removes from the caches (translate.cpp): context
+    // entries, and translations (IOTLB and paging-structure caches) of
+    // 2^am pages at addr for a page-selective one.
+    void drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask);
+    void drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am);
+    // An interrupt message from a device (interrupt_remap.cpp).
+    void remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
+    // The interrupt entry cache invalidation (queued invalidation's descriptor 0x4).
+    void invalidate_interrupt_entries(bool global, unsigned index, unsigned index_mask);
+    // Device-TLB invalidation (queued invalidation's descriptor 0x3): an ATS
+    // Invalidate Request to function `sid` for `addr` (`size`: the S bit) (ats.cpp).
+    void invalidate_device_tlb(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay);
     // The fault registers (FSTS, FECTL, the fault recording registers): false for any other offset.
     bool fault_reg_read(std::uint32_t off, unsigned len, std::uint64_t& v) const;
     bool fault_reg_write(std::uint32_t off, unsigned len, std::uint64_t v);

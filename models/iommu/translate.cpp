@@ -119,4 +119,19 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
     return false;
 }
 
+// What an invalidation (register-based or queued) removes from the caches:
+// the single place that knows which caches hold what.
+void iommu::drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask) {
+    (void)function_mask;
+    if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
+    else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid);
+    else ctx_.invalidate_all();
+}
+
+void iommu::drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am) {
+    if (g == vtd::invalidation_granularity::domain) tlb_.invalidate_domain(did);
+    else if (g == vtd::invalidation_granularity::device_or_page) tlb_.invalidate_pages(did, addr >> 12, am);
+    else tlb_.invalidate_all();
+}
+
 } // namespace iotwin::iommu
