@@ -214,6 +214,8 @@ struct grant_table_spec {
 // PV: the guest manages machine frames itself; HVM: translated, the guest
 // sees guest frames through the P2M (Xen's paging_mode_translate()).
 enum class domain_kind { pv, hvm };
+// How the IOMMU treats a domain's devices (domains[].iommu; docs/iommu/translation.md).
+enum class domain_iommu { translated, passthrough, blocked };
 
 // A guest kernel driver's version and module parameters in one domain
 // (`drivers: { gntalloc: { version: original, limit: 1024 } }`).
@@ -236,6 +238,7 @@ struct domain_desc {
     std::uint64_t memory = 0;
     // Default: PV for the first privileged domain (dom0), HVM for the others.
     domain_kind type = domain_kind::hvm;
+    domain_iommu iommu = domain_iommu::translated;
     grant_table_spec grant_table;
     std::map<std::string, driver_spec> drivers;  // by driver name (gntalloc, gntdev)
     std::vector<std::pair<std::string, source_pos>> devices;

@@ -288,6 +288,13 @@ const param_range param_ranges[] = {
     {"platform.iommu.iotlb.entries", 1, limits::max_iotlb_entries},
     {"platform.iommu.iotlb.ways", 1, limits::max_iotlb_ways},
     {"platform.iommu.context_cache.entries", 1, limits::max_context_cache_entries},
+    {"platform.iommu.iotlb.superpage_entries", 0, limits::max_iotlb_entries},
+    {"platform.iommu.iotlb.superpage_ways", 1, limits::max_iotlb_ways},
+    {"platform.iommu.iotlb.seed", 0, ~std::uint64_t(0)},
+    {"platform.iommu.paging_cache.pml4_entries", 0, 1024},
+    {"platform.iommu.paging_cache.pdpe_entries", 0, 1024},
+    {"platform.iommu.paging_cache.pde_entries", 0, 1024},
+    {"platform.iommu.sllps", 0, 3},
     {"platform.iommu.fault_records", 1, 256},
     {"platform.iommu.address_width", 39, 48},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
@@ -578,12 +585,21 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (p.memory > limits::max_memory) r_.fail(n["memory"], "platform.memory is larger than the 1TiB this model supports");
     }
     if (n["iommu"]) {
-        read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled"});
+        read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled", "iotlb.replacement"});
         if (n["iommu"]["enabled"]) p.iommu_enabled = r_.boolean(n["iommu"]["enabled"], "platform.iommu.enabled");
+        if (const YAML::Node pol = value_at(n["iommu"], "iotlb.replacement"); n["iommu"]["iotlb"].IsMap() && n["iommu"]["iotlb"]["replacement"]) {
+            const std::string name = r_.scalar(pol, "platform.iommu.iotlb.replacement");
+            const auto r = iommu::replacement_from(name);
+            if (!r) r_.fail(pol, "platform.iommu.iotlb.replacement must be lru, fifo or random, not '" + excerpt(name) + "'");
+            p.iommu.iotlb_replacement = *r;
+        }
         const auto& io = p.iommu;
         const YAML::Node where = n["iommu"];
         if (io.iotlb_entries == 0 || io.iotlb_ways == 0 || io.iotlb_entries % io.iotlb_ways)
             r_.fail(value_at(where, "iotlb.entries"), "platform.iommu.iotlb.entries must be a positive multiple of iotlb.ways");
+        if (io.iotlb_superpage_entries % io.iotlb_superpage_ways)
+            r_.fail(value_at(where, "iotlb.superpage_entries"),
+                    "platform.iommu.iotlb.superpage_entries must be a multiple of iotlb.superpage_ways");
         if (io.context_cache_entries == 0) r_.fail(where, "platform.iommu.context_cache.entries must be at least 1");
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
         if (io.address_width != 39 && io.address_width != 48)
@@ -1200,12 +1216,19 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
-        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "drivers", "devices", "pci_permissive"}, "a domain");
+        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "drivers", "devices", "pci_permissive", "iommu"}, "a domain");
         dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
         for (const auto& o : s.domains)
             if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
         if (d["privileged"]) dd.privileged = r_.boolean(d["privileged"], "privileged");
         if (d["pci_permissive"]) dd.pci_permissive = r_.boolean(d["pci_permissive"], "pci_permissive");
+        if (d["iommu"]) {
+            const std::string m = r_.scalar(d["iommu"], "iommu");
+            if (m == "translated") dd.iommu = domain_iommu::translated;
+            else if (m == "passthrough") dd.iommu = domain_iommu::passthrough;
+            else if (m == "blocked") dd.iommu = domain_iommu::blocked;
+            else r_.fail(d["iommu"], "a domain's iommu is translated, passthrough or blocked, not '" + excerpt(m) + "'");
+        }
         dd.memory = r_.size(r_.require(d, "memory", "domain '" + dd.name + "'"), "memory");
         if (dd.memory < (1ull << 20) || dd.memory % 4096) r_.fail(d["memory"], "domain memory must be a multiple of 4KiB and at least 1MiB");
         // Bounded before the sum below, which must not wrap.

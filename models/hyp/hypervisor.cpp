@@ -94,6 +94,7 @@ int hypervisor::create_domain(const domain_config& c, sc_time& d) {
     // A failed creation claims nothing: the ledger must not keep extents for a
     // domain ID that the next successful domain would reuse.
     if (!need) dom.iommu_pgd = vtd_.new_table(d);
+    vtd_.set_mode(dom.iommu_did, c.iommu);
     if (need || !dom.iommu_pgd) {
         for (const extent& e : dom.p2m) ledger_.erase(e.maddr);
         return -ENOMEM;

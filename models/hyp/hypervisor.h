@@ -53,6 +53,7 @@ struct domain_config {
     unsigned max_grant_version = 2;
     unsigned max_grant_frames = 64;
     unsigned max_maptrack_frames = 1024;
+    iommu_mode iommu = iommu_mode::translated;  // how the IOMMU treats its devices
 };
 
 // A granted frame mapped at a page of a domain's guest-physical space

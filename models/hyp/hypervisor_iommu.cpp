@@ -47,23 +47,51 @@ int hypervisor::map_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, 
     if (size == 0 || (iova | gpa | size) & (page - 1) || (!read && !write)) return EINVAL;
     if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
     if (!x.covers(gpa, size)) return EFAULT;
-    // Every 2 MiB of IOVA the range touches needs a leaf table; when the heap
-    // cannot hold that many (beside those that may exist), the map fails at
-    // once instead of mapping millions of pages to undo them.
-    const std::uint64_t leaf_tables = ((iova + size - 1) >> 21) - (iova >> 21) + 1;
+    // Every 2 MiB of IOVA the range touches needs a leaf table (fewer
+    // where superpages map it); when the heap cannot hold that many (beside
+    // those that may exist), the map fails at once instead of mapping
+    // millions of pages to undo them.
+    const std::uint64_t leaf_tables = vtd_.supports_order(9) ? ((iova + size - 1) >> 30) - (iova >> 30) + 3
+                                                             : ((iova + size - 1) >> 21) - (iova >> 21) + 1;
     if (leaf_tables > pool_.available() + vtd_.tables_allocated()) return ENOMEM;
-    for (std::uint64_t off = 0; off < size; off += page) {
-        const std::uint64_t m = *x.to_machine(gpa + off, page);
-        const int e = vtd_.map_page(pgd, iova + off, m, read, write, d);
+    // The largest page the unit supports wherever the IOVA, the machine
+    // address and the rest of the size are aligned to it and the guest
+    // range is machine-contiguous (Linux 6.1 iommu.c hardware_largepage_caps()
+    // and __domain_mapping(); Xen's iommu_map() with an order).
+    for (std::uint64_t off = 0; off < size;) {
+        unsigned order = 0;
+        std::uint64_t m = 0;
+        for (const unsigned o : {18u, 9u}) {
+            const std::uint64_t len = page << o;
+            if (!vtd_.supports_order(o) || size - off < len || ((iova + off) & (len - 1))) continue;
+            const auto mm = x.to_machine(gpa + off, len);
+            if (!mm || (*mm & (len - 1))) continue;
+            order = o;
+            m = *mm;
+            break;
+        }
+        if (!order) m = *x.to_machine(gpa + off, page);
+        int e = vtd_.map(pgd, iova + off, m, order, read, write, d);
+        // A table already holds smaller pages in a superpage's slot: map
+        // this stretch with the next smaller size.
+        while (e == EBUSY && order) {
+            order -= 9;
+            e = vtd_.map(pgd, iova + off, m, order, read, write, d);
+        }
         if (e) {
             // Undo what this call mapped: a failed map changes nothing.
-            for (std::uint64_t u = 0; u < off; u += page) vtd_.unmap_page(did, pgd, iova + u, d);
+            std::uint64_t pages = 0;
+            if (off) vtd_.unmap_range(did, pgd, iova, off, pages, d);
             io_unmapped(tag, iova, off);
             return e;
         }
-        io_shadow_[{tag, iova + off}] = m;
-        ++io_refs_[m];
-        ++mapped_pages_;
+        const std::uint64_t len = page << order;
+        for (std::uint64_t p = 0; p < len; p += page) {
+            io_shadow_[{tag, iova + off + p}] = m + p;
+            ++io_refs_[m + p];
+        }
+        mapped_pages_ += len / page;
+        off += len;
     }
     return 0;
 }
@@ -89,9 +117,12 @@ int hypervisor::unmap_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd
     // must not alias a low one in the tables.
     if (size == 0 || (iova | size) & (page - 1)) return EINVAL;
     if (iova + size < iova || (iova + size - 1) >> vtd_.width()) return EINVAL;
-    std::uint64_t pages = 0;
-    vtd_.unmap_range(did, pgd, iova, size, pages, d);
+    // A superpage the range touches goes whole (Linux 6.1 intel_iommu_unmap()):
+    // `unmapped` may exceed `size`, and the shadow follows the tables.
+    std::uint64_t pages = 0, lo = 0, hi = 0;
+    vtd_.unmap_range(did, pgd, iova, size, pages, lo, hi, d);
     io_unmapped(tag, iova, size);
+    if (lo <= hi) io_unmapped(tag, lo, hi - lo + 1);
     unmapped = pages * page;
     unmapped_pages_ += pages;
     return 0;

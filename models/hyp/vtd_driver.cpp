@@ -45,6 +45,11 @@ std::uint64_t vtd_driver::zeroed_frame(sc_time& d) {
 }
 
 int vtd_driver::init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t fault_msi_data, sc_time& d) {
+    // The superpage sizes the unit takes: CAP.SLLPS (Linux 6.1 iommu.c
+    // domain_update_iommu_superpage() reads cap_super_page_val()).
+    std::uint64_t cap = 0;
+    bus_.access(tlm::TLM_READ_COMMAND, regs_ + vtd::reg::CAP, &cap, 8, d);
+    sllps_ = (cap >> vtd::cap::SLLPS_SHIFT) & 3;
     root_ = zeroed_frame(d);
     if (!root_) return ENOMEM;
     write_reg64(vtd::reg::RTADDR, root_, d);
@@ -76,9 +81,21 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
         write64(re, ctp, d);
     }
     const std::uint64_t ce = (ctp & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
-    // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
-    write64(ce + 8, vtd::aw_for(width_) | std::uint64_t(did) << 8, d);
-    write64(ce, pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P, d);
+    const iommu_mode m = mode(did);
+    if (m == iommu_mode::blocked) {
+        // Not present: the low quadword (with P) first, then the rest.
+        write64(ce, 0, d);
+        write64(ce + 8, 0, d);
+    } else {
+        // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
+        // Pass-through (TT = 10b) ignores SLPTPTR; AW stays the unit's (Linux 6.1
+        // domain_context_mapping_one() sets it for every translation type).
+        write64(ce + 8, vtd::aw_for(width_) | std::uint64_t(did) << 8, d);
+        const std::uint64_t low = m == iommu_mode::passthrough
+                                      ? vtd::entry::TT_PASS_THROUGH << vtd::entry::TT_SHIFT | vtd::entry::P
+                                      : pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P;
+        write64(ce, low, d);
+    }
     // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.
     write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
     write_reg64(vtd::reg::IOTLB_BASE + 8,
@@ -87,15 +104,34 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
     return 0;
 }
 
-std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_time& d) {
-    // The top level indexes bits 47:39; higher bits would be dropped and the
-    // IOVA would alias a low one.
+iommu_mode vtd_driver::mode(std::uint16_t did) const {
+    const auto it = modes_.find(did);
+    return it == modes_.end() ? iommu_mode::translated : it->second;
+}
+
+bool vtd_driver::supports_order(unsigned order) const {
+    return order == 0 || (order == 9 && (sllps_ & vtd::cap::SLLPS_2M)) || (order == 18 && (sllps_ & vtd::cap::SLLPS_1G));
+}
+
+namespace {
+bool present(std::uint64_t e) { return e & (vtd::entry::R | vtd::entry::W); }
+unsigned shift_of(int level) { return 12 + 9 * static_cast<unsigned>(level - 1); }
+} // namespace
+
+std::uint64_t vtd_driver::slot_at(std::uint64_t pgd, std::uint64_t iova, int level, bool create, int& at_level, sc_time& d) {
+    at_level = level;
+    // The top level indexes bits 47:39 (38:30 for 3 levels); higher bits
+    // would be dropped and the IOVA would alias a low one.
     if (!iova_in_range(iova)) return 0;
     std::uint64_t table = pgd;
-    for (int level = static_cast<int>(vtd::levels_for(width_)); level > 1; --level) {
-        const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
+    for (int l = static_cast<int>(vtd::levels_for(width_)); l > level; --l) {
+        const std::uint64_t slot = table + ((iova >> shift_of(l)) & 0x1ff) * 8;
         std::uint64_t e = read64(slot, d);
-        if (!(e & (vtd::entry::R | vtd::entry::W))) {
+        if (present(e) && (e & vtd::entry::PS)) {
+            at_level = l;  // a superpage maps iova above the level asked for
+            return slot;
+        }
+        if (!present(e)) {
             if (!create) return 0;
             const std::uint64_t t = zeroed_frame(d);
             if (!t) return 0;
@@ -106,51 +142,81 @@ std::uint64_t vtd_driver::leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool 
         }
         table = e & vtd::entry::ADDR_MASK;
     }
-    return table + ((iova >> 12) & 0x1ff) * 8;
+    return table + ((iova >> shift_of(level)) & 0x1ff) * 8;
 }
 
-int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_time& d) {
-    if (!iova_in_range(iova)) return EINVAL;
-    const std::uint64_t slot = leaf_slot(pgd, iova, true, d);
+int vtd_driver::map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, unsigned order, bool read, bool write,
+                    sc_time& d) {
+    if (!iova_in_range(iova) || !supports_order(order)) return EINVAL;
+    const std::uint64_t size_mask = (vtd::page_size << order) - 1;
+    if ((iova | maddr) & size_mask) return EINVAL;
+    const int level = static_cast<int>(order / 9) + 1;
+    int at = level;
+    const std::uint64_t slot = slot_at(pgd, iova, level, true, at, d);
     if (!slot) return ENOMEM;
-    if (read64(slot, d) & (vtd::entry::R | vtd::entry::W)) return EEXIST;
-    write64(slot, (maddr & vtd::entry::ADDR_MASK) | (read ? vtd::entry::R : 0) | (write ? vtd::entry::W : 0), d);
+    if (at != level) return EEXIST;  // inside a larger page already mapped
+    const std::uint64_t e = read64(slot, d);
+    if (present(e)) return level > 1 && !(e & vtd::entry::PS) ? EBUSY : EEXIST;
+    write64(slot, (maddr & vtd::entry::ADDR_MASK) | (read ? vtd::entry::R : 0) | (write ? vtd::entry::W : 0) |
+                      (level > 1 ? vtd::entry::PS : 0),
+            d);
+    if (level > 1) ++superpages_;
     // Not-present to present needs no invalidation (CAP.CM = 0).
     return 0;
 }
 
+int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_time& d) {
+    if (!iova_in_range(iova)) return EINVAL;
+    return map(pgd, iova & ~(vtd::page_size - 1), maddr & ~(vtd::page_size - 1), 0, read, write, d);
+}
+
 int vtd_driver::unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_time& d) {
     if (!iova_in_range(iova)) return EINVAL;
-    const std::uint64_t slot = leaf_slot(pgd, iova, false, d);
-    if (!slot || !(read64(slot, d) & (vtd::entry::R | vtd::entry::W))) return ENOENT;
+    int at = 1;
+    const std::uint64_t slot = slot_at(pgd, iova, 1, false, at, d);
+    if (!slot || !present(read64(slot, d))) return ENOENT;
     write64(slot, 0, d);
-    invalidate_page(did, iova, d);
+    // The first page of a superpage: a page-selective invalidation drops
+    // every IOTLB entry that overlaps it, the superpage's included.
+    invalidate_page(did, iova & ~((std::uint64_t(1) << shift_of(at)) - 1), d);
     return 0;
 }
 
 void vtd_driver::unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                              sc_time& d) {
+    std::uint64_t lo = 0, hi = 0;
+    unmap_range(did, pgd, iova, size, pages, lo, hi, d);
+}
+
+void vtd_driver::unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
+                             std::uint64_t& lo, std::uint64_t& hi, sc_time& d) {
+    lo = ~std::uint64_t(0);
+    hi = 0;
     if (size == 0 || !iova_in_range(iova) || !iova_in_range(iova + size - 1) || iova + size < iova) return;
-    unmap_level(did, pgd, static_cast<int>(vtd::levels_for(width_)), 0, iova, iova + size - 1, pages, d);
+    unmap_level(did, pgd, static_cast<int>(vtd::levels_for(width_)), 0, iova, iova + size - 1, pages, lo, hi, d);
 }
 
 void vtd_driver::unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,
-                             std::uint64_t last, std::uint64_t& pages, sc_time& d) {
-    const unsigned shift = 12 + 9 * static_cast<unsigned>(level - 1);
+                             std::uint64_t last, std::uint64_t& pages, std::uint64_t& lo, std::uint64_t& hi, sc_time& d) {
+    const unsigned shift = shift_of(level);
     const std::uint64_t from = (std::max(first, base) - base) >> shift;
     const std::uint64_t to = std::min<std::uint64_t>((last - base) >> shift, 0x1ff);
     for (std::uint64_t i = from; i <= to; ++i) {
         const std::uint64_t slot = table + i * 8;
         const std::uint64_t e = read64(slot, d);
-        if (!(e & (vtd::entry::R | vtd::entry::W))) continue;  // nothing mapped below
+        if (!present(e)) continue;  // nothing mapped below
         const std::uint64_t at = base + (i << shift);
-        if (level > 1) {
-            unmap_level(did, e & vtd::entry::ADDR_MASK, level - 1, at, first, last, pages, d);
+        if (level > 1 && !(e & vtd::entry::PS)) {
+            unmap_level(did, e & vtd::entry::ADDR_MASK, level - 1, at, first, last, pages, lo, hi, d);
             continue;
         }
+        // A leaf: a 4 KiB page, or a superpage unmapped whole even when the
+        // range covers part of it.
         write64(slot, 0, d);
         invalidate_page(did, at, d);
-        ++pages;
+        pages += std::uint64_t(1) << (shift - 12);
+        lo = std::min(lo, at);
+        hi = std::max(hi, at + ((std::uint64_t(1) << shift) - 1));
     }
 }
 

@@ -4,8 +4,12 @@
 // with the CPU's own (timed) accesses, and issues invalidations through the
 // IOMMU's registers. Strict invalidation: every unmap is followed by a
 // page-selective IOTLB invalidation before the call returns.
+// Superpages: map() writes a 2 MiB or 1 GiB leaf (PS = 1 at level 2 or 3)
+// when the unit advertises the size in CAP.SLLPS; unmapping any part of a
+// superpage unmaps all of it, as Linux 6.1 intel_iommu_unmap() does.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include <systemc>
@@ -36,6 +40,13 @@ private:
     std::vector<std::uint64_t> free_;
 };
 
+// How an IOMMU domain's devices are translated (docs/iommu/translation.md):
+// through its IO page table; pass-through (context entry TT = 10b, VT-d 3.x
+// 9.3, ECAP.PT); or blocked: their context entries are not present, as Xen's
+// domain_context_unmap_one() and Linux 6.1's domain_context_clear_one()
+// leave a device that belongs to no domain, so every request faults (0x2).
+enum class iommu_mode { translated, passthrough, blocked };
+
 class vtd_driver {
 public:
     // `width`: the unit's address width (39 or 48 bits), which sets the table depth.
@@ -48,20 +59,40 @@ public:
     int init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t fault_msi_data, sc_core::sc_time& d);
     // A new, empty top-level table for an IOMMU domain; 0 when out of frames.
     std::uint64_t new_table(sc_core::sc_time& d);
-    // Points requester `sid` at domain `did` with top-level table `pgd`.
+    // Points requester `sid` at domain `did` with top-level table `pgd`, as
+    // the domain's mode says (set_mode; translated by default).
     int attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
+    void set_mode(std::uint16_t did, iommu_mode m) { modes_[did] = m; }
+    iommu_mode mode(std::uint16_t did) const;
+    // The page-size orders the unit takes (CAP.SLLPS, read by init()): 9
+    // (2 MiB) and 18 (1 GiB) beside 0 (4 KiB).
+    bool supports_order(unsigned order) const;
+    // Maps one page of 2^order 4 KiB pages (0, 9 or 18) at `iova` (aligned
+    // to it) to `maddr` (aligned to it). 0, EINVAL (misaligned, an order the
+    // unit does not support, or beyond the width), EEXIST (something is
+    // mapped there), EBUSY (a superpage's slot holds a table: map smaller
+    // pages) or ENOMEM.
+    int map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, unsigned order, bool read, bool write,
+            sc_core::sc_time& d);
     // Maps one 4 KiB page. 0, EINVAL (IOVA beyond the 48-bit width the tables
     // translate), EEXIST (already mapped) or ENOMEM.
     int map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_core::sc_time& d);
-    // Unmaps one 4 KiB page and invalidates it in the IOTLB. 0, EINVAL (IOVA
-    // beyond the width: it has no slot, and must not alias one) or ENOENT.
+    // Unmaps the page (of any size) that holds `iova` and invalidates it in
+    // the IOTLB. 0, EINVAL (IOVA beyond the width: it has no slot, and must
+    // not alias one) or ENOENT.
     int unmap_page(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
     // Unmaps every mapped page of [iova, iova + size) (page-aligned, inside the
     // 48-bit width), each with its IOTLB invalidation, and counts them in
-    // `pages`. It reads only the tables that exist, skipping absent subtrees,
-    // so its cost is bounded by what is mapped, not by `size`.
+    // `pages` (4 KiB pages). It reads only the tables that exist, skipping absent subtrees,
+    // so its cost is bounded by what is mapped, not by `size`. A superpage
+    // the range touches is unmapped whole (Linux 6.1 intel_iommu_unmap():
+    // the size unmapped grows to the large page's); [lo, hi] is then the
+    // IOVA range actually unmapped (lo > hi when nothing was).
     void unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                      sc_core::sc_time& d);
+    void unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
+                     std::uint64_t& lo, std::uint64_t& hi, sc_core::sc_time& d);
+    std::uint64_t superpages_mapped() const { return superpages_; }
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
@@ -74,12 +105,15 @@ private:
     // The level-1 entry address for `iova`, creating tables on the way if
     // `create`; 0 for an IOVA the tables cannot hold (bits at or above the width set).
     bool iova_in_range(std::uint64_t iova) const { return iova >> width_ == 0; }
-    // The level-1 entry address for `iova`, creating tables on the way if `create`.
-    std::uint64_t leaf_slot(std::uint64_t pgd, std::uint64_t iova, bool create, sc_core::sc_time& d);
+    // The address of the level-`level` entry for `iova`, creating tables on
+    // the way if `create`; 0 when a table is missing (and not created) or out
+    // of frames. When a superpage leaf above `level` maps `iova`, the address
+    // of that leaf, with `at_level` set to its level (else `at_level` = `level`).
+    std::uint64_t slot_at(std::uint64_t pgd, std::uint64_t iova, int level, bool create, int& at_level, sc_core::sc_time& d);
     // unmap_range() below one table of `level` whose first entry maps `base`;
     // [first, last] is the range to unmap, inclusive.
     void unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,
-                     std::uint64_t last, std::uint64_t& pages, sc_core::sc_time& d);
+                     std::uint64_t last, std::uint64_t& pages, std::uint64_t& lo, std::uint64_t& hi, sc_core::sc_time& d);
     void invalidate_page(std::uint16_t did, std::uint64_t iova, sc_core::sc_time& d);
 
     bus_port& bus_;
@@ -87,7 +121,9 @@ private:
     frame_pool& pool_;
     unsigned width_;
     std::uint64_t root_ = 0;
-    std::uint64_t tables_ = 0, invalidations_ = 0;
+    std::uint64_t sllps_ = 0;  // CAP.SLLPS as init() read it
+    std::map<std::uint16_t, iommu_mode> modes_;
+    std::uint64_t tables_ = 0, invalidations_ = 0, superpages_ = 0;
 };
 
 } // namespace iotwin::hyp

@@ -24,6 +24,7 @@ void context_cache::insert(std::uint16_t sid, const context& c) {
         if (!s.valid) { if (victim->valid) victim = &s; continue; }
         if (victim->valid && s.last_use < victim->last_use) victim = &s;
     }
+    if (victim->valid && victim->sid != sid) ++evictions_;
     *victim = {true, sid, ++clock_, c};
 }
 
@@ -36,9 +37,17 @@ void context_cache::invalidate_domain(std::uint16_t did) {
         if (s.c.did == did) s.valid = false;
 }
 
-void context_cache::invalidate_device(std::uint16_t sid) {
+void context_cache::invalidate_device(std::uint16_t sid, unsigned function_mask) {
+    // FM masks bits 2:0 of the source ID (the function number) at most.
+    const std::uint16_t ignore = static_cast<std::uint16_t>((1u << (function_mask & 3)) - 1);
     for (slot& s : slots_)
-        if (s.sid == sid) s.valid = false;
+        if ((s.sid & ~ignore) == (sid & ~ignore)) s.valid = false;
+}
+
+unsigned context_cache::valid_entries() const {
+    unsigned n = 0;
+    for (const slot& s : slots_) n += s.valid;
+    return n;
 }
 
 } // namespace iotwin::iommu

@@ -24,14 +24,19 @@ public:
     void insert(std::uint16_t sid, const context& c);
     void invalidate_all();
     void invalidate_domain(std::uint16_t did);
-    void invalidate_device(std::uint16_t sid);
+    // Device-selective: source ID `sid`, with the low `function_mask` bits
+    // (0..3) of its function number ignored (CCMD.FM, VT-d 3.x 10.4.7: 1, 2
+    // or 3 drops 2, 4 or all 8 functions of the device).
+    void invalidate_device(std::uint16_t sid, unsigned function_mask = 0);
     std::uint64_t hits() const { return hits_; }
     std::uint64_t misses() const { return misses_; }
+    std::uint64_t evictions() const { return evictions_; }
+    unsigned valid_entries() const;
 
 private:
     struct slot { bool valid = false; std::uint16_t sid = 0; std::uint64_t last_use = 0; context c; };
     std::vector<slot> slots_;
-    std::uint64_t clock_ = 0, hits_ = 0, misses_ = 0;
+    std::uint64_t clock_ = 0, hits_ = 0, misses_ = 0, evictions_ = 0;
 };
 
 } // namespace iotwin::iommu

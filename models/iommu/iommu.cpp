@@ -11,12 +11,25 @@ using namespace sc_core;
 using vtd::fault_reason;
 
 namespace {
-constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width) {
+constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width, unsigned sllps) {
     // ND=2 (256 domains), SAGAW=the one level count of the width (3-level: bit 1, 4-level: bit 2),
-    // MGAW=width - 1, FRO at FRCD_BASE, NFR, PSI, MAMV=9.
+    // MGAW=width - 1, FRO at FRCD_BASE, SLLPS (bits 37:34: bit 34 2 MiB, bit 35 1 GiB; VT-d 3.x
+    // 11.4.2; Linux 6.1 include/linux/intel-iommu.h cap_super_page_val), NFR, PSI, MAMV=9.
     const std::uint64_t sagaw = width == 39 ? 0x2 : 0x4;
     return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
-           (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) | (9ull << 48);
+           (std::uint64_t(sllps & 3) << vtd::cap::SLLPS_SHIFT) | (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) |
+           (9ull << 48);
+}
+
+iotlb_config tlb_config(const iommu_params& p) {
+    iotlb_config c;
+    c.entries = static_cast<unsigned>(p.iotlb_entries);
+    c.ways = static_cast<unsigned>(p.iotlb_ways);
+    c.policy = p.iotlb_replacement;
+    c.seed = p.iotlb_seed;
+    c.superpage_entries = static_cast<unsigned>(p.iotlb_superpage_entries);
+    c.superpage_ways = static_cast<unsigned>(p.iotlb_superpage_ways);
+    return c;
 }
 constexpr std::uint64_t ecap_value() {
     // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, no QI, PT supported.
@@ -26,13 +39,16 @@ constexpr std::uint64_t ecap_value() {
 
 iommu::iommu(sc_module_name name, const iommu_params& p)
     : sc_module(name), in("in"), mem_out("mem_out"), regs("regs"), p_(p), bank_(vtd::reg::SIZE),
-      tlb_(static_cast<unsigned>(p.iotlb_entries), static_cast<unsigned>(p.iotlb_ways)),
+      tlb_(tlb_config(p)),
+      psc_({static_cast<unsigned>(p.pde_cache_entries), static_cast<unsigned>(p.pdpe_cache_entries),
+            static_cast<unsigned>(p.pml4_cache_entries)}),
       ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
-    bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width))});
+    bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width),
+                                                 static_cast<unsigned>(p.sllps))});
     bank_.define({"ECAP_REG", ECAP, 8, ecap_value()});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff)});
@@ -162,7 +178,19 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "iotlb_misses", tlb_.misses());
     add_stat(out, n, "iotlb_evictions", tlb_.evictions());
     add_stat(out, n, "context_cache_hits", ctx_.hits());
+    add_stat(out, n, "iotlb_entries_4k", tlb_.valid_entries(order_4k));
+    add_stat(out, n, "iotlb_entries_2m", tlb_.valid_entries(order_2m));
+    add_stat(out, n, "iotlb_entries_1g", tlb_.valid_entries(order_1g));
     add_stat(out, n, "context_cache_misses", ctx_.misses());
+    add_stat(out, n, "context_cache_evictions", ctx_.evictions());
+    static const char* const psc_names[] = {"pde_cache", "pdpe_cache", "pml4_cache"};
+    for (int level = 2; level <= 4; ++level) {
+        const auto& c = psc_.at(level);
+        const std::string pre = psc_names[level - 2];
+        add_stat(out, n, (pre + "_hits").c_str(), c.hits);
+        add_stat(out, n, (pre + "_misses").c_str(), c.misses);
+        add_stat(out, n, (pre + "_evictions").c_str(), c.evictions);
+    }
     add_stat(out, n, "page_walks", walks_);
     add_stat(out, n, "walk_reads", walk_reads_);
     add_stat(out, n, "translated", translated_);

@@ -12,9 +12,11 @@
 // invalidation), IOTLB_REG/IVA_REG (global/domain/page invalidation with
 // address mask), primary fault logging with FSTS/FRCD, the fault event
 // interrupt; context entry translation types "untranslated" and
-// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages; fault processing disable.
+// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages (the sizes CAP.SLLPS
+// advertises); fault processing disable; the IOTLB (superpage entries, PASID
+// tag), the paging-structure caches and the context cache (docs/iommu/translation.md).
 // Not modelled yet: queued invalidation, interrupt remapping, ATS (translated
-// requests are blocked, ECAP.DT = 0), PASID / scalable mode, page-walk caches.
+// requests are blocked, ECAP.DT = 0), PASID / scalable mode.
 // Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping.
 // The register block answers CPUs only: a device's request that reaches it
 // (translation off, or any route past the root complex's inbound decode) is
@@ -22,6 +24,7 @@
 // Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -36,6 +39,7 @@
 #include "models/iommu/context_cache.h"
 #include "models/iommu/fault_recorder.h"
 #include "models/iommu/iotlb.h"
+#include "models/iommu/paging_cache.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::iommu {
@@ -43,19 +47,35 @@ namespace iotwin::iommu {
 struct iommu_params {
     std::uint64_t iotlb_entries = 64;
     std::uint64_t iotlb_ways = 4;
+    replacement iotlb_replacement = replacement::lru;  // the scenario key iotlb.replacement (a name, read by the loader)
+    std::uint64_t iotlb_seed = 1;
+    std::uint64_t iotlb_superpage_entries = 0;
+    std::uint64_t iotlb_superpage_ways = 4;
+    std::uint64_t pml4_cache_entries = 0;
+    std::uint64_t pdpe_cache_entries = 0;
+    std::uint64_t pde_cache_entries = 0;
     std::uint64_t context_cache_entries = 16;
     std::uint64_t fault_records = 8;
     std::uint64_t address_width = 48;  // MGAW and the one SAGAW the unit supports: 39 or 48
+    std::uint64_t sllps = 3;           // CAP.SLLPS: bit 0 2 MiB, bit 1 1 GiB pages
     bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
 
     template <class V> void visit(V& v) {
-        v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity");
+        v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity (the 4 KiB array when iotlb.superpage_entries > 0)");
         v("iotlb.ways", iotlb_ways, "ways", "IOTLB associativity (entries must be a multiple)");
+        v("iotlb.seed", iotlb_seed, "", "seed of the IOTLB's pseudo-random replacement (iotlb.replacement: random)");
+        v("iotlb.superpage_entries", iotlb_superpage_entries, "entries",
+          "a separate IOTLB array for 2 MiB and 1 GiB translations; 0: they share the one array");
+        v("iotlb.superpage_ways", iotlb_superpage_ways, "ways", "associativity of the superpage array (its entries must be a multiple)");
+        v("paging_cache.pml4_entries", pml4_cache_entries, "entries", "SL-PML4E cache (VT-d 6.2.4), fully associative; 0 disables it");
+        v("paging_cache.pdpe_entries", pdpe_cache_entries, "entries", "SL-PDPE cache (VT-d 6.2.4), fully associative; 0 disables it");
+        v("paging_cache.pde_entries", pde_cache_entries, "entries", "SL-PDE cache (VT-d 6.2.4), fully associative; 0 disables it");
         v("context_cache.entries", context_cache_entries, "entries", "context-cache capacity (fully associative)");
         v("fault_records", fault_records, "registers", "number of fault recording registers (CAP.NFR + 1)");
         v("address_width", address_width, "bits", "address width: 39 (3-level tables) or 48 (4-level); CAP.MGAW and SAGAW");
+        v("sllps", sllps, "", "second-level superpage sizes the unit supports (CAP.SLLPS): 0 none, 1 2 MiB, 3 2 MiB and 1 GiB");
         v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
@@ -81,6 +101,8 @@ public:
     bool translation_enabled() const { return gsts_ & vtd::gsts::TES; }
     const std::vector<fault_event>& faults() const { return faults_; }
     const iotlb& tlb() const { return tlb_; }
+    const paging_cache& paging_caches() const { return psc_; }
+    const context_cache& contexts() const { return ctx_; }
     void stats(stat_map& out) const;
 
 private:
@@ -90,7 +112,8 @@ private:
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     outcome translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay);
     bool fetch_context(std::uint16_t sid, context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
-    bool walk(const context& c, std::uint64_t iova, translation& t, vtd::fault_reason& why, bool write,
+    // `order`: the page size found (0, 9 or 18: 4 KiB, 2 MiB, 1 GiB).
+    bool walk(const context& c, std::uint64_t iova, translation& t, unsigned& order, vtd::fault_reason& why, bool write,
               sc_core::sc_time& delay);
     bool read_qword(std::uint64_t addr, std::uint64_t& v, sc_core::sc_time& delay);
     void report_fault(const fault_record& f, bool fpd, sc_core::sc_time& delay);
@@ -102,9 +125,13 @@ private:
     void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
     // What an invalidation removes from the caches (translate.cpp): context
     // entries, and translations (IOTLB and paging-structure caches) of
-    // 2^am pages at addr for a page-selective one.
+    // 2^am pages at addr for a page-selective one. `ih` (invalidation hint,
+    // IVA_REG bit 6): only leaf entries changed, the paging-structure caches
+    // keep theirs (VT-d 6.5.1.2). `pasid`: only the entries of that PASID
+    // (nullopt: every PASID of the domain).
     void drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask);
-    void drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am);
+    void drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am,
+                           bool ih = false, std::optional<std::uint32_t> pasid = std::nullopt);
     // An interrupt message from a device (interrupt_remap.cpp).
     void remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
     // The interrupt entry cache invalidation (queued invalidation's descriptor 0x4).
@@ -124,6 +151,7 @@ private:
     std::uint32_t gsts_ = 0;
     std::uint64_t root_table_ = 0;  // latched by SRTP
     iotlb tlb_;
+    paging_cache psc_;
     context_cache ctx_;
     fault_recorder recorder_;
     timed_resource walker_;

@@ -1,6 +1,7 @@
 // DMA remapping: the context lookup and the second-level page walk.
 #include "models/iommu/iommu.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "models/common/payload.h"
@@ -33,10 +34,12 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
         return o;
     }
     const std::uint64_t page = iova >> 12;
-    if (const translation* t = tlb_.lookup(c.did, page)) {
+    unsigned order = order_4k;
+    if (const translation* t = tlb_.lookup(c.did, no_pasid, page)) {
         o.t = *t;
-    } else if (walk(c, iova, o.t, o.reason, write, delay)) {
-        tlb_.insert(c.did, page, o.t);
+    } else if (walk(c, iova, o.t, order, o.reason, write, delay)) {
+        // One entry for the whole page the walk found, superpages included.
+        tlb_.insert(c.did, no_pasid, page, o.t, order);
     } else {
         o.ok = false;
         return o;
@@ -84,14 +87,26 @@ bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_t
     return true;
 }
 
-bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_reason& why, bool write, sc_time& delay) {
+bool iommu::walk(const context& c, std::uint64_t iova, translation& t, unsigned& order, fault_reason& why, bool write,
+                 sc_time& delay) {
     ++walks_;
+    const int top = static_cast<int>(vtd::levels_for(static_cast<unsigned>(p_.address_width)));
     std::uint64_t table = c.slptptr;
     // R and W apply to everything below an entry: the leaf grants only what
     // every level above it grants too (VT-d 3.x 3.7).
     bool read = true, write_ok = true;
-    for (int level = static_cast<int>(vtd::levels_for(static_cast<unsigned>(p_.address_width))); level >= 1; --level) {
-        const unsigned shift = 12 + 9 * (level - 1);
+    int start = top;
+    // The paging-structure caches (VT-d 3.x 6.2.4): a hit on the entry of
+    // level L gives the table of level L - 1 and the rights above it.
+    paging_entry cached;
+    if (const int hit = psc_.lookup(c.did, iova, top, cached)) {
+        table = cached.table;
+        read = cached.read;
+        write_ok = cached.write;
+        start = hit - 1;
+    }
+    for (int level = start; level >= 1; --level) {
+        const unsigned shift = 12 + 9 * static_cast<unsigned>(level - 1);
         const std::uint64_t index = (iova >> shift) & 0x1ff;
         std::uint64_t e;
         occupy(walker_, delay, p_.walk_step_latency);
@@ -102,7 +117,15 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
         }
         read = read && (e & vtd::entry::R);
         write_ok = write_ok && (e & vtd::entry::W);
-        const bool leaf = level == 1 || ((level == 2 || level == 3) && (e & vtd::entry::PS));
+        if (level > 1 && (e & vtd::entry::PS)) {
+            // PS is reserved at level 4, and at levels 3 and 2 unless CAP.SLLPS
+            // advertises that page size (VT-d 3.x 9.8, second-level entries'
+            // reserved bits; a set reserved bit faults with reason 0xC).
+            const bool honoured = (level == 2 && (p_.sllps & vtd::cap::SLLPS_2M)) ||
+                                  (level == 3 && (p_.sllps & vtd::cap::SLLPS_1G));
+            if (!honoured) { why = fault_reason::reserved_paging; return false; }
+        }
+        const bool leaf = level == 1 || (e & vtd::entry::PS);  // bit 7 of a level-1 entry is ignored
         if (leaf) {
             const std::uint64_t page_mask = (std::uint64_t(1) << shift) - 1;
             const std::uint64_t base = e & vtd::entry::ADDR_MASK & ~page_mask;
@@ -110,10 +133,12 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
             t.frame = (base | (iova & page_mask)) >> 12;
             t.read = read;
             t.write = write_ok;
+            order = static_cast<unsigned>(9 * (level - 1));
             return true;
         }
-        if (level == 4 && (e & vtd::entry::PS)) { why = fault_reason::reserved_paging; return false; }
         table = e & vtd::entry::ADDR_MASK;
+        // A non-leaf entry of level 2..4 goes to that level's cache.
+        psc_.insert(c.did, iova, level, {table, read, write_ok});
     }
     why = fault_reason::paging_entry_access;
     return false;
@@ -122,16 +147,32 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
 // What an invalidation (register-based or queued) removes from the caches:
 // the single place that knows which caches hold what.
 void iommu::drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask) {
-    (void)function_mask;
     if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid);
+    else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid, function_mask);
     else ctx_.invalidate_all();
 }
 
-void iommu::drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am) {
-    if (g == vtd::invalidation_granularity::domain) tlb_.invalidate_domain(did);
-    else if (g == vtd::invalidation_granularity::device_or_page) tlb_.invalidate_pages(did, addr >> 12, am);
-    else tlb_.invalidate_all();
+// VT-d 3.x 6.5.1.2 (IOTLB invalidation): global and domain-selective drop
+// the IOTLB and paging-structure cache entries of every (or the) domain;
+// page-selective drops the IOTLB entries that overlap the 2^am pages at
+// addr (a superpage entry included) and, unless IH is set, the
+// paging-structure entries whose region overlaps them.
+void iommu::drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am, bool ih,
+                              std::optional<std::uint32_t> pasid) {
+    if (g == vtd::invalidation_granularity::domain) {
+        tlb_.invalidate_domain(did, pasid);
+        psc_.invalidate_domain(did);
+    } else if (g == vtd::invalidation_granularity::device_or_page) {
+        tlb_.invalidate_pages(did, addr >> 12, am, pasid);
+        if (!ih) {
+            const std::uint64_t size_log = std::min<unsigned>(12 + am, 63);
+            const std::uint64_t first = addr & ~((std::uint64_t(1) << size_log) - 1);
+            psc_.invalidate_range(did, first, first + ((std::uint64_t(1) << size_log) - 1));
+        }
+    } else {
+        tlb_.invalidate_all();
+        psc_.invalidate_all();
+    }
 }
 
 } // namespace iotwin::iommu

@@ -19,6 +19,11 @@ constexpr std::uint32_t FRCD_BASE = 0x200;   // 16 bytes per fault recording reg
 constexpr std::uint32_t SIZE = 0x1000;
 } // namespace reg
 
+namespace cap {
+// CAP_REG.SLLPS, bits 37:34: bit 34 2 MiB, bit 35 1 GiB second-level pages (VT-d 3.x 11.4.2).
+constexpr unsigned SLLPS_SHIFT = 34;
+constexpr std::uint64_t SLLPS_2M = 1, SLLPS_1G = 2;
+} // namespace cap
 namespace gcmd {
 constexpr std::uint32_t TE = 1u << 31, SRTP = 1u << 30;
 }
@@ -28,10 +33,13 @@ constexpr std::uint32_t TES = 1u << 31, RTPS = 1u << 30;
 namespace ccmd {
 constexpr std::uint64_t ICC = 1ull << 63;
 constexpr unsigned CIRG_SHIFT = 61, CAIG_SHIFT = 59;  // 1 global, 2 domain, 3 device
+constexpr unsigned FM_SHIFT = 32;  // function mask, bits 33:32 (VT-d 3.x 10.4.7; Linux 6.1 DMA_CCMD_FM)
 }
 namespace iotlb_cmd {
 constexpr std::uint64_t IVT = 1ull << 63;
 constexpr unsigned IIRG_SHIFT = 60, IAIG_SHIFT = 57, DID_SHIFT = 32;  // 1 global, 2 domain, 3 page
+// IVA_REG: AM bits 5:0, IH (invalidation hint) bit 6 (VT-d 3.x 10.4.8.2).
+constexpr std::uint64_t IVA_AM_MASK = 0x3f, IVA_IH = 1ull << 6;
 }
 namespace fsts {
 constexpr std::uint32_t PFO = 1u << 0, PPF = 1u << 1;

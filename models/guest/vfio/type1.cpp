@@ -350,6 +350,18 @@ long type1::map_dma(process& p, std::uint64_t arg, sc_core::sc_time& d) {
     long ret = 0;
     std::uint64_t acct = 0;
     m.pinned.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(npages, 1u << 20)));
+    // vfio_pin_map_dma maps each run of physically contiguous pinned pages
+    // with one vfio_iommu_map() (6.1), so the IOMMU driver can use
+    // superpages where the run allows. `run` pages from `run_gpa` at
+    // `run_iova` wait to be mapped; `mapped`: pages mapped so far.
+    std::uint64_t run = 0, run_gpa = 0, run_iova = 0, mapped = 0;
+    auto map_run = [&]() -> long {
+        if (!run) return 0;
+        const int e = k_.hyp().io_space_map(space_, run_iova, run_gpa, run * page_size, read, write, d);
+        if (!e) mapped += run;
+        run = 0;
+        return -e;
+    };
     for (std::uint64_t i = 0; i < npages; ++i) {
         const std::uint64_t va = vaddr + i * page_size;
         const vma* v = p.find_vma(va);
@@ -367,14 +379,20 @@ long type1::map_dma(process& p, std::uint64_t arg, sc_core::sc_time& d) {
         k_.get_page(*gpa);
         m.pinned.push_back(*gpa);
         ++acct;
-        if (const int e = k_.hyp().io_space_map(space_, iova + i * page_size, *gpa, page_size, read, write, d)) {
-            ret = -e;
-            break;
+        if (run && *gpa != run_gpa + run * page_size) {
+            if ((ret = map_run())) break;
         }
+        if (!run) {
+            run_gpa = *gpa;
+            run_iova = iova + i * page_size;
+        }
+        ++run;
     }
+    // What was pinned before a failure is mapped too, so that the undo
+    // below finds it (the failure's errno stands).
+    if (const long e = map_run(); e && !ret) ret = e;
     if (ret) {
         std::uint64_t unmapped = 0;
-        const std::uint64_t mapped = m.pinned.size() - (ret == -EFAULT || ret == -ENOMEM ? 0 : 1);
         if (mapped) k_.hyp().io_space_unmap(space_, iova, mapped * page_size, unmapped, d);
         for (const std::uint64_t g : m.pinned) k_.put_page(g);
         return ret;
