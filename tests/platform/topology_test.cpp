@@ -43,6 +43,7 @@ const char* const scenario_dirs[] = {"scenarios/topologies", "scenarios/examples
 
 // Relative to IOTWIN_SOURCE_DIR.
 const std::vector<std::string> scenario_files = {
+    "scenarios/examples/iommu-superpages.yaml",
     "scenarios/examples/gntalloc-gntdev-seed-sequence.yaml",
     "scenarios/examples/evtchn-between-processes.yaml",
     "scenarios/examples/blkif-roundtrip.yaml",
