@@ -93,6 +93,9 @@ struct twin {
     twin() {
         s.name = "bench";
         s.platform.memory = 1ull << 30;
+        // 4 KiB pages only: the miss path walks to a level-1 entry for each of
+        // the 1024 pages (with superpages they would all share two entries).
+        s.platform.iommu.sllps = 0;
         platform::pcie_node rp;
         rp.id = "rp1";
         rp.type = platform::node_type::root_port;
