@@ -51,8 +51,11 @@ int hypervisor::map_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd, 
     // where superpages map it); when the heap cannot hold that many (beside
     // those that may exist), the map fails at once instead of mapping
     // millions of pages to undo them.
-    const std::uint64_t leaf_tables = vtd_.supports_order(9) ? ((iova + size - 1) >> 30) - (iova >> 30) + 3
-                                                             : ((iova + size - 1) >> 21) - (iova >> 21) + 1;
+    // (IOVA and guest address equally aligned within 2 MiB: superpages can
+    // map all but a head and a tail.)
+    const bool big = vtd_.supports_order(9) && ((iova ^ gpa) & ((page << 9) - 1)) == 0;
+    const std::uint64_t leaf_tables = big ? ((iova + size - 1) >> 30) - (iova >> 30) + 3
+                                          : ((iova + size - 1) >> 21) - (iova >> 21) + 1;
     if (leaf_tables > pool_.available() + vtd_.tables_allocated()) return ENOMEM;
     // The largest page the unit supports wherever the IOVA, the machine
     // address and the rest of the size are aligned to it and the guest
