@@ -17,6 +17,9 @@ int hypervisor::iommu_map_frame(domid_t dom, std::uint64_t maddr, bool write, sc
     if (!x) return ESRCH;
     maddr &= ~(page - 1);
     int e = vtd_.map_page(x->iommu_pgd, maddr, maddr, true, write, d);
+    // Inside a superpage of the domain's own iommu_map: left as it is (a
+    // grant mapping never splits or replaces it).
+    if (e == EEXIST && vtd_.mapped_level(x->iommu_pgd, maddr, d) > 1) return EEXIST;
     if (e == EEXIST) {
         // Changing the permission of an existing entry: unmap (with its
         // invalidation) and map again, as iommu_legacy_map replaces it.
@@ -30,6 +33,7 @@ int hypervisor::iommu_map_frame(domid_t dom, std::uint64_t maddr, bool write, sc
 int hypervisor::iommu_unmap_frame(domid_t dom, std::uint64_t maddr, sc_time& d) {
     domain* x = find(dom);
     if (!x) return ESRCH;
+    if (vtd_.mapped_level(x->iommu_pgd, maddr & ~(page - 1), d) > 1) return ENOENT;  // not a grant mapping's page
     const int e = vtd_.unmap_page(x->iommu_did, x->iommu_pgd, maddr & ~(page - 1), d);
     if (!e) ++unmapped_pages_;
     return e;

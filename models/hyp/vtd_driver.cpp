@@ -165,6 +165,12 @@ int vtd_driver::map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, 
     return 0;
 }
 
+int vtd_driver::mapped_level(std::uint64_t pgd, std::uint64_t iova, sc_time& d) {
+    int at = 1;
+    const std::uint64_t slot = slot_at(pgd, iova, 1, false, at, d);
+    return slot && present(read64(slot, d)) ? at : 0;
+}
+
 int vtd_driver::map_page(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, bool read, bool write, sc_time& d) {
     if (!iova_in_range(iova)) return EINVAL;
     return map(pgd, iova & ~(vtd::page_size - 1), maddr & ~(vtd::page_size - 1), 0, read, write, d);

@@ -93,6 +93,8 @@ public:
     void unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                      std::uint64_t& lo, std::uint64_t& hi, sc_core::sc_time& d);
     std::uint64_t superpages_mapped() const { return superpages_; }
+    // The level of the leaf that maps `iova` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), 0 when nothing does.
+    int mapped_level(std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
