@@ -8,10 +8,10 @@ iotlb::iotlb(unsigned entries, unsigned ways) : sets_(entries / ways), assoc_(wa
     assert(ways > 0 && entries % ways == 0 && entries > 0);
 }
 
-const translation* iotlb::lookup(std::uint16_t did, std::uint64_t page) {
+const translation* iotlb::lookup(std::uint16_t did, std::uint64_t page, std::uint32_t pasid) {
     way* s = set_of(page);
     for (unsigned i = 0; i < assoc_; ++i) {
-        if (s[i].valid && s[i].did == did && s[i].page == page) {
+        if (s[i].valid && s[i].did == did && s[i].pasid == pasid && s[i].page == page) {
             s[i].last_use = ++clock_;
             ++hits_;
             return &s[i].t;
@@ -21,16 +21,17 @@ const translation* iotlb::lookup(std::uint16_t did, std::uint64_t page) {
     return nullptr;
 }
 
-void iotlb::insert(std::uint16_t did, std::uint64_t page, const translation& t) {
+void iotlb::insert(std::uint16_t did, std::uint64_t page, const translation& t, std::uint32_t pasid) {
     way* s = set_of(page);
     way* victim = &s[0];
+    auto same = [&](const way& w) { return w.did == did && w.pasid == pasid && w.page == page; };
     for (unsigned i = 0; i < assoc_; ++i) {
-        if (s[i].valid && s[i].did == did && s[i].page == page) { victim = &s[i]; break; }
+        if (s[i].valid && same(s[i])) { victim = &s[i]; break; }
         if (!s[i].valid) { if (victim->valid) victim = &s[i]; continue; }
         if (victim->valid && s[i].last_use < victim->last_use) victim = &s[i];
     }
-    if (victim->valid && !(victim->did == did && victim->page == page)) ++evictions_;
-    *victim = {true, did, page, ++clock_, t};
+    if (victim->valid && !same(*victim)) ++evictions_;
+    *victim = {true, did, pasid, page, ++clock_, t};
 }
 
 void iotlb::invalidate_all() {
@@ -47,6 +48,18 @@ void iotlb::invalidate_pages(std::uint16_t did, std::uint64_t page, unsigned ord
     const std::uint64_t count = std::uint64_t(1) << order;
     for (way& w : ways_)
         if (w.valid && w.did == did && w.page >= first && w.page - first < count) w.valid = false;
+}
+
+void iotlb::invalidate_pasid(std::uint16_t did, std::uint32_t pasid) {
+    for (way& w : ways_)
+        if (w.did == did && w.pasid == pasid) w.valid = false;
+}
+
+void iotlb::invalidate_pasid_pages(std::uint16_t did, std::uint32_t pasid, std::uint64_t page, unsigned order) {
+    const std::uint64_t first = page & ~((std::uint64_t(1) << order) - 1);
+    const std::uint64_t count = std::uint64_t(1) << order;
+    for (way& w : ways_)
+        if (w.valid && w.did == did && w.pasid == pasid && w.page >= first && w.page - first < count) w.valid = false;
 }
 
 unsigned iotlb::valid_entries() const {

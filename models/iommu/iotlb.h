@@ -19,14 +19,19 @@ public:
     // `entries` must be a multiple of `ways`; sets = entries / ways.
     iotlb(unsigned entries, unsigned ways);
 
-    const translation* lookup(std::uint16_t did, std::uint64_t page);
-    void insert(std::uint16_t did, std::uint64_t page, const translation& t);
+    // `pasid`: the PASID tag of a scalable-mode translation (0, RID_PASID, in legacy mode).
+    const translation* lookup(std::uint16_t did, std::uint64_t page, std::uint32_t pasid = 0);
+    void insert(std::uint16_t did, std::uint64_t page, const translation& t, std::uint32_t pasid = 0);
 
     void invalidate_all();
     void invalidate_domain(std::uint16_t did);
     // 2^order pages starting at `page` (aligned down to that size), as the
     // address mask (AM) of a page-selective invalidation.
     void invalidate_pages(std::uint16_t did, std::uint64_t page, unsigned order);
+    // PASID-based invalidation (scalable mode): every page of (did, pasid), or
+    // 2^order pages of it at `page`.
+    void invalidate_pasid(std::uint16_t did, std::uint32_t pasid);
+    void invalidate_pasid_pages(std::uint16_t did, std::uint32_t pasid, std::uint64_t page, unsigned order);
 
     std::uint64_t hits() const { return hits_; }
     std::uint64_t misses() const { return misses_; }
@@ -37,6 +42,7 @@ private:
     struct way {
         bool valid = false;
         std::uint16_t did = 0;
+        std::uint32_t pasid = 0;
         std::uint64_t page = 0;
         std::uint64_t last_use = 0;
         translation t;

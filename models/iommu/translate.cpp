@@ -126,6 +126,7 @@ void iommu::drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, st
     if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
     else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid);
     else ctx_.invalidate_all();
+    sm_drop_contexts(g, did, sid);
 }
 
 void iommu::drop_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am) {
