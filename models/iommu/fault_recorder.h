@@ -15,6 +15,9 @@
 namespace iotwin::iommu {
 
 struct fault_record {
+    fault_record() = default;
+    fault_record(std::uint16_t s, std::uint64_t a, vtd::fault_reason r, bool rd, std::optional<std::uint32_t> p = std::nullopt)
+        : sid(s), address(a), reason(r), read(rd), pasid(p) {}
     std::uint16_t sid = 0;        // requester ID
     std::uint64_t address = 0;    // faulting address (page-aligned in the register)
     vtd::fault_reason reason = vtd::fault_reason::context_not_present;
