@@ -302,6 +302,10 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hp.iommu_regs = am::iommu_regs_base;
     hp.iommu_translate = d.iommu_enabled;
     hp.iommu_address_width = static_cast<unsigned>(d.iommu.address_width);
+    hp.iommu_scalable = d.iommu.scalable;
+    hp.iommu_table = d.iommu_table == 1   ? hyp::vtd_driver::table_kind::first_level
+                     : d.iommu_table == 2 ? hyp::vtd_driver::table_kind::second_level
+                                          : hyp::vtd_driver::table_kind::automatic;
 
     pi->interconnect = std::make_unique<interconnect::router>("interconnect", d.fabric.interconnect);
     pi->memory = std::make_unique<mem::memory>("memory", mp);

@@ -191,6 +191,8 @@ struct platform_desc {
     std::uint64_t memory = 4ull << 30;
     bool iommu_enabled = true;
     iommu::iommu_params iommu;
+    // platform.iommu.table (scalable mode): 0 automatic, 1 first_level, 2 second_level.
+    unsigned iommu_table = 0;
     mem::memory_params dram;
     fabric_params fabric;
     simulation_params simulation;

@@ -295,6 +295,7 @@ const param_range param_ranges[] = {
     {"platform.iommu.paging_cache.pdpe_entries", 0, 1024},
     {"platform.iommu.paging_cache.pde_entries", 0, 1024},
     {"platform.iommu.sllps", 0, 3},
+    {"platform.iommu.pasid_cache.entries", 1, limits::max_context_cache_entries},
     {"platform.iommu.fault_records", 1, 256},
     {"platform.iommu.address_width", 39, 48},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
@@ -585,7 +586,7 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (p.memory > limits::max_memory) r_.fail(n["memory"], "platform.memory is larger than the 1TiB this model supports");
     }
     if (n["iommu"]) {
-        read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled", "iotlb.replacement"});
+        read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled", "iotlb.replacement", "mode", "table"});
         if (n["iommu"]["enabled"]) p.iommu_enabled = r_.boolean(n["iommu"]["enabled"], "platform.iommu.enabled");
         if (const YAML::Node pol = value_at(n["iommu"], "iotlb.replacement"); n["iommu"]["iotlb"].IsMap() && n["iommu"]["iotlb"]["replacement"]) {
             const std::string name = r_.scalar(pol, "platform.iommu.iotlb.replacement");
@@ -604,6 +605,21 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
         if (io.address_width != 39 && io.address_width != 48)
             r_.fail(value_at(where, "address_width"), "platform.iommu.address_width must be 39 or 48 (3- or 4-level tables)");
+        if (io.pasid_cache_entries == 0) r_.fail(value_at(where, "pasid_cache.entries"), "platform.iommu.pasid_cache.entries must be at least 1");
+        if (where["mode"]) {
+            const std::string mode = r_.scalar(where["mode"], "platform.iommu.mode");
+            if (mode != "legacy" && mode != "scalable") r_.fail(where["mode"], "platform.iommu.mode must be legacy or scalable");
+            p.iommu.scalable = mode == "scalable";
+        }
+        if (where["table"]) {
+            const std::string table = r_.scalar(where["table"], "platform.iommu.table");
+            if (table != "auto" && table != "first_level" && table != "second_level")
+                r_.fail(where["table"], "platform.iommu.table must be auto, first_level or second_level");
+            if (!p.iommu.scalable) r_.fail(where["table"], "platform.iommu.table needs platform.iommu.mode: scalable");
+            if (table == "first_level" && io.address_width != 48)
+                r_.fail(where["table"], "platform.iommu.table: first_level needs address_width 48 (4-level first-level tables)");
+            p.iommu_table = table == "first_level" ? 1 : table == "second_level" ? 2 : 0;
+        }
     }
     if (n["dram"]) {
         const YAML::Node dram = n["dram"];

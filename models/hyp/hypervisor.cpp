@@ -46,6 +46,7 @@ hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
     : sc_module(name), cpu("cpu"), hypercalls("hypercalls"), io("io"), p_(p), pool_(p.heap_base, p.heap_size),
       vtd_(*this, p.iommu_regs, pool_, p.iommu_address_width), gnttab_(*this, p.timing.gnttab), evtchn_(*this, p.timing.evtchn) {
     hypercalls.register_b_transport(this, &hypervisor::b_transport_hypercall);
+    if (p.iommu_scalable) vtd_.set_scalable(p.iommu_table);
     ledger_[p.heap_base] = {p.heap_base + p.heap_size, DOMID_XEN};
     for (auto [base, size] : p.ram) {
         // The hypervisor's own image and heap occupy the low RAM it is loaded into.

@@ -146,6 +146,8 @@ struct hypervisor_params {
     std::uint64_t iommu_regs = 0xFED90000;
     bool iommu_translate = true;
     unsigned iommu_address_width = 48;  // platform.iommu.address_width: IOVAs at or above 2^width are refused
+    bool iommu_scalable = false;        // platform.iommu.mode: scalable
+    vtd_driver::table_kind iommu_table = vtd_driver::table_kind::automatic;  // platform.iommu.table
     hypervisor_timing timing;
 };
 

@@ -144,7 +144,7 @@ int hypervisor::create_io_space(domid_t owner, sc_time& d) {
     // Domain IDs of IO spaces follow the domains' (domid + 1) from 0x8000 on,
     // above every domid Xen hands out (DOMID_FIRST_RESERVED is 0x7ff0).
     s.did = static_cast<std::uint16_t>(0x8000 + next_io_space_);
-    s.pgd = vtd_.new_table(d);
+    s.pgd = vtd_.new_table(d, true);  // an unmanaged domain (VFIO type1)
     if (!s.pgd) return -ENOMEM;
     const int id = next_io_space_++;
     io_spaces_[id] = s;

@@ -52,7 +52,8 @@ int vtd_driver::init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t
     sllps_ = (cap >> vtd::cap::SLLPS_SHIFT) & 3;
     root_ = zeroed_frame(d);
     if (!root_) return ENOMEM;
-    write_reg64(vtd::reg::RTADDR, root_, d);
+    // Scalable mode: TTM = 01 in RTADDR (Linux 6.1 iommu_set_root_entry, DMA_RTADDR_SMT).
+    write_reg64(vtd::reg::RTADDR, root_ | (scalable_ ? vtd::sm::TTM_SCALABLE << vtd::sm::TTM_SHIFT : 0), d);
     write_reg32(vtd::reg::GCMD, vtd::gcmd::SRTP, d);
     write_reg32(vtd::reg::FEDATA, fault_msi_data, d);
     write_reg32(vtd::reg::FEADDR, static_cast<std::uint32_t>(fault_msi_addr), d);
@@ -65,13 +66,18 @@ int vtd_driver::init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t
     return 0;
 }
 
-std::uint64_t vtd_driver::new_table(sc_time& d) {
+std::uint64_t vtd_driver::new_table(sc_time& d, bool unmanaged) {
     const std::uint64_t t = zeroed_frame(d);
     if (t) ++tables_;
+    // First-level tables are 4-level x86 tables: a 39-bit unit keeps second-level ones
+    // (Linux 6.1 domain_setup_first_level refuses a 3-level AGAW).
+    const bool fl = width_ == 48 && (kind_ == table_kind::first_level || (kind_ == table_kind::automatic && !unmanaged));
+    if (t && scalable_ && fl) first_level_tables_.insert(t);
     return t;
 }
 
 int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_time& d) {
+    if (scalable_) return attach_scalable(sid, did, pgd, d);
     const std::uint64_t re = root_ + (sid >> 8) * 16;
     std::uint64_t ctp = read64(re, d);
     if (!(ctp & vtd::entry::P)) {
@@ -137,7 +143,7 @@ std::uint64_t vtd_driver::slot_at(std::uint64_t pgd, std::uint64_t iova, int lev
             if (!t) return 0;
             ++tables_;
             // Non-leaf entries grant R and W; the leaf decides.
-            e = t | vtd::entry::R | vtd::entry::W;
+            e = table_entry(pgd, t);
             write64(slot, e, d);
         }
         table = e & vtd::entry::ADDR_MASK;
@@ -157,9 +163,8 @@ int vtd_driver::map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, 
     if (at != level) return EEXIST;  // inside a larger page already mapped
     const std::uint64_t e = read64(slot, d);
     if (present(e)) return level > 1 && !(e & vtd::entry::PS) ? EBUSY : EEXIST;
-    write64(slot, (maddr & vtd::entry::ADDR_MASK) | (read ? vtd::entry::R : 0) | (write ? vtd::entry::W : 0) |
-                      (level > 1 ? vtd::entry::PS : 0),
-            d);
+    // PS (bit 7) marks a large page in both the second-level and the first-level format.
+    write64(slot, leaf_entry(pgd, maddr, read, write) | (level > 1 ? vtd::entry::PS : 0), d);
     if (level > 1) ++superpages_;
     // Not-present to present needs no invalidation (CAP.CM = 0).
     return 0;

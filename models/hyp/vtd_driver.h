@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <systemc>
@@ -57,8 +58,18 @@ public:
     // Programs the root table and the fault event interrupt; enables DMA
     // remapping when `translate` (otherwise DMA passes untranslated).
     int init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t fault_msi_data, sc_core::sc_time& d);
+    // Scalable mode (vtd_scalable.cpp): which tables a domain's IO page table
+    // is made of. automatic: Linux 6.1's first_level_by_default(): first-level
+    // for kernel-managed (DMA API) domains, second-level for unmanaged ones
+    // (IOMMU_DOMAIN_UNMANAGED, what VFIO type1 allocates).
+    enum class table_kind { automatic, first_level, second_level };
+    // Before init(): program the unit in scalable mode (RTADDR.TTM = 01).
+    void set_scalable(table_kind k) { scalable_ = true; kind_ = k; }
+    bool scalable() const { return scalable_; }
+    bool first_level(std::uint64_t pgd) const { return first_level_tables_.count(pgd) != 0; }
     // A new, empty top-level table for an IOMMU domain; 0 when out of frames.
-    std::uint64_t new_table(sc_core::sc_time& d);
+    // `unmanaged`: the table of an IO space a user-space driver manages (VFIO).
+    std::uint64_t new_table(sc_core::sc_time& d, bool unmanaged = false);
     // Points requester `sid` at domain `did` with top-level table `pgd`, as
     // the domain's mode says (set_mode; translated by default).
     int attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
@@ -117,6 +128,11 @@ private:
     void unmap_level(std::uint16_t did, std::uint64_t table, int level, std::uint64_t base, std::uint64_t first,
                      std::uint64_t last, std::uint64_t& pages, std::uint64_t& lo, std::uint64_t& hi, sc_core::sc_time& d);
     void invalidate_page(std::uint16_t did, std::uint64_t iova, sc_core::sc_time& d);
+    // Scalable mode (vtd_scalable.cpp): the RID_PASID entry of `sid` and its
+    // context entry; the entries a non-leaf and a leaf slot of `pgd` hold.
+    int attach_scalable(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
+    std::uint64_t table_entry(std::uint64_t pgd, std::uint64_t next) const;
+    std::uint64_t leaf_entry(std::uint64_t pgd, std::uint64_t maddr, bool read, bool write) const;
 
     bus_port& bus_;
     std::uint64_t regs_;
@@ -126,6 +142,10 @@ private:
     std::uint64_t sllps_ = 0;  // CAP.SLLPS as init() read it
     std::map<std::uint16_t, iommu_mode> modes_;
     std::uint64_t tables_ = 0, invalidations_ = 0, superpages_ = 0;
+    bool scalable_ = false;
+    table_kind kind_ = table_kind::automatic;
+    std::set<std::uint64_t> first_level_tables_;      // top-level tables in the first-level format
+    std::map<std::uint16_t, std::uint64_t> pasid_dirs_;  // each source ID's PASID directory
 };
 
 } // namespace iotwin::hyp

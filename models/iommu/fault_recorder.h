@@ -6,6 +6,7 @@
 // software starts scanning (VT-d 3.x 11.4.9.1). A plain class.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,14 @@
 namespace iotwin::iommu {
 
 struct fault_record {
+    fault_record() = default;
+    fault_record(std::uint16_t s, std::uint64_t a, vtd::fault_reason r, bool rd, std::optional<std::uint32_t> p = std::nullopt)
+        : sid(s), address(a), reason(r), read(rd), pasid(p) {}
     std::uint16_t sid = 0;        // requester ID
     std::uint64_t address = 0;    // faulting address (page-aligned in the register)
     vtd::fault_reason reason = vtd::fault_reason::context_not_present;
     bool read = false;            // T: 1 read, 0 write
+    std::optional<std::uint32_t> pasid;  // the request's PASID (PV and PASID value of the record)
 };
 
 // The line Linux 6.1 logs for a fault it reads from a recording register

@@ -11,14 +11,16 @@ using namespace sc_core;
 using vtd::fault_reason;
 
 namespace {
-constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width, unsigned sllps) {
+constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width, unsigned sllps, bool scalable, bool fl1gp) {
     // ND=2 (256 domains), SAGAW=the one level count of the width (3-level: bit 1, 4-level: bit 2),
     // MGAW=width - 1, FRO at FRCD_BASE, SLLPS (bits 37:34: bit 34 2 MiB, bit 35 1 GiB; VT-d 3.x
     // 11.4.2; Linux 6.1 include/linux/intel-iommu.h cap_super_page_val), NFR, PSI, MAMV=9.
     const std::uint64_t sagaw = width == 39 ? 0x2 : 0x4;
     return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
            (std::uint64_t(sllps & 3) << vtd::cap::SLLPS_SHIFT) | (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) |
-           (9ull << 48);
+           (9ull << 48) |
+           // Scalable mode: FL1GP when 1 GiB first-level pages are honoured; FL5LP clear (4-level first-level tables only).
+           (std::uint64_t(scalable && fl1gp) << vtd::cap_bit::FL1GP);
 }
 
 iotlb_config tlb_config(const iommu_params& p) {
@@ -31,9 +33,12 @@ iotlb_config tlb_config(const iommu_params& p) {
     c.superpage_ways = static_cast<unsigned>(p.iotlb_superpage_ways);
     return c;
 }
-constexpr std::uint64_t ecap_value() {
+constexpr std::uint64_t ecap_value(bool scalable) {
     // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, no QI, PT supported.
-    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << 6);
+    // Scalable mode: SMTS, FLTS, SLTS, PASID with PSS = 19 (20-bit PASIDs); no NEST, no SRS, no SMPWC.
+    const std::uint64_t sm = (1ull << vtd::ecap_bit::SMTS) | (1ull << vtd::ecap_bit::FLTS) | (1ull << vtd::ecap_bit::SLTS) |
+                             (1ull << vtd::ecap_bit::PASID) | (19ull << vtd::ecap_bit::PSS);
+    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << vtd::ecap_bit::PT) | (scalable ? sm : 0);
 }
 } // namespace
 
@@ -42,16 +47,18 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
       tlb_(tlb_config(p)),
       psc_({static_cast<unsigned>(p.pde_cache_entries), static_cast<unsigned>(p.pdpe_cache_entries),
             static_cast<unsigned>(p.pml4_cache_entries)}),
-      ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)) {
+      ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)),
+      sm_ctx_(static_cast<unsigned>(p.context_cache_entries)), pasid_cache_(static_cast<unsigned>(p.pasid_cache_entries)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width),
-                                                 static_cast<unsigned>(p.sllps))});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value()});
+                                                 static_cast<unsigned>(p.sllps), p.scalable, p.first_level_1g)});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
-    bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff)});
+    // TTM (bits 11:10) is writable only on a unit that reports SMTS (VT-d 3.x 11.4.5).
+    bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff) | (p.scalable ? vtd::sm::TTM_MASK : 0)});
     bank_.define({"CCMD_REG", CCMD, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_ccmd(v); });
     bank_.define({"FECTL_REG", FECTL, 4, vtd::fectl::IM, vtd::fectl::IM});
     bank_.define({"FEDATA_REG", FEDATA, 4, 0, 0xffff});
@@ -99,11 +106,17 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         // A read of the interrupt window is not an interrupt; VT-d blocks it.
         o.ok = false;
         o.reason = fault_reason::read_not_permitted;
+    } else if (root_ttm_ != vtd::sm::TTM_LEGACY) {
+        o = translate_scalable(ext->requester_id, ext->pasid, iova, write, delay);
+    } else if (ext->pasid) {
+        // A legacy-mode root table has no PASID-granular entries (VT-d 3.x 7.1.3).
+        o.ok = false;
+        o.reason = fault_reason::sm_ttm0_request_with_pasid;
     } else {
         o = translate(ext->requester_id, iova, write, delay);
     }
     if (!o.ok) {
-        report_fault({ext->requester_id, iova, o.reason, !write}, o.fpd, delay);
+        report_fault({ext->requester_id, iova, o.reason, !write, ext->pasid}, o.fpd, delay);
         ext->iommu_fault = true;
         ++blocked_;
         pcie::complete(gp, ext, pcie::completion::UR);
@@ -166,6 +179,7 @@ void iommu::reg_write(std::uint32_t off, unsigned len, std::uint64_t v) {
 void iommu::on_gcmd(std::uint64_t value) {
     if (value & vtd::gcmd::SRTP) {
         root_table_ = bank_.get(vtd::reg::RTADDR, 8) & ~std::uint64_t(0xfff);
+        root_ttm_ = (bank_.get(vtd::reg::RTADDR, 8) & vtd::sm::TTM_MASK) >> vtd::sm::TTM_SHIFT;
         gsts_ |= vtd::gsts::RTPS;
     }
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
@@ -202,6 +216,7 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);
+    if (p_.scalable) sm_stats(out);
 }
 
 } // namespace iotwin::iommu

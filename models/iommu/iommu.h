@@ -40,6 +40,7 @@
 #include "models/iommu/fault_recorder.h"
 #include "models/iommu/iotlb.h"
 #include "models/iommu/paging_cache.h"
+#include "models/iommu/scalable.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::iommu {
@@ -61,6 +62,12 @@ struct iommu_params {
     bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
+    // platform.iommu.mode (legacy | scalable; the loader reads it): the unit
+    // reports scalable-mode translation (ECAP.SMTS, FLTS, SLTS, PASID) and
+    // honours RTADDR.TTM = 01.
+    bool scalable = false;
+    std::uint64_t pasid_cache_entries = 16;
+    bool first_level_1g = true;  // CAP.FL1GP: 1 GiB first-level pages
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity (the 4 KiB array when iotlb.superpage_entries > 0)");
@@ -77,6 +84,8 @@ struct iommu_params {
         v("address_width", address_width, "bits", "address width: 39 (3-level tables) or 48 (4-level); CAP.MGAW and SAGAW");
         v("sllps", sllps, "", "second-level superpage sizes the unit supports (CAP.SLLPS): 0 none, 1 2 MiB, 3 2 MiB and 1 GiB");
         v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
+        v("pasid_cache.entries", pasid_cache_entries, "entries", "PASID-cache capacity in scalable mode (fully associative; the scalable-mode context cache has context_cache.entries)");
+        v("first_level_1g", first_level_1g, "", "CAP.FL1GP: first-level tables may map 1 GiB pages (scalable mode)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
     }
@@ -104,6 +113,18 @@ public:
     const paging_cache& paging_caches() const { return psc_; }
     const context_cache& contexts() const { return ctx_; }
     void stats(stat_map& out) const;
+
+    // Queued-invalidation descriptors of scalable mode (VT-d 3.x 6.5.2.4, 6.5.2.3),
+    // with the descriptor's fields as arguments (scalable.cpp). False for a
+    // reserved granularity (nothing is invalidated).
+    // PASID-based-IOTLB invalidation (type 0x6): granularity 2 (Linux
+    // QI_GRAN_NONG_PASID) every translation of (did, pasid), 3 (QI_GRAN_PSI_PASID)
+    // 2^am pages at addr; ih: invalidation hint (leaf entries only).
+    bool invalidate_pasid_iotlb(std::uint16_t did, std::uint32_t pasid, unsigned granularity, std::uint64_t addr,
+                                unsigned am, bool ih);
+    // PASID-cache invalidation (type 0x7): granularity 0 domain-selective,
+    // 1 PASID-selective within the domain, 3 global.
+    bool invalidate_pasid_cache(std::uint16_t did, std::uint32_t pasid, unsigned granularity);
 
 private:
     struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
@@ -142,6 +163,19 @@ private:
     // The fault registers (FSTS, FECTL, the fault recording registers): false for any other offset.
     bool fault_reg_read(std::uint32_t off, unsigned len, std::uint64_t& v) const;
     bool fault_reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
+    // Scalable mode (scalable.cpp): the lookup through scalable-mode root and
+    // context entries, the PASID directory and table, and the first-level walk.
+    bool scalable_root() const { return root_ttm_ == vtd::sm::TTM_SCALABLE; }
+    outcome translate_scalable(std::uint16_t sid, std::optional<std::uint32_t> pasid, std::uint64_t iova, bool write,
+                               sc_core::sc_time& delay);
+    bool fetch_sm_context(std::uint16_t sid, sm_context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
+    bool fetch_pasid_entry(const sm_context& c, std::uint32_t pasid, pasid_entry& e, bool& fpd, vtd::fault_reason& why,
+                           sc_core::sc_time& delay);
+    bool walk_first_level(std::uint64_t table, std::uint64_t iova, bool write, translation& t, unsigned& order, bool& cacheable,
+                          vtd::fault_reason& why, sc_core::sc_time& delay);
+    bool write_qword(std::uint64_t addr, std::uint64_t v, sc_core::sc_time& delay);
+    void sm_drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid);
+    void sm_stats(stat_map& out) const;
     void on_gcmd(std::uint64_t value);
     void on_ccmd(std::uint64_t value);
     void on_iotlb(std::uint64_t value);
@@ -150,10 +184,14 @@ private:
     register_bank bank_;
     std::uint32_t gsts_ = 0;
     std::uint64_t root_table_ = 0;  // latched by SRTP
+    std::uint64_t root_ttm_ = 0;    // RTADDR.TTM latched by SRTP
     iotlb tlb_;
     paging_cache psc_;
     context_cache ctx_;
     fault_recorder recorder_;
+    sm_context_cache sm_ctx_;
+    pasid_cache pasid_cache_;
+    std::uint64_t first_level_walks_ = 0, ad_updates_ = 0, pasid_iotlb_invalidations_ = 0, pasid_cache_invalidations_ = 0;
     timed_resource walker_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;

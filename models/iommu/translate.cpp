@@ -150,6 +150,7 @@ void iommu::drop_contexts(vtd::invalidation_granularity g, std::uint16_t did, st
     if (g == vtd::invalidation_granularity::domain) ctx_.invalidate_domain(did);
     else if (g == vtd::invalidation_granularity::device_or_page) ctx_.invalidate_device(sid, function_mask);
     else ctx_.invalidate_all();
+    sm_drop_contexts(g, did, sid);
 }
 
 // VT-d 3.x 6.5.1.2 (IOTLB invalidation): global and domain-selective drop

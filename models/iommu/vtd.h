@@ -77,8 +77,82 @@ enum class fault_reason : std::uint8_t {
     reserved_context = 0xb,
     reserved_paging = 0xc,
     translation_type_blocked = 0xd,
+    // Scalable mode (VT-d 3.x 7.1.3, table 26 and following; the codes and
+    // texts of Linux 6.1's dma_remap_sm_fault_reasons[], dmar.c, from 0x30).
+    sm_root_table_invalid = 0x30,        // RTADDR.TTM reserved value
+    sm_ttm0_request_with_pasid = 0x31,   // legacy-mode root table, request with PASID
+    sm_root_access = 0x38,
+    sm_root_not_present = 0x39,
+    sm_context_access = 0x40,
+    sm_context_not_present = 0x41,
+    sm_context_invalid = 0x43,
+    sm_pasid_disabled = 0x45,            // request with PASID, context PASIDE clear
+    sm_pasid_too_large = 0x46,           // PASID beyond the directory PDTS gives
+    sm_pasid_dir_access = 0x50,
+    sm_pasid_dir_not_present = 0x51,
+    sm_pasid_entry_access = 0x58,
+    sm_pasid_entry_not_present = 0x59,
+    sm_pasid_entry_invalid = 0x5b,       // PGTT (or its fields) programmed to what the unit does not support
+    sm_fl_entry_access = 0x70,
+    sm_fl_not_present = 0x71,
+    sm_fl_reserved = 0x72,
+    sm_sl_entry_access = 0x78,
+    sm_sl_not_present = 0x79,            // second-level entry with R = W = 0
+    sm_sl_reserved = 0x7a,
+    sm_not_canonical = 0x80,             // first-level input address not canonical
+    sm_user_not_permitted = 0x81,        // U/S clear on a first-level entry, user-privilege request
+    sm_beyond_max = 0x83,                // address beyond the address width (second level)
+    sm_write_not_permitted = 0x85,
+    sm_read_not_permitted = 0x86,
 };
 const char* describe(fault_reason r);
+
+// Scalable-mode translation structures (VT-d 3.x 9.4-9.9), with the bit
+// positions Linux 6.1 programs (drivers/iommu/intel/iommu.h, pasid.h).
+namespace sm {
+// RTADDR_REG bits 11:10 (TTM): 00 legacy, 01 scalable (Linux: DMA_RTADDR_SMT = 1 << 10).
+constexpr unsigned TTM_SHIFT = 10;
+constexpr std::uint64_t TTM_MASK = 3ull << TTM_SHIFT, TTM_LEGACY = 0, TTM_SCALABLE = 1;
+// Scalable-mode root entry (9.2): LP bit 0 and LCTP bits 63:12 for devfn 0-127
+// (low quadword), UP bit 64 and UCTP bits 127:76 for devfn 128-255 (high).
+constexpr std::uint64_t ROOT_PRESENT = 1;
+// Scalable-mode context entry (9.4): 256 bits, 128 per 4 KiB table (index devfn & 0x7f).
+// Low: P 0, FPD 1, DTE 2, PASIDE 3, PRE 4, PDTS 11:9 (2^(PDTS+7) directory entries),
+// PASIDDIRPTR 63:12. High: RID_PASID bits 19:0.
+constexpr unsigned CONTEXT_SIZE = 32;
+constexpr std::uint64_t CTX_P = 1, CTX_FPD = 2, CTX_DTE = 4, CTX_PASIDE = 8, CTX_PRE = 16;
+constexpr unsigned CTX_PDTS_SHIFT = 9;
+constexpr std::uint64_t CTX_RID_PASID_MASK = 0xfffff;
+// PASID directory entry (9.5): P 0, FPD 1, SMPTBLPTR 63:12; PASID bits 19:6 index the
+// directory, bits 5:0 the 64-entry PASID table (Linux PASID_PDE_SHIFT).
+constexpr unsigned PASID_PDE_SHIFT = 6;
+constexpr std::uint64_t PDE_P = 1, PDE_FPD = 2;
+// PASID table entry (9.6): 512 bits. Qword 0: P 0, FPD 1, AW 4:2, PGTT 8:6,
+// SLPTPTR 63:12. Qword 1: DID 15:0. Qword 2: SRE bit 0 (128), FLPM 3:2, FLPTPTR 63:12.
+constexpr unsigned PASID_ENTRY_SIZE = 64;
+constexpr std::uint64_t PE_P = 1, PE_FPD = 2, PE_SRE = 1;
+constexpr unsigned PE_AW_SHIFT = 2, PE_PGTT_SHIFT = 6, PE_FLPM_SHIFT = 2;
+constexpr std::uint64_t PE_DID_MASK = 0xffff;
+// PGTT (Linux PASID_ENTRY_PGTT_*): first-level only, second-level only, nested, pass-through.
+constexpr std::uint64_t PGTT_FIRST_LEVEL = 1, PGTT_SECOND_LEVEL = 2, PGTT_NESTED = 3, PGTT_PASS_THROUGH = 4;
+// First-level paging entries (9.7, the x86 4-level format).
+constexpr std::uint64_t FL_P = 1, FL_RW = 1u << 1, FL_US = 1u << 2, FL_A = 1u << 5, FL_D = 1u << 6, FL_PS = 1u << 7;
+constexpr std::uint64_t FL_XD = 1ull << 63;
+// The PASID Linux 6.1 puts in RID_PASID (PASID_RID2PASID): requests without PASID use it.
+constexpr std::uint32_t RID_PASID = 0;
+// One 4 KiB PASID directory (512 entries): PDTS 2, PASIDs 0..32767, as Linux 6.1's
+// intel_pasid_alloc_table sizes it for a function without a PASID capability.
+constexpr unsigned DIRECTORY_PDTS = 2;
+} // namespace sm
+
+namespace ecap_bit {
+// ECAP_REG (VT-d 3.x 11.4.3; Linux iommu.h ecap_*).
+constexpr unsigned PT = 6, PSS = 35, PASID = 40, SMTS = 43, SLTS = 46, FLTS = 47;
+} // namespace ecap_bit
+namespace cap_bit {
+// CAP_REG (VT-d 3.x 11.4.2; Linux iommu.h cap_fl1gp_support, cap_fl5lp_support).
+constexpr unsigned FL1GP = 56, FL5LP = 60;
+} // namespace cap_bit
 
 constexpr unsigned mgaw = 48;           // address width the 4-level table covers (the default width)
 constexpr unsigned levels = 4;

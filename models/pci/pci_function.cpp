@@ -521,6 +521,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         }
         ext = pcie::pcie_ext{};
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
+        ext.pasid = pasid_;
         ext.origin = this;
         prepare(gp, cmd, a, data + off, n);
         const sc_time sent_at = sc_time_stamp();

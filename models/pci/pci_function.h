@@ -248,6 +248,8 @@ public:
     // A malicious function puts any requester ID in the requests it issues
     // (DMA and MSI) until this is reset; its physical origin stays its own.
     void forge_requester_id(std::optional<std::uint16_t> rid) { forged_requester_id_ = rid; }
+    // The PASID TLP prefix the function's DMA requests carry until this is reset.
+    void set_pasid(std::optional<std::uint32_t> pasid) { pasid_ = pasid; }
 
     std::uint32_t max_payload() const;       // bytes, from Device Control
     std::uint32_t max_read_request() const;  // bytes, from Device Control
@@ -325,6 +327,7 @@ private:
     // point is renewed whenever it syncs, so one keeper serves every caller).
     tlm_utils::tlm_quantumkeeper quantum_keeper_;
     std::optional<std::uint16_t> forged_requester_id_;
+    std::optional<std::uint32_t> pasid_;
     // --- INTx (models/pci/intx.cpp) ---
     // Re-evaluates the effective line (level, Interrupt Disable, MSI/MSI-X
     // Enable, the pin) and sends Assert/Deassert when it changed; runs after

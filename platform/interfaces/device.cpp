@@ -41,12 +41,27 @@ private:
     pci::pci_function& f_;
 };
 
+// A DMA step's `pasid`: the PASID TLP prefix its requests carry (PCIe 6.2.10.4).
+class with_pasid {
+public:
+    with_pasid(step_context& c, pci::pci_function& f) : f_(f) {
+        if (c.has("pasid")) f_.set_pasid(static_cast<std::uint32_t>(c.integer("pasid")));
+    }
+    ~with_pasid() { f_.set_pasid(std::nullopt); }
+    with_pasid(const with_pasid&) = delete;
+    with_pasid& operator=(const with_pasid&) = delete;
+
+private:
+    pci::pci_function& f_;
+};
+
 void op_dma_read(step_context& c) {
     const std::uint64_t len = c.size("len"), addr = c.integer("addr");
     if (!bus_range_ok(addr, len)) return c.set_errno(EINVAL);
     std::vector<std::uint8_t> buf(len);
     pci::pci_function& f = c.acting_device();
     const forged_id forged(c, f);
+    const with_pasid tagged(c, f);
     const auto r = f.dma(tlm::TLM_READ_COMMAND, addr, buf.data(), len, c.delay);
     dma_result(c, r);
     if (r.issued && r.status == pcie::completion::SC) c.result()["data"] = hex_bytes(buf.data(), buf.size());
@@ -58,6 +73,7 @@ void op_dma_write(step_context& c) {
     if (!bus_range_ok(addr, buf.size())) return c.set_errno(EINVAL);
     pci::pci_function& f = c.acting_device();
     const forged_id forged(c, f);
+    const with_pasid tagged(c, f);
     dma_result(c, f.dma(tlm::TLM_WRITE_COMMAND, addr, buf.data(), buf.size(), c.delay));
 }
 
@@ -93,6 +109,11 @@ void op_device_intx(step_context& c) {
     c.result()["changed"] = f.intx_signalled() != was;
 }
 
+arg_spec pasid_arg() {
+    return {"pasid", arg_type::integer, false, "PASID the requests carry in a PASID TLP prefix (20 bits); none: requests without PASID",
+            0, 0xfffff};
+}
+
 arg_spec requester_id_arg() {
     return {"requester_id", arg_type::integer, false,
             "routing ID the function puts in its requests instead of its own (a malicious device): bus << 8 | device << 3 | function",
@@ -107,14 +128,14 @@ void register_device(op_registry& r) {
     const std::string eio = "EIO: not issued (Bus Master Enable clear, also when cleared during the transfer)";
     r.add({"device.dma_read", actor::device, "the function reads memory by DMA",
            {{"addr", t::integer, true, "bus address (IOVA)"}, {"len", t::size, true, "bytes", 1, op_limits::max_transfer},
-            requester_id_arg()},
+            requester_id_arg(), pasid_arg()},
            {{"data", rt::data, "the bytes read"}, {"issued", rt::boolean, "the request went out"},
             {"completion", rt::completion, "PCIe completion status"}},
            {}, {}, eio + ", or completed with UR/CA; EINVAL: addr + len runs past 2^64"},
           op_dma_read);
     r.add({"device.dma_write", actor::device, "the function writes memory by DMA (posted: no completion comes back)",
            {{"addr", t::integer, true, "bus address (IOVA)"}, {"data", t::data, true, "bytes to write", 1, op_limits::max_transfer},
-            requester_id_arg()},
+            requester_id_arg(), pasid_arg()},
            {{"issued", rt::boolean, "the request went out"}, {"posted", rt::boolean, "always true: no completion comes back"}},
            {}, {}, eio + " (a write is posted: its errno is 0 whatever became of it); EINVAL: addr + length runs past 2^64"},
           op_dma_write);

@@ -94,6 +94,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/examples/dma-into-mapped-page.yaml",
     "scenarios/examples/dma-scatter-gather.yaml",
     "scenarios/examples/dma-to-unmapped-iova-faults.yaml",
+    "scenarios/examples/iommu-scalable-first-level.yaml",
     "scenarios/examples/intx-through-switch-reaches-domain.yaml",
     "scenarios/examples/edu-dma-through-iommu.yaml",
     "scenarios/examples/vfio-type1-edu-dma.yaml",
