@@ -27,7 +27,8 @@ constexpr std::uint64_t ecap_value() {
 iommu::iommu(sc_module_name name, const iommu_params& p)
     : sc_module(name), in("in"), mem_out("mem_out"), regs("regs"), p_(p), bank_(vtd::reg::SIZE),
       tlb_(static_cast<unsigned>(p.iotlb_entries), static_cast<unsigned>(p.iotlb_ways)),
-      ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)) {
+      ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)),
+      walk_pool_(static_cast<unsigned>(p.pending_misses), static_cast<unsigned>(p.walkers)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
     using namespace vtd::reg;
@@ -165,6 +166,10 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "context_cache_misses", ctx_.misses());
     add_stat(out, n, "page_walks", walks_);
     add_stat(out, n, "walk_reads", walk_reads_);
+    add_stat(out, n, "walks_queued", walk_pool_.queued());
+    add_stat(out, n, "walk_queue_ps", walk_pool_.queue_ps());
+    add_stat(out, n, "walk_queue_max_ps", walk_pool_.max_queue_ps());
+    add_stat(out, n, "walker_busy_ps", walk_pool_.walker_busy_ps());
     add_stat(out, n, "translated", translated_);
     add_stat(out, n, "untranslated", untranslated_);
     add_stat(out, n, "faults", faults_.size());

@@ -36,6 +36,7 @@
 #include "models/iommu/context_cache.h"
 #include "models/iommu/fault_recorder.h"
 #include "models/iommu/iotlb.h"
+#include "models/iommu/walkers.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::iommu {
@@ -49,6 +50,8 @@ struct iommu_params {
     bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
+    std::uint64_t walkers = 12;         // page walks in progress at once (walkers.h; docs/timing.md)
+    std::uint64_t pending_misses = 16;  // IOTLB misses outstanding at once (docs/timing.md)
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity");
@@ -59,6 +62,8 @@ struct iommu_params {
         v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
+        v("walkers", walkers, "walkers", "page walks in progress at once; a walker is busy for the whole walk (1..64)");
+        v("pending_misses", pending_misses, "misses", "IOTLB misses outstanding at once, waiting for a walker or walking (1..256)");
     }
 };
 
@@ -126,7 +131,7 @@ private:
     iotlb tlb_;
     context_cache ctx_;
     fault_recorder recorder_;
-    timed_resource walker_;
+    walk_resources walk_pool_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;

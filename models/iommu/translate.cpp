@@ -35,11 +35,16 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
     const std::uint64_t page = iova >> 12;
     if (const translation* t = tlb_.lookup(c.did, page)) {
         o.t = *t;
-    } else if (walk(c, iova, o.t, o.reason, write, delay)) {
-        tlb_.insert(c.did, page, o.t);
     } else {
-        o.ok = false;
-        return o;
+        // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
+        const walk_resources::ticket held = walk_pool_.begin(delay);
+        const bool found = walk(c, iova, o.t, o.reason, write, delay);
+        walk_pool_.end(held, delay);
+        if (!found) {
+            o.ok = false;
+            return o;
+        }
+        tlb_.insert(c.did, page, o.t);
     }
     if (write ? !o.t.write : !o.t.read) {
         o.ok = false;
@@ -94,7 +99,7 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, fault_rea
         const unsigned shift = 12 + 9 * (level - 1);
         const std::uint64_t index = (iova >> shift) & 0x1ff;
         std::uint64_t e;
-        occupy(walker_, delay, p_.walk_step_latency);
+        delay += p_.walk_step_latency;  // the walker's own work per level, while it holds the walker
         if (!read_qword(table + index * 8, e, delay)) { why = fault_reason::paging_entry_access; return false; }
         if (!(e & (vtd::entry::R | vtd::entry::W))) {
             why = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;
