@@ -132,6 +132,8 @@ private:
     context_cache ctx_;
     fault_recorder recorder_;
     walk_resources walk_pool_;
+    // The payload of the walker's table reads, reused: building one allocates.
+    tlm::tlm_generic_payload walk_gp_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;

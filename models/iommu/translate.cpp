@@ -55,7 +55,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
 
 bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
     std::uint8_t buf[8];
-    tlm::tlm_generic_payload gp;
+    tlm::tlm_generic_payload& gp = walk_gp_;
     prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 8);
     mem_out->b_transport(gp, delay);
     ++walk_reads_;
