@@ -23,6 +23,10 @@ std::uint64_t next_random(std::uint64_t& state) {
     return z ^ (z >> 31);
 }
 
+// A bound on one run, so that no register value keeps the simulation busy for
+// hours of host time: 2^20 transfers (64 MiB of 64-byte reads).
+constexpr std::uint64_t max_transfers = std::uint64_t(1) << 20;
+
 std::uint64_t picoseconds(const sc_time& t) { return static_cast<std::uint64_t>(t.to_seconds() * 1e12 + 0.5); }
 } // namespace
 
@@ -98,7 +102,9 @@ bool pcie_bench::bench(std::uint64_t epoch) {
     const std::uint64_t base = regs_.get(WINDOW, 8), window = regs_.get(WINDOW_SIZE, 8);
     const std::uint64_t xfer = regs_.get(XFER, 4);
     const std::uint64_t count = regs_.get(COUNT, 4), warmup = regs_.get(WARMUP, 4);
-    if (xfer == 0 || xfer > MAX_XFER || window < xfer || window % xfer || base + window < base) return false;
+    if (xfer == 0 || xfer > MAX_XFER || window < xfer || window % xfer || base + window < base ||
+        count + warmup > max_transfers)
+        return false;
     const tlm::tlm_command cmd = regs_.get(CONTROL, 4) & WRITE ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND;
     const std::uint64_t slots = window / xfer;
     std::uint64_t state = regs_.get(SEED, 8);

@@ -13,7 +13,10 @@
 
 #include "tests/support/iotlb_reach.h"
 
-int main(int argc, char** argv) {
+// The SystemC banner is printed when the kernel starts: turn it off before that.
+const bool quiet_systemc = [] { return setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1) == 0; }();
+
+int sc_main(int argc, char* argv[]) {
     using namespace iotwin::test::reach;
     config base;
     for (int i = 1; i < argc; ++i) {

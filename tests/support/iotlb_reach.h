@@ -11,6 +11,7 @@
 // elaborates once per process.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,10 +96,13 @@ struct measurement {
 inline std::optional<measurement> run(const config& c) {
     int fds[2];
     if (pipe(fds) != 0) return std::nullopt;
+    std::fflush(nullptr);  // the child must not write the parent's buffered output again
     const pid_t pid = fork();
     if (pid < 0) return std::nullopt;
     if (pid == 0) {
         close(fds[0]);
+        // The child's own messages (the kernel's stop notice) are not the caller's output.
+        if (const int null = open("/dev/null", O_WRONLY); null >= 0) dup2(null, STDOUT_FILENO);
         measurement m;
         bool ok = false;
         try {
