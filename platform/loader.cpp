@@ -298,6 +298,8 @@ const param_range param_ranges[] = {
     {"platform.iommu.pasid_cache.entries", 1, limits::max_context_cache_entries},
     {"platform.iommu.fault_records", 1, 256},
     {"platform.iommu.address_width", 39, 48},
+    {"platform.iommu.walkers", 1, 64},
+    {"platform.iommu.pending_misses", 1, 256},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},

@@ -53,6 +53,39 @@ public:
         }
         return append(earliest, busy);
     }
+    // When a request arriving at `arrival` that occupies the resource for
+    // `busy` would start, booking nothing (a pool of servers asks each).
+    sc_core::sc_time first_fit(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now) {
+        prune(now);
+        if (busy_.empty() || arrival >= busy_.back().end) return arrival;
+        sc_core::sc_time earliest = arrival;
+        auto it = std::upper_bound(busy_.begin(), busy_.end(), arrival,
+                                   [](const sc_core::sc_time& t, const interval& i) { return t < i.end; });
+        for (; it != busy_.end(); ++it) {
+            if (earliest + busy <= it->start) return earliest;
+            earliest = std::max(earliest, it->end);
+        }
+        return earliest;
+    }
+    // Books [start, end) whatever is booked already: intervals it overlaps
+    // or touches become one (for work whose length is known only once done).
+    void book(const sc_core::sc_time& start, const sc_core::sc_time& end, const sc_core::sc_time& now) {
+        if (end <= start) return;
+        prune(now);
+        if (busy_.empty() || start > busy_.back().end) { busy_.push_back({start, end}); return; }
+        auto first = std::lower_bound(busy_.begin(), busy_.end(), start,
+                                      [](const interval& i, const sc_core::sc_time& t) { return i.end < t; });
+        if (first == busy_.end() || end < first->start) { busy_.insert(first, {start, end}); return; }
+        first->start = std::min(first->start, start);
+        first->end = std::max(first->end, end);
+        auto next = first + 1;
+        auto last = next;
+        while (last != busy_.end() && last->start <= first->end) {
+            first->end = std::max(first->end, last->end);
+            ++last;
+        }
+        busy_.erase(next, last);
+    }
     // When the resource is free of everything booked so far.
     sc_core::sc_time next_free() const { return busy_.empty() ? sc_core::SC_ZERO_TIME : busy_.back().end; }
     // Intervals booked and not yet past (for tests and statistics).

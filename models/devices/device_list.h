@@ -14,6 +14,7 @@
 #include "models/devices/edu.h"
 #include "models/devices/model_traits.h"
 #include "models/devices/nic.h"
+#include "models/devices/pcie_bench.h"
 #include "models/devices/scripted.h"
 
 #define IOTWIN_DEVICE_MODELS(X)                          \
@@ -21,6 +22,7 @@
     X(dma_engine, devices::dma_engine, devices::dma_engine_params) \
     X(edu, devices::edu, devices::edu_params) \
     X(nic, devices::nic, devices::nic_params) \
+    X(pcie_bench, devices::pcie_bench, devices::pcie_bench_params) \
     X(scripted, devices::scripted, devices::scripted_params)
 
 namespace iotwin::devices {

@@ -48,7 +48,8 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
       psc_({static_cast<unsigned>(p.pde_cache_entries), static_cast<unsigned>(p.pdpe_cache_entries),
             static_cast<unsigned>(p.pml4_cache_entries)}),
       ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)),
-      sm_ctx_(static_cast<unsigned>(p.context_cache_entries)), pasid_cache_(static_cast<unsigned>(p.pasid_cache_entries)) {
+      sm_ctx_(static_cast<unsigned>(p.context_cache_entries)), pasid_cache_(static_cast<unsigned>(p.pasid_cache_entries)),
+      walk_pool_(static_cast<unsigned>(p.pending_misses), static_cast<unsigned>(p.walkers)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
     using namespace vtd::reg;
@@ -207,6 +208,10 @@ void iommu::stats(stat_map& out) const {
     }
     add_stat(out, n, "page_walks", walks_);
     add_stat(out, n, "walk_reads", walk_reads_);
+    add_stat(out, n, "walks_queued", walk_pool_.queued());
+    add_stat(out, n, "walk_queue_ps", walk_pool_.queue_ps());
+    add_stat(out, n, "walk_queue_max_ps", walk_pool_.max_queue_ps());
+    add_stat(out, n, "walker_busy_ps", walk_pool_.walker_busy_ps());
     add_stat(out, n, "translated", translated_);
     add_stat(out, n, "untranslated", untranslated_);
     add_stat(out, n, "faults", faults_.size());

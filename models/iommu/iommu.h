@@ -41,6 +41,7 @@
 #include "models/iommu/iotlb.h"
 #include "models/iommu/paging_cache.h"
 #include "models/iommu/scalable.h"
+#include "models/iommu/walkers.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::iommu {
@@ -68,6 +69,8 @@ struct iommu_params {
     bool scalable = false;
     std::uint64_t pasid_cache_entries = 16;
     bool first_level_1g = true;  // CAP.FL1GP: 1 GiB first-level pages
+    std::uint64_t walkers = 12;         // page walks in progress at once (walkers.h; docs/timing.md)
+    std::uint64_t pending_misses = 16;  // IOTLB misses outstanding at once (docs/timing.md)
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity (the 4 KiB array when iotlb.superpage_entries > 0)");
@@ -88,6 +91,8 @@ struct iommu_params {
         v("first_level_1g", first_level_1g, "", "CAP.FL1GP: first-level tables may map 1 GiB pages (scalable mode)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
+        v("walkers", walkers, "walkers", "page walks in progress at once; a walker is busy for the whole walk (1..64)");
+        v("pending_misses", pending_misses, "misses", "IOTLB misses outstanding at once, waiting for a walker or walking (1..256)");
     }
 };
 
@@ -192,7 +197,9 @@ private:
     sm_context_cache sm_ctx_;
     pasid_cache pasid_cache_;
     std::uint64_t first_level_walks_ = 0, ad_updates_ = 0, pasid_iotlb_invalidations_ = 0, pasid_cache_invalidations_ = 0;
-    timed_resource walker_;
+    walk_resources walk_pool_;
+    // The payload of the walker's table reads, reused: building one allocates.
+    tlm::tlm_generic_payload walk_gp_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;

@@ -76,7 +76,11 @@ iommu::outcome iommu::translate_scalable(std::uint16_t sid, std::optional<std::u
         bool cacheable = true;
         unsigned order = 0;
         if (pe.pgtt == sm::PGTT_FIRST_LEVEL) {
-            if (!walk_first_level(pe.flptr, iova, write, o.t, order, cacheable, o.reason, delay)) {
+            // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
+            const walk_resources::ticket held = walk_pool_.begin(delay);
+            const bool found = walk_first_level(pe.flptr, iova, write, o.t, order, cacheable, o.reason, delay);
+            walk_pool_.end(held, delay);
+            if (!found) {
                 o.ok = false;
                 return o;
             }
@@ -87,7 +91,10 @@ iommu::outcome iommu::translate_scalable(std::uint16_t sid, std::optional<std::u
             sl.did = pe.did;
             sl.aw = pe.aw;
             fault_reason why{};
-            if (!walk(sl, iova, o.t, order, why, write, delay)) {
+            const walk_resources::ticket held = walk_pool_.begin(delay);
+            const bool found = walk(sl, iova, o.t, order, why, write, delay);
+            walk_pool_.end(held, delay);
+            if (!found) {
                 // The legacy walk's reasons, renumbered as scalable mode numbers them.
                 if (why == fault_reason::reserved_paging) return fail(fault_reason::sm_sl_reserved);
                 if (why == fault_reason::paging_entry_access) return fail(fault_reason::sm_sl_entry_access);
@@ -179,7 +186,7 @@ bool iommu::walk_first_level(std::uint64_t table, std::uint64_t iova, bool write
         const unsigned shift = 12 + 9 * static_cast<unsigned>(level - 1);
         const std::uint64_t slot = table + ((iova >> shift) & 0x1ff) * 8;
         std::uint64_t e;
-        occupy(walker_, delay, p_.walk_step_latency);
+        delay += p_.walk_step_latency;
         if (!read_qword(slot, e, delay)) { why = fault_reason::sm_fl_entry_access; return false; }
         if (!(e & sm::FL_P)) { why = fault_reason::sm_fl_not_present; return false; }
         const bool ps = e & sm::FL_PS;

@@ -37,12 +37,17 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
     unsigned order = order_4k;
     if (const translation* t = tlb_.lookup(c.did, no_pasid, page)) {
         o.t = *t;
-    } else if (walk(c, iova, o.t, order, o.reason, write, delay)) {
+    } else {
+        // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
+        const walk_resources::ticket held = walk_pool_.begin(delay);
+        const bool found = walk(c, iova, o.t, order, o.reason, write, delay);
+        walk_pool_.end(held, delay);
+        if (!found) {
+            o.ok = false;
+            return o;
+        }
         // One entry for the whole page the walk found, superpages included.
         tlb_.insert(c.did, no_pasid, page, o.t, order);
-    } else {
-        o.ok = false;
-        return o;
     }
     if (write ? !o.t.write : !o.t.read) {
         o.ok = false;
@@ -53,7 +58,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
 
 bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
     std::uint8_t buf[8];
-    tlm::tlm_generic_payload gp;
+    tlm::tlm_generic_payload& gp = walk_gp_;
     prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 8);
     mem_out->b_transport(gp, delay);
     ++walk_reads_;
@@ -109,7 +114,7 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, unsigned&
         const unsigned shift = 12 + 9 * static_cast<unsigned>(level - 1);
         const std::uint64_t index = (iova >> shift) & 0x1ff;
         std::uint64_t e;
-        occupy(walker_, delay, p_.walk_step_latency);
+        delay += p_.walk_step_latency;  // the walker's own work per level, while it holds the walker
         if (!read_qword(table + index * 8, e, delay)) { why = fault_reason::paging_entry_access; return false; }
         if (!(e & (vtd::entry::R | vtd::entry::W))) {
             why = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;

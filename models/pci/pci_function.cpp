@@ -552,6 +552,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         off += n;
     }
     delay = done - sc_time_stamp();
+    r.next_issue = issue;
     return r;
 }
 

@@ -198,6 +198,7 @@ public:
         bool iommu_fault = false;  // the IOMMU blocked part of it (the simulator's knowledge, not the device's)
         std::uint64_t failed_addr = 0;
         std::uint64_t bytes = 0;   // bytes requested by TLPs issued (writes) or completed successfully (reads)
+        sc_core::sc_time next_issue;  // absolute time at which the function's next TLP may leave (a pipelining issuer's cue)
     };
     dma_result dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
     // Sends MSI message `vector` (0-based within the enabled messages); false if

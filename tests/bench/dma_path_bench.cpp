@@ -6,12 +6,20 @@
 // annotated delay per hop, a memcpy at the end) and reports the ratio of the
 // two rates, so the figure holds on a noisy machine:
 //   rate_vs_bare = (bare chain time per op) / (iotwin time per op)
-// Target: the IOTLB-hit path runs at no less than half the bare chain's rate.
+// The miss benchmark also times, in the same run and for as many operations,
+// the hit path, and reports the ratio of the two rates:
+//   rate_vs_hit = (hit path time per op) / (miss path time per op)
+// Targets (docs/timing.md, "Simulation speed"): rate_vs_bare of the
+// IOTLB-hit path at least 0.6 and rate_vs_hit of the miss path at least
+// 0.25, in every repetition: the `_min` aggregate is the figure.
 //
-//   build/tests/bench/dma_path_bench --benchmark_out=bench.json --benchmark_out_format=json
+//   build/tests/bench/dma_path_bench --benchmark_filter=iotlb --benchmark_repetitions=10
+//     --benchmark_report_aggregates_only=true --benchmark_out=bench.json --benchmark_out_format=json
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -29,7 +37,16 @@ namespace {
 
 using namespace iotwin;
 using namespace sc_core;
-using clock_type = std::chrono::steady_clock;
+// Thread CPU time: on a shared machine, wall-clock time counts other processes' turns.
+struct clock_type {
+    using duration = std::chrono::nanoseconds;
+    using time_point = std::chrono::time_point<clock_type, duration>;
+    static time_point now() {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return time_point(duration(std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec));
+    }
+};
 
 // ---- the baseline: a bare chain of the same length ------------------------------
 
@@ -147,6 +164,19 @@ double bare_ns_per_op(std::int64_t ops, std::uint64_t stride) {
 
 // `pages`: how many distinct IOVA pages the reads cycle over (1: IOTLB hits;
 // 1024 against a 64-entry IOTLB: every read misses and walks).
+// The hit path for `ops` reads, outside a benchmark loop: the baseline of the miss path.
+double hit_ns_per_op(std::int64_t ops) {
+    std::uint8_t buf[64];
+    sc_time& d = the_twin->local;
+    const auto t0 = clock_type::now();
+    for (std::int64_t i = 0; i < ops; ++i) {
+        the_twin->ep->dma(tlm::TLM_READ_COMMAND, static_cast<std::uint64_t>(i % 64) * 64, buf, 64, d);
+        the_twin->keep_quantum();
+        benchmark::DoNotOptimize(buf);
+    }
+    return std::chrono::duration<double, std::nano>(clock_type::now() - t0).count() / static_cast<double>(ops);
+}
+
 void dma_read(benchmark::State& state, std::uint64_t pages) {
     std::uint8_t buf[64];
     sc_time& d = the_twin->local;
@@ -162,11 +192,17 @@ void dma_read(benchmark::State& state, std::uint64_t pages) {
         ++ops;
     }
     const double ns = std::chrono::duration<double, std::nano>(clock_type::now() - t0).count() / static_cast<double>(ops);
+    const sc_time sim_end = sc_time_stamp() + d;
     const double bare = bare_ns_per_op(ops, pages == 1 ? 64 : 4096 + 64);
     state.counters["ns_per_op"] = ns;
     state.counters["bare_ns_per_op"] = bare;
     state.counters["rate_vs_bare"] = bare / ns;
-    state.counters["simulated_ns_per_op"] = (sc_time_stamp() + d - t0_sim).to_seconds() * 1e9 / static_cast<double>(ops);
+    if (pages > 1) {
+        const double hit = hit_ns_per_op(ops);
+        state.counters["hit_ns_per_op"] = hit;
+        state.counters["rate_vs_hit"] = hit / ns;
+    }
+    state.counters["simulated_ns_per_op"] = (sim_end - t0_sim).to_seconds() * 1e9 / static_cast<double>(ops);
     state.SetItemsProcessed(ops);
 }
 
@@ -183,9 +219,12 @@ void BM_bare_chain(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(i));
 }
 
+// The figure that must hold in every run is the worst repetition's.
+double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
+
 BENCHMARK(BM_bare_chain);
-BENCHMARK(BM_dma_read_iotlb_hit);
-BENCHMARK(BM_dma_read_iotlb_miss);
+BENCHMARK(BM_dma_read_iotlb_hit)->ComputeStatistics("min", min_of);
+BENCHMARK(BM_dma_read_iotlb_miss)->ComputeStatistics("min", min_of);
 
 } // namespace
 
@@ -206,7 +245,7 @@ int sc_main(int argc, char* argv[]) {
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     const auto& iotlb = t.pi->iommu->tlb();
-    std::printf("IOTLB over the run: %llu hits, %llu misses (target: the hit path's rate_vs_bare >= 0.5)\n",
+    std::printf("IOTLB over the run: %llu hits, %llu misses (targets: the hit path's rate_vs_bare >= 0.6, the miss path's rate_vs_hit >= 0.25, min over repetitions)\n",
                 static_cast<unsigned long long>(iotlb.hits()), static_cast<unsigned long long>(iotlb.misses()));
     return 0;
 }

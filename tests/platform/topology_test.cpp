@@ -148,6 +148,9 @@ const std::vector<std::string> scenario_files = {
     "scenarios/security/gntalloc-original-multipage-mmap-leak.yaml",
     "scenarios/security/gntalloc-original-partial-munmap-uaf.yaml",
     "scenarios/security/gntalloc-original-signed-gref-check.yaml",
+    "scenarios/timing/iotlb-reach-256kib.yaml",
+    "scenarios/timing/iotlb-reach-64mib.yaml",
+    "scenarios/timing/iotlb-reach-no-iommu.yaml",
     "scenarios/timing/two-engines-one-link.yaml",
     "scenarios/timing/two-engines-two-root-ports.yaml",
 };
