@@ -302,6 +302,10 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hp.iommu_regs = am::iommu_regs_base;
     hp.iommu_translate = d.iommu_enabled;
     hp.iommu_address_width = static_cast<unsigned>(d.iommu.address_width);
+    hp.interrupt_remapping = d.iommu.interrupt_remapping;
+    hp.ir_source_validation = d.iommu.ir_source_validation;
+    hp.ir_compat_pass_through = d.iommu.ir_compat_pass_through;
+    hp.fault_log_ratelimit = d.iommu.fault_log_ratelimit;
 
     pi->interconnect = std::make_unique<interconnect::router>("interconnect", d.fabric.interconnect);
     pi->memory = std::make_unique<mem::memory>("memory", mp);

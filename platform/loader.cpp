@@ -290,6 +290,7 @@ const param_range param_ranges[] = {
     {"platform.iommu.context_cache.entries", 1, limits::max_context_cache_entries},
     {"platform.iommu.fault_records", 1, 256},
     {"platform.iommu.address_width", 39, 48},
+    {"platform.iommu.domains", 16, 65536},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},
@@ -588,6 +589,11 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
         if (io.fault_records == 0 || io.fault_records > 256) r_.fail(where, "platform.iommu.fault_records must be 1..256");
         if (io.address_width != 39 && io.address_width != 48)
             r_.fail(value_at(where, "address_width"), "platform.iommu.address_width must be 39 or 48 (3- or 4-level tables)");
+        // CAP.ND encodes 2^(4 + 2*ND) domain IDs (VT-d 3.x 11.4.2).
+        bool nd_ok = false;
+        for (unsigned nd = 0; nd <= 6; ++nd) nd_ok = nd_ok || io.domains == (std::uint64_t(1) << (4 + 2 * nd));
+        if (!nd_ok)
+            r_.fail(value_at(where, "domains"), "platform.iommu.domains must be 16, 64, 256, 1024, 4096, 16384 or 65536 (CAP.ND)");
     }
     if (n["dram"]) {
         const YAML::Node dram = n["dram"];

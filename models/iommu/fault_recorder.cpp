@@ -4,27 +4,38 @@
 
 namespace iotwin::iommu {
 
-namespace {
-// dma_remap_fault_reasons[] of Linux 6.1's dmar.c, indexed by the reason (0x0-0xd).
-const char* const linux_reasons[] = {
-    "Software", "Present bit in root entry is clear", "Present bit in context entry is clear", "Invalid context entry",
-    "Access beyond MGAW", "PTE Write access is not set", "PTE Read access is not set", "Next page table ptr is invalid",
-    "Root table address invalid", "Context table ptr is invalid", "non-zero reserved fields in RTP",
-    "non-zero reserved fields in CTP", "non-zero reserved fields in PTE", "PCE for translation request specifies blocking",
-};
-} // namespace
+const char* linux_fault_reason(unsigned reason) {
+    const char* text = vtd::linux_reason_text(reason);
+    return text ? text : "Unknown";
+}
 
 std::string dmar_log_line(const fault_record& f) {
     const unsigned reason = static_cast<unsigned>(f.reason);
-    const char* text = reason < sizeof linux_reasons / sizeof *linux_reasons ? linux_reasons[reason] : "Unknown";
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "DMAR: [%s NO_PASID] Request device [%02x:%02x.%d] fault addr 0x%llx [fault reason 0x%02x] %s",
-                  f.read ? "DMA Read" : "DMA Write", f.sid >> 8, (f.sid >> 3) & 0x1f, f.sid & 7,
-                  static_cast<unsigned long long>(f.address & ~std::uint64_t(0xfff)), reason, text);
+    const char* text = linux_fault_reason(reason);
+    char buf[320];
+    // dmar_fault_do_one: an INTR_REMAP type prints the index (address >> 48).
+    if (reason >= 0x20 && vtd::linux_reason_text(reason))
+        std::snprintf(buf, sizeof buf, "DMAR: [INTR-REMAP] Request device [%02x:%02x.%d] fault index 0x%llx [fault reason 0x%02x] %s",
+                      f.sid >> 8, (f.sid >> 3) & 0x1f, f.sid & 7, static_cast<unsigned long long>(f.address >> 48), reason, text);
+    else
+        std::snprintf(buf, sizeof buf, "DMAR: [%s NO_PASID] Request device [%02x:%02x.%d] fault addr 0x%llx [fault reason 0x%02x] %s",
+                      f.read ? "DMA Read" : "DMA Write", f.sid >> 8, (f.sid >> 3) & 0x1f, f.sid & 7,
+                      static_cast<unsigned long long>(f.address & ~std::uint64_t(0xfff)), reason, text);
     return buf;
 }
 
+fault_record decode_record(std::uint64_t low, std::uint64_t high) {
+    // VT-d 3.x 11.4.14: FI bits 63:12 (low); SID 15:0, FR 39:32, T 62, F 63 (high).
+    fault_record f;
+    f.address = low & ~std::uint64_t(0xfff);
+    f.sid = static_cast<std::uint16_t>(high & 0xffff);
+    f.reason = static_cast<vtd::fault_reason>((high >> 32) & 0xff);
+    f.read = (high >> 62) & 1;
+    return f;
+}
+
 bool fault_recorder::record(const fault_record& f) {
+    if (overflow_) return false;  // no recording while PFO is set (VT-d 3.x 7.2.1)
     slot& s = regs_[index_];
     if (s.valid) {
         overflow_ = true;

@@ -2,22 +2,40 @@
 
 namespace iotwin::vtd {
 
+namespace {
+// dma_remap_fault_reasons[] of Linux 6.1's drivers/iommu/intel/dmar.c, indexed
+// by the reason (0x0-0xd): Linux names no reason 0xe.
+const char* const linux_reasons[] = {
+    "Software", "Present bit in root entry is clear", "Present bit in context entry is clear", "Invalid context entry",
+    "Access beyond MGAW", "PTE Write access is not set", "PTE Read access is not set", "Next page table ptr is invalid",
+    "Root table address invalid", "Context table ptr is invalid", "non-zero reserved fields in RTP",
+    "non-zero reserved fields in CTP", "non-zero reserved fields in PTE", "PCE for translation request specifies blocking",
+};
+// irq_remap_fault_reasons[] of the same file, for reasons 0x20-0x26.
+const char* const linux_ir_reasons[] = {
+    "Detected reserved fields in the decoded interrupt-remapped request",
+    "Interrupt index exceeded the interrupt-remapping table size",
+    "Present field in the IRTE entry is clear",
+    "Error accessing interrupt-remapping table pointed by IRTA_REG",
+    "Detected reserved fields in the IRTE entry",
+    "Blocked a compatibility format interrupt request",
+    "Blocked an interrupt request due to source-id verification failure",
+};
+constexpr unsigned count_of_reasons = sizeof linux_reasons / sizeof *linux_reasons;
+constexpr unsigned count_of_ir_reasons = sizeof linux_ir_reasons / sizeof *linux_ir_reasons;
+} // namespace
+
+const char* linux_reason_text(unsigned reason) {
+    if (reason >= 0x20 && reason - 0x20 < count_of_ir_reasons) return linux_ir_reasons[reason - 0x20];
+    if (reason < count_of_reasons) return linux_reasons[reason];
+    return nullptr;
+}
+
 const char* describe(fault_reason r) {
-    switch (r) {
-    case fault_reason::root_not_present: return "root entry not present";
-    case fault_reason::context_not_present: return "context entry not present";
-    case fault_reason::context_invalid: return "invalid context entry programming";
-    case fault_reason::address_beyond_mgaw: return "address beyond the maximum guest address width";
-    case fault_reason::write_not_permitted: return "write to a page without write permission";
-    case fault_reason::read_not_permitted: return "read from a page without read permission";
-    case fault_reason::paging_entry_access: return "error accessing a paging entry (page not present)";
-    case fault_reason::root_table_invalid: return "root table address invalid";
-    case fault_reason::reserved_root: return "reserved field set in root entry";
-    case fault_reason::reserved_context: return "reserved field set in context entry";
-    case fault_reason::reserved_paging: return "reserved field set in paging entry";
-    case fault_reason::translation_type_blocked: return "translated request blocked (translation type)";
-    }
-    return "unknown fault reason";
+    if (const char* linux_text = linux_reason_text(static_cast<unsigned>(r))) return linux_text;
+    // Linux 6.1 has no text for 0xE: the condition of VT-d 3.x appendix A.
+    if (r == fault_reason::interrupt_address) return "Output address in the interrupt address range";
+    return "Unknown";
 }
 
 } // namespace iotwin::vtd
