@@ -53,7 +53,7 @@ struct iommu_params {
     bool interrupt_remapping = true;   // ECAP.IR: the unit remaps interrupts, and the host enables it
     bool ir_source_validation = true;  // the host's IRTEs verify the requester ID (SVT = 1), as Linux's set_msi_sid
     bool ir_compat_pass_through = false;  // GCMD.CFI as the host sets it: false blocks (Linux), true passes them
-    std::uint64_t domains = 256;       // CAP.ND: domain IDs the unit supports (16, 64, 256 ... 65536)
+    std::uint64_t domains = 65536;     // CAP.ND: domain IDs the unit supports (16, 64, 256 ... 65536); VFIO's IO spaces use DIDs from 0x8000
     bool fault_log_ratelimit = false;  // the host's fault handler prints through Linux's ratelimit
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);

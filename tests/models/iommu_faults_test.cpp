@@ -151,9 +151,23 @@ TEST_F(faults_test, TranslationIntoTheInterruptRangeIsReasonE) {
     EXPECT_EQ(last_reason(), fault_reason::interrupt_address);
 }
 
-TEST_F(faults_test, ContextDomainIdBeyondCapNdIsReserved) {
-    // Default: 256 domains, CAP.ND = 2.
-    EXPECT_EQ(read_reg64(reg::CAP) & 7, 2u);
+class faults_nd_test : public faults_test {
+protected:
+    static iommu_params params(std::uint64_t domains) {
+        iommu_params p;
+        p.domains = domains;
+        return p;
+    }
+    explicit faults_nd_test(std::uint64_t domains = 256) : faults_test(params(domains)) {}
+};
+
+TEST_F(faults_test, DefaultCapNdCoversSixteenBitDomainIds) {
+    EXPECT_EQ(read_reg64(reg::CAP) & 7, 6u);
+    EXPECT_EQ(vtd::cap::domains(read_reg64(reg::CAP)), 65536u);
+}
+
+TEST_F(faults_nd_test, ContextDomainIdBeyondCapNdIsReserved) {
+    EXPECT_EQ(read_reg64(reg::CAP) & 7, 2u);  // 256 domains
     EXPECT_EQ(vtd::cap::domains(read_reg64(reg::CAP)), 256u);
     enable();
     const std::uint64_t pgd = alloc_table();
@@ -165,14 +179,9 @@ TEST_F(faults_test, ContextDomainIdBeyondCapNdIsReserved) {
     ASSERT_TRUE(dma_write(0x5000, 7).ok());
 }
 
-class faults_nd16_test : public faults_test {
+class faults_nd16_test : public faults_nd_test {
 protected:
-    static iommu_params params() {
-        iommu_params p;
-        p.domains = 16;
-        return p;
-    }
-    faults_nd16_test() : faults_test(params()) {}
+    faults_nd16_test() : faults_nd_test(16) {}
 };
 
 TEST_F(faults_nd16_test, SixteenDomainsAreNdZero) {
