@@ -65,7 +65,7 @@ TEST(InterruptRemapping, ForeignSourceIsBlockedWithReason26) {
     scenario_run t(platform_yaml("interrupt_remapping: true") +
                    msi_step("evil", "address: $msi.address_lo, data: $msi.data"));
     t.steps_ok();
-    EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}))  // the fault event only;
+    EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}));  // the fault event only
     EXPECT_EQ(t.result(3).at("fault"), true);
     ASSERT_EQ(t.pi->iommu->faults().size(), 1u);
     EXPECT_EQ(t.pi->iommu->faults()[0].record.reason, vtd::fault_reason::ir_source_id_invalid);
@@ -95,14 +95,14 @@ TEST(InterruptRemapping, IndexBeyondTheTableIsReason21AndAnEmptyEntryReason22) {
     EXPECT_EQ(t.pi->iommu->faults()[2].record.reason, vtd::fault_reason::ir_request_reserved);  // data 31:16 with SHV
     EXPECT_EQ(t.result(3).at("faults")[0],
               "DMAR: [INTR-REMAP] Request device [02:00.0] fault index 0x12c [fault reason 0x21] Interrupt index exceeded the interrupt-remapping table size");
-    EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}))  // the fault event only;
+    EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}));  // the fault event only
 }
 
 TEST(InterruptRemapping, CompatibilityFormatIsBlockedUnlessPassedThrough) {
     {
         scenario_run t(platform_yaml("interrupt_remapping: true") + msi_step("victim", "address: 0xFEE02000, data: 0x30"));
         t.steps_ok();
-        EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}))  // the fault event only;
+        EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"hypervisor"}));  // the fault event only
         ASSERT_EQ(t.pi->iommu->faults().size(), 1u);
         EXPECT_EQ(t.pi->iommu->faults()[0].record.reason, vtd::fault_reason::ir_compatibility_blocked);
     }
