@@ -83,10 +83,9 @@ TEST_F(faults_test, ReservedBitsInTheRootEntryAreReasonA) {
     poke64(re, peek64(re) | 1u << 1);  // bit 1: reserved
     write_reg64(reg::CCMD, vtd::ccmd::ICC | 1ull << vtd::ccmd::CIRG_SHIFT);
     expect_blocked_both_ways(0x5000, fault_reason::reserved_root);
-    poke64(re, (peek64(re) & ~std::uint64_t(2)));
-    poke64(re + 8, 1);  // the high quadword is reserved in legacy mode
+    poke64(re, (peek64(re) & ~std::uint64_t(2)) | 1ull << 50);  // an address bit beyond the 48-bit width
     expect_blocked_both_ways(0x5000, fault_reason::reserved_root);
-    poke64(re + 8, 0);
+    poke64(re, peek64(re) & ~(1ull << 50));
     ASSERT_TRUE(dma_write(0x5000, 2).ok());
 }
 
