@@ -306,6 +306,10 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     hp.iommu_table = d.iommu_table == 1   ? hyp::vtd_driver::table_kind::first_level
                      : d.iommu_table == 2 ? hyp::vtd_driver::table_kind::second_level
                                           : hyp::vtd_driver::table_kind::automatic;
+    hp.interrupt_remapping = d.iommu.interrupt_remapping;
+    hp.ir_source_validation = d.iommu.ir_source_validation;
+    hp.ir_compat_pass_through = d.iommu.ir_compat_pass_through;
+    hp.fault_log_ratelimit = d.iommu.fault_log_ratelimit;
 
     pi->interconnect = std::make_unique<interconnect::router>("interconnect", d.fabric.interconnect);
     pi->memory = std::make_unique<mem::memory>("memory", mp);

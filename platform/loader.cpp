@@ -300,6 +300,7 @@ const param_range param_ranges[] = {
     {"platform.iommu.address_width", 39, 48},
     {"platform.iommu.walkers", 1, 64},
     {"platform.iommu.pending_misses", 1, 256},
+    {"platform.iommu.domains", 16, 65536},
     {"platform.fabric.link.tlp_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.link.completion_overhead", 0, limits::max_tlp_overhead},
     {"platform.fabric.pci_bus.overhead_clocks", 0, limits::max_pci_bus_overhead_clocks},
@@ -622,6 +623,11 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
                 r_.fail(where["table"], "platform.iommu.table: first_level needs address_width 48 (4-level first-level tables)");
             p.iommu_table = table == "first_level" ? 1 : table == "second_level" ? 2 : 0;
         }
+        // CAP.ND encodes 2^(4 + 2*ND) domain IDs (VT-d 3.x 11.4.2).
+        bool nd_ok = false;
+        for (unsigned nd = 0; nd <= 6; ++nd) nd_ok = nd_ok || io.domains == (std::uint64_t(1) << (4 + 2 * nd));
+        if (!nd_ok)
+            r_.fail(value_at(where, "domains"), "platform.iommu.domains must be 16, 64, 256, 1024, 4096, 16384 or 65536 (CAP.ND)");
     }
     if (n["dram"]) {
         const YAML::Node dram = n["dram"];

@@ -168,6 +168,7 @@ void runner::execute(const step_desc& st, std::size_t slot) {
     out.start = sc_time_stamp();
     checker_.set_step(st.index);
     const std::size_t faults0 = pi_.iommu->faults().size();
+    const std::size_t logged0 = pi_.hypervisor->dmar_log().size();
     const std::size_t irq0 = pi_.hypervisor->deliveries().size();
     const std::size_t errors0 = port_errors_.size();
     const std::size_t misdirected0 = pi_.hypervisor->misdirected().size();
@@ -212,10 +213,10 @@ void runner::execute(const step_desc& st, std::size_t slot) {
                           {"requester_id", pcie::bdf::from_rid(pe.error.requester_id).str()}, {"address", pe.error.address}});
     }
     out.result["fault"] = c.bus_error || pi_.iommu->faults().size() > faults0 || !errors.empty();
-    // What the host kernel's DMAR fault handler logs for the faults it read.
+    // What the host kernel's DMAR fault handler logged for the records it read (models/hyp/vtd_fault.cpp).
     json logged = json::array();
-    for (std::size_t i = faults0; i < pi_.iommu->faults().size(); ++i)
-        if (pi_.iommu->faults()[i].logged) logged.push_back(iommu::dmar_log_line(pi_.iommu->faults()[i].record));
+    for (std::size_t i = logged0; i < pi_.hypervisor->dmar_log().size(); ++i)
+        logged.push_back(iommu::dmar_log_line(pi_.hypervisor->dmar_log()[i]));
     if (!logged.empty()) out.result["faults"] = logged;
     if (!errors.empty()) out.result["errors"] = errors;
     out.result["delivered"] = domains_since(*pi_.hypervisor, pi_.hypervisor->deliveries(), irq0);

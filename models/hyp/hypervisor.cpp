@@ -1,5 +1,7 @@
 #include "models/hyp/hypervisor.h"
 #include "models/common/payload.h"
+#include "models/iommu/interrupt_remap.h"
+#include "models/iommu/vtd.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -63,7 +65,10 @@ hypervisor::hypervisor(sc_module_name name, const hypervisor_params& p)
 int hypervisor::init(sc_time& d) {
     const std::uint64_t fault_addr = msi_address(0);  // destination: the hypervisor's CPU (APIC ID 0)
     vectors_[fault_vector_] = DOMID_XEN;
-    return vtd_.init(p_.iommu_translate, fault_addr, fault_vector_, d);
+    if (const int e = vtd_.init(p_.iommu_translate, fault_addr, fault_vector_, d)) return e;
+    // CAP.ND bounds the domain IDs context entries may name (VT-d 3.x 11.4.2).
+    iommu_domains_ = vtd::cap::domains(iommu_read64(vtd::reg::CAP, d));
+    return init_interrupt_remapping(d);
 }
 
 int hypervisor::create_domain(const domain_config& c, sc_time& d) {
@@ -283,6 +288,9 @@ int hypervisor::assign_device(domid_t dom, std::uint16_t sid, sc_time& d) {
     if (!x) return ESRCH;
     if (auto owner = device_owner(sid); owner && *owner != dom) return EBUSY;
     if (std::find(x->devices.begin(), x->devices.end(), sid) != x->devices.end()) return 0;
+    // The unit supports CAP.ND domain IDs: none left for this domain's
+    // (Linux 6.1 domain_attach_iommu: "No free domain ids", ENOSPC).
+    if (x->iommu_did >= iommu_domains_) return ENOSPC;
     if (const int e = vtd_.attach(sid, x->iommu_did, x->iommu_pgd, d)) return e;
     x->devices.push_back(sid);
     return 0;
@@ -365,7 +373,7 @@ std::uint64_t hypervisor::msi_address(std::uint8_t apic_id) {
     return pcie::msi_window_base | std::uint64_t(apic_id) << 12;
 }
 
-std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom, unsigned count) {
+std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom, unsigned count, std::optional<std::uint16_t> source_id) {
     // The destination field holds 8-bit APIC IDs: a domain beyond 255 has no vCPU to name.
     if (!find(dom) || dom > 0xff || count == 0 || count > 32 || (count & (count - 1))) return std::nullopt;
     // The lowest free block of `count` vectors aligned to `count` (a multiple-message
@@ -374,9 +382,44 @@ std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom, unsigne
         bool free = true;
         for (unsigned v = base; v < base + count && free; ++v) free = !vectors_.count(static_cast<std::uint8_t>(v));
         if (!free) continue;
-        for (unsigned v = base; v < base + count; ++v) vectors_[static_cast<std::uint8_t>(v)] = dom;
         const auto b = static_cast<std::uint8_t>(base);
-        return msi_binding{msi_address(static_cast<std::uint8_t>(dom)), b, b};
+        msi_binding m{msi_address(static_cast<std::uint8_t>(dom)), b, b};
+        if (ir_table_) {
+            // One IRTE per vector, a block aligned to `count` (Linux's alloc_irte),
+            // and the remappable-format message with SHV: the device's message
+            // number lands in the subhandle (VT-d 3.x 5.1.5.2).
+            unsigned index = 0;
+            bool found = false;
+            for (; index + count <= irte_used_.size() && !found; index += count) {
+                found = true;
+                for (unsigned i = index; i < index + count && found; ++i) found = !irte_used_[i];
+                if (found) break;
+            }
+            if (!found) return std::nullopt;
+            for (unsigned i = 0; i < count; ++i) {
+                iommu::irte e;
+                e.present = true;
+                e.vector = static_cast<std::uint8_t>(base + i);
+                e.destination = static_cast<std::uint8_t>(dom);
+                // set_msi_sid (Linux 6.1 irq_remapping.c): verify the requester ID, all 16 bits.
+                if (source_id && p_.ir_source_validation) {
+                    e.svt = vtd::irte::svt::requester_id;
+                    e.sq = 0;
+                    e.sid = *source_id;
+                }
+                write_irte(index + i, e.lo(), e.hi());
+                irte_used_[index + i] = true;
+                vector_irte_[static_cast<std::uint8_t>(base + i)] = {static_cast<std::uint16_t>(index + i), static_cast<std::uint8_t>(i)};
+            }
+            irtes_allocated_ += count;
+            m.address = vtd::msi::address(static_cast<std::uint16_t>(index), true);
+            m.data = 0;
+        }
+        for (unsigned v = base; v < base + count; ++v) {
+            vectors_[static_cast<std::uint8_t>(v)] = dom;
+            vector_message_[static_cast<std::uint8_t>(v)] = {m.address, m.data + (v - base), static_cast<std::uint8_t>(v)};
+        }
+        return m;
     }
     return std::nullopt;
 }
@@ -385,6 +428,19 @@ void hypervisor::unbind_msi(std::uint8_t vector) {
     const auto it = vectors_.find(vector);
     if (it == vectors_.end() || it->second == DOMID_XEN) return;
     vectors_.erase(it);
+    vector_message_.erase(vector);
+    if (const auto ir = vector_irte_.find(vector); ir != vector_irte_.end()) {
+        // free_irte: the entry is cleared (P = 0) before its index is reused.
+        write_irte(ir->second.first, 0, 0);
+        irte_used_[ir->second.first] = false;
+        vector_irte_.erase(ir);
+    }
+}
+
+std::optional<hypervisor::msi_binding> hypervisor::msi_message(std::uint8_t vector) const {
+    const auto it = vector_message_.find(vector);
+    if (it == vector_message_.end()) return std::nullopt;
+    return it->second;
 }
 
 std::optional<unsigned> hypervisor::intx_gsi(std::uint16_t requester_id) const {
@@ -414,6 +470,7 @@ void hypervisor::deliver(const intc::interrupt_message& m) {
     if (it->second == DOMID_XEN) ++iommu_fault_interrupts_;
     const interrupt_delivery r{it->second, m.vector, m.requester_id, m.from_device, m.time, m.destination};
     deliveries_.push_back(r);
+    if (it->second == DOMID_XEN && m.vector == fault_vector_) fault_interrupt(m.time);
     if (irq_handler && r.domain != DOMID_XEN) irq_handler(r);
 }
 
@@ -485,6 +542,10 @@ void hypervisor::stats(stat_map& out) const {
     add_stat(out, n, "iommu_mapped_pages", mapped_pages_);
     add_stat(out, n, "iommu_unmapped_pages", unmapped_pages_);
     add_stat(out, n, "iommu_fault_interrupts", iommu_fault_interrupts_);
+    add_stat(out, n, "dmar_fault_runs", dmar_fault_runs_);
+    add_stat(out, n, "dmar_faults_logged", dmar_log_.size());
+    add_stat(out, n, "dmar_faults_ratelimited", dmar_ratelimited_);
+    add_stat(out, n, "irtes_allocated", irtes_allocated_);
     add_stat(out, n, "unbound_interrupts", unbound_interrupts_);
     add_stat(out, n, "misdirected_interrupts", misdirected_interrupts_);
     add_stat(out, n, "intx_interrupts", intx_interrupts_);

@@ -27,6 +27,7 @@
 #include "models/hyp/hypercall.h"
 #include "models/hyp/vtd_driver.h"
 #include "models/intc/msi_controller.h"
+#include "models/iommu/fault_recorder.h"
 #include "models/pcie/protocol.h"
 
 namespace iotwin::hyp {
@@ -148,6 +149,13 @@ struct hypervisor_params {
     unsigned iommu_address_width = 48;  // platform.iommu.address_width: IOVAs at or above 2^width are refused
     bool iommu_scalable = false;        // platform.iommu.mode: scalable
     vtd_driver::table_kind iommu_table = vtd_driver::table_kind::automatic;  // platform.iommu.table
+    // Interrupt remapping as the host sets it up (platform.iommu.interrupt_remapping
+    // and ir.*): used only when the unit reports ECAP.IR.
+    bool interrupt_remapping = false;
+    bool ir_source_validation = true;
+    bool ir_compat_pass_through = false;
+    // dmar_fault()'s printk ratelimit (platform.iommu.fault_log.ratelimit).
+    bool fault_log_ratelimit = false;
     hypervisor_timing timing;
 };
 
@@ -264,11 +272,22 @@ public:
     struct msi_binding { std::uint64_t address; std::uint32_t data; std::uint8_t vector; };
     // `count` (a power of two up to 32) binds a block of vectors aligned to it
     // for a multiple-message MSI function: `vector` is the first. Vectors are
-    // handed out lowest free first.
-    std::optional<msi_binding> bind_msi(domid_t dom, unsigned count = 1);
-    // Frees a vector bind_msi gave (pci_free_irq_vectors). Nothing for a
-    // vector not bound to a domain.
+    // handed out lowest free first. With interrupt remapping on, each vector
+    // gets an IRTE (vtd_irq_remap.cpp) and the message to program is in
+    // remappable format; `source_id` is the function that will send it, which
+    // the IRTE verifies (as Linux's set_msi_sid); none: no verification.
+    std::optional<msi_binding> bind_msi(domid_t dom, unsigned count = 1, std::optional<std::uint16_t> source_id = std::nullopt);
+    // Frees a vector bind_msi gave (pci_free_irq_vectors), and its IRTE.
+    // Nothing for a vector not bound to a domain.
     void unbind_msi(std::uint8_t vector);
+    // The message (address, data) to program for a bound vector: the one
+    // bind_msi gave for it (for vector n of a block: the block's address, and
+    // its data + n). None for a vector not bound to a domain.
+    std::optional<msi_binding> msi_message(std::uint8_t vector) const;
+    bool interrupt_remapping() const { return ir_table_ != 0; }
+    // The faults the host's DMAR fault handler read from the IOMMU's fault
+    // recording registers and logged, in order (vtd_fault.cpp).
+    const std::vector<iommu::fault_record>& dmar_log() const { return dmar_log_; }
     void deliver(const intc::interrupt_message& m);
     // The interrupts a domain's kernel handles itself (a privileged domain's
     // drivers, such as VFIO): called for each MSI delivered to a domain and
@@ -325,6 +344,28 @@ public:
 private:
     void b_transport_hypercall(tlm::tlm_generic_payload& gp, sc_core::sc_time& d);
 
+    // -- the VT-d fault handler and interrupt remapping (vtd_fault.cpp, vtd_irq_remap.cpp) --
+    std::uint32_t iommu_read32(std::uint32_t off, sc_core::sc_time& d);
+    std::uint64_t iommu_read64(std::uint32_t off, sc_core::sc_time& d);
+    void iommu_write32(std::uint32_t off, std::uint32_t v, sc_core::sc_time& d);
+    void iommu_write64(std::uint32_t off, std::uint64_t v, sc_core::sc_time& d);
+    // The fault interrupt arrived: dmar_fault() runs on the hypervisor's CPU.
+    void fault_interrupt(const sc_core::sc_time& when);
+    void dmar_fault(sc_core::sc_time& d);
+    bool printk_ratelimit();
+    int init_interrupt_remapping(sc_core::sc_time& d);
+    void write_irte(unsigned index, std::uint64_t lo, std::uint64_t hi);
+    std::vector<iommu::fault_record> dmar_log_;
+    std::uint64_t dmar_fault_runs_ = 0, dmar_ratelimited_ = 0, dmar_status_lines_ = 0;
+    sc_core::sc_time ratelimit_begin_;
+    unsigned ratelimit_printed_ = 0;
+    bool ratelimit_started_ = false;
+    std::uint32_t iommu_domains_ = 1u << 16;   // CAP.ND as read at init
+    std::uint64_t ir_table_ = 0;               // the interrupt remapping table (machine address), 0: off
+    std::vector<bool> irte_used_;
+    std::map<std::uint8_t, std::pair<std::uint16_t, std::uint8_t>> vector_irte_;  // vector -> (IRTE index, message number in its block)
+    std::map<std::uint8_t, msi_binding> vector_message_;  // vector -> the message bind_msi gave its block
+
     hypervisor_params p_;
     frame_pool pool_;
     vtd_driver vtd_;
@@ -364,6 +405,7 @@ private:
     std::map<unsigned, std::set<domid_t>> intx_in_flight_;  // GSI -> domains that have not EOIed it
     std::uint64_t intx_interrupts_ = 0, intx_unbound_ = 0;
     std::uint64_t unbound_interrupts_ = 0, misdirected_interrupts_ = 0, iommu_fault_interrupts_ = 0, mapped_pages_ = 0, unmapped_pages_ = 0;
+    std::uint64_t irtes_allocated_ = 0;
 };
 
 } // namespace iotwin::hyp

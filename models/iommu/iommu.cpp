@@ -11,14 +11,21 @@ using namespace sc_core;
 using vtd::fault_reason;
 
 namespace {
-constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width, unsigned sllps, bool scalable, bool fl1gp) {
-    // ND=2 (256 domains), SAGAW=the one level count of the width (3-level: bit 1, 4-level: bit 2),
+// CAP.ND for a count of domain IDs 2^(4 + 2*ND) (VT-d 3.x 11.4.2).
+constexpr std::uint64_t nd_for(std::uint64_t domains) {
+    std::uint64_t nd = 0;
+    while (nd < 6 && (std::uint64_t(1) << (4 + 2 * nd)) < domains) ++nd;
+    return nd;
+}
+constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width, std::uint64_t domains, unsigned sllps, bool scalable,
+                                  bool fl1gp) {
+    // ND (platform.iommu.domains), SAGAW=the one level count of the width (3-level: bit 1, 4-level: bit 2),
     // MGAW=width - 1, FRO at FRCD_BASE, SLLPS (bits 37:34: bit 34 2 MiB, bit 35 1 GiB; VT-d 3.x
     // 11.4.2; Linux 6.1 include/linux/intel-iommu.h cap_super_page_val), NFR, PSI, MAMV=9.
     const std::uint64_t sagaw = width == 39 ? 0x2 : 0x4;
-    return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
-           (std::uint64_t(sllps & 3) << vtd::cap::SLLPS_SHIFT) | (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) |
-           (9ull << 48) |
+    return (nd_for(domains) << vtd::cap::ND_SHIFT) | (sagaw << 8) | (std::uint64_t(width - 1) << 16) |
+           (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) | (std::uint64_t(sllps & 3) << vtd::cap::SLLPS_SHIFT) | (1ull << 39) |
+           (std::uint64_t(fault_records - 1) << 40) | (9ull << 48) |
            // Scalable mode: FL1GP when 1 GiB first-level pages are honoured; FL5LP clear (4-level first-level tables only).
            (std::uint64_t(scalable && fl1gp) << vtd::cap_bit::FL1GP);
 }
@@ -33,12 +40,14 @@ iotlb_config tlb_config(const iommu_params& p) {
     c.superpage_ways = static_cast<unsigned>(p.iotlb_superpage_ways);
     return c;
 }
-constexpr std::uint64_t ecap_value(bool scalable) {
-    // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, no QI, PT supported.
+constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping) {
+    // IRO at IOTLB_BASE; C (coherent walks) set; PT supported; IR as configured
+    // (xAPIC only: EIM clear, so IRTA.EIME is reserved).
     // Scalable mode: SMTS, FLTS, SLTS, PASID with PSS = 19 (20-bit PASIDs); no NEST, no SRS, no SMPWC.
     const std::uint64_t sm = (1ull << vtd::ecap_bit::SMTS) | (1ull << vtd::ecap_bit::FLTS) | (1ull << vtd::ecap_bit::SLTS) |
                              (1ull << vtd::ecap_bit::PASID) | (19ull << vtd::ecap_bit::PSS);
-    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << vtd::ecap_bit::PT) | (scalable ? sm : 0);
+    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << vtd::ecap_bit::PT) | (scalable ? sm : 0) |
+           (interrupt_remapping ? vtd::ecap::IR : 0);
 }
 } // namespace
 
@@ -55,8 +64,8 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width),
-                                                 static_cast<unsigned>(p.sllps), p.scalable, p.first_level_1g)});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable)});
+                                                 p.domains, static_cast<unsigned>(p.sllps), p.scalable, p.first_level_1g)});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable, p.interrupt_remapping)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     // TTM (bits 11:10) is writable only on a unit that reports SMTS (VT-d 3.x 11.4.5).
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff) | (p.scalable ? vtd::sm::TTM_MASK : 0)});
@@ -65,6 +74,8 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     bank_.define({"FEDATA_REG", FEDATA, 4, 0, 0xffff});
     bank_.define({"FEADDR_REG", FEADDR, 4, 0, 0xfffffffc});
     bank_.define({"FEUADDR_REG", FEUADDR, 4, 0, 0xffffffff});
+    // IRTA: address 63:12, EIME 11 (reserved without ECAP.EIM), S 3:0 (VT-d 3.x 11.4.12).
+    bank_.define({"IRTA_REG", IRTA, 8, 0, vtd::irta::ADDR_MASK | vtd::irta::S_MASK});
     bank_.define({"IVA_REG", IOTLB_BASE, 8, 0, ~std::uint64_t(0xf80)});
     bank_.define({"IOTLB_REG", IOTLB_BASE + 8, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_iotlb(v); });
 }
@@ -115,6 +126,17 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         o.reason = fault_reason::sm_ttm0_request_with_pasid;
     } else {
         o = translate(ext->requester_id, iova, write, delay);
+    }
+    // A translation whose output falls in the interrupt address range is
+    // blocked (fault 0xE, VT-d 3.x 3.14 and appendix A): DMA may never reach
+    // the interrupt window through a mapping.
+    if (o.ok && !o.pass_through) {
+        const std::uint64_t out = o.t.frame << 12 | (iova & 0xfff);
+        const std::uint64_t last = out + (gp.get_data_length() ? gp.get_data_length() - 1 : 0);
+        if (last >= pcie::msi_window_base && out < pcie::msi_window_base + pcie::msi_window_size) {
+            o.ok = false;
+            o.reason = fault_reason::interrupt_address;
+        }
     }
     if (!o.ok) {
         report_fault({ext->requester_id, iova, o.reason, !write, ext->pasid}, o.fpd, delay);
@@ -185,6 +207,18 @@ void iommu::on_gcmd(std::uint64_t value) {
     }
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
     else gsts_ &= ~vtd::gsts::TES;
+    // Interrupt remapping (VT-d 3.x 11.4.4): only with ECAP.IR; IRE and CFI are
+    // levels like TE (software writes every enable it keeps), SIRTP a one-shot.
+    if (!p_.interrupt_remapping) return;
+    if (value & vtd::gcmd::SIRTP) {
+        irta_ = bank_.get(vtd::reg::IRTA, 8);
+        gsts_ |= vtd::gsts::IRTPS;
+        invalidate_interrupt_entries(true, 0, 0);  // the model drops what it cached of the old table
+    }
+    if (value & vtd::gcmd::IRE) gsts_ |= vtd::gsts::IRES;
+    else gsts_ &= ~vtd::gsts::IRES;
+    if (value & vtd::gcmd::CFI) gsts_ |= vtd::gsts::CFIS;
+    else gsts_ &= ~vtd::gsts::CFIS;
 }
 
 void iommu::stats(stat_map& out) const {
@@ -218,6 +252,10 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "blocked", blocked_);
     add_stat(out, n, "fault_interrupts", fault_interrupts_);
     add_stat(out, n, "msi_forwarded", msi_forwarded_);
+    add_stat(out, n, "msi_remapped", msi_remapped_);
+    add_stat(out, n, "msi_compat_passed", msi_compat_passed_);
+    add_stat(out, n, "msi_blocked", msi_blocked_);
+    add_stat(out, n, "interrupt_entry_invalidations", iec_invalidations_);
     add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);

@@ -12,12 +12,14 @@
 // invalidation), IOTLB_REG/IVA_REG (global/domain/page invalidation with
 // address mask), primary fault logging with FSTS/FRCD, the fault event
 // interrupt; context entry translation types "untranslated" and
-// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages (the sizes CAP.SLLPS
-// advertises); fault processing disable; the IOTLB (superpage entries, PASID
-// tag), the paging-structure caches and the context cache (docs/iommu/translation.md).
-// Not modelled yet: queued invalidation, interrupt remapping, ATS (translated
-// requests are blocked, ECAP.DT = 0), PASID / scalable mode.
-// Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping.
+// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages; fault processing disable.
+// Interrupt remapping (VT-d 3.x chapter 5): IRTA, GCMD.SIRTP/IRE/CFI, the
+// remapping table in memory looked up by handle, source-ID validation, the
+// IR fault reasons 0x20-0x26 in the same fault log (interrupt_remap.cpp).
+// The IOTLB (superpage entries, PASID tag), the paging-structure caches and
+// the context cache (docs/iommu/translation.md); scalable mode (scalable.cpp).
+// Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping;
+// a translation whose output lands there is fault 0xE.
 // The register block answers CPUs only: a device's request that reaches it
 // (translation off, or any route past the root complex's inbound decode) is
 // completed with Unsupported Request and changes no register.
@@ -60,7 +62,11 @@ struct iommu_params {
     std::uint64_t fault_records = 8;
     std::uint64_t address_width = 48;  // MGAW and the one SAGAW the unit supports: 39 or 48
     std::uint64_t sllps = 3;           // CAP.SLLPS: bit 0 2 MiB, bit 1 1 GiB pages
-    bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
+    bool interrupt_remapping = true;   // ECAP.IR: the unit remaps interrupts, and the host enables it
+    bool ir_source_validation = true;  // the host's IRTEs verify the requester ID (SVT = 1), as Linux's set_msi_sid
+    bool ir_compat_pass_through = false;  // GCMD.CFI as the host sets it: false blocks (Linux), true passes them
+    std::uint64_t domains = 65536;     // CAP.ND: domain IDs the unit supports (16, 64, 256 ... 65536); VFIO's IO spaces use DIDs from 0x8000
+    bool fault_log_ratelimit = false;  // the host's fault handler prints through Linux's ratelimit
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
     // platform.iommu.mode (legacy | scalable; the loader reads it): the unit
@@ -86,9 +92,13 @@ struct iommu_params {
         v("fault_records", fault_records, "registers", "number of fault recording registers (CAP.NFR + 1)");
         v("address_width", address_width, "bits", "address width: 39 (3-level tables) or 48 (4-level); CAP.MGAW and SAGAW");
         v("sllps", sllps, "", "second-level superpage sizes the unit supports (CAP.SLLPS): 0 none, 1 2 MiB, 3 2 MiB and 1 GiB");
-        v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("pasid_cache.entries", pasid_cache_entries, "entries", "PASID-cache capacity in scalable mode (fully associative; the scalable-mode context cache has context_cache.entries)");
         v("first_level_1g", first_level_1g, "", "CAP.FL1GP: first-level tables may map 1 GiB pages (scalable mode)");
+        v("interrupt_remapping", interrupt_remapping, "", "the unit remaps interrupts (ECAP.IR) and the host enables it: remappable-format MSIs through its table; VFIO's type1 asks for it");
+        v("ir.source_validation", ir_source_validation, "", "the host's IRTEs verify the source ID of each MSI (SVT=1, SQ=0, the requester ID)");
+        v("ir.compat_pass_through", ir_compat_pass_through, "", "compatibility-format MSIs while remapping is on: false blocks them (fault 0x25, as Linux leaves GCMD.CFI clear), true passes them unremapped (CFI)");
+        v("fault_log.ratelimit", fault_log_ratelimit, "", "the host's DMAR fault handler logs through Linux's printk ratelimit (10 messages per 5 s, status lines included); records beyond it are cleared unlogged");
+        v("domains", domains, "domain IDs", "CAP.ND: the domain IDs the unit supports, a power of 4 times 16 (16 .. 65536); a context entry naming a larger DID is fault 0x3");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
         v("walkers", walkers, "walkers", "page walks in progress at once; a walker is busy for the whole walk (1..64)");
@@ -113,6 +123,7 @@ public:
     const iommu_params& params() const { return p_; }
 
     bool translation_enabled() const { return gsts_ & vtd::gsts::TES; }
+    bool interrupt_remapping_enabled() const { return gsts_ & vtd::gsts::IRES; }
     const std::vector<fault_event>& faults() const { return faults_; }
     const iotlb& tlb() const { return tlb_; }
     const paging_cache& paging_caches() const { return psc_; }
@@ -143,6 +154,14 @@ private:
               sc_core::sc_time& delay);
     bool read_qword(std::uint64_t addr, std::uint64_t& v, sc_core::sc_time& delay);
     void report_fault(const fault_record& f, bool fpd, sc_core::sc_time& delay);
+    // Fault events (faults.cpp): a status went from clear to set; the message
+    // itself; software serviced a status (IP may clear).
+    void fault_event_raised(sc_core::sc_time& delay);
+    void send_fault_message(sc_core::sc_time& delay);
+    void fault_condition_serviced();
+    // A blocked interrupt request (interrupt_remap.cpp).
+    void block_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, vtd::fault_reason why, std::uint32_t index,
+                         bool fpd, sc_core::sc_time& delay);
     // Passes a request on to the system side, whose targets answer in TLM
     // terms only: the completion status follows their response.
     void forward(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -190,6 +209,7 @@ private:
     std::uint32_t gsts_ = 0;
     std::uint64_t root_table_ = 0;  // latched by SRTP
     std::uint64_t root_ttm_ = 0;    // RTADDR.TTM latched by SRTP
+    std::uint64_t irta_ = 0;        // IRTA latched by SIRTP
     iotlb tlb_;
     paging_cache psc_;
     context_cache ctx_;
@@ -202,6 +222,7 @@ private:
     tlm::tlm_generic_payload walk_gp_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
+    std::uint64_t msi_remapped_ = 0, msi_compat_passed_ = 0, msi_blocked_ = 0, iec_invalidations_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
 };
 

@@ -72,14 +72,25 @@ bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_t
     std::uint64_t root_lo, ctx_lo, ctx_hi;
     if (!read_qword(root_table_ + (sid >> 8) * 16, root_lo, delay)) { why = fault_reason::root_table_invalid; return false; }
     if (!(root_lo & vtd::entry::P)) { why = fault_reason::root_not_present; return false; }
+    const auto haw = static_cast<unsigned>(p_.address_width);
+    // Reserved fields of a present root entry: fault 0xA (VT-d 3.x 9.1). The
+    // walker reads the low quadword only, so the reserved high quadword is not checked.
+    if (root_lo & vtd::entry::root_reserved_lo(haw)) { why = fault_reason::reserved_root; return false; }
     const std::uint64_t ce = (root_lo & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
+    // An error reading the context entry through CTP is 0x9 (appendix A).
     if (!read_qword(ce, ctx_lo, delay) || !read_qword(ce + 8, ctx_hi, delay)) {
-        why = fault_reason::context_invalid;
+        why = fault_reason::context_table_invalid;
         return false;
     }
     c.present = ctx_lo & vtd::entry::P;
     c.fault_processing_disable = ctx_lo & vtd::entry::FPD;
     if (!c.present) { why = fault_reason::context_not_present; return false; }
+    // Reserved fields of a present context entry, and DID bits beyond CAP.ND: 0xB (VT-d 3.x 9.3).
+    if ((ctx_lo & vtd::entry::context_reserved_lo(haw)) || (ctx_hi & vtd::entry::context_reserved_hi) ||
+        ((ctx_hi >> 8) & 0xffff) >= vtd::cap::domains(bank_.get(vtd::reg::CAP, 8))) {
+        why = fault_reason::reserved_context;
+        return false;
+    }
     c.translation_type = (ctx_lo >> vtd::entry::TT_SHIFT) & 3;
     c.slptptr = ctx_lo & vtd::entry::ADDR_MASK;
     c.aw = static_cast<unsigned>(ctx_hi & 7);
@@ -131,6 +142,11 @@ bool iommu::walk(const context& c, std::uint64_t iova, translation& t, unsigned&
             if (!honoured) { why = fault_reason::reserved_paging; return false; }
         }
         const bool leaf = level == 1 || (e & vtd::entry::PS);  // bit 7 of a level-1 entry is ignored
+        // Reserved fields of an entry with R or W set: 0xC (VT-d 3.x 9.8).
+        if (e & vtd::entry::paging_reserved(static_cast<unsigned>(p_.address_width), leaf ? shift : 12)) {
+            why = fault_reason::reserved_paging;
+            return false;
+        }
         if (leaf) {
             const std::uint64_t page_mask = (std::uint64_t(1) << shift) - 1;
             const std::uint64_t base = e & vtd::entry::ADDR_MASK & ~page_mask;

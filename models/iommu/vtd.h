@@ -14,6 +14,7 @@ namespace reg {
 constexpr std::uint32_t VER = 0x00, CAP = 0x08, ECAP = 0x10, GCMD = 0x18, GSTS = 0x1c, RTADDR = 0x20;
 constexpr std::uint32_t CCMD = 0x28, FSTS = 0x34, FECTL = 0x38, FEDATA = 0x3c, FEADDR = 0x40, FEUADDR = 0x44;
 // IOTLB registers at IRO (ECAP bits 17:8) * 16; fault recording at FRO (CAP bits 33:24) * 16.
+constexpr std::uint32_t IRTA = 0xb8;  // interrupt remapping table address (VT-d 3.x 11.4.12)
 constexpr std::uint32_t IOTLB_BASE = 0x100;  // IVA_REG at +0, IOTLB_REG at +8
 constexpr std::uint32_t FRCD_BASE = 0x200;   // 16 bytes per fault recording register
 constexpr std::uint32_t SIZE = 0x1000;
@@ -26,9 +27,27 @@ constexpr std::uint64_t SLLPS_2M = 1, SLLPS_1G = 2;
 } // namespace cap
 namespace gcmd {
 constexpr std::uint32_t TE = 1u << 31, SRTP = 1u << 30;
+constexpr std::uint32_t IRE = 1u << 25, SIRTP = 1u << 24, CFI = 1u << 23;  // VT-d 3.x 11.4.4
 }
 namespace gsts {
 constexpr std::uint32_t TES = 1u << 31, RTPS = 1u << 30;
+constexpr std::uint32_t IRES = 1u << 25, IRTPS = 1u << 24, CFIS = 1u << 23;  // VT-d 3.x 11.4.5
+}
+// CAP_REG fields this model reports (VT-d 3.x 11.4.2).
+namespace cap {
+constexpr unsigned ND_SHIFT = 0;  // bits 2:0: 2^(4 + 2*ND) domain IDs
+constexpr std::uint64_t ND_MASK = 7;
+// The number of domain IDs CAP.ND advertises: DIDs 0 .. count-1 are valid.
+constexpr std::uint32_t domains(std::uint64_t cap_reg) { return 1u << (4 + 2 * ((cap_reg >> ND_SHIFT) & ND_MASK)); }
+}
+// ECAP_REG fields (VT-d 3.x 11.4.3).
+namespace ecap {
+constexpr std::uint64_t IR = 1ull << 3;   // interrupt remapping supported
+constexpr std::uint64_t EIM = 1ull << 4;  // extended (x2APIC) interrupt mode: not supported
+}
+// IRTA_REG: table address bits 63:12, EIME bit 11, S bits 3:0 (2^(S+1) entries) (VT-d 3.x 11.4.12).
+namespace irta {
+constexpr std::uint64_t ADDR_MASK = ~std::uint64_t(0xfff), EIME = 1ull << 11, S_MASK = 0xf;
 }
 namespace ccmd {
 constexpr std::uint64_t ICC = 1ull << 63;
@@ -61,22 +80,76 @@ constexpr std::uint64_t ADDR_MASK = 0x000ffffffffff000ull;
 constexpr unsigned TT_SHIFT = 2;
 constexpr std::uint64_t TT_UNTRANSLATED = 0, TT_PASS_THROUGH = 2;
 constexpr std::uint64_t AW_39BIT = 1, AW_48BIT = 2;  // 3-level, 4-level table
+// Reserved fields for a host address width `haw` (VT-d 3.x 9.1, 9.3, 9.8):
+// a set bit of these in a present entry is fault 0xA, 0xB or 0xC.
+constexpr std::uint64_t above(unsigned haw) { return haw >= 64 ? 0 : ~((std::uint64_t(1) << haw) - 1); }
+// Root entry: bits 11:1 and the address bits at or above HAW (low); the whole high quadword.
+constexpr std::uint64_t root_reserved_lo(unsigned haw) { return 0xffeull | above(haw); }
+// Context entry low: bits 11:4 and address bits at or above HAW; high: bit 7 and bits 63:24.
+constexpr std::uint64_t context_reserved_lo(unsigned haw) { return 0xff0ull | above(haw); }
+constexpr std::uint64_t context_reserved_hi = 0xffffffffff000080ull;
+// Second-level paging entry: bits 62 (TM, reserved without ECAP.DT) and 51:HAW are
+// reserved in every entry (63 and 61:52 are ignored); bit 11 (SNP, reserved
+// without ECAP.SC); in a non-leaf entry bit 7 of the top level (PS); in a
+// superpage leaf the address bits below the page size (2 MiB: 20:12, 1 GiB: 29:12).
+constexpr std::uint64_t paging_ignored = 0xbff0000000000000ull;
+constexpr std::uint64_t paging_reserved(unsigned haw, unsigned page_shift) {
+    return ((above(haw) & ~paging_ignored) | 0x800ull) | (page_shift > 12 ? ((std::uint64_t(1) << page_shift) - 1) & ~0xfffull : 0);
+}
 } // namespace entry
 
-// Fault reasons (VT-d 3.x appendix A, non-recoverable faults).
+// Interrupt remapping table entry, 128 bits (VT-d 3.x 9.10, remapped format).
+namespace irte {
+constexpr std::uint64_t P = 1, FPD = 2, DM = 1ull << 2, RH = 1ull << 3, TM = 1ull << 4;
+constexpr unsigned DLM_SHIFT = 5, VECTOR_SHIFT = 16, DST_SHIFT = 32;  // low quadword
+constexpr std::uint64_t IM = 1ull << 15;                              // 1: posted format (not modelled)
+// Low quadword reserved in remapped format with xAPIC (EIME clear): bits 14:12,
+// 31:24, and destination bits 63:48 and 39:32 (xAPIC ID in DST bits 15:8).
+constexpr std::uint64_t reserved_lo_xapic = 0xffff00ff'ff007000ull;
+// High quadword: SID bits 15:0, SQ bits 17:16, SVT bits 19:18; 63:20 reserved.
+constexpr unsigned SQ_SHIFT = 16, SVT_SHIFT = 18;
+constexpr std::uint64_t reserved_hi = ~std::uint64_t(0xfffff);
+enum class svt : unsigned { none = 0, requester_id = 1, bus_range = 2, reserved = 3 };
+} // namespace irte
+
+// Remappable-format MSI address (VT-d 3.x 5.1.5.2): 0xFEE in bits 31:20,
+// handle[14:0] in 19:5, Interrupt Format bit 4 (1 = remappable), SHV bit 3,
+// handle[15] bit 2. Data bits 15:0 are the subhandle when SHV is set; 31:16 reserved.
+namespace msi {
+constexpr std::uint64_t REMAPPABLE = 1ull << 4, SHV = 1ull << 3;
+constexpr std::uint64_t address(std::uint16_t handle, bool shv) {
+    return 0xfee00000ull | std::uint64_t(handle & 0x7fff) << 5 | REMAPPABLE | (shv ? SHV : 0) | std::uint64_t(handle >> 15) << 2;
+}
+constexpr std::uint16_t handle(std::uint64_t address) {
+    return static_cast<std::uint16_t>(((address >> 5) & 0x7fff) | ((address >> 2) & 1) << 15);
+}
+} // namespace msi
+
+// Fault reasons (VT-d 3.x appendix A, "Non-Recoverable Fault Reasons", legacy
+// mode 0x1-0xE; interrupt remapping 0x20-0x26). The names follow the spec's
+// conditions; Linux 6.1's texts for them are in fault_recorder.cpp.
 enum class fault_reason : std::uint8_t {
-    root_not_present = 0x1,
-    context_not_present = 0x2,
-    context_invalid = 0x3,
-    address_beyond_mgaw = 0x4,
-    write_not_permitted = 0x5,
-    read_not_permitted = 0x6,
-    paging_entry_access = 0x7,
-    root_table_invalid = 0x8,
-    reserved_root = 0xa,
-    reserved_context = 0xb,
-    reserved_paging = 0xc,
-    translation_type_blocked = 0xd,
+    root_not_present = 0x1,          // P clear in the root entry
+    context_not_present = 0x2,       // P clear in the context entry
+    context_invalid = 0x3,           // invalid programming of a present context entry (TT, AW)
+    address_beyond_mgaw = 0x4,       // input address above 2^MGAW - 1
+    write_not_permitted = 0x5,       // W clear in a paging entry (also: entry not present, for a write)
+    read_not_permitted = 0x6,        // R clear in a paging entry (also: entry not present, for a read)
+    paging_entry_access = 0x7,       // reading a paging entry through the previous entry's address failed
+    root_table_invalid = 0x8,        // reading the root entry through RTADDR failed
+    context_table_invalid = 0x9,     // reading the context entry through the root entry's CTP failed
+    reserved_root = 0xa,             // non-zero reserved field in a present root entry
+    reserved_context = 0xb,          // non-zero reserved field in a present context entry (DID bits beyond CAP.ND too)
+    reserved_paging = 0xc,           // non-zero reserved field in a paging entry with R or W set
+    translation_type_blocked = 0xd,  // translation or translated request blocked by the context entry's TT
+    interrupt_address = 0xe,         // the translated (output) address falls in the interrupt range 0xFEEx_xxxx
+    ir_request_reserved = 0x20,      // reserved field set in the interrupt request (remappable-format MSI)
+    ir_index_beyond_size = 0x21,     // interrupt_index beyond the table size IRTA.S gives
+    ir_entry_not_present = 0x22,     // P clear in the IRTE
+    ir_table_access = 0x23,          // reading the IRTE through IRTA failed
+    ir_entry_reserved = 0x24,        // non-zero reserved field in a present IRTE
+    ir_compatibility_blocked = 0x25, // compatibility-format interrupt while CFIS is clear (IRES set)
+    ir_source_id_invalid = 0x26,     // the request's source ID fails the IRTE's SVT/SQ/SID check
     // Scalable mode (VT-d 3.x 7.1.3, table 26 and following; the codes and
     // texts of Linux 6.1's dma_remap_sm_fault_reasons[], dmar.c, from 0x30).
     sm_root_table_invalid = 0x30,        // RTADDR.TTM reserved value
@@ -105,7 +178,15 @@ enum class fault_reason : std::uint8_t {
     sm_write_not_permitted = 0x85,
     sm_read_not_permitted = 0x86,
 };
+constexpr bool is_interrupt_remapping(fault_reason r) { return static_cast<unsigned>(r) >= 0x20 && static_cast<unsigned>(r) < 0x30; }
+// What Linux 6.1 prints for a reason (drivers/iommu/intel/dmar.c,
+// dma_remap_fault_reasons[] and irq_remap_fault_reasons[]); the spec's
+// condition for 0xE, which Linux does not name.
 const char* describe(fault_reason r);
+// Linux 6.1's text for a reason code, nullptr where its tables have none.
+const char* linux_reason_text(unsigned reason);
+// Linux 6.1's text for a scalable-mode reason (0x30 and above): dma_remap_sm_fault_reasons[].
+const char* linux_sm_reason_text(unsigned reason);
 
 // Scalable-mode translation structures (VT-d 3.x 9.4-9.9), with the bit
 // positions Linux 6.1 programs (drivers/iommu/intel/iommu.h, pasid.h).

@@ -164,7 +164,7 @@ void op_enable_msi(step_context& c) {
     pci::pci_function& f = owned_device(c, dom, err);
     const std::uint64_t cap = err ? 0 : find_capability(c, f, pci::cap_id::msi);
     if (!err && !cap) err = EINVAL;
-    const auto binding = err ? std::nullopt : c.hyp().bind_msi(dom.id);
+    const auto binding = err ? std::nullopt : c.hyp().bind_msi(dom.id, 1, f.bdf().rid());
     if (!err && !binding) err = ENOSPC;
     c.set_errno(err);
     if (err) return;
@@ -212,7 +212,7 @@ void op_enable_msix(step_context& c) {
     const std::uint64_t n = err ? 0 : std::min(c.has("vectors") ? c.integer("vectors") : table_size, table_size);
     std::vector<hyp::hypervisor::msi_binding> bound;
     for (std::uint64_t i = 0; i < n; ++i) {
-        const auto binding = c.hyp().bind_msi(dom.id);
+        const auto binding = c.hyp().bind_msi(dom.id, 1, f.bdf().rid());
         if (!binding) {
             err = ENOSPC;
             break;

@@ -186,9 +186,10 @@ TEST(VfioIrqs, IntxLoopbackDisableAndConflicts) {
 TEST(VfioIrqs, EduMsiSignalsTheEventfd) {
     run t(test::vfio_platform() + "steps:\n" + test::vfio_open("qemu") + efd("e") +
           set_irqs("flags: [VFIO_IRQ_SET_DATA_EVENTFD, VFIO_IRQ_SET_ACTION_TRIGGER], index: VFIO_PCI_MSI_IRQ_INDEX, data: [$e.fd]", "errno: 0") +
-          // MSI Enable with the host's address (APIC ID 0) and a vector.
+          // MSI Enable with the host's message: with interrupt remapping on (the
+          // default), the remappable format naming IRTE 0 (handle 0, SHV).
           vstep("pci.config_read", "dom0", "device: edu0, offset: 0x42, size: 2", "value: { mask: 0x71, value: 0x01 }") +
-          vstep("pci.config_read", "dom0", "device: edu0, offset: 0x44, size: 4", "value: 0xfee00000") +
+          vstep("pci.config_read", "dom0", "device: edu0, offset: 0x44, size: 4", "value: 0xfee00018") +
           vstep("pci.set_master", "dom0", "device: edu0", "errno: 0") +
           vstep("pci.mmio_write", "dom0", "device: edu0, bar: 0, offset: 0x20, value: 0x80") +
           vstep("pci.mmio_write", "dom0", "device: edu0, bar: 0, offset: 0x08, value: 5") +

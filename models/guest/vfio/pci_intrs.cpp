@@ -321,12 +321,15 @@ void vector_mask(irq_state& s, unsigned vector, bool mask, sc_time& d) {
 // pci_write_msi_msg for an MSI-X entry: address and data of its vector.
 void msix_write_msg(irq_state& s, unsigned vector, sc_time& d) {
     device& dev = *s.dev;
-    const std::uint64_t addr = hyp::hypervisor::msi_address(static_cast<std::uint8_t>(dev.k.domid()));
+    // The message the hypervisor gave the vector (remappable format with interrupt remapping on).
+    const auto m = dev.k.hyp().msi_message(s.msix_vectors[vector]);
+    const std::uint64_t addr = m ? m->address : hyp::hypervisor::msi_address(static_cast<std::uint8_t>(dev.k.domid()));
+    const std::uint32_t data = m ? m->data : s.msix_vectors[vector];
     const std::uint64_t e = s.msix_table + vector * PCI_MSIX_ENTRY_SIZE;
     const std::uint32_t cmd = memory_enable(dev, d);
     mmio_write32(dev, e, static_cast<std::uint32_t>(addr), d);
     mmio_write32(dev, e + 4, static_cast<std::uint32_t>(addr >> 32), d);
-    mmio_write32(dev, e + 8, s.msix_vectors[vector], d);
+    mmio_write32(dev, e + 8, data, d);
     memory_restore(dev, cmd, d);
 }
 
@@ -358,7 +361,7 @@ long alloc_irq_vectors(irq_state& s, unsigned nvec, bool msix, sc_time& d) {
         const unsigned avail = 1u << ((ctrl & PCI_MSI_FLAGS_QMASK) >> 1);
         if (nvec > avail) nvec = avail;
         const unsigned block = roundup_pow2(nvec);
-        const auto b = h.bind_msi(dom, block);
+        const auto b = h.bind_msi(dom, block, dev.dev.rid);
         if (!b) return -ENOSPC;
         s.msi_base = b->vector;
         s.msi_block = block;
@@ -386,7 +389,7 @@ long alloc_irq_vectors(irq_state& s, unsigned nvec, bool msix, sc_time& d) {
     if (!bar) return -ENOMEM;
     std::vector<std::uint8_t> vs;
     for (unsigned i = 0; i < nvec; ++i) {
-        const auto b = h.bind_msi(dom);
+        const auto b = h.bind_msi(dom, 1, dev.dev.rid);
         if (!b) {
             for (std::uint8_t v : vs) h.unbind_msi(v);
             return -ENOSPC;
