@@ -78,7 +78,8 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
     const std::uint64_t ce = (ctp & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
     // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
     write64(ce + 8, vtd::aw_for(width_) | std::uint64_t(did) << 8, d);
-    write64(ce, pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P, d);
+    const std::uint64_t tt = device_tlb_.count(sid) ? vtd::entry::TT_DEVICE_TLB : vtd::entry::TT_UNTRANSLATED;
+    write64(ce, pgd | tt << vtd::entry::TT_SHIFT | vtd::entry::P, d);
     // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.
     write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
     write_reg64(vtd::reg::IOTLB_BASE + 8,

@@ -6,6 +6,7 @@
 // page-selective IOTLB invalidation before the call returns.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include <systemc>
@@ -62,6 +63,12 @@ public:
     // so its cost is bounded by what is mapped, not by `size`.
     void unmap_range(std::uint16_t did, std::uint64_t pgd, std::uint64_t iova, std::uint64_t size, std::uint64_t& pages,
                      sc_core::sc_time& d);
+    // Requester `sid` has ATS enabled: attach() gives it TT=01b, as Linux
+    // 6.1's domain_context_mapping_one() does for info->ats_supported.
+    void set_device_tlb(std::uint16_t sid, bool on) {
+        if (on) device_tlb_.insert(sid);
+        else device_tlb_.erase(sid);
+    }
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
@@ -88,6 +95,7 @@ private:
     unsigned width_;
     std::uint64_t root_ = 0;
     std::uint64_t tables_ = 0, invalidations_ = 0;
+    std::set<std::uint16_t> device_tlb_;
 };
 
 } // namespace iotwin::hyp

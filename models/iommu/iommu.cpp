@@ -18,9 +18,10 @@ constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width) {
     return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
            (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) | (9ull << 48);
 }
-constexpr std::uint64_t ecap_value() {
-    // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, no QI, PT supported.
-    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << 6);
+constexpr std::uint64_t ecap_value(bool device_tlb) {
+    // IRO at IOTLB_BASE; C (coherent walks) set; DT (bit 2, Linux 6.1
+    // ecap_dev_iotlb_support) as configured; no IR, no QI, PT supported.
+    return 1ull | (device_tlb ? 1ull << 2 : 0) | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << 6);
 }
 } // namespace
 
@@ -33,7 +34,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width))});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value()});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.device_tlb)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff)});
     bank_.define({"CCMD_REG", CCMD, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_ccmd(v); });
@@ -66,6 +67,10 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     // passed_iommu: the request was checked against its requester's tables
     // (remapped or blocked). With translation off, or through a pass-through
     // context, it crossed the IOMMU without being isolated by it.
+    if (ext->at != pcie::address_type::untranslated && translation_enabled()) {
+        ats_request(gp, *ext, delay);
+        return;
+    }
     if (!translation_enabled()) {
         ++untranslated_;
         forward(gp, delay);
@@ -76,10 +81,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     const bool write = gp.is_write();
     delay += p_.lookup_latency;
     outcome o;
-    if (ext->at != pcie::address_type::untranslated) {
-        o.ok = false;
-        o.reason = fault_reason::translation_type_blocked;
-    } else if (pcie::is_msi_address(iova)) {
+    if (pcie::is_msi_address(iova)) {
         // A read of the interrupt window is not an interrupt; VT-d blocks it.
         o.ok = false;
         o.reason = fault_reason::read_not_permitted;
@@ -174,6 +176,10 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);
+    add_stat(out, n, "ats_translation_requests", translation_requests_);
+    add_stat(out, n, "ats_translated_passed", translated_passed_);
+    add_stat(out, n, "device_tlb_invalidations", dtlb_sent_);
+    add_stat(out, n, "device_tlb_completions", dtlb_completed_);
 }
 
 } // namespace iotwin::iommu

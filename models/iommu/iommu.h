@@ -13,8 +13,9 @@
 // address mask), primary fault logging with FSTS/FRCD, the fault event
 // interrupt; context entry translation types "untranslated" and
 // "pass-through"; 4 KiB, 2 MiB and 1 GiB pages; fault processing disable.
-// Not modelled yet: queued invalidation, interrupt remapping, ATS (translated
-// requests are blocked, ECAP.DT = 0), PASID / scalable mode, page-walk caches.
+// ATS (ats.cpp): translation requests, translated requests from TT=01
+// contexts, device-TLB invalidation (docs/iommu/ats.md).
+// Not modelled yet: queued invalidation, interrupt remapping, PASID / scalable mode, page-walk caches.
 // Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping.
 // The register block answers CPUs only: a device's request that reaches it
 // (translation off, or any route past the root complex's inbound decode) is
@@ -22,6 +23,8 @@
 // Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include <systemc>
@@ -49,6 +52,8 @@ struct iommu_params {
     bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
+    bool device_tlb = true;            // ECAP.DT: ATS translation requests and device-TLB invalidation
+    sc_core::sc_time ats_invalidation_timeout = sc_core::sc_time(60, sc_core::SC_SEC);
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity");
@@ -59,6 +64,8 @@ struct iommu_params {
         v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
+        v("device_tlb", device_tlb, "", "ECAP.DT: the unit answers ATS translation requests and invalidates device TLBs (context entries may say TT=01)");
+        v("ats.invalidation_timeout", ats_invalidation_timeout, "time", "a device-TLB invalidation without Invalidate Completion after this is an Invalidation Time-out Error");
     }
 };
 
@@ -82,6 +89,25 @@ public:
     const std::vector<fault_event>& faults() const { return faults_; }
     const iotlb& tlb() const { return tlb_; }
     void stats(stat_map& out) const;
+
+    // --- ATS (ats.cpp) ---
+    // Carries an Invalidate Request to function `sid` (the platform routes it
+    // down the hierarchy); true when the function returned its Invalidate
+    // Completion, `delay` then being the time it arrived.
+    using device_tlb_port = std::function<bool(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay)>;
+    void set_device_tlb_port(device_tlb_port p) { device_tlb_port_ = std::move(p); }
+    // Device-TLB invalidation (queued invalidation's descriptor 0x3, VT-d
+    // 6.5.2.5): an ATS Invalidate Request to function `sid` for `addr`
+    // (`size`: the S bit).
+    void invalidate_device_tlb(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay);
+    // Device-TLB invalidations sent whose Invalidate Completion has not
+    // arrived by `at` and whose time-out has not expired: an Invalidation
+    // Wait descriptor completes only once this is 0 (VT-d 6.5.2.8).
+    std::size_t device_tlb_invalidations_pending(const sc_core::sc_time& at) const;
+    // Those that expired by `at` without a completion: each an Invalidation
+    // Time-out Error (FSTS.ITE, VT-d 6.5.2.10).
+    std::size_t device_tlb_invalidation_timeouts(const sc_core::sc_time& at) const;
+    // --- end ATS ---
 
 private:
     struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
@@ -109,9 +135,10 @@ private:
     void remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
     // The interrupt entry cache invalidation (queued invalidation's descriptor 0x4).
     void invalidate_interrupt_entries(bool global, unsigned index, unsigned index_mask);
-    // Device-TLB invalidation (queued invalidation's descriptor 0x3): an ATS
-    // Invalidate Request to function `sid` for `addr` (`size`: the S bit) (ats.cpp).
-    void invalidate_device_tlb(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay);
+    // A request with an Address Type other than untranslated (ats.cpp).
+    void ats_request(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
+    // The context entry of `sid` (from the context cache or the tables).
+    bool context_of(std::uint16_t sid, context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
     // The fault registers (FSTS, FECTL, the fault recording registers): false for any other offset.
     bool fault_reg_read(std::uint32_t off, unsigned len, std::uint64_t& v) const;
     bool fault_reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
@@ -129,6 +156,10 @@ private:
     timed_resource walker_;
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
+    device_tlb_port device_tlb_port_;
+    struct device_tlb_invalidation { std::uint16_t sid; sc_core::sc_time sent; std::optional<sc_core::sc_time> completed; };
+    std::vector<device_tlb_invalidation> device_tlb_invalidations_;  // since the last that all had completed
+    std::uint64_t translation_requests_ = 0, translated_passed_ = 0, dtlb_sent_ = 0, dtlb_completed_ = 0, dtlb_expired_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
 };
 

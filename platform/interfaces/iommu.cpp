@@ -2,6 +2,8 @@
 // iommu_map()/iommu_unmap() for a domain with a passed-through device).
 #include <cerrno>
 
+#include "platform/builder.h"
+
 #include "platform/interfaces/interfaces.h"
 #include "platform/step_context.h"
 
@@ -18,6 +20,22 @@ void op_iommu_unmap(step_context& c) {
     std::uint64_t unmapped = 0;
     c.set_errno(c.hyp().iommu_unmap(c.domain("domain"), c.integer("iova"), c.size("size"), unmapped, c.delay));
     c.result()["unmapped"] = unmapped;
+}
+
+// A device-TLB invalidation as the host submits it (queued invalidation's
+// descriptor 0x3, VT-d 6.5.2.5): the IOMMU sends an ATS Invalidate Request
+// to the function and counts its completion.
+void op_device_tlb_invalidate(step_context& c) {
+    const pci::pci_function& f = c.device_arg("device");
+    const std::uint64_t addr = c.integer("addr"), size = c.size("size");
+    // A power of two of at least 4 KiB, naturally aligned (the S-bit encoding).
+    if (size < 4096 || (size & (size - 1)) || (addr & (size - 1))) return c.set_errno(EINVAL);
+    iommu::iommu& u = *c.pi().iommu;
+    const std::uint64_t enc = pcie::ats::encode_range(addr, size);
+    u.invalidate_device_tlb(f.bdf().rid(), enc, enc & pcie::ats::S, c.delay);
+    const sc_core::sc_time now = sc_core::sc_time_stamp() + c.delay;
+    c.result()["pending"] = u.device_tlb_invalidations_pending(now);
+    c.set_errno(0);
 }
 
 arg_spec domain_arg() { return {"domain", arg_type::domain, true, "domain name, or domid (ESRCH when it names no domain)", 0, 0xffff}; }
@@ -43,6 +61,13 @@ void register_iommu(op_registry& r) {
            {{"unmapped", result_type::integer, "bytes that were mapped and are not any more"}}, {}, {},
            "ESRCH: no such domain; " + range},
           op_iommu_unmap);
+    r.add({"iommu.device_tlb_invalidate", actor::none,
+           "the host invalidates a function's device TLB (descriptor 0x3): an ATS Invalidate Request goes to the function",
+           {{"device", t::device, true, "the function (its requester ID)"}, {"addr", t::integer, true, "untranslated address"},
+            {"size", t::size, false, "bytes: a power of two, at least 4KiB, addr aligned to it", 0, std::uint64_t(1) << 62, "4KiB"}},
+           {{"pending", result_type::integer, "device-TLB invalidations without their Invalidate Completion yet"}}, {}, {},
+           "EINVAL: size not a power of two of at least 4KiB, or addr not aligned to it"},
+          op_device_tlb_invalidate);
 }
 
 } // namespace iotwin::platform::interfaces
