@@ -317,6 +317,8 @@ const param_range param_ranges[] = {
 // Time parameters that are a wait of a whole step, not a per-transaction
 // cost: they may reach limits::max_time_value_ps; the others max_param_time_ps.
 const char* const step_time_params[] = {"platform.simulation.settle_limit",
+                                        // a time-out, not a cost: PCIe's is a minute (capped here at 10 s)
+                                        "platform.iommu.ats.invalidation_timeout",
                                         // edu's DMA timer: QEMU's is 100 ms.
                                         "platform.devices.edu.dma_delay", "params of model edu.dma_delay"};
 

@@ -41,6 +41,17 @@ bool iommu::context_of(std::uint16_t sid, context& c, fault_reason& why, sc_time
 }
 
 void iommu::ats_request(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_time& delay) {
+    if (!translation_enabled()) {
+        // Nothing is remapped: a translated request passes as every request
+        // does; nobody answers a Translation Request.
+        if (ext.at == pcie::address_type::translated) {
+            ++untranslated_;
+            forward(gp, delay);
+        } else {
+            pcie::complete(gp, &ext, pcie::completion::UR);
+        }
+        return;
+    }
     ext.passed_iommu = true;
     delay += p_.lookup_latency;
     const std::uint64_t addr = gp.get_address();

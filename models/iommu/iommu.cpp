@@ -67,7 +67,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     // passed_iommu: the request was checked against its requester's tables
     // (remapped or blocked). With translation off, or through a pass-through
     // context, it crossed the IOMMU without being isolated by it.
-    if (ext->at != pcie::address_type::untranslated && translation_enabled()) {
+    if (ext->at != pcie::address_type::untranslated) {
         ats_request(gp, *ext, delay);
         return;
     }
