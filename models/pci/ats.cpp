@@ -117,6 +117,7 @@ pci_function::dma_result pci_function::dma_with_atc(tlm::tlm_command cmd, std::u
                 total.issued = total.issued || t.issued;
                 total.status = t.issued ? t.status : pcie::completion::SC;
                 total.stopped = !t.issued;
+                total.posted = false;  // a write that never went out
                 total.failed_addr = a;
                 break;
             }
