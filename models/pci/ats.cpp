@@ -76,15 +76,18 @@ pci_function::ats_result pci_function::ats_translate(std::uint64_t addr, sc_time
     // A Translation Request is a memory read with AT = 01b of the
     // untranslated address; its completion carries one data entry per
     // translation (8 bytes each; one requested here).
+    // A payload of its own: the function's DMA payload may be in flight in
+    // another thread (an engine's transfer) while this one is asked.
     std::uint8_t data[8] = {};
-    tlm::tlm_generic_payload& gp = *request_;
-    pcie::pcie_ext& ext = *gp.get_extension<pcie::pcie_ext>();
-    ext = pcie::pcie_ext{};
+    tlm::tlm_generic_payload gp;
+    pcie::pcie_ext ext;
     ext.requester_id = forged_requester_id_.value_or(bdf().rid());
     ext.at = pcie::address_type::translation_request;
     ext.origin = this;
+    gp.set_extension(&ext);
     prepare(gp, tlm::TLM_READ_COMMAND, addr & pcie::ats::ADDRESS_MASK, data, 8);
     pcie_out->b_transport(gp, delay);
+    gp.clear_extension(&ext);
     ++ats_translation_requests_;
     r.issued = true;
     r.status = ext.status == pcie::completion::SC && !gp.is_response_ok() ? pcie::completion::UR : ext.status;

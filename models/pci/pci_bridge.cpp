@@ -155,6 +155,9 @@ void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
 }
 
 pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const {
+    // A Translation Request is for the Translation Agent in the root complex,
+    // whatever address it names (PCIe 5.0 10.1): no peer takes it.
+    if (ext.at == pcie::address_type::translation_request) return {};
     const int target = child_for_memory(gp.get_address(), from);
     if (target < 0) return {};
     const pci_function& src = *children_[from];
