@@ -139,4 +139,10 @@ std::size_t iommu::device_tlb_invalidation_timeouts(const sc_time& at) const {
            }));
 }
 
+sc_time iommu::device_tlb_invalidations_over_at() const {
+    sc_time t = SC_ZERO_TIME;
+    for (const auto& x : device_tlb_invalidations_) t = std::max(t, x.completed ? *x.completed : x.sent + p_.ats_invalidation_timeout);
+    return t;
+}
+
 } // namespace iotwin::iommu

@@ -107,6 +107,10 @@ public:
     // Those that expired by `at` without a completion: each an Invalidation
     // Time-out Error (FSTS.ITE, VT-d 6.5.2.10).
     std::size_t device_tlb_invalidation_timeouts(const sc_core::sc_time& at) const;
+    // When every device-TLB invalidation sent so far is over (completed or
+    // timed out): where an Invalidation Wait descriptor after them completes.
+    sc_core::sc_time device_tlb_invalidations_over_at() const;
+    std::uint64_t device_tlb_completions() const { return dtlb_completed_; }
     // --- end ATS ---
 
 private:

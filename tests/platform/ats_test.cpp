@@ -154,7 +154,9 @@ TEST(AtsPlatform, DeviceTlbInvalidationDropsTheEntryAndCompletes) {
           "  - { do: iommu.device_tlb_invalidate, args: { device: nic0, addr: 0x40000, size: 8KiB } }\n"
           "  - { do: device.dma_read, device: nic0, args: { addr: 0x40000, len: 4, address_type: atc } }\n");
     EXPECT_EQ(t.result(6)["data"], "61 62 63 64");  // the stale ATC entry
-    EXPECT_EQ(t.result(7)["pending"], 0);
+    EXPECT_EQ(t.result(7)["errno"], 0);
+    EXPECT_EQ(t.result(7)["completed"], true);
+    EXPECT_EQ(t.result(7)["timeouts"], 0);
     EXPECT_EQ(t.result(8)["errno"], "EIO");
     EXPECT_EQ(t.stat("iommu.device_tlb_invalidations"), 1u);
     EXPECT_EQ(t.stat("iommu.device_tlb_completions"), 1u);
@@ -179,14 +181,18 @@ TEST(AtsPlatform, DeviceThatNeverCompletesLeavesTheInvalidationPendingUntilTimeO
     y.insert(y.find("  pcie:\n"), "  devices: { scripted: { ats_invalidation_completion: false } }\n");
     run t(y + "steps:\n" + map_and_master +
           "  - { do: device.ats_translate, device: nic0, args: { addr: 0x40000 } }\n"
-          "  - { do: iommu.device_tlb_invalidate, args: { device: nic0, addr: 0x40000 } }\n"
-          "  - { do: sim.wait, args: { time: 20us } }\n");
-    EXPECT_EQ(t.result(5)["pending"], 1);
-    const sc_core::sc_time sent = sc_core::sc_time_stamp() - sc_core::sc_time(20, sc_core::SC_US);
-    EXPECT_EQ(t.pi->iommu->device_tlb_invalidations_pending(sent + sc_core::sc_time(5, sc_core::SC_US)), 1u);
-    EXPECT_EQ(t.pi->iommu->device_tlb_invalidation_timeouts(sent + sc_core::sc_time(5, sc_core::SC_US)), 0u);
-    EXPECT_EQ(t.pi->iommu->device_tlb_invalidations_pending(sc_core::sc_time_stamp()), 0u);
-    EXPECT_EQ(t.pi->iommu->device_tlb_invalidation_timeouts(sc_core::sc_time_stamp()), 1u);
+          "  - { do: iommu.device_tlb_invalidate, args: { device: nic0, addr: 0x40000 } }\n");
+    // The step waited, as the wait descriptor does, until the time-out.
+    EXPECT_EQ(t.result(5)["errno"], "ETIMEDOUT");
+    EXPECT_EQ(t.result(5)["completed"], false);
+    EXPECT_EQ(t.result(5)["timeouts"], 1);
+    const iommu::iommu& u = *t.pi->iommu;
+    const sc_core::sc_time over = u.device_tlb_invalidations_over_at();
+    const sc_core::sc_time sent = over - sc_core::sc_time(10, sc_core::SC_US);
+    EXPECT_EQ(u.device_tlb_invalidations_pending(sent + sc_core::sc_time(5, sc_core::SC_US)), 1u);
+    EXPECT_EQ(u.device_tlb_invalidation_timeouts(sent + sc_core::sc_time(5, sc_core::SC_US)), 0u);
+    EXPECT_EQ(u.device_tlb_invalidations_pending(over), 0u);
+    EXPECT_EQ(u.device_tlb_invalidation_timeouts(over), 1u);
     EXPECT_EQ(t.stat("iommu.device_tlb_completions"), 0u);
     // The ATC did drop the entry: only the completion is missing.
     EXPECT_EQ(t.nic0().atc().size(), 0u);
