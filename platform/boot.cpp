@@ -45,6 +45,27 @@ void boot_guests(const scenario& s, platform_instance& pi) {
     }
 }
 
+// ATS, enabled as Linux 6.1 enables it: intel_iommu_probe_device() finds a
+// device ATS-capable when the unit reports ECAP.DT, pci_ats_supported() (an
+// ATS capability, and the device not untrusted) and dmar_ats_supported() (the
+// firmware's ATSR covers its root port: every port here); then
+// iommu_enable_pci_caps() enables ATS only if pci_ats_page_aligned() and
+// pci_enable_ats() sets Enable with STU = 0 (VTD_PAGE_SHIFT, 4 KiB); and
+// domain_context_mapping_one() writes TT=01b (CONTEXT_TT_DEV_IOTLB) for it.
+// A device is untrusted when a port above it is external-facing
+// (drivers/pci/probe.c, set_pcie_untrusted()).
+void enable_ats(const scenario& s, platform_instance& pi, enumerator& en, sc_core::sc_time& d) {
+    if (!s.platform.iommu_enabled || !s.platform.iommu.device_tlb) return;
+    for (const topo_function& f : pi.topo.functions) {
+        if (f.is_vf || !f.node || !f.node->ats) continue;
+        bool untrusted = false;
+        for (int p = f.parent; p >= 0; p = pi.topo.functions[p].parent)
+            untrusted = untrusted || (pi.topo.functions[p].node && pi.topo.functions[p].node->external_facing);
+        if (untrusted || !en.enable_ats(pi.by_id.at(f.id)->bdf(), d)) continue;
+        for (std::uint16_t rid : pi.topo.dma_aliases(pi.topo.by_id.at(f.id))) pi.hypervisor->set_device_tlb(rid, true);
+    }
+}
+
 }  // namespace
 
 std::map<std::string, enumerated_function> boot_platform(const scenario& s, platform_instance& pi, sc_core::sc_time& d) {
@@ -92,6 +113,7 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
         if (id < 0)
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");
     }
+    enable_ats(s, pi, en, d);
     // A device gets context entries for every requester ID its DMA can carry
     // (its own and the aliases bridges above it give it), as Linux and Xen do.
     auto assign = [&](const std::string& dev, const domain_desc& dd, const source_pos& pos) {

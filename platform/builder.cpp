@@ -48,6 +48,7 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
     p.rom_size = n.rom_size;
     p.multifunction = f.header_multifunction;
     if (f.has_acs) p.acs = pci::function_params::acs_regs{f.acs_cap, f.acs_ctrl};
+    p.ats = n.ats;
     if (n.sriov)
         p.sriov = pci::function_params::sriov_regs{static_cast<std::uint16_t>(n.sriov->total_vfs), static_cast<std::uint16_t>(n.sriov->first_vf_offset),
                                                    static_cast<std::uint16_t>(n.sriov->vf_stride),
@@ -336,6 +337,21 @@ std::unique_ptr<platform_instance> build_platform(const scenario& s) {
     bus.map({"iommu", am::iommu_regs_base, am::iommu_regs_size, true}, 2);
     bus.map({"msi", am::msi_base, am::msi_size}, 3);
     pi->root_complex->iommu_out.bind(pi->iommu->in);
+    // ATS Invalidate Requests are ID-routed messages (PCIe 5.0 10.3.1): they
+    // reach the function by its routing ID, and the function's Invalidate
+    // Completion comes back; each crosses the root complex. A routing ID
+    // no function answers to gets no completion.
+    platform_instance* self = pi.get();
+    pi->iommu->set_device_tlb_port([self, latency = rcp.latency](std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& t) {
+        for (const auto& f : self->functions)
+            if (f->present() && f->bdf().rid() == sid) {
+                t += latency;
+                const bool completed = f->ats_invalidate(addr, size, t);
+                t += latency;
+                return completed;
+            }
+        return false;
+    });
     hyp::hypervisor* h = pi->hypervisor.get();
     pi->msi->set_sink([h](const intc::interrupt_message& m) { h->deliver(m); });
     // INTx: root complex -> I/O APIC -> hypervisor, and the EOI back; port I/O from the CPUs.

@@ -101,6 +101,12 @@ struct pcie_node {
     bool has_acs = false;               // an ACS extended capability (the `acs` key is present)
     std::vector<std::string> acs;       // ACS capability bits implemented
     std::optional<std::vector<std::string>> acs_ctrl;
+    // ATS extended capability (`ats`): Invalidate Queue Depth and Page Aligned Request.
+    std::optional<pci::function_params::ats_regs> ats;
+    // A root or downstream port the firmware marks external-facing (ACPI
+    // ExternalFacingPort): Linux 6.1 marks every device below it untrusted
+    // (drivers/pci/probe.c set_pcie_untrusted) and never enables its ATS.
+    bool external_facing = false;
     std::optional<std::uint16_t> vendor, device;
     std::optional<std::uint32_t> class_code;
     std::optional<pcie::link_params> link;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/pci/ats.h"
 #include "models/pci/config_space.h"
 #include "platform/address_map.h"
 #include "platform/ecam.h"
@@ -330,6 +331,15 @@ void enumerator::assign_io(const std::vector<int>& children, std::uint64_t base,
     }
     for (int c : children)
         if (found_[c].bridge && found_[c].io_size) assign_io(found_[c].children, found_[c].io_base, d);
+}
+
+bool enumerator::enable_ats(const pcie::bdf& f, sc_core::sc_time& d) {
+    const auto pos = find_ext_cap(f, pci::ext_cap_id::ats, d);
+    if (!pos) return false;
+    if (!(read(f, static_cast<std::uint16_t>(*pos + pci::ats_reg::capability), 2, d) & pci::ats_reg::CAP_PAGE_ALIGNED)) return false;
+    // STU: log2 of the smallest translation unit, minus 12 (PCIe 5.0 7.8.3.3).
+    write(f, static_cast<std::uint16_t>(*pos + pci::ats_reg::control), 2, pci::ats_reg::CTRL_ENABLE | 0u, d);
+    return true;
 }
 
 } // namespace iotwin::platform

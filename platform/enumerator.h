@@ -59,6 +59,12 @@ public:
     // at `pf` and returns its virtual functions.
     std::vector<enumerated_function> enable_sriov(const pcie::bdf& pf, std::uint16_t num_vfs, sc_core::sc_time& d);
 
+    // pci_ats_init() + pci_ats_page_aligned() + pci_enable_ats(dev, 12)
+    // (Linux 6.1 drivers/pci/ats.c): finds the ATS capability, and when it
+    // says Page Aligned Request, sets Enable with STU = 0 (4 KiB pages).
+    // False when the function has no ATS capability or it is not page aligned.
+    bool enable_ats(const pcie::bdf& f, sc_core::sc_time& d);
+
 private:
     struct need { std::uint64_t size = 0, align = 1; };
     std::uint32_t read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_core::sc_time& d);

@@ -328,6 +328,8 @@ const param_range param_ranges[] = {
 // Time parameters that are a wait of a whole step, not a per-transaction
 // cost: they may reach limits::max_time_value_ps; the others max_param_time_ps.
 const char* const step_time_params[] = {"platform.simulation.settle_limit",
+                                        // a time-out, not a cost: PCIe's is a minute (capped here at 10 s)
+                                        "platform.iommu.ats.invalidation_timeout",
                                         // edu's DMA timer: QEMU's is 100 ms.
                                         "platform.devices.edu.dma_delay", "params of model edu.dma_delay"};
 
@@ -836,7 +838,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
                 "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params", "rom", "msi", "msix",
-                "interrupt_pin", "power_management", "flr", "driver", "script"}, "a pcie function");
+                "interrupt_pin", "power_management", "flr", "driver", "script", "ats", "external_facing"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
         r_.fail(n, "more than " + std::to_string(limits::max_functions) + " PCI functions (virtual functions included)");
@@ -872,6 +874,30 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
         for (std::size_t i = 0; i < f.acs_ctrl->size(); ++i)
             if (std::find(f.acs.begin(), f.acs.end(), (*f.acs_ctrl)[i]) == f.acs.end())
                 r_.fail(n["acs_ctrl"][i], "ACS control bit '" + excerpt((*f.acs_ctrl)[i]) + "' is not in the capability (acs)");
+    }
+    if (n["ats"]) {
+        // `ats: true`, or a mapping with queue_depth (0..31, 0 meaning 32) and page_aligned.
+        pci::function_params::ats_regs a;
+        const YAML::Node an = n["ats"];
+        if (an.IsMap()) {
+            r_.keys(an, {"queue_depth", "page_aligned"}, "ats");
+            if (an["queue_depth"]) {
+                const std::uint64_t q = r_.integer(an["queue_depth"], "ats.queue_depth");
+                if (q > 31) r_.fail(an["queue_depth"], "ats.queue_depth must be 0..31 (0 stands for 32)");
+                a.invalidate_queue_depth = static_cast<unsigned>(q);
+            }
+            if (an["page_aligned"]) a.page_aligned = r_.boolean(an["page_aligned"], "ats.page_aligned");
+            f.ats = a;
+        } else if (r_.boolean(an, "ats")) {
+            f.ats = a;
+        }
+        if (f.ats && (is_bridge(f.type) || f.type == node_type::pci_device || f.type == node_type::host_bridge))
+            r_.fail(an, "ats on '" + f.id + "': only PCI Express endpoints and RCiEPs have an ATS capability here");
+    }
+    if (n["external_facing"]) {
+        f.external_facing = r_.boolean(n["external_facing"], "external_facing");
+        if (f.external_facing && f.type != node_type::root_port && f.type != node_type::downstream_port)
+            r_.fail(n["external_facing"], "external_facing on '" + f.id + "': only a root port or a switch downstream port faces outside");
     }
     auto id16 = [&](const char* key) -> std::optional<std::uint16_t> {
         if (!n[key]) return std::nullopt;

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <optional>
 
+#include "models/pci/ats.h"
 #include "models/pci/config_space.h"
 #include "platform/boot.h"
 #include "platform/ecam.h"
@@ -606,6 +607,7 @@ private:
         switch (c.id) {
         case pci::ext_cap_id::acs: acs(c.offset); break;
         case pci::ext_cap_id::sriov: sriov(c.offset); break;
+        case pci::ext_cap_id::ats: ats(c.offset); break;
         default: add("Extended Capability ID %#x\n", c.id);
         }
     }
@@ -619,6 +621,15 @@ private:
         };
         bits("ACSCap:", c_.word(at + acs_reg::capability));
         bits("ACSCtl:", c_.word(at + acs_reg::control));
+    }
+
+    // ATS, as pciutils' ls-ecaps.c cap_ats() prints it (the queue depth field as it is).
+    void ats(unsigned at) {
+        out_ += "Address Translation Service (ATS)\n";
+        if (detail_ < 2) return;
+        add("\t\tATSCap:\tInvalidate Queue Depth: %02x\n", c_.word(at + pci::ats_reg::capability) & pci::ats_reg::CAP_QUEUE_DEPTH);
+        const u16 ctl = c_.word(at + pci::ats_reg::control);
+        add("\t\tATSCtl:\tEnable%c, Smallest Translation Unit: %02x\n", sign(ctl, pci::ats_reg::CTRL_ENABLE), ctl & pci::ats_reg::CTRL_STU);
     }
 
     // SR-IOV: the registers the model defines; no VF BARs, no migration state.

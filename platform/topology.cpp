@@ -218,7 +218,13 @@ private:
         f.has_acs = n.has_acs && f.pcie_type;
         if (f.has_acs) {
             f.acs_cap = acs::bits(n.acs);
-            f.acs_ctrl = n.acs_ctrl ? acs::bits(*n.acs_ctrl) : (f.acs_cap & acs::linux_default);
+            // Linux 6.1 pci_std_enable_acs() adds Translation Blocking on an
+            // external-facing port and on an untrusted device (one below such a port).
+            bool untrusted = n.external_facing;
+            for (int p = parent; p >= 0; p = t_.functions[p].parent)
+                untrusted = untrusted || (t_.functions[p].node && t_.functions[p].node->external_facing);
+            const std::uint16_t tb = untrusted ? acs::TB : 0;
+            f.acs_ctrl = n.acs_ctrl ? acs::bits(*n.acs_ctrl) : (f.acs_cap & (acs::linux_default | tb));
         }
         f.parent = parent;
         f.on_root_bus = parent < 0;

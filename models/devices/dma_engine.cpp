@@ -140,7 +140,7 @@ dma_engine::error_code dma_engine::chain(sc_time& local) {
         if (n >= dp_.max_descriptors) return DESCRIPTOR_LIMIT;
         if (!config().bus_master()) return BUS_MASTER_DISABLED;
         std::array<std::uint8_t, DESC_SIZE> d{};
-        const dma_result r = dma(tlm::TLM_READ_COMMAND, at, d.data(), DESC_SIZE, local);
+        const dma_result r = dma_as_enabled(tlm::TLM_READ_COMMAND, at, d.data(), DESC_SIZE, local);
         if (aborted(epoch)) return NONE;
         if (!r.issued || r.stopped) return BUS_MASTER_DISABLED;
         if (r.status != pcie::completion::SC) {
@@ -199,13 +199,13 @@ dma_engine::error_code dma_engine::transfer(const segment& s, sc_time& local) {
     };
     if (dir != DEV_TO_MEM) {
         std::uint8_t* into = dir == MEM_TO_DEV ? buffer_.data() + s.dst : staging.data();
-        const dma_result r = dma(tlm::TLM_READ_COMMAND, s.src, into, len, local);
+        const dma_result r = dma_as_enabled(tlm::TLM_READ_COMMAND, s.src, into, len, local);
         if (aborted(epoch)) return NONE;
         const error_code e = outcome(r, dir == MEM_TO_DEV ? r.bytes : 0);  // MEM_TO_MEM counts bytes written
         if (e != NONE || dir == MEM_TO_DEV) return e;
     }
     if (dir == DEV_TO_MEM) std::memcpy(staging.data(), buffer_.data() + s.src, len);
-    const dma_result w = dma(tlm::TLM_WRITE_COMMAND, s.dst, staging.data(), len, local);
+    const dma_result w = dma_as_enabled(tlm::TLM_WRITE_COMMAND, s.dst, staging.data(), len, local);
     if (aborted(epoch)) return NONE;
     return outcome(w, w.bytes);
 }

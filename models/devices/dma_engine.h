@@ -8,6 +8,9 @@
 // (the IOMMU's fault log and the root port's error status show it). Clearing
 // Bus Master Enable stops a transfer at its next request; a Function Level
 // Reset aborts it and returns every register to its reset value.
+// With an ATS capability (`ats:` on its function) that the host enabled, it
+// uses ATS for its DMA: translations from its ATC (a Translation Request on a
+// miss) and translated requests (models/pci/ats.h).
 // Not a real device: its register map and descriptor format are the twin's
 // own, documented in docs/devices/dma_engine.md.
 #pragma once

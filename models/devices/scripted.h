@@ -69,8 +69,15 @@ struct scripted_params {
     // Not a parameter: the function's `script:` (platform/loader.cpp fills it).
     std::vector<script_action> script;
 
+    // Whether the function answers an ATS Invalidate Request with its
+    // Invalidate Completion (false: a device that never does, which leaves
+    // the IOMMU waiting until its time-out).
+    bool ats_invalidation_completion = true;
+
     template <class V> void visit(V& v) {
         v("register_latency", register_latency, "time", "completion of an MMIO access to the result registers");
+        v("ats_invalidation_completion", ats_invalidation_completion, "",
+          "the function answers an ATS Invalidate Request with its Invalidate Completion (false: it never does)");
     }
 };
 
@@ -92,6 +99,7 @@ protected:
     pcie::completion bar_access(const pci::bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                 std::uint8_t* data, unsigned len, sc_core::sc_time& delay) override;
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
+    bool ats_completes_invalidations() const override { return sp_.ats_invalidation_completion; }
 
 private:
     struct outcome {

@@ -205,6 +205,8 @@ public:
     // a read that nobody claimed returns all ones.
     pcie::completion io_access(tlm::tlm_command cmd, std::uint32_t port, std::uint8_t* data, unsigned len, sc_core::sc_time& d);
 
+    // The host enabled ATS for requester `sid`: its context entries say TT=01b (device-TLBs).
+    void set_device_tlb(std::uint16_t sid, bool on) { vtd_.set_device_tlb(sid, on); }
     // Device assignment and the domain's IO page table. Errnos as VFIO type1 gives them.
     int assign_device(domid_t dom, std::uint16_t sid, sc_core::sc_time& d);
     std::optional<domid_t> device_owner(std::uint16_t sid) const;

@@ -93,13 +93,15 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
         write64(ce, 0, d);
         write64(ce + 8, 0, d);
     } else {
+        // ATS enabled for the function: TT = 01b (Linux 6.1 domain_context_mapping_one, info->ats_supported).
+        const std::uint64_t tt = device_tlb_.count(sid) ? vtd::entry::TT_DEVICE_TLB : vtd::entry::TT_UNTRANSLATED;
         // High quadword first, then the low one with P: the IOMMU never sees a half-written entry.
         // Pass-through (TT = 10b) ignores SLPTPTR; AW stays the unit's (Linux 6.1
         // domain_context_mapping_one() sets it for every translation type).
         write64(ce + 8, vtd::aw_for(width_) | std::uint64_t(did) << 8, d);
         const std::uint64_t low = m == iommu_mode::passthrough
                                       ? vtd::entry::TT_PASS_THROUGH << vtd::entry::TT_SHIFT | vtd::entry::P
-                                      : pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | vtd::entry::P;
+                                      : pgd | tt << vtd::entry::TT_SHIFT | vtd::entry::P;
         write64(ce, low, d);
     }
     // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.

@@ -106,6 +106,12 @@ public:
     std::uint64_t superpages_mapped() const { return superpages_; }
     // The level of the leaf that maps `iova` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), 0 when nothing does.
     int mapped_level(std::uint64_t pgd, std::uint64_t iova, sc_core::sc_time& d);
+    // Requester `sid` has ATS enabled: attach() gives it TT=01b, as Linux
+    // 6.1's domain_context_mapping_one() does for info->ats_supported.
+    void set_device_tlb(std::uint16_t sid, bool on) {
+        if (on) device_tlb_.insert(sid);
+        else device_tlb_.erase(sid);
+    }
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
@@ -146,6 +152,7 @@ private:
     table_kind kind_ = table_kind::automatic;
     std::set<std::uint64_t> first_level_tables_;      // top-level tables in the first-level format
     std::map<std::uint16_t, std::uint64_t> pasid_dirs_;  // each source ID's PASID directory
+    std::set<std::uint16_t> device_tlb_;
 };
 
 } // namespace iotwin::hyp

@@ -40,14 +40,16 @@ iotlb_config tlb_config(const iommu_params& p) {
     c.superpage_ways = static_cast<unsigned>(p.iotlb_superpage_ways);
     return c;
 }
-constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping) {
+constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping, bool device_tlb) {
     // IRO at IOTLB_BASE; C (coherent walks) set; PT supported; IR as configured
     // (xAPIC only: EIM clear, so IRTA.EIME is reserved).
     // Scalable mode: SMTS, FLTS, SLTS, PASID with PSS = 19 (20-bit PASIDs); no NEST, no SRS, no SMPWC.
     const std::uint64_t sm = (1ull << vtd::ecap_bit::SMTS) | (1ull << vtd::ecap_bit::FLTS) | (1ull << vtd::ecap_bit::SLTS) |
                              (1ull << vtd::ecap_bit::PASID) | (19ull << vtd::ecap_bit::PSS);
     return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << vtd::ecap_bit::PT) | (scalable ? sm : 0) |
-           (interrupt_remapping ? vtd::ecap::IR : 0);
+           (interrupt_remapping ? vtd::ecap::IR : 0) |
+           // DT (bit 2, Linux 6.1 ecap_dev_iotlb_support) as configured.
+           (device_tlb ? 1ull << 2 : 0);
 }
 } // namespace
 
@@ -65,7 +67,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width),
                                                  p.domains, static_cast<unsigned>(p.sllps), p.scalable, p.first_level_1g)});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable, p.interrupt_remapping)});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable, p.interrupt_remapping, p.device_tlb)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     // TTM (bits 11:10) is writable only on a unit that reports SMTS (VT-d 3.x 11.4.5).
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff) | (p.scalable ? vtd::sm::TTM_MASK : 0)});
@@ -101,6 +103,10 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     // passed_iommu: the request was checked against its requester's tables
     // (remapped or blocked). With translation off, or through a pass-through
     // context, it crossed the IOMMU without being isolated by it.
+    if (ext->at != pcie::address_type::untranslated) {
+        ats_request(gp, *ext, delay);
+        return;
+    }
     if (!translation_enabled()) {
         ++untranslated_;
         forward(gp, delay);
@@ -111,10 +117,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     const bool write = gp.is_write();
     delay += p_.lookup_latency;
     outcome o;
-    if (ext->at != pcie::address_type::untranslated) {
-        o.ok = false;
-        o.reason = fault_reason::translation_type_blocked;
-    } else if (pcie::is_msi_address(iova)) {
+    if (pcie::is_msi_address(iova)) {
         // A read of the interrupt window is not an interrupt; VT-d blocks it.
         o.ok = false;
         o.reason = fault_reason::read_not_permitted;
@@ -260,6 +263,10 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);
     if (p_.scalable) sm_stats(out);
+    add_stat(out, n, "ats_translation_requests", translation_requests_);
+    add_stat(out, n, "ats_translated_passed", translated_passed_);
+    add_stat(out, n, "device_tlb_invalidations", dtlb_sent_);
+    add_stat(out, n, "device_tlb_completions", dtlb_completed_);
 }
 
 } // namespace iotwin::iommu

@@ -20,12 +20,15 @@
 // the context cache (docs/iommu/translation.md); scalable mode (scalable.cpp).
 // Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping;
 // a translation whose output lands there is fault 0xE.
+// ATS (ats.cpp): translation requests, translated requests from TT=01
+// contexts, device-TLB invalidation (docs/iommu/ats.md).
 // The register block answers CPUs only: a device's request that reaches it
 // (translation off, or any route past the root complex's inbound decode) is
 // completed with Unsupported Request and changes no register.
 // Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -77,6 +80,8 @@ struct iommu_params {
     bool first_level_1g = true;  // CAP.FL1GP: 1 GiB first-level pages
     std::uint64_t walkers = 12;         // page walks in progress at once (walkers.h; docs/timing.md)
     std::uint64_t pending_misses = 16;  // IOTLB misses outstanding at once (docs/timing.md)
+    bool device_tlb = true;            // ECAP.DT: ATS translation requests and device-TLB invalidation
+    sc_core::sc_time ats_invalidation_timeout = sc_core::sc_time(60, sc_core::SC_SEC);
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity (the 4 KiB array when iotlb.superpage_entries > 0)");
@@ -103,6 +108,8 @@ struct iommu_params {
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
         v("walkers", walkers, "walkers", "page walks in progress at once; a walker is busy for the whole walk (1..64)");
         v("pending_misses", pending_misses, "misses", "IOTLB misses outstanding at once, waiting for a walker or walking (1..256)");
+        v("device_tlb", device_tlb, "", "ECAP.DT: the unit answers ATS translation requests and invalidates device TLBs (context entries may say TT=01)");
+        v("ats.invalidation_timeout", ats_invalidation_timeout, "time", "a device-TLB invalidation without Invalidate Completion after this is an Invalidation Time-out Error");
     }
 };
 
@@ -141,6 +148,28 @@ public:
     // PASID-cache invalidation (type 0x7): granularity 0 domain-selective,
     // 1 PASID-selective within the domain, 3 global.
     bool invalidate_pasid_cache(std::uint16_t did, std::uint32_t pasid, unsigned granularity);
+    // --- ATS (ats.cpp) ---
+    // Carries an Invalidate Request to function `sid` (the platform routes it
+    // down the hierarchy); true when the function returned its Invalidate
+    // Completion, `delay` then being the time it arrived.
+    using device_tlb_port = std::function<bool(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay)>;
+    void set_device_tlb_port(device_tlb_port p) { device_tlb_port_ = std::move(p); }
+    // Device-TLB invalidation (queued invalidation's descriptor 0x3, VT-d
+    // 6.5.2.5): an ATS Invalidate Request to function `sid` for `addr`
+    // (`size`: the S bit).
+    void invalidate_device_tlb(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay);
+    // Device-TLB invalidations sent whose Invalidate Completion has not
+    // arrived by `at` and whose time-out has not expired: an Invalidation
+    // Wait descriptor completes only once this is 0 (VT-d 6.5.2.8).
+    std::size_t device_tlb_invalidations_pending(const sc_core::sc_time& at) const;
+    // Those that expired by `at` without a completion: each an Invalidation
+    // Time-out Error (FSTS.ITE, VT-d 6.5.2.10).
+    std::size_t device_tlb_invalidation_timeouts(const sc_core::sc_time& at) const;
+    // When every device-TLB invalidation sent so far is over (completed or
+    // timed out): where an Invalidation Wait descriptor after them completes.
+    sc_core::sc_time device_tlb_invalidations_over_at() const;
+    std::uint64_t device_tlb_completions() const { return dtlb_completed_; }
+    // --- end ATS ---
 
 private:
     struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
@@ -181,9 +210,10 @@ private:
     void remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
     // The interrupt entry cache invalidation (queued invalidation's descriptor 0x4).
     void invalidate_interrupt_entries(bool global, unsigned index, unsigned index_mask);
-    // Device-TLB invalidation (queued invalidation's descriptor 0x3): an ATS
-    // Invalidate Request to function `sid` for `addr` (`size`: the S bit) (ats.cpp).
-    void invalidate_device_tlb(std::uint16_t sid, std::uint64_t addr, bool size, sc_core::sc_time& delay);
+    // A request with an Address Type other than untranslated (ats.cpp).
+    void ats_request(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
+    // The context entry of `sid` (from the context cache or the tables).
+    bool context_of(std::uint16_t sid, context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
     // The fault registers (FSTS, FECTL, the fault recording registers): false for any other offset.
     bool fault_reg_read(std::uint32_t off, unsigned len, std::uint64_t& v) const;
     bool fault_reg_write(std::uint32_t off, unsigned len, std::uint64_t v);
@@ -223,6 +253,10 @@ private:
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_remapped_ = 0, msi_compat_passed_ = 0, msi_blocked_ = 0, iec_invalidations_ = 0;
+    device_tlb_port device_tlb_port_;
+    struct device_tlb_invalidation { std::uint16_t sid; sc_core::sc_time sent; std::optional<sc_core::sc_time> completed; };
+    std::vector<device_tlb_invalidation> device_tlb_invalidations_;  // since the last that all had completed
+    std::uint64_t translation_requests_ = 0, translated_passed_ = 0, dtlb_sent_ = 0, dtlb_completed_ = 0, dtlb_expired_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
 };
 

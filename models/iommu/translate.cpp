@@ -95,8 +95,10 @@ bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_t
     c.slptptr = ctx_lo & vtd::entry::ADDR_MASK;
     c.aw = static_cast<unsigned>(ctx_hi & 7);
     c.did = static_cast<std::uint16_t>((ctx_hi >> 8) & 0xffff);
-    const bool tt_ok = c.translation_type == vtd::entry::TT_UNTRANSLATED || c.translation_type == vtd::entry::TT_PASS_THROUGH;
-    if (!tt_ok || (c.translation_type == vtd::entry::TT_UNTRANSLATED && c.aw != vtd::aw_for(static_cast<unsigned>(p_.address_width)))) {
+    // TT=01 (device-TLBs) is valid only where ECAP.DT is reported (VT-d 3.x 9.3).
+    const bool dt = c.translation_type == vtd::entry::TT_DEVICE_TLB && p_.device_tlb;
+    const bool tt_ok = c.translation_type == vtd::entry::TT_UNTRANSLATED || c.translation_type == vtd::entry::TT_PASS_THROUGH || dt;
+    if (!tt_ok || (c.translation_type != vtd::entry::TT_PASS_THROUGH && c.aw != vtd::aw_for(static_cast<unsigned>(p_.address_width)))) {
         why = fault_reason::context_invalid;
         return false;
     }

@@ -78,7 +78,9 @@ namespace entry {
 constexpr std::uint64_t P = 1, FPD = 2, R = 1, W = 2, PS = 1u << 7;
 constexpr std::uint64_t ADDR_MASK = 0x000ffffffffff000ull;
 constexpr unsigned TT_SHIFT = 2;
-constexpr std::uint64_t TT_UNTRANSLATED = 0, TT_PASS_THROUGH = 2;
+// TT (VT-d 3.x 9.3): 00b untranslated requests only, 01b untranslated,
+// translation and translated requests (Device-TLBs), 10b pass-through.
+constexpr std::uint64_t TT_UNTRANSLATED = 0, TT_DEVICE_TLB = 1, TT_PASS_THROUGH = 2;
 constexpr std::uint64_t AW_39BIT = 1, AW_48BIT = 2;  // 3-level, 4-level table
 // Reserved fields for a host address width `haw` (VT-d 3.x 9.1, 9.3, 9.8):
 // a set bit of these in a present entry is fault 0xA, 0xB or 0xC.

@@ -56,7 +56,7 @@ namespace cap_id {
 constexpr std::uint8_t power_management = 0x01, msi = 0x05, pcie = 0x10, msix = 0x11;
 } // namespace cap_id
 namespace ext_cap_id {
-constexpr std::uint16_t acs = 0x000d, sriov = 0x0010;
+constexpr std::uint16_t acs = 0x000d, ats = 0x000f, sriov = 0x0010;
 } // namespace ext_cap_id
 
 // ACS Extended Capability registers, offsets from the capability (PCIe 5.0 7.7.8).

@@ -155,6 +155,9 @@ void pci_bridge::downstream(tlm::tlm_generic_payload& gp, sc_time& delay) {
 }
 
 pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const {
+    // A Translation Request is for the Translation Agent in the root complex,
+    // whatever address it names (PCIe 5.0 10.1): no peer takes it.
+    if (ext.at == pcie::address_type::translation_request) return {};
     const int target = child_for_memory(gp.get_address(), from);
     if (target < 0) return {};
     const pci_function& src = *children_[from];
@@ -215,7 +218,10 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
         const pcie::bdf rid = pcie::bdf::from_rid(ext->requester_id);
         // Source Validation: the requester must sit below this port.
         if ((ctl & acs_bits::SV) && !routes_bus(rid.bus)) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
-        if ((ctl & acs_bits::TB) && ext->at == pcie::address_type::translated) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
+        // Translation Blocking (PCIe 5.0 6.12.1.1): every upstream memory
+        // request whose AT field is not the default 00b (translation requests
+        // and translated requests alike) is an ACS Violation.
+        if ((ctl & acs_bits::TB) && ext->at != pcie::address_type::untranslated) { refuse(gp, ext, acs_blocked_, pcie::completion::CA); return; }
     }
     // A downstream port's P2P Request Redirect sends the request out of the
     // switch through the upstream port, whatever its address.

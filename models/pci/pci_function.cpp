@@ -50,6 +50,7 @@ pci_function::pci_function(sc_module_name name, const function_params& p)
     if (p.msi_vectors) define_msi();
     if (p.msix && p.msix->vectors) define_msix();
     if (p.acs) define_acs();
+    if (p.ats) define_ats();
     if (p.sriov) define_sriov();
 }
 
@@ -522,6 +523,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         ext = pcie::pcie_ext{};
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
         ext.pasid = pasid_;
+        ext.at = dma_at_;
         ext.origin = this;
         prepare(gp, cmd, a, data + off, n);
         const sc_time sent_at = sc_time_stamp();
@@ -595,6 +597,13 @@ void pci_function::stats(stat_map& out) const {
     add_stat(out, n, "msi_sent", msi_sent_);
     add_stat(out, n, "bus_master_blocked", bme_blocked_);
     add_stat(out, n, "errors_logged", errors_logged_);
+    if (ats_cap_) {
+        add_stat(out, n, "ats_translation_requests", ats_translation_requests_);
+        add_stat(out, n, "ats_denied", ats_denied_);
+        add_stat(out, n, "ats_invalidations", ats_invalidations_received_);
+        add_stat(out, n, "atc_hits", atc_.hits());
+        add_stat(out, n, "atc_misses", atc_.misses());
+    }
 }
 
 } // namespace iotwin::pci
@@ -662,6 +671,7 @@ void pci_function::function_level_reset() {
     cfg_.set(cfg::interrupt_line, 1, line);
     after_config_reset();
     msi_pending_ = 0;
+    atc_.clear();  // ATS Enable is clear again: cached translations are void
     if (msix_cap_) {
         for (std::size_t v = 0; v < msix_pending_.size(); ++v) {
             msix_table_[v * 4] = msix_table_[v * 4 + 1] = msix_table_[v * 4 + 2] = 0;

@@ -33,6 +33,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/common/stats.h"
+#include "models/pci/ats.h"
 #include "models/pci/config_space.h"
 #include "models/pcie/link.h"
 #include "models/pcie/protocol.h"
@@ -70,6 +71,10 @@ struct function_params {
     // reset (as Linux leaves them after boot); none: no capability.
     struct acs_regs { std::uint16_t cap = 0, ctrl = 0; };
     std::optional<acs_regs> acs;
+    // ATS extended capability (PCIe 5.0 7.8.3): Invalidate Queue Depth (0
+    // stands for 32) and Page Aligned Request; none: no capability.
+    struct ats_regs { unsigned invalidate_queue_depth = 0; bool page_aligned = true; };
+    std::optional<ats_regs> ats;
     // SR-IOV extended capability of a physical function.
     // vf_bars: VF BAR0..5 (memory BARs; each VF gets one of `size` bytes, at
     // least System Page Size, at VF BARi + n x size).
@@ -246,6 +251,37 @@ public:
     // Counts resets: a DMA started before one stops at its next request.
     std::uint64_t reset_count() const { return resets_; }
 
+    // --- ATS (models/pci/ats.cpp) ---
+    // Whether the function has an ATS capability and software set its Enable.
+    bool ats_enabled() const;
+    std::optional<std::uint32_t> ats_capability() const { return ats_cap_; }
+    struct ats_result {
+        bool issued = false;  // the Translation Request went out (ATS enabled, Bus Master Enable set)
+        pcie::completion status = pcie::completion::SC;
+        atc_entry entry;      // the translation (R = W = 0: no access)
+    };
+    // Sends a Translation Request for the page of `addr` and caches a
+    // translation that grants any access in the ATC.
+    ats_result ats_translate(std::uint64_t addr, sc_core::sc_time& delay);
+    // DMA as an ATS-enabled function does it: each page's translation from
+    // the ATC (a Translation Request on a miss), then a translated request
+    // (AT = 10b) to the translated address; an access the translation does
+    // not grant is not issued.
+    dma_result dma_with_atc(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
+    // DMA as software enabled the function: through its ATC when ATS is
+    // enabled, untranslated requests otherwise.
+    dma_result dma_as_enabled(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay) {
+        return ats_enabled() ? dma_with_atc(cmd, addr, data, len, delay) : dma(cmd, addr, data, len, delay);
+    }
+    // An Invalidate Request (the untranslated address and S bit) from the
+    // root complex: drops the matching ATC entries; true when the function
+    // returns its Invalidate Completion.
+    bool ats_invalidate(std::uint64_t addr, bool size_bit, sc_core::sc_time& delay);
+    const address_translation_cache& atc() const { return atc_; }
+    // The Address Type of the requests dma() issues (a malicious device sets any).
+    void set_dma_address_type(pcie::address_type at) { dma_at_ = at; }
+    // --- end ATS ---
+
     // A malicious function puts any requester ID in the requests it issues
     // (DMA and MSI) until this is reset; its physical origin stays its own.
     void forge_requester_id(std::optional<std::uint16_t> rid) { forged_requester_id_ = rid; }
@@ -260,6 +296,9 @@ public:
 protected:
     // Device models reset their registers and engines here (FLR, bus reset).
     virtual void reset_device() {}
+    // Whether the function answers an Invalidate Request with its
+    // completion (a malicious device may never answer).
+    virtual bool ats_completes_invalidations() const { return true; }
     // Behaviour behind the BARs: device models override this.
     virtual pcie::completion bar_access(const bar_desc& bar, tlm::tlm_command cmd, std::uint64_t offset,
                                         std::uint8_t* data, unsigned len, sc_core::sc_time& delay);
@@ -300,6 +339,11 @@ private:
     sriov_observer sriov_observer_;
     void define_pcie();
     void define_acs();
+    void define_ats();
+    std::optional<std::uint32_t> ats_cap_;
+    address_translation_cache atc_;
+    pcie::address_type dma_at_ = pcie::address_type::untranslated;
+    std::uint64_t ats_translation_requests_ = 0, ats_denied_ = 0, ats_invalidations_received_ = 0;
     void define_sriov();
     std::optional<std::uint32_t> msi_cap_;
     std::optional<std::uint32_t> pcie_cap_;

@@ -48,6 +48,35 @@ inline bool is_assert(std::uint8_t code) { return code >= assert_inta && code < 
 inline unsigned intx_wire(std::uint8_t code) { return (code - assert_inta) & 3; }  // 0 = INTA
 } // namespace message
 
+// Address Translation Services (PCIe 5.0 chapter 10). Message codes of the
+// ATS invalidation messages (10.3.1 Invalidate Request: 0000 0001b; 10.3.2
+// Invalidate Completion: 0000 0010b), ID-routed between the root complex and
+// the function.
+namespace ats {
+constexpr std::uint8_t invalidate_request = 0x01, invalidate_completion = 0x02;
+// A Translation Completion Data Entry (10.2.3, figure 10-10) and the body of
+// an Invalidate Request (10.3.1) share one encoding: the address in bits
+// 63:12, S (Size) in bit 11; a completion adds N (Non-snooped, bit 10), U
+// (Untranslated access only, bit 2), W (bit 1) and R (bit 0).
+constexpr std::uint64_t R = 1u << 0, W = 1u << 1, U = 1u << 2, N = 1u << 10, S = 1u << 11;
+constexpr std::uint64_t ADDRESS_MASK = ~std::uint64_t(0xfff);
+// The size a (address, S) pair stands for (10.2.3.2): 4 KiB with S clear;
+// with S set, the lowest clear address bit at 12 or above, bit k, makes it
+// 2^(k+1) bytes. 0 when no bit below 64 is clear (all of the address space).
+inline std::uint64_t range_size(std::uint64_t addr, bool s) {
+    if (!s) return 4096;
+    for (unsigned k = 12; k < 63; ++k)
+        if (!(addr >> k & 1)) return std::uint64_t(1) << (k + 1);
+    return 0;
+}
+// The (address, S) encoding of a naturally aligned range of `size` bytes
+// (a power of two >= 4 KiB) at `base`.
+inline std::uint64_t encode_range(std::uint64_t base, std::uint64_t size) {
+    if (size <= 4096) return base & ADDRESS_MASK;
+    return (((base & ~(size - 1)) | ((size >> 1) - 1)) & ADDRESS_MASK) | S;
+}
+} // namespace ats
+
 // The TLP Address Type field.
 enum class address_type : std::uint8_t { untranslated = 0, translation_request = 1, translated = 2 };
 

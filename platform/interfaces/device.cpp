@@ -54,15 +54,43 @@ public:
 private:
     pci::pci_function& f_;
 };
+// The Address Type the function puts in its requests (PCIe 5.0 2.2.4.1):
+// `untranslated` (00b), `translation_request` (01b), `translated` (10b), or
+// `atc`: as an ATS-enabled function does, each page's translation from its
+// ATC (a Translation Request on a miss) and translated requests to the
+// translated address. A malicious device sends any of the first three with
+// any address.
+enum class dma_mode { untranslated, translation_request, translated, atc, invalid };
+dma_mode mode_of(step_context& c) {
+    const std::string m = c.text("address_type", "untranslated");
+    if (m == "untranslated") return dma_mode::untranslated;
+    if (m == "translation_request") return dma_mode::translation_request;
+    if (m == "translated") return dma_mode::translated;
+    if (m == "atc") return dma_mode::atc;
+    return dma_mode::invalid;
+}
+
+pci::pci_function::dma_result device_dma(step_context& c, pci::pci_function& f, dma_mode m, tlm::tlm_command cmd,
+                                         std::uint64_t addr, std::uint8_t* data, std::uint64_t len) {
+    if (m == dma_mode::atc) return f.dma_with_atc(cmd, addr, data, len, c.delay);
+    const pcie::address_type at = m == dma_mode::translated ? pcie::address_type::translated
+                                  : m == dma_mode::translation_request ? pcie::address_type::translation_request
+                                                                       : pcie::address_type::untranslated;
+    f.set_dma_address_type(at);
+    const auto r = f.dma(cmd, addr, data, len, c.delay);
+    f.set_dma_address_type(pcie::address_type::untranslated);
+    return r;
+}
 
 void op_dma_read(step_context& c) {
     const std::uint64_t len = c.size("len"), addr = c.integer("addr");
-    if (!bus_range_ok(addr, len)) return c.set_errno(EINVAL);
+    const dma_mode m = mode_of(c);
+    if (!bus_range_ok(addr, len) || m == dma_mode::invalid) return c.set_errno(EINVAL);
     std::vector<std::uint8_t> buf(len);
     pci::pci_function& f = c.acting_device();
     const forged_id forged(c, f);
     const with_pasid tagged(c, f);
-    const auto r = f.dma(tlm::TLM_READ_COMMAND, addr, buf.data(), len, c.delay);
+    const auto r = device_dma(c, f, m, tlm::TLM_READ_COMMAND, addr, buf.data(), len);
     dma_result(c, r);
     if (r.issued && r.status == pcie::completion::SC) c.result()["data"] = hex_bytes(buf.data(), buf.size());
 }
@@ -70,11 +98,38 @@ void op_dma_read(step_context& c) {
 void op_dma_write(step_context& c) {
     std::vector<std::uint8_t> buf = c.data("data");
     const std::uint64_t addr = c.integer("addr");
-    if (!bus_range_ok(addr, buf.size())) return c.set_errno(EINVAL);
+    const dma_mode m = mode_of(c);
+    if (!bus_range_ok(addr, buf.size()) || m == dma_mode::invalid) return c.set_errno(EINVAL);
     pci::pci_function& f = c.acting_device();
     const forged_id forged(c, f);
     const with_pasid tagged(c, f);
-    dma_result(c, f.dma(tlm::TLM_WRITE_COMMAND, addr, buf.data(), buf.size(), c.delay));
+    const auto r = device_dma(c, f, m, tlm::TLM_WRITE_COMMAND, addr, buf.data(), buf.size());
+    // Through the ATC a write the translation does not grant is never issued: EIO.
+    if (m == dma_mode::atc && !r.posted) {
+        c.set_errno(EIO);
+        c.result()["issued"] = r.issued;
+        return;
+    }
+    dma_result(c, r);
+}
+
+// The function asks the IOMMU for the translation of a page (a Translation
+// Request) and caches what it grants in its ATC.
+void op_ats_translate(step_context& c) {
+    pci::pci_function& f = c.acting_device();
+    if (!f.ats_capability()) return c.set_errno(ENODEV);
+    const forged_id forged(c, f);
+    const auto r = f.ats_translate(c.integer("addr"), c.delay);
+    c.result()["issued"] = r.issued;
+    if (!r.issued) return c.set_errno(EIO);
+    c.result()["completion"] = pcie::to_string(r.status);
+    c.bus_error |= r.status != pcie::completion::SC;
+    if (r.status != pcie::completion::SC) return c.set_errno(EIO);
+    c.set_errno(0);
+    c.result()["translated"] = r.entry.translated;
+    c.result()["size"] = r.entry.size;
+    c.result()["read"] = r.entry.read;
+    c.result()["write"] = r.entry.write;
 }
 
 void op_device_msi(step_context& c) {
@@ -114,6 +169,13 @@ arg_spec pasid_arg() {
             0, 0xfffff};
 }
 
+arg_spec address_type_arg() {
+    return {"address_type", arg_type::string, false,
+            "AT field: untranslated, translation_request, translated (any address the device chooses), or atc (ATS: the "
+            "function's ATC, a Translation Request on a miss, then translated requests); EINVAL otherwise",
+            0, 32, "untranslated"};
+}
+
 arg_spec requester_id_arg() {
     return {"requester_id", arg_type::integer, false,
             "routing ID the function puts in its requests instead of its own (a malicious device): bus << 8 | device << 3 | function",
@@ -128,17 +190,26 @@ void register_device(op_registry& r) {
     const std::string eio = "EIO: not issued (Bus Master Enable clear, also when cleared during the transfer)";
     r.add({"device.dma_read", actor::device, "the function reads memory by DMA",
            {{"addr", t::integer, true, "bus address (IOVA)"}, {"len", t::size, true, "bytes", 1, op_limits::max_transfer},
-            requester_id_arg(), pasid_arg()},
+            requester_id_arg(), pasid_arg(), address_type_arg()},
            {{"data", rt::data, "the bytes read"}, {"issued", rt::boolean, "the request went out"},
             {"completion", rt::completion, "PCIe completion status"}},
-           {}, {}, eio + ", or completed with UR/CA; EINVAL: addr + len runs past 2^64"},
+           {}, {}, eio + ", or completed with UR/CA (atc: also a translation that grants no read); EINVAL: addr + len runs past 2^64, or an unknown address_type"},
           op_dma_read);
     r.add({"device.dma_write", actor::device, "the function writes memory by DMA (posted: no completion comes back)",
            {{"addr", t::integer, true, "bus address (IOVA)"}, {"data", t::data, true, "bytes to write", 1, op_limits::max_transfer},
-            requester_id_arg(), pasid_arg()},
-           {{"issued", rt::boolean, "the request went out"}, {"posted", rt::boolean, "always true: no completion comes back"}},
-           {}, {}, eio + " (a write is posted: its errno is 0 whatever became of it); EINVAL: addr + length runs past 2^64"},
+            requester_id_arg(), pasid_arg(), address_type_arg()},
+           {{"issued", rt::boolean, "the request went out"}, {"posted", rt::boolean, "true: no completion comes back"}},
+           {}, {}, eio + " (a write is posted: its errno is 0 whatever became of it; atc: EIO when the translation "
+           "grants no write or its Translation Request failed); EINVAL: addr + length runs past 2^64, or an unknown address_type"},
           op_dma_write);
+    r.add({"device.ats_translate", actor::device,
+           "the function sends a Translation Request (AT=01b) for the page of addr and caches the translation in its ATC (PCIe 5.0 10.2)",
+           {{"addr", t::integer, true, "untranslated address (IOVA)"}, requester_id_arg()},
+           {{"issued", rt::boolean, "the request went out"}, {"completion", rt::completion, "PCIe completion status"},
+            {"translated", rt::integer, "translated address of the range"}, {"size", rt::integer, "bytes the translation covers"},
+            {"read", rt::boolean, "R: reads are allowed"}, {"write", rt::boolean, "W: writes are allowed"}},
+           {}, {}, "ENODEV: no ATS capability; EIO: not issued (ATS Enable or Bus Master Enable clear) or completed with UR/CA"},
+          op_ats_translate);
     r.add({"device.msi", actor::device, "the function signals an interrupt message (a posted write)",
            {{"vector", t::integer, false, "message number of its MSI capability", 0, 2047, "0"},
             {"address", t::integer, false, "raw message address (with data: any write the device chooses)"},
