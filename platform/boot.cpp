@@ -85,6 +85,7 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
         c.max_grant_version = static_cast<unsigned>(dd.grant_table.max_version);
         c.max_grant_frames = static_cast<unsigned>(dd.grant_table.max_frames);
         c.max_maptrack_frames = static_cast<unsigned>(dd.grant_table.max_maptrack_frames);
+        c.iommu_invalidation = dd.iommu_deferred ? hyp::invalidation_mode::deferred : hyp::invalidation_mode::strict;
         const int id = h.create_domain(c, d);
         if (id < 0)
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");

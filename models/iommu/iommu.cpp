@@ -4,6 +4,7 @@
 
 #include "models/pcie/protocol.h"
 #include "models/common/payload.h"
+#include "models/iommu/invalidation_queue.h"
 
 namespace iotwin::iommu {
 
@@ -18,9 +19,10 @@ constexpr std::uint64_t cap_value(unsigned fault_records, unsigned width) {
     return 2ull | (sagaw << 8) | (std::uint64_t(width - 1) << 16) | (std::uint64_t(vtd::reg::FRCD_BASE / 16) << 24) |
            (1ull << 39) | (std::uint64_t(fault_records - 1) << 40) | (9ull << 48);
 }
-constexpr std::uint64_t ecap_value() {
-    // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, no QI, PT supported.
-    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << 6);
+constexpr std::uint64_t ecap_value(bool qi) {
+    // IRO at IOTLB_BASE; C (coherent walks) set; no DT, no IR, PT supported;
+    // QI (bit 1) when the unit has the invalidation queue.
+    return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << 6) | (qi ? vtd::qi::ECAP_QI : 0);
 }
 } // namespace
 
@@ -33,7 +35,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width))});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value()});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.queued_invalidation)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff)});
     bank_.define({"CCMD_REG", CCMD, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_ccmd(v); });
@@ -43,6 +45,16 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     bank_.define({"FEUADDR_REG", FEUADDR, 4, 0, 0xffffffff});
     bank_.define({"IVA_REG", IOTLB_BASE, 8, 0, ~std::uint64_t(0xf80)});
     bank_.define({"IOTLB_REG", IOTLB_BASE + 8, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_iotlb(v); });
+    // Queued invalidation (VT-d 10.4.22-10.4.26): IQH is read-only to
+    // software; IQA takes 128-bit descriptors only (DW reads 0: no scalable mode).
+    bank_.define({"IQH_REG", IQH, 8, 0, 0});
+    bank_.define({"IQT_REG", IQT, 8, 0, vtd::qi::INDEX_MASK});
+    bank_.define({"IQA_REG", IQA, 8, 0, ~std::uint64_t(0xfff) | vtd::qi::IQA_QS_MASK});
+    bank_.define({"ICS_REG", ICS, 4, 0, 0, vtd::qi::ICS_IWC});
+    bank_.define({"IECTL_REG", IECTL, 4, vtd::qi::IECTL_IM, vtd::qi::IECTL_IM});
+    bank_.define({"IEDATA_REG", IEDATA, 4, 0, 0xffff});
+    bank_.define({"IEADDR_REG", IEADDR, 4, 0, 0xfffffffc});
+    bank_.define({"IEUADDR_REG", IEUADDR, 4, 0, 0xffffffff});
 }
 
 // ---- translation -----------------------------------------------------------
@@ -130,6 +142,7 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     } else {
         std::memcpy(&v, gp.get_data_ptr(), len);
         reg_write(off, len, v);
+        after_register_write(off, delay);
     }
     delay += p_.lookup_latency;
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -137,12 +150,14 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
 
 std::uint64_t iommu::reg_read(std::uint32_t off, unsigned len) const {
     std::uint64_t v = 0;
-    if (fault_reg_read(off, len, v)) return v;
+    if (fault_reg_read(off, len, v)) return off == vtd::reg::FSTS ? v | qi_fsts_ : v;
     if (off == vtd::reg::GSTS && len == 4) return gsts_;
     return bank_.read(off, len);
 }
 
 void iommu::reg_write(std::uint32_t off, unsigned len, std::uint64_t v) {
+    // FSTS.IQE is write-1-to-clear (VT-d 10.4.9); clearing it lets the queue resume.
+    if (off == vtd::reg::FSTS && len == 4 && (v & vtd::qi::FSTS_IQE)) qi_fsts_ &= ~vtd::qi::FSTS_IQE;
     if (fault_reg_write(off, len, v)) return;
     if (bank_.in_range(off, len)) bank_.write(off, len, v);
 }
@@ -154,6 +169,13 @@ void iommu::on_gcmd(std::uint64_t value) {
     }
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
     else gsts_ &= ~vtd::gsts::TES;
+    // QIE (VT-d 10.4.4): enabling starts the queue at IQH = 0; disabling
+    // stops it (the model resets IQH then too). Ignored without ECAP.QI.
+    const bool qie = (value & vtd::qi::GCMD_QIE) && p_.queued_invalidation;
+    if (qie != bool(gsts_ & vtd::qi::GSTS_QIES)) {
+        bank_.set(vtd::reg::IQH, 8, 0);
+        gsts_ = qie ? gsts_ | vtd::qi::GSTS_QIES : gsts_ & ~vtd::qi::GSTS_QIES;
+    }
 }
 
 void iommu::stats(stat_map& out) const {
@@ -174,6 +196,13 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);
+    add_stat(out, n, "device_tlb_invalidations", devtlb_invalidations_);
+    add_stat(out, n, "interrupt_entry_invalidations", iec_invalidations_);
+    add_stat(out, n, "queued_descriptors", qi_descriptors_);
+    add_stat(out, n, "invalidation_waits", qi_waits_);
+    add_stat(out, n, "invalidation_queue_errors", qi_errors_);
+    add_stat(out, n, "invalidation_events", invalidation_events_);
+    add_stat(out, n, "register_invalidations_ignored", register_invalidations_ignored_);
 }
 
 } // namespace iotwin::iommu

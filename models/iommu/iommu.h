@@ -49,6 +49,13 @@ struct iommu_params {
     bool interrupt_remapping = true;   // what the host kernel is told (the remapping table is not modelled)
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
     sc_core::sc_time walk_step_latency = sc_core::sc_time(3, sc_core::SC_NS);
+    // Queued invalidation (ECAP.QI, VT-d 6.5.2): the invalidation queue,
+    // which Linux's intel-iommu uses whenever the unit reports it.
+    bool queued_invalidation = true;
+    // The hardware's own time to carry out one invalidation command
+    // (register-based or a queued descriptor), besides the register and
+    // memory accesses it makes.
+    sc_core::sc_time invalidation_latency = sc_core::sc_time(500, sc_core::SC_NS);
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity");
@@ -59,6 +66,8 @@ struct iommu_params {
         v("interrupt_remapping", interrupt_remapping, "", "the platform remaps interrupts, as VFIO's type1 asks (the table itself is not modelled)");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
+        v("queued_invalidation", queued_invalidation, "", "the unit has the invalidation queue (ECAP.QI); false: register-based invalidation only");
+        v("latency.invalidation", invalidation_latency, "time", "the unit's time to carry out one invalidation command or descriptor");
     }
 };
 
@@ -118,6 +127,17 @@ private:
     void on_gcmd(std::uint64_t value);
     void on_ccmd(std::uint64_t value);
     void on_iotlb(std::uint64_t value);
+    // Queued invalidation (invalidation.cpp): after every register write,
+    // the effects that take time (queue processing, event messages).
+    void after_register_write(std::uint32_t off, sc_core::sc_time& delay);
+    void process_invalidation_queue(sc_core::sc_time& delay);
+    // Carries out one descriptor; false when it is invalid (IQE).
+    bool run_descriptor(std::uint64_t lo, std::uint64_t hi, sc_core::sc_time& delay);
+    // The fault event (FECTL/FEDATA/FEADDR) or invalidation completion event
+    // (IECTL/IEDATA/IEADDR) message: sent, or pending (IP) while masked.
+    void signal_event(std::uint32_t ctl, std::uint32_t data, std::uint32_t addr, std::uint32_t uaddr, sc_core::sc_time& delay);
+    void send_event(std::uint32_t data, std::uint32_t addr, std::uint32_t uaddr, sc_core::sc_time& delay);
+    bool queued_invalidation_enabled() const;
 
     iommu_params p_;
     register_bank bank_;
@@ -130,6 +150,9 @@ private:
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
+    std::uint32_t qi_fsts_ = 0;  // FSTS.IQE: the invalidation queue stopped at an invalid descriptor
+    std::uint64_t qi_descriptors_ = 0, qi_waits_ = 0, qi_errors_ = 0, invalidation_events_ = 0, register_invalidations_ignored_ = 0;
+    std::uint64_t devtlb_invalidations_ = 0, iec_invalidations_ = 0;
 };
 
 } // namespace iotwin::iommu
