@@ -38,6 +38,7 @@ void iommu::on_ccmd(std::uint64_t value) {
     const auto sid = static_cast<std::uint16_t>((value >> 16) & 0xffff);
     // FM: bits 33:32 (VT-d 10.4.7).
     drop_contexts(g, did, sid, static_cast<unsigned>((value >> 32) & 3));
+    revoke_dmi_contexts(g, did, sid, static_cast<unsigned>((value >> 32) & 3));
     ++ctx_invalidations_;
     // Completed at once: ICC reads back 0, CAIG reports the granularity performed.
     bank_.set(vtd::reg::CCMD, 8, (value & ~vtd::ccmd::ICC & ~(3ull << vtd::ccmd::CAIG_SHIFT)) |
@@ -55,6 +56,7 @@ void iommu::on_iotlb(std::uint64_t value) {
     const auto did = static_cast<std::uint16_t>((value >> vtd::iotlb_cmd::DID_SHIFT) & 0xffff);
     const std::uint64_t iva = bank_.get(vtd::reg::IOTLB_BASE, 8);
     drop_translations(g, did, iva & ~std::uint64_t(0xfff), static_cast<unsigned>(iva & 0x3f));
+    revoke_dmi_translations(g, did, iva & ~std::uint64_t(0xfff), static_cast<unsigned>(iva & 0x3f));
     ++iotlb_invalidations_;
     bank_.set(vtd::reg::IOTLB_BASE + 8, 8, (value & ~vtd::iotlb_cmd::IVT & ~(3ull << vtd::iotlb_cmd::IAIG_SHIFT)) |
                                                (std::uint64_t(g) << vtd::iotlb_cmd::IAIG_SHIFT));
@@ -152,6 +154,8 @@ bool iommu::run_descriptor(std::uint64_t lo, std::uint64_t hi, sc_time& delay) {
         if ((lo & vtd::qi::CC_RSVD_LO) || hi || g == 0) return false;
         drop_contexts(static_cast<g_t>(g), static_cast<std::uint16_t>(lo >> 16), static_cast<std::uint16_t>(lo >> 32),
                       static_cast<unsigned>((lo >> 48) & 3));
+        revoke_dmi_contexts(static_cast<g_t>(g), static_cast<std::uint16_t>(lo >> 16), static_cast<std::uint16_t>(lo >> 32),
+                            static_cast<unsigned>((lo >> 48) & 3));
         ++ctx_invalidations_;
         delay += p_.invalidation_latency;
         return true;
@@ -165,6 +169,7 @@ bool iommu::run_descriptor(std::uint64_t lo, std::uint64_t hi, sc_time& delay) {
         // IH (a hint that no paging-structure entry changed) only narrows what
         // may be kept, so dropping everything the range names is always correct.
         drop_translations(static_cast<g_t>(g), static_cast<std::uint16_t>(lo >> 16), hi & ~std::uint64_t(0xfff), am);
+        revoke_dmi_translations(static_cast<g_t>(g), static_cast<std::uint16_t>(lo >> 16), hi & ~std::uint64_t(0xfff), am);
         ++iotlb_invalidations_;
         delay += p_.invalidation_latency;
         return true;

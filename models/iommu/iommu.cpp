@@ -32,6 +32,8 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
       ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
+    in.register_get_direct_mem_ptr(this, &iommu::get_direct_mem_ptr);
+    mem_out.register_invalidate_direct_mem_ptr(this, &iommu::memory_dmi_invalidated);
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width))});
@@ -61,6 +63,9 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
 
 void iommu::forward(tlm::tlm_generic_payload& gp, sc_time& delay) {
     mem_out->b_transport(gp, delay);
+    // Memory's hint that it grants DMI is not the IOMMU's: b_transport sets
+    // it again for the translated pages get_direct_mem_ptr would grant.
+    gp.set_dmi_allowed(false);
     if (auto* ext = gp.get_extension<pcie::pcie_ext>(); ext && ext->status == pcie::completion::SC)
         ext->status = pcie::completion_of(gp.get_response_status());
 }
@@ -97,6 +102,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         o.reason = fault_reason::read_not_permitted;
     } else {
         o = translate(ext->requester_id, iova, write, delay);
+        check_evictions();
     }
     if (!o.ok) {
         report_fault({ext->requester_id, iova, o.reason, !write}, o.fpd, delay);
@@ -110,6 +116,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     gp.set_address(o.t.frame << 12 | (iova & 0xfff));
     forward(gp, delay);
     gp.set_address(iova);
+    if (!o.pass_through && gp.is_response_ok()) gp.set_dmi_allowed(true);
 }
 
 // ---- registers ---------------------------------------------------------------
@@ -167,6 +174,8 @@ void iommu::on_gcmd(std::uint64_t value) {
         root_table_ = bank_.get(vtd::reg::RTADDR, 8) & ~std::uint64_t(0xfff);
         gsts_ |= vtd::gsts::RTPS;
     }
+    // Turning translation on or off changes every device's view of memory.
+    if (bool(value & vtd::gcmd::TE) != translation_enabled()) revoke_all_dmi();
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
     else gsts_ &= ~vtd::gsts::TES;
     // QIE (VT-d 10.4.4): enabling starts the queue at IQH = 0; disabling
@@ -203,6 +212,9 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "invalidation_queue_errors", qi_errors_);
     add_stat(out, n, "invalidation_events", invalidation_events_);
     add_stat(out, n, "register_invalidations_ignored", register_invalidations_ignored_);
+    add_stat(out, n, "dmi_granted", dmi_granted_);
+    add_stat(out, n, "dmi_refused", dmi_refused_);
+    add_stat(out, n, "dmi_revoked", dmi_revoked_);
 }
 
 } // namespace iotwin::iommu

@@ -93,7 +93,7 @@ public:
     void stats(stat_map& out) const;
 
 private:
-    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
+    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; std::uint16_t did = 0; };
 
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -127,6 +127,20 @@ private:
     void on_gcmd(std::uint64_t value);
     void on_ccmd(std::uint64_t value);
     void on_iotlb(std::uint64_t value);
+    // DMI (dmi.cpp): a pointer to one translated page for a device, and its
+    // revocation by every change that could make the page unreachable.
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void memory_dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end);
+    struct dmi_grant {
+        std::uint16_t sid = 0, did = 0;
+        std::uint64_t iova_page = 0, frame = 0;
+    };
+    template <class Pred> void revoke_dmi(Pred revoked);
+    void revoke_dmi_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am);
+    void revoke_dmi_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask);
+    void revoke_all_dmi();
+    // An IOTLB eviction ends the stale window a DMI pointer must not outlive.
+    void check_evictions();
     // Queued invalidation (invalidation.cpp): after every register write,
     // the effects that take time (queue processing, event messages).
     void after_register_write(std::uint32_t off, sc_core::sc_time& delay);
@@ -153,6 +167,8 @@ private:
     std::uint32_t qi_fsts_ = 0;  // FSTS.IQE: the invalidation queue stopped at an invalid descriptor
     std::uint64_t qi_descriptors_ = 0, qi_waits_ = 0, qi_errors_ = 0, invalidation_events_ = 0, register_invalidations_ignored_ = 0;
     std::uint64_t devtlb_invalidations_ = 0, iec_invalidations_ = 0;
+    std::vector<dmi_grant> dmi_grants_;
+    std::uint64_t dmi_granted_ = 0, dmi_refused_ = 0, dmi_revoked_ = 0, evictions_seen_ = 0;
 };
 
 } // namespace iotwin::iommu
