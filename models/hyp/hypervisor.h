@@ -208,6 +208,7 @@ public:
     // Flushes a deferred domain's flush queue now (what its timer does):
     // one domain-selective IOTLB invalidation. ESRCH for an unknown domain.
     int iommu_flush(domid_t dom, sc_core::sc_time& d);
+    const vtd_driver& vtd() const { return vtd_; }
 
     // IO address spaces a privileged domain's kernel makes for its own users
     // (VFIO type1 containers, as Linux's iommu_domain_alloc): an IO page

@@ -371,6 +371,9 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
         const bool was_master = cfg_.bus_master();
         cfg_.write(reg, len, v);
         if (was_master && !cfg_.bus_master()) bus_master_cleared();
+        // A bridge's routing (windows, ACS, bus numbers) decided the pointers
+        // granted through it: any configuration write to it revokes them.
+        else if (cfg_.type1()) dmi_invalidated(0, ~sc_dt::uint64(0));
         intx_update();  // Interrupt Disable, MSI/MSI-X Enable or a reset may change the INTx line
     } else {
         const std::uint64_t v = cfg_.read(reg, len);
