@@ -191,7 +191,7 @@ bool pci_bridge::upstream_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_d
 
 void pci_bridge::dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) {
     pci_function::dmi_invalidated(start, end);
-    for (unsigned i = 0; i < secondary_in.size(); ++i) secondary_in[i]->invalidate_direct_mem_ptr(start, end);
+    for (std::size_t i = 0; i < children_.size(); ++i) secondary_in[static_cast<int>(i)]->invalidate_direct_mem_ptr(start, end);
 }
 
 void pci_bridge::bus_master_cleared() {

@@ -30,7 +30,7 @@ bool root_complex::device_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_d
 }
 
 void root_complex::iommu_dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) {
-    for (unsigned i = 0; i < down_in.size(); ++i) down_in[i]->invalidate_direct_mem_ptr(start, end);
+    for (std::size_t i = 0; i < children_.size(); ++i) down_in[static_cast<int>(i)]->invalidate_direct_mem_ptr(start, end);
 }
 
 void root_complex::attach(pci::pci_function& f, std::uint8_t root_bus) {
