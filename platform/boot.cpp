@@ -109,6 +109,7 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
         c.iommu = dd.iommu == domain_iommu::blocked       ? hyp::iommu_mode::blocked
                   : dd.iommu == domain_iommu::passthrough ? hyp::iommu_mode::passthrough
                                                           : hyp::iommu_mode::translated;
+        c.iommu_invalidation = dd.iommu_deferred ? hyp::invalidation_mode::deferred : hyp::invalidation_mode::strict;
         const int id = h.create_domain(c, d);
         if (id < 0)
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");

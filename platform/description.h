@@ -243,6 +243,9 @@ struct domain_desc {
     // only where it handles them (Command bits, virtualized BARs); with
     // `permissive` (xen-pciback.permissive) every write goes through.
     bool pci_permissive = false;
+    // iommu_invalidation: strict (the default: every unmap invalidates the
+    // IOTLB before it returns) | deferred (Linux's flush queue, iommu.strict=0).
+    bool iommu_deferred = false;
     std::uint64_t memory = 0;
     // Default: PV for the first privileged domain (dom0), HVM for the others.
     domain_kind type = domain_kind::hvm;

@@ -1266,7 +1266,7 @@ void loader::domains(const YAML::Node& n, scenario& s) {
     for (const auto& d : n) {
         domain_desc dd;
         dd.pos = r_.pos(d);
-        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "drivers", "devices", "pci_permissive", "iommu"}, "a domain");
+        r_.keys(d, {"name", "type", "privileged", "memory", "grant_table", "drivers", "devices", "pci_permissive", "iommu", "iommu_invalidation"}, "a domain");
         dd.name = r_.name(r_.require(d, "name", "a domain"), "domain name", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
         for (const auto& o : s.domains)
             if (o.name == dd.name) r_.fail(d["name"], "duplicate domain '" + dd.name + "'");
@@ -1290,6 +1290,12 @@ void loader::domains(const YAML::Node& n, scenario& s) {
             const std::string t = r_.scalar(d["type"], "type");
             if (t != "pv" && t != "hvm") r_.fail(d["type"], "a domain's type is pv or hvm, not '" + excerpt(t) + "'");
             dd.type = t == "pv" ? domain_kind::pv : domain_kind::hvm;
+        }
+        if (d["iommu_invalidation"]) {
+            const std::string m = r_.scalar(d["iommu_invalidation"], "iommu_invalidation");
+            if (m != "strict" && m != "deferred")
+                r_.fail(d["iommu_invalidation"], "a domain's iommu_invalidation is strict or deferred, not '" + excerpt(m) + "'");
+            dd.iommu_deferred = m == "deferred";
         }
         if (d["grant_table"]) {
             const YAML::Node g = d["grant_table"];

@@ -83,6 +83,7 @@ int hypervisor::create_domain(const domain_config& c, sc_time& d) {
     dom.type = c.type;
     dom.memory = memory;
     dom.max_grant_frames = c.max_grant_frames;
+    dom.iommu_invalidation = c.iommu_invalidation;
     dom.iommu_did = static_cast<std::uint16_t>(dom.id + 1);  // DID 0 stays unused
     std::uint64_t need = memory, gpa = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> rest;
@@ -539,6 +540,8 @@ void hypervisor::stats(stat_map& out) const {
     add_stat(out, n, "domains", domains_.size());
     add_stat(out, n, "iommu_tables", vtd_.tables_allocated());
     add_stat(out, n, "iommu_invalidations", vtd_.invalidations());
+    add_stat(out, n, "iommu_deferred_unmaps", fq_queued_);
+    add_stat(out, n, "iommu_flush_queue_flushes", fq_flushes_);
     add_stat(out, n, "iommu_mapped_pages", mapped_pages_);
     add_stat(out, n, "iommu_unmapped_pages", unmapped_pages_);
     add_stat(out, n, "iommu_fault_interrupts", iommu_fault_interrupts_);

@@ -25,6 +25,7 @@
 #include "models/hyp/event_channel.h"
 #include "models/hyp/grant_table.h"
 #include "models/hyp/hypercall.h"
+#include "models/hyp/flush_queue.h"
 #include "models/hyp/vtd_driver.h"
 #include "models/intc/msi_controller.h"
 #include "models/iommu/fault_recorder.h"
@@ -55,6 +56,8 @@ struct domain_config {
     unsigned max_grant_frames = 64;
     unsigned max_maptrack_frames = 1024;
     iommu_mode iommu = iommu_mode::translated;  // how the IOMMU treats its devices
+    // How unmaps of its IO page tables reach the IOTLB (flush_queue.h).
+    invalidation_mode iommu_invalidation = invalidation_mode::strict;
 };
 
 // A granted frame mapped at a page of a domain's guest-physical space
@@ -84,6 +87,8 @@ struct domain {
     std::uint16_t iommu_did = 0;     // VT-d domain ID
     std::uint64_t iommu_pgd = 0;     // machine address of its IO page table
     std::vector<std::uint16_t> devices;  // requester IDs assigned to it
+    invalidation_mode iommu_invalidation = invalidation_mode::strict;
+    flush_queue iotlb_fq;            // deferred invalidations (iommu_invalidation: deferred)
     bool released = false;           // destruction finished: nothing of it remains (Xen: the domain is gone)
     std::optional<std::uint64_t> to_machine(std::uint64_t gpa, std::uint64_t len) const;
     // Whether all of [gpa, gpa + len) is the domain's memory (it may span extents).
@@ -213,6 +218,10 @@ public:
     int iommu_map(domid_t dom, std::uint64_t iova, std::uint64_t gpa, std::uint64_t size, bool read, bool write,
                   sc_core::sc_time& d);
     int iommu_unmap(domid_t dom, std::uint64_t iova, std::uint64_t size, std::uint64_t& unmapped, sc_core::sc_time& d);
+    // Flushes a deferred domain's flush queue now (what its timer does):
+    // one domain-selective IOTLB invalidation. ESRCH for an unknown domain.
+    int iommu_flush(domid_t dom, sc_core::sc_time& d);
+    const vtd_driver& vtd() const { return vtd_; }
 
     // IO address spaces a privileged domain's kernel makes for its own users
     // (VFIO type1 containers, as Linux's iommu_domain_alloc): an IO page
@@ -406,6 +415,10 @@ private:
     gsi_eoi gsi_eoi_;
     std::map<unsigned, std::set<domid_t>> intx_in_flight_;  // GSI -> domains that have not EOIed it
     std::uint64_t intx_interrupts_ = 0, intx_unbound_ = 0;
+    // Queues a deferred unmap's invalidation (flush_queue.h).
+    void defer_invalidation(domain& x, sc_core::sc_time& d);
+    void flush_deferred(domain& x, sc_core::sc_time& d);
+    std::uint64_t fq_flushes_ = 0, fq_queued_ = 0;
     std::uint64_t unbound_interrupts_ = 0, misdirected_interrupts_ = 0, iommu_fault_interrupts_ = 0, mapped_pages_ = 0, unmapped_pages_ = 0;
     std::uint64_t irtes_allocated_ = 0;
 };

@@ -1,5 +1,11 @@
 // The hypervisor's IO page tables: per-domain mappings (grant mappings and
 // iommu_map) and the IO spaces of the host kernel's IOMMU domains.
+//
+// An unmap clears the entries of its range, then invalidates the IOTLB once
+// for the whole range (Linux's iommu_unmap + iotlb_sync): at once for a
+// strict domain and for IO spaces (VFIO type1 unmaps synchronously), or
+// through the domain's flush queue for a deferred one (flush_queue.h).
+#define SC_INCLUDE_DYNAMIC_PROCESSES
 #include "models/hyp/hypervisor.h"
 
 #include <cerrno>
@@ -127,7 +133,19 @@ int hypervisor::unmap_io(std::uint32_t tag, std::uint16_t did, std::uint64_t pgd
     // A superpage the range touches goes whole (Linux 6.1 intel_iommu_unmap()):
     // `unmapped` may exceed `size`, and the shadow follows the tables.
     std::uint64_t pages = 0, lo = 0, hi = 0;
+    vtd_.begin_batch();
     vtd_.unmap_range(did, pgd, iova, size, pages, lo, hi, d);
+    vtd_driver::unmapped_range r = vtd_.end_batch();
+    if (r.any && lo <= hi) {
+        // The flush covers every superpage unmapped whole.
+        r.first = std::min(r.first, lo >> 12);
+        r.last = std::max(r.last, hi >> 12);
+    }
+    domain* x = tag < io_space_tag ? find(static_cast<domid_t>(tag)) : nullptr;
+    if (r.any) {
+        if (x && x->iommu_invalidation == invalidation_mode::deferred) defer_invalidation(*x, d);
+        else vtd_.flush_iotlb_range(r.did, r.first, r.last, d);
+    }
     io_unmapped(tag, iova, size);
     if (lo <= hi) io_unmapped(tag, lo, hi - lo + 1);
     unmapped = pages * page;
@@ -204,6 +222,46 @@ int hypervisor::io_space_unmap(int space, std::uint64_t iova, std::uint64_t size
 std::vector<std::uint16_t> hypervisor::io_space_devices(int space) const {
     const auto it = io_spaces_.find(space);
     return it == io_spaces_.end() ? std::vector<std::uint16_t>{} : it->second.devices;
+}
+
+// queue_iova (Linux 6.1 dma-iommu.c): a full queue is flushed first, then
+// the entry goes in; the first entry since the timer last fired arms it
+// for IOVA_FQ_TIMEOUT.
+void hypervisor::defer_invalidation(domain& x, sc_time& d) {
+    if (x.iotlb_fq.full()) flush_deferred(x, d);
+    ++fq_queued_;
+    if (!x.iotlb_fq.push()) return;
+    const domid_t dom = x.id;
+    const std::uint64_t generation = x.iotlb_fq.armed();
+    const sc_time fire = sc_time_stamp() + d + flush_queue::timeout();
+    sc_spawn_options opts;
+    sc_spawn(
+        [this, dom, generation, fire] {
+            wait(fire - sc_time_stamp());
+            domain* y = find(dom);
+            if (!y || !y->iotlb_fq.timer_on() || y->iotlb_fq.armed() != generation) return;
+            // fq_flush_timeout: the timer is off again, the queue flushed.
+            y->iotlb_fq.timer_fired();
+            sc_time fd = SC_ZERO_TIME;
+            flush_deferred(*y, fd);
+        },
+        sc_gen_unique_name("iova_fq_timer"), &opts);
+}
+
+// fq_flush_iotlb: flush_iotlb_all, which intel-iommu carries out as a
+// domain-selective IOTLB invalidation (intel_flush_iotlb_all).
+void hypervisor::flush_deferred(domain& x, sc_time& d) {
+    if (x.iotlb_fq.empty()) return;
+    vtd_.flush_iotlb(2, x.iommu_did, 0, 0, d);
+    x.iotlb_fq.flushed();
+    ++fq_flushes_;
+}
+
+int hypervisor::iommu_flush(domid_t dom, sc_time& d) {
+    domain* x = find(dom);
+    if (!x) return ESRCH;
+    flush_deferred(*x, d);
+    return 0;
 }
 
 } // namespace iotwin::hyp

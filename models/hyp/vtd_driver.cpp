@@ -54,15 +54,19 @@ int vtd_driver::init(bool translate, std::uint64_t fault_msi_addr, std::uint32_t
     if (!root_) return ENOMEM;
     // Scalable mode: TTM = 01 in RTADDR (Linux 6.1 iommu_set_root_entry, DMA_RTADDR_SMT).
     write_reg64(vtd::reg::RTADDR, root_ | (scalable_ ? vtd::sm::TTM_SCALABLE << vtd::sm::TTM_SHIFT : 0), d);
-    write_reg32(vtd::reg::GCMD, vtd::gcmd::SRTP, d);
+    write_reg32(vtd::reg::GCMD, gcmd_ | vtd::gcmd::SRTP, d);
     write_reg32(vtd::reg::FEDATA, fault_msi_data, d);
     write_reg32(vtd::reg::FEADDR, static_cast<std::uint32_t>(fault_msi_addr), d);
     write_reg32(vtd::reg::FEUADDR, static_cast<std::uint32_t>(fault_msi_addr >> 32), d);
     write_reg32(vtd::reg::FECTL, 0, d);  // unmask fault events
+    if (const int e = setup_invalidation(d)) return e;
     // Global context-cache and IOTLB invalidation before enabling translation.
-    write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 1ull << vtd::ccmd::CIRG_SHIFT, d);
-    write_reg64(vtd::reg::IOTLB_BASE + 8, vtd::iotlb_cmd::IVT | 1ull << vtd::iotlb_cmd::IIRG_SHIFT, d);
-    if (translate) write_reg32(vtd::reg::GCMD, vtd::gcmd::TE, d);
+    flush_context(1, 0, 0, d);
+    flush_iotlb(1, 0, 0, 0, d);
+    if (translate) {
+        gcmd_ |= vtd::gcmd::TE;
+        write_reg32(vtd::reg::GCMD, gcmd_, d);
+    }
     return 0;
 }
 
@@ -105,10 +109,8 @@ int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, 
         write64(ce, low, d);
     }
     // Device-selective context-cache invalidation, then a domain-selective IOTLB flush.
-    write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
-    write_reg64(vtd::reg::IOTLB_BASE + 8,
-                vtd::iotlb_cmd::IVT | 2ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
-    invalidations_ += 2;
+    flush_context(3, did, sid, d);
+    flush_iotlb(2, did, 0, 0, d);
     return 0;
 }
 

@@ -2,8 +2,11 @@
 // drivers/passthrough/vtd that this twin needs): it builds the root and
 // context tables and the 4-level second-level page tables in machine memory
 // with the CPU's own (timed) accesses, and issues invalidations through the
-// IOMMU's registers. Strict invalidation: every unmap is followed by a
-// page-selective IOTLB invalidation before the call returns.
+// IOMMU's registers. Invalidations go through the invalidation queue when
+// the unit has one (ECAP.QI), as Linux 6.1's intel-iommu does, else through
+// the registers (vtd_invalidation.cpp). Unmaps invalidate before they return
+// (strict) unless the caller collects their range to flush later (a batch:
+// the hypervisor's flush queue for deferred domains).
 // Superpages: map() writes a 2 MiB or 1 GiB leaf (PS = 1 at level 2 or 3)
 // when the unit advertises the size in CAP.SLLPS; unmapping any part of a
 // superpage unmaps all of it, as Linux 6.1 intel_iommu_unmap() does.
@@ -115,6 +118,30 @@ public:
     std::uint64_t tables_allocated() const { return tables_; }
     std::uint64_t invalidations() const { return invalidations_; }
 
+    // -- invalidation (vtd_invalidation.cpp) --
+    // Context-cache invalidation (granularity 1 global, 2 domain, 3 device).
+    void flush_context(unsigned granularity, std::uint16_t did, std::uint16_t sid, sc_core::sc_time& d);
+    // IOTLB invalidation: global (1), domain (2), or page-selective (3) of
+    // 2^am pages at `addr`.
+    void flush_iotlb(unsigned granularity, std::uint16_t did, std::uint64_t addr, unsigned am, sc_core::sc_time& d);
+    // The IOTLB invalidation for the pages [first, last] (page numbers) of
+    // domain `did`, as Linux's iommu_flush_iotlb_psi chooses it: one
+    // page-selective invalidation whose aligned 2^am block covers the range,
+    // domain-selective when am would exceed CAP.MAMV.
+    void flush_iotlb_range(std::uint16_t did, std::uint64_t first, std::uint64_t last, sc_core::sc_time& d);
+    // Unmaps between begin_batch() and end_batch() only collect the range of
+    // pages they unmapped (per domain ID), which end_batch() hands back
+    // uninvalidated: the caller flushes it now (strict) or later (deferred).
+    struct unmapped_range {
+        bool any = false;
+        std::uint16_t did = 0;
+        std::uint64_t first = 0, last = 0;  // page numbers, inclusive
+    };
+    void begin_batch() { batching_ = true; batch_ = {}; }
+    unmapped_range end_batch() { batching_ = false; return batch_; }
+    bool queued() const { return qi_; }
+    std::uint64_t queue_errors() const { return qi_errors_; }
+
 private:
     std::uint64_t read64(std::uint64_t a, sc_core::sc_time& d);
     void write64(std::uint64_t a, std::uint64_t v, sc_core::sc_time& d);
@@ -139,6 +166,15 @@ private:
     int attach_scalable(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_core::sc_time& d);
     std::uint64_t table_entry(std::uint64_t pgd, std::uint64_t next) const;
     std::uint64_t leaf_entry(std::uint64_t pgd, std::uint64_t maddr, bool read, bool write) const;
+    std::uint64_t read_reg64(std::uint32_t off, sc_core::sc_time& d);
+    std::uint32_t read_reg32(std::uint32_t off, sc_core::sc_time& d);
+    // Reads ECAP/CAP and enables the invalidation queue when the unit has one
+    // (Linux 6.1 dmar_enable_qi); register-based invalidation otherwise.
+    int setup_invalidation(sc_core::sc_time& d);
+    // Linux 6.1 qi_submit_sync: the descriptors, then a wait descriptor that
+    // writes QI_DONE to its status slot, IQT moved past them, the status
+    // polled. 0, or EINVAL when the unit reported an invalid descriptor.
+    int qi_submit(const std::uint64_t* descs, unsigned count, sc_core::sc_time& d);
 
     bus_port& bus_;
     std::uint64_t regs_;
@@ -153,6 +189,15 @@ private:
     std::set<std::uint64_t> first_level_tables_;      // top-level tables in the first-level format
     std::map<std::uint16_t, std::uint64_t> pasid_dirs_;  // each source ID's PASID directory
     std::set<std::uint16_t> device_tlb_;
+    std::uint32_t gcmd_ = 0;           // the GCMD bits software keeps set (Linux's iommu->gcmd)
+    bool qi_ = false;                  // invalidation through the queue
+    bool psi_ = false;                 // CAP.PSI
+    unsigned mamv_ = 0;                // CAP.MAMV
+    std::uint64_t queue_ = 0, status_ = 0;  // the queue's page and the wait descriptors' status words
+    unsigned free_head_ = 0;
+    std::uint64_t qi_errors_ = 0;
+    bool batching_ = false;
+    unmapped_range batch_;
 };
 
 } // namespace iotwin::hyp

@@ -5,9 +5,9 @@
 // with lower and upper context-table pointers, one 256-bit context entry per
 // function pointing at the function's PASID directory, and the PASID table
 // entry of RID_PASID (PASID_RID2PASID = 0) that requests without PASID use.
-// Invalidation goes through the registers (context-cache device-selective,
-// IOTLB domain-selective) as in legacy mode; with queued invalidation the
-// PASID-cache (0x7) and PASID-based-IOTLB (0x6) descriptors replace them.
+// Invalidation is legacy mode's (context-cache device-selective, IOTLB
+// domain-selective, through the queue when the unit has one); Linux 6.1 sends
+// the PASID-cache (0x7) and PASID-based-IOTLB (0x6) descriptors instead.
 #include "models/hyp/vtd_driver.h"
 
 #include <cerrno>
@@ -100,10 +100,8 @@ int vtd_driver::attach_scalable(std::uint16_t sid, std::uint16_t did, std::uint6
     }
     // Device-selective context-cache invalidation (the unit drops the PASID
     // entries it cached for `sid` with it), then a domain-selective IOTLB flush.
-    write_reg64(vtd::reg::CCMD, vtd::ccmd::ICC | 3ull << vtd::ccmd::CIRG_SHIFT | std::uint64_t(sid) << 16 | did, d);
-    write_reg64(vtd::reg::IOTLB_BASE + 8,
-                vtd::iotlb_cmd::IVT | 2ull << vtd::iotlb_cmd::IIRG_SHIFT | std::uint64_t(did) << vtd::iotlb_cmd::DID_SHIFT, d);
-    invalidations_ += 2;
+    flush_context(3, did, sid, d);
+    flush_iotlb(2, did, 0, 0, d);
     return 0;
 }
 

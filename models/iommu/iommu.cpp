@@ -4,6 +4,7 @@
 
 #include "models/pcie/protocol.h"
 #include "models/common/payload.h"
+#include "models/iommu/invalidation_queue.h"
 
 namespace iotwin::iommu {
 
@@ -40,7 +41,7 @@ iotlb_config tlb_config(const iommu_params& p) {
     c.superpage_ways = static_cast<unsigned>(p.iotlb_superpage_ways);
     return c;
 }
-constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping, bool device_tlb) {
+constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping, bool device_tlb, bool qi) {
     // IRO at IOTLB_BASE; C (coherent walks) set; PT supported; IR as configured
     // (xAPIC only: EIM clear, so IRTA.EIME is reserved).
     // Scalable mode: SMTS, FLTS, SLTS, PASID with PSS = 19 (20-bit PASIDs); no NEST, no SRS, no SMPWC.
@@ -49,7 +50,9 @@ constexpr std::uint64_t ecap_value(bool scalable, bool interrupt_remapping, bool
     return 1ull | (std::uint64_t(vtd::reg::IOTLB_BASE / 16) << 8) | (1ull << vtd::ecap_bit::PT) | (scalable ? sm : 0) |
            (interrupt_remapping ? vtd::ecap::IR : 0) |
            // DT (bit 2, Linux 6.1 ecap_dev_iotlb_support) as configured.
-           (device_tlb ? 1ull << 2 : 0);
+           (device_tlb ? 1ull << 2 : 0) |
+           // QI (bit 1) when the unit has the invalidation queue.
+           (qi ? vtd::qi::ECAP_QI : 0);
 }
 } // namespace
 
@@ -63,11 +66,13 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
       walk_pool_(static_cast<unsigned>(p.pending_misses), static_cast<unsigned>(p.walkers)) {
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
+    in.register_get_direct_mem_ptr(this, &iommu::get_direct_mem_ptr);
+    mem_out.register_invalidate_direct_mem_ptr(this, &iommu::memory_dmi_invalidated);
     using namespace vtd::reg;
     bank_.define({"VER_REG", VER, 4, 0x10});
     bank_.define({"CAP_REG", CAP, 8, cap_value(static_cast<unsigned>(p.fault_records), static_cast<unsigned>(p.address_width),
                                                  p.domains, static_cast<unsigned>(p.sllps), p.scalable, p.first_level_1g)});
-    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable, p.interrupt_remapping, p.device_tlb)});
+    bank_.define({"ECAP_REG", ECAP, 8, ecap_value(p.scalable, p.interrupt_remapping, p.device_tlb, p.queued_invalidation)});
     bank_.define({"GCMD_REG", GCMD, 4, 0, 0xffffffffu}, [this](std::uint64_t, std::uint64_t v) { on_gcmd(v); });
     // TTM (bits 11:10) is writable only on a unit that reports SMTS (VT-d 3.x 11.4.5).
     bank_.define({"RTADDR_REG", RTADDR, 8, 0, ~std::uint64_t(0xfff) | (p.scalable ? vtd::sm::TTM_MASK : 0)});
@@ -80,12 +85,25 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
     bank_.define({"IRTA_REG", IRTA, 8, 0, vtd::irta::ADDR_MASK | vtd::irta::S_MASK});
     bank_.define({"IVA_REG", IOTLB_BASE, 8, 0, ~std::uint64_t(0xf80)});
     bank_.define({"IOTLB_REG", IOTLB_BASE + 8, 8, 0, ~std::uint64_t(0)}, [this](std::uint64_t, std::uint64_t v) { on_iotlb(v); });
+    // Queued invalidation (VT-d 10.4.22-10.4.26): IQH is read-only to
+    // software; IQA takes 128-bit descriptors only (DW reads 0: no scalable mode).
+    bank_.define({"IQH_REG", IQH, 8, 0, 0});
+    bank_.define({"IQT_REG", IQT, 8, 0, vtd::qi::INDEX_MASK});
+    bank_.define({"IQA_REG", IQA, 8, 0, ~std::uint64_t(0xfff) | vtd::qi::IQA_QS_MASK});
+    bank_.define({"ICS_REG", ICS, 4, 0, 0, vtd::qi::ICS_IWC});
+    bank_.define({"IECTL_REG", IECTL, 4, vtd::qi::IECTL_IM, vtd::qi::IECTL_IM});
+    bank_.define({"IEDATA_REG", IEDATA, 4, 0, 0xffff});
+    bank_.define({"IEADDR_REG", IEADDR, 4, 0, 0xfffffffc});
+    bank_.define({"IEUADDR_REG", IEUADDR, 4, 0, 0xffffffff});
 }
 
 // ---- translation -----------------------------------------------------------
 
 void iommu::forward(tlm::tlm_generic_payload& gp, sc_time& delay) {
     mem_out->b_transport(gp, delay);
+    // Memory's hint that it grants DMI is not the IOMMU's: b_transport sets
+    // it again for the translated pages get_direct_mem_ptr would grant.
+    gp.set_dmi_allowed(false);
     if (auto* ext = gp.get_extension<pcie::pcie_ext>(); ext && ext->status == pcie::completion::SC)
         ext->status = pcie::completion_of(gp.get_response_status());
 }
@@ -129,6 +147,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         o.reason = fault_reason::sm_ttm0_request_with_pasid;
     } else {
         o = translate(ext->requester_id, iova, write, delay);
+        check_evictions();
     }
     // A translation whose output falls in the interrupt address range is
     // blocked (fault 0xE, VT-d 3.x 3.14 and appendix A): DMA may never reach
@@ -153,6 +172,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     gp.set_address(o.t.frame << 12 | (iova & 0xfff));
     forward(gp, delay);
     gp.set_address(iova);
+    if (!o.pass_through && gp.is_response_ok()) gp.set_dmi_allowed(true);
 }
 
 // ---- registers ---------------------------------------------------------------
@@ -185,6 +205,7 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     } else {
         std::memcpy(&v, gp.get_data_ptr(), len);
         reg_write(off, len, v);
+        after_register_write(off, delay);
     }
     delay += p_.lookup_latency;
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -192,12 +213,14 @@ void iommu::regs_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
 
 std::uint64_t iommu::reg_read(std::uint32_t off, unsigned len) const {
     std::uint64_t v = 0;
-    if (fault_reg_read(off, len, v)) return v;
+    if (fault_reg_read(off, len, v)) return off == vtd::reg::FSTS ? v | qi_fsts_ : v;
     if (off == vtd::reg::GSTS && len == 4) return gsts_;
     return bank_.read(off, len);
 }
 
 void iommu::reg_write(std::uint32_t off, unsigned len, std::uint64_t v) {
+    // FSTS.IQE is write-1-to-clear (VT-d 10.4.9); clearing it lets the queue resume.
+    if (off == vtd::reg::FSTS && len == 4 && (v & vtd::qi::FSTS_IQE)) qi_fsts_ &= ~vtd::qi::FSTS_IQE;
     if (fault_reg_write(off, len, v)) return;
     if (bank_.in_range(off, len)) bank_.write(off, len, v);
 }
@@ -208,8 +231,17 @@ void iommu::on_gcmd(std::uint64_t value) {
         root_ttm_ = (bank_.get(vtd::reg::RTADDR, 8) & vtd::sm::TTM_MASK) >> vtd::sm::TTM_SHIFT;
         gsts_ |= vtd::gsts::RTPS;
     }
+    // Turning translation on or off changes every device's view of memory.
+    if (bool(value & vtd::gcmd::TE) != translation_enabled()) revoke_all_dmi();
     if (value & vtd::gcmd::TE) gsts_ |= vtd::gsts::TES;
     else gsts_ &= ~vtd::gsts::TES;
+    // QIE (VT-d 10.4.4): enabling starts the queue at IQH = 0; disabling
+    // stops it (the model resets IQH then too). Ignored without ECAP.QI.
+    const bool qie = (value & vtd::qi::GCMD_QIE) && p_.queued_invalidation;
+    if (qie != bool(gsts_ & vtd::qi::GSTS_QIES)) {
+        bank_.set(vtd::reg::IQH, 8, 0);
+        gsts_ = qie ? gsts_ | vtd::qi::GSTS_QIES : gsts_ & ~vtd::qi::GSTS_QIES;
+    }
     // Interrupt remapping (VT-d 3.x 11.4.4): only with ECAP.IR; IRE and CFI are
     // levels like TE (software writes every enable it keeps), SIRTP a one-shot.
     if (!p_.interrupt_remapping) return;
@@ -267,6 +299,14 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "ats_translated_passed", translated_passed_);
     add_stat(out, n, "device_tlb_invalidations", dtlb_sent_);
     add_stat(out, n, "device_tlb_completions", dtlb_completed_);
+    add_stat(out, n, "queued_descriptors", qi_descriptors_);
+    add_stat(out, n, "invalidation_waits", qi_waits_);
+    add_stat(out, n, "invalidation_queue_errors", qi_errors_);
+    add_stat(out, n, "invalidation_events", invalidation_events_);
+    add_stat(out, n, "register_invalidations_ignored", register_invalidations_ignored_);
+    add_stat(out, n, "dmi_granted", dmi_granted_);
+    add_stat(out, n, "dmi_refused", dmi_refused_);
+    add_stat(out, n, "dmi_revoked", dmi_revoked_);
 }
 
 } // namespace iotwin::iommu

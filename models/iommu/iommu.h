@@ -82,6 +82,13 @@ struct iommu_params {
     std::uint64_t pending_misses = 16;  // IOTLB misses outstanding at once (docs/timing.md)
     bool device_tlb = true;            // ECAP.DT: ATS translation requests and device-TLB invalidation
     sc_core::sc_time ats_invalidation_timeout = sc_core::sc_time(60, sc_core::SC_SEC);
+    // Queued invalidation (ECAP.QI, VT-d 6.5.2): the invalidation queue,
+    // which Linux's intel-iommu uses whenever the unit reports it.
+    bool queued_invalidation = true;
+    // The hardware's own time to carry out one invalidation command
+    // (register-based or a queued descriptor), besides the register and
+    // memory accesses it makes.
+    sc_core::sc_time invalidation_latency = sc_core::sc_time(500, sc_core::SC_NS);
 
     template <class V> void visit(V& v) {
         v("iotlb.entries", iotlb_entries, "entries", "IOTLB capacity (the 4 KiB array when iotlb.superpage_entries > 0)");
@@ -110,6 +117,8 @@ struct iommu_params {
         v("pending_misses", pending_misses, "misses", "IOTLB misses outstanding at once, waiting for a walker or walking (1..256)");
         v("device_tlb", device_tlb, "", "ECAP.DT: the unit answers ATS translation requests and invalidates device TLBs (context entries may say TT=01)");
         v("ats.invalidation_timeout", ats_invalidation_timeout, "time", "a device-TLB invalidation without Invalidate Completion after this is an Invalidation Time-out Error");
+        v("queued_invalidation", queued_invalidation, "", "the unit has the invalidation queue (ECAP.QI); false: register-based invalidation only");
+        v("latency.invalidation", invalidation_latency, "time", "the unit's time to carry out one invalidation command or descriptor");
     }
 };
 
@@ -172,7 +181,7 @@ public:
     // --- end ATS ---
 
 private:
-    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; };
+    struct outcome { bool ok = true; vtd::fault_reason reason{}; translation t; bool fpd = false; bool pass_through = false; std::uint16_t did = 0; };
 
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
@@ -233,6 +242,31 @@ private:
     void on_gcmd(std::uint64_t value);
     void on_ccmd(std::uint64_t value);
     void on_iotlb(std::uint64_t value);
+    // DMI (dmi.cpp): a pointer to one translated page for a device, and its
+    // revocation by every change that could make the page unreachable.
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void memory_dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end);
+    struct dmi_grant {
+        std::uint16_t sid = 0, did = 0;
+        std::uint64_t iova_page = 0, frame = 0;
+    };
+    template <class Pred> void revoke_dmi(Pred revoked);
+    void revoke_dmi_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am);
+    void revoke_dmi_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask);
+    void revoke_all_dmi();
+    // An IOTLB eviction ends the stale window a DMI pointer must not outlive.
+    void check_evictions();
+    // Queued invalidation (invalidation.cpp): after every register write,
+    // the effects that take time (queue processing, event messages).
+    void after_register_write(std::uint32_t off, sc_core::sc_time& delay);
+    void process_invalidation_queue(sc_core::sc_time& delay);
+    // Carries out one descriptor; false when it is invalid (IQE).
+    bool run_descriptor(std::uint64_t lo, std::uint64_t hi, sc_core::sc_time& delay);
+    // The fault event (FECTL/FEDATA/FEADDR) or invalidation completion event
+    // (IECTL/IEDATA/IEADDR) message: sent, or pending (IP) while masked.
+    void signal_event(std::uint32_t ctl, std::uint32_t data, std::uint32_t addr, std::uint32_t uaddr, sc_core::sc_time& delay);
+    void send_event(std::uint32_t data, std::uint32_t addr, std::uint32_t uaddr, sc_core::sc_time& delay);
+    bool queued_invalidation_enabled() const;
 
     iommu_params p_;
     register_bank bank_;
@@ -258,6 +292,10 @@ private:
     std::vector<device_tlb_invalidation> device_tlb_invalidations_;  // since the last that all had completed
     std::uint64_t translation_requests_ = 0, translated_passed_ = 0, dtlb_sent_ = 0, dtlb_completed_ = 0, dtlb_expired_ = 0;
     std::uint64_t msi_forwarded_ = 0, device_register_requests_ = 0, ctx_invalidations_ = 0, iotlb_invalidations_ = 0, fault_interrupts_ = 0;
+    std::uint32_t qi_fsts_ = 0;  // FSTS.IQE: the invalidation queue stopped at an invalid descriptor
+    std::uint64_t qi_descriptors_ = 0, qi_waits_ = 0, qi_errors_ = 0, invalidation_events_ = 0, register_invalidations_ignored_ = 0;
+    std::vector<dmi_grant> dmi_grants_;
+    std::uint64_t dmi_granted_ = 0, dmi_refused_ = 0, dmi_revoked_ = 0, evictions_seen_ = 0;
 };
 
 } // namespace iotwin::iommu

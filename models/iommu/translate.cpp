@@ -23,6 +23,7 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
         ctx_.insert(sid, c);
     }
     o.fpd = c.fault_processing_disable;
+    o.did = c.did;
     if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
         o.t = {iova >> 12, true, true};
         o.pass_through = true;

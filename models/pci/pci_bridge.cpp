@@ -9,6 +9,7 @@ pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const brid
     : pci_function(name, p), secondary_out("secondary_out"), secondary_in("secondary_in"), bus_kind_(kind_of(p)),
       downstream_port_(is_downstream_port(p)), bp_(bp) {
     secondary_in.register_b_transport(this, &pci_bridge::upstream);
+    secondary_in.register_get_direct_mem_ptr(this, &pci_bridge::upstream_dmi);
     // Re-decode the windows whenever software writes one of their registers
     // (memory base at 0x20 through prefetchable limit upper 32 bits at 0x2c).
     cfg_.set_hooks(cfg::memory_base, cfg::pref_limit_upper + 4 - cfg::memory_base,
@@ -180,6 +181,25 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
     }
     }
     return {};
+}
+
+bool pci_bridge::upstream_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+    const auto* ext = gp.get_extension<pcie::pcie_ext>();
+    if (!ext || ext->kind != pcie::request_kind::memory || ext->at != pcie::address_type::untranslated) return false;
+    if (!present() || !cfg_.bus_master() || in_windows(gp.get_address())) return false;
+    if (peer(from, gp, *ext).how != peer_route::none) return false;
+    if (downstream_port_ && (acs_control() & acs_bits::SV) && !routes_bus(pcie::bdf::from_rid(ext->requester_id).bus)) return false;
+    return pcie_out->get_direct_mem_ptr(gp, dmi);
+}
+
+void pci_bridge::dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) {
+    pci_function::dmi_invalidated(start, end);
+    for (std::size_t i = 0; i < children_.size(); ++i) secondary_in[static_cast<int>(i)]->invalidate_direct_mem_ptr(start, end);
+}
+
+void pci_bridge::bus_master_cleared() {
+    pci_function::bus_master_cleared();
+    dmi_invalidated(0, ~sc_dt::uint64(0));
 }
 
 void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay) {

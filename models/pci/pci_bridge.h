@@ -100,6 +100,14 @@ public:
     void stats(stat_map& out) const override;
 
 protected:
+    // DMI: revocations from above reach everything below; a Bus Master Enable
+    // clear here revokes every pointer granted through this bridge.
+    void dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) override;
+    void bus_master_cleared() override;
+
+public:
+
+protected:
     void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay) override;
     // A reset bridge closes its windows as its registers now say, lets its
     // wires go and resets its secondary bus.
@@ -120,6 +128,10 @@ private:
     };
     peer_route peer(int from, const tlm::tlm_generic_payload& gp, const pcie::pcie_ext& ext) const;
     void upstream(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    // A DMI request from below: passed up only for a request upstream()
+    // would send to the root complex unchanged (no peer route, no ACS
+    // refusal, Bus Master Enable set).
+    bool upstream_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     void forward_down(int index, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void refuse(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, std::uint64_t& counter, pcie::completion status);
     // The secondary side carries a request from a child toward this bridge

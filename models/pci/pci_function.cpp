@@ -36,6 +36,7 @@ pci_function::pci_function(sc_module_name name, const function_params& p)
       request_(std::make_unique<tlm::tlm_generic_payload>()) {
     request_->set_extension(new pcie::pcie_ext);  // owned by the payload from now on
     pcie_in.register_b_transport(this, &pci_function::b_transport);
+    pcie_out.register_invalidate_direct_mem_ptr(this, &pci_function::dmi_invalidated);
     const bool bridge = p.pcie && (*p.pcie == port_type::root_port || *p.pcie == port_type::upstream_port ||
                                    *p.pcie == port_type::downstream_port || *p.pcie == port_type::pcie_to_pci_bridge);
     const bool type1 = bridge || (p.class_code >> 8) == 0x0604;
@@ -368,7 +369,12 @@ void pci_function::config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* e
         if (!is_virtual_function()) bus_ = pcie::ecam_bdf(gp.get_address()).bus;  // ID capture on type-0 writes
         std::uint64_t v = 0;
         for (unsigned i = 0; i < len; ++i) v |= std::uint64_t(d[i]) << (8 * i);
+        const bool was_master = cfg_.bus_master();
         cfg_.write(reg, len, v);
+        if (was_master && !cfg_.bus_master()) bus_master_cleared();
+        // A bridge's routing (windows, ACS, bus numbers) decided the pointers
+        // granted through it: any configuration write to it revokes them.
+        else if (cfg_.type1()) dmi_invalidated(0, ~sc_dt::uint64(0));
         intx_update();  // Interrupt Disable, MSI/MSI-X Enable or a reset may change the INTx line
     } else {
         const std::uint64_t v = cfg_.read(reg, len);
@@ -558,6 +564,108 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     return r;
 }
 
+// ---- the DMI fast path ----------------------------------------------------------
+
+namespace {
+constexpr std::size_t dmi_cache_size = 64;
+bool dmi_covers(const tlm::tlm_dmi& d, std::uint64_t a, std::uint64_t n, bool write) {
+    return a >= d.get_start_address() && a + n - 1 <= d.get_end_address() && (write ? d.is_write_allowed() : d.is_read_allowed());
+}
+} // namespace
+
+void pci_function::dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) {
+    const std::size_t before = dmi_cache_.size();
+    dmi_cache_.erase(std::remove_if(dmi_cache_.begin(), dmi_cache_.end(),
+                                    [&](const tlm::tlm_dmi& d) { return d.get_start_address() <= end && start <= d.get_end_address(); }),
+                     dmi_cache_.end());
+    dmi_revocations_ += before - dmi_cache_.size();
+    dmi_next_ = 0;
+}
+
+void pci_function::bus_master_cleared() {
+    dmi_revocations_ += dmi_cache_.size();
+    dmi_cache_.clear();
+    dmi_next_ = 0;
+}
+
+bool pci_function::has_dmi_pointer(std::uint64_t addr) const {
+    return std::any_of(dmi_cache_.begin(), dmi_cache_.end(),
+                       [&](const tlm::tlm_dmi& d) { return addr >= d.get_start_address() && addr <= d.get_end_address(); });
+}
+
+pci_function::dma_result pci_function::stream(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len,
+                                              sc_time& delay) {
+    const bool write = cmd == tlm::TLM_WRITE_COMMAND;
+    dma_result r;
+    r.posted = write;
+    if (len == 0 || addr + len < addr) return dma(cmd, addr, data, len, delay);
+    for (std::uint64_t off = 0; off < len;) {
+        const std::uint64_t a = addr + off;
+        const std::uint64_t n = std::min<std::uint64_t>(len - off, 4096 - (a & 4095));
+        // The same gate as every TLP of dma(): nothing leaves without Bus Master Enable.
+        if (!present() || !cfg_.bus_master() || in_d3hot()) {
+            bus_master_cleared();
+            const dma_result rest = dma(cmd, a, data + off, len - off, delay);
+            r.issued |= rest.issued;
+            r.stopped = rest.stopped || off;
+            r.status = rest.status;
+            r.iommu_fault |= rest.iommu_fault;
+            r.failed_addr = rest.failed_addr;
+            r.bytes += rest.bytes;
+            return r;
+        }
+        const tlm::tlm_dmi* hit = nullptr;
+        for (const tlm::tlm_dmi& d : dmi_cache_)
+            if (dmi_covers(d, a, n, write)) { hit = &d; break; }
+        if (!hit) {
+            // Ask the fabric for a pointer to this page, as the requester dma() would send.
+            tlm::tlm_generic_payload& gp = *request_;
+            pcie::pcie_ext& ext = *gp.get_extension<pcie::pcie_ext>();
+            ext = pcie::pcie_ext{};
+            ext.requester_id = forged_requester_id_.value_or(bdf().rid());
+            ext.origin = this;
+            prepare(gp, cmd, a, data + off, static_cast<unsigned>(n));
+            tlm::tlm_dmi d;
+            if (pcie_out->get_direct_mem_ptr(gp, d) && dmi_covers(d, a, n, write)) {
+                ++dmi_grants_;
+                if (dmi_cache_.size() < dmi_cache_size) {
+                    dmi_cache_.push_back(d);
+                    hit = &dmi_cache_.back();
+                } else {
+                    dmi_cache_[dmi_next_] = d;
+                    hit = &dmi_cache_[dmi_next_];
+                    dmi_next_ = (dmi_next_ + 1) % dmi_cache_size;
+                }
+            }
+        }
+        if (!hit) {
+            // No pointer: the TLP path, with its checks and faults.
+            const dma_result part = dma(cmd, a, data + off, n, delay);
+            r.issued |= part.issued;
+            r.iommu_fault |= part.iommu_fault;
+            r.bytes += part.bytes;
+            if (part.stopped || (!write && part.status != pcie::completion::SC)) {
+                r.stopped = part.stopped;
+                r.status = part.status;
+                r.failed_addr = part.failed_addr;
+                return r;
+            }
+            off += n;
+            continue;
+        }
+        unsigned char* p = hit->get_dmi_ptr() + (a - hit->get_start_address());
+        if (write) std::memcpy(p, data + off, n);
+        else std::memcpy(data + off, p, n);
+        delay += write ? hit->get_write_latency() : hit->get_read_latency();
+        ++dmi_accesses_;
+        r.issued = true;
+        r.bytes += n;
+        dma_bytes_ += n;
+        off += n;
+    }
+    return r;
+}
+
 void pci_function::log_error(const logged_error& e) {
     ++errors_logged_;
     if (pcie_cap_) {
@@ -653,6 +761,7 @@ bool pci_function::send_interrupt(unsigned vector, sc_time& delay) {
 std::uint8_t pci_function::interrupt_pin() const { return static_cast<std::uint8_t>(cfg_.get(cfg::interrupt_pin, 1)); }
 
 void pci_function::after_config_reset() {
+    bus_master_cleared();  // the reset cleared Bus Master Enable
     if (sriov_cap_) {
         cfg_.set_wmask(*sriov_cap_ + sriov_reg::num_vfs, 2, 0xffff);
         vf_bars_resize();

@@ -206,6 +206,19 @@ public:
         sc_core::sc_time next_issue;  // absolute time at which the function's next TLP may leave (a pipelining issuer's cue)
     };
     dma_result dma(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
+    // The streaming fast path (TLM-2.0 DMI): the same request as dma(), made
+    // through a direct memory pointer to the translated page when the fabric
+    // and the IOMMU grant one (models/iommu/dmi.cpp), else through dma().
+    // Pointers are cached per page and dropped when the fabric revokes them
+    // (invalidate_direct_mem_ptr: unmaps, invalidations, domain changes, a
+    // Bus Master Enable clear above) and when this function's own Bus Master
+    // Enable is cleared or it is reset; Bus Master Enable is checked before
+    // every access, as dma() does.
+    dma_result stream(tlm::tlm_command cmd, std::uint64_t addr, std::uint8_t* data, std::uint64_t len, sc_core::sc_time& delay);
+    std::uint64_t dmi_accesses() const { return dmi_accesses_; }
+    std::size_t dmi_pointers() const { return dmi_cache_.size(); }
+    // Whether a cached pointer covers the page of `addr` (for tests).
+    bool has_dmi_pointer(std::uint64_t addr) const;
     // Sends MSI message `vector` (0-based within the enabled messages); false if
     // MSI is disabled, the vector is not enabled or masked (its Pending bit is
     // set instead), or bus mastering is off.
@@ -306,6 +319,11 @@ protected:
     void config_access(tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext);
     // Requests from the bus above; bridges override to route below themselves.
     virtual void downstream(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    // DMI pointers of [start, end] revoked from above; a bridge passes the
+    // revocation on to everything below it.
+    virtual void dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end);
+    // Bus Master Enable went from set to clear (a configuration write or a reset).
+    virtual void bus_master_cleared();
 
     function_params p_;
     config_space cfg_;
@@ -382,6 +400,10 @@ private:
     bool intx_level_ = false;        // the device's line (set_intx)
     bool intx_sent_ = false;         // the state the last Assert/Deassert message left upstream
     std::uint64_t resets_ = 0;
+    // --- DMI (stream()) ---
+    std::vector<tlm::tlm_dmi> dmi_cache_;  // at most dmi_cache_size pointers, oldest replaced first
+    std::size_t dmi_next_ = 0;
+    std::uint64_t dmi_accesses_ = 0, dmi_grants_ = 0, dmi_revocations_ = 0;
 };
 
 } // namespace iotwin::pci

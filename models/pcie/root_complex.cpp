@@ -12,6 +12,25 @@ root_complex::root_complex(sc_module_name name, const root_complex_params& p)
     host_in.register_b_transport(this, &root_complex::host_transport);
     io_in.register_b_transport(this, &root_complex::io_transport);
     down_in.register_b_transport(this, &root_complex::device_transport);
+    down_in.register_get_direct_mem_ptr(this, &root_complex::device_dmi);
+    iommu_out.register_invalidate_direct_mem_ptr(this, &root_complex::iommu_dmi_invalidated);
+}
+
+bool root_complex::device_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
+    const auto* ext = gp.get_extension<pcie_ext>();
+    const std::uint64_t a = gp.get_address();
+    if (!ext || ext->kind != request_kind::memory || is_msi_address(a)) return false;
+    for (int peer : same_device_[from])
+        if (children_[peer]->claims_memory(a)) return false;
+    if (!iommu_out->get_direct_mem_ptr(gp, dmi)) return false;
+    // The root complex is crossed each way by a read, once by a write.
+    dmi.set_read_latency(dmi.get_read_latency() + 2 * p_.latency);
+    dmi.set_write_latency(dmi.get_write_latency() + p_.latency);
+    return true;
+}
+
+void root_complex::iommu_dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end) {
+    for (std::size_t i = 0; i < children_.size(); ++i) down_in[static_cast<int>(i)]->invalidate_direct_mem_ptr(start, end);
 }
 
 void root_complex::attach(pci::pci_function& f, std::uint8_t root_bus) {

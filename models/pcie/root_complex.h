@@ -92,6 +92,11 @@ private:
     void intx_message(int from, tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_core::sc_time& delay);
     int route_io(std::uint32_t port) const;
     void device_transport(int from, tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    // DMI: a device's request for a pointer goes up to the IOMMU when its
+    // request would (no sibling function claims it, not an interrupt
+    // message); the IOMMU's revocations go down to every root-bus function.
+    bool device_dmi(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
+    void iommu_dmi_invalidated(sc_dt::uint64 start, sc_dt::uint64 end);
     // A device's request that came back from the interconnect (after the IOMMU).
     void inbound_transport(tlm::tlm_generic_payload& gp, pcie_ext& ext, sc_core::sc_time& delay);
     int route_config(const bdf& target, bool& type0) const;

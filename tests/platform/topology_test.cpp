@@ -128,6 +128,8 @@ const std::vector<std::string> scenario_files = {
     "scenarios/security/ats-translated-request-any-frame.yaml",
     "scenarios/security/ats-translated-request-blocked.yaml",
     "scenarios/security/forged-requester-id.yaml",
+    "scenarios/security/deferred-invalidation-stale-window.yaml",
+    "scenarios/security/deferred-invalidation-stale-window-strict.yaml",
     "scenarios/security/p2p-multifunction-split-group.yaml",
     "scenarios/security/p2p-multifunction-with-acs.yaml",
     "scenarios/security/p2p-switch-with-acs.yaml",
