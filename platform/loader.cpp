@@ -417,7 +417,9 @@ YAML::Node value_at(const YAML::Node& map, const std::string& dotted) {
         const std::size_t dot = dotted.find('.', from);
         const std::string key = dotted.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
         if (!at.IsMap() || !at[key]) break;
-        at = at[key];
+        // reset(), not operator=: assigning a node writes through to the
+        // tree it shares with the caller's node.
+        at.reset(at[key]);
         if (dot == std::string::npos) break;
         from = dot + 1;
     }
@@ -593,7 +595,9 @@ void loader::platform(const YAML::Node& n, platform_desc& p) {
     if (n["iommu"]) {
         read_params(r_, n["iommu"], p.iommu, "platform.iommu", {"enabled", "iotlb.replacement", "mode", "table"});
         if (n["iommu"]["enabled"]) p.iommu_enabled = r_.boolean(n["iommu"]["enabled"], "platform.iommu.enabled");
-        if (const YAML::Node pol = value_at(n["iommu"], "iotlb.replacement"); n["iommu"]["iotlb"].IsMap() && n["iommu"]["iotlb"]["replacement"]) {
+        // A missing key yields an invalid node: test it before asking its type.
+        if (const YAML::Node pol = value_at(n["iommu"], "iotlb.replacement");
+            n["iommu"]["iotlb"] && n["iommu"]["iotlb"].IsMap() && n["iommu"]["iotlb"]["replacement"]) {
             const std::string name = r_.scalar(pol, "platform.iommu.iotlb.replacement");
             const auto r = iommu::replacement_from(name);
             if (!r) r_.fail(pol, "platform.iommu.iotlb.replacement must be lru, fifo or random, not '" + excerpt(name) + "'");

@@ -81,6 +81,7 @@ std::uint64_t vtd_driver::new_table(sc_time& d, bool unmanaged) {
 }
 
 int vtd_driver::attach(std::uint16_t sid, std::uint16_t did, std::uint64_t pgd, sc_time& d) {
+    attached_did_[sid] = did;  // whose translations its device TLB may hold
     if (scalable_) return attach_scalable(sid, did, pgd, d);
     const std::uint64_t re = root_ + (sid >> 8) * 16;
     std::uint64_t ctp = read64(re, d);

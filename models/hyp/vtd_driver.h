@@ -175,6 +175,10 @@ private:
     // writes QI_DONE to its status slot, IQT moved past them, the status
     // polled. 0, or EINVAL when the unit reported an invalid descriptor.
     int qi_submit(const std::uint64_t* descs, unsigned count, sc_core::sc_time& d);
+    // Device-TLB invalidations (descriptor 0x3) for every ATS-enabled function
+    // of domain `did`, covering 2^am pages at addr: Linux 6.1
+    // iommu_flush_dev_iotlb after each IOTLB flush of the domain.
+    void flush_device_tlbs(std::uint16_t did, std::uint64_t addr, unsigned am, sc_core::sc_time& d);
 
     bus_port& bus_;
     std::uint64_t regs_;
@@ -189,6 +193,7 @@ private:
     std::set<std::uint64_t> first_level_tables_;      // top-level tables in the first-level format
     std::map<std::uint16_t, std::uint64_t> pasid_dirs_;  // each source ID's PASID directory
     std::set<std::uint16_t> device_tlb_;
+    std::map<std::uint16_t, std::uint16_t> attached_did_;  // each source ID's domain ID, as attach() last set it
     std::uint32_t gcmd_ = 0;           // the GCMD bits software keeps set (Linux's iommu->gcmd)
     bool qi_ = false;                  // invalidation through the queue
     bool psi_ = false;                 // CAP.PSI

@@ -123,6 +123,8 @@ void vtd_driver::flush_iotlb(unsigned granularity, std::uint16_t did, std::uint6
         const std::uint64_t desc[2] = {std::uint64_t(did) << 16 | std::uint64_t(granularity & 3) << 4 | vtd::qi::TYPE_IOTLB,
                                        (addr & ~std::uint64_t(0xfff)) | (am & 0x3f)};
         qi_submit(desc, 1, d);
+        if (granularity == 2) flush_device_tlbs(did, 0, 52, d);
+        else if (granularity == 3) flush_device_tlbs(did, addr, am, d);
         return;
     }
     if (granularity == 3) write_reg64(vtd::reg::IOTLB_BASE, (addr & ~std::uint64_t(0xfff)) | (am & 0x3f), d);
@@ -161,6 +163,19 @@ void vtd_driver::invalidate_page(std::uint16_t did, std::uint64_t iova, sc_time&
     }
     batch_.first = std::min(batch_.first, page);
     batch_.last = std::max(batch_.last, page);
+}
+
+void vtd_driver::flush_device_tlbs(std::uint16_t did, std::uint64_t addr, unsigned am, sc_time& d) {
+    for (const std::uint16_t sid : device_tlb_) {
+        const auto it = attached_did_.find(sid);
+        if (it == attached_did_.end() || it->second != did) continue;
+        // qi_flush_dev_iotlb: a range of 2^am pages is the address with the
+        // bits below its top one set and the S bit (PCIe 5.0 10.2.3.2 size encoding).
+        std::uint64_t a = addr & ~std::uint64_t(0xfff);
+        if (am) a = (addr | ((std::uint64_t(1) << (11 + am)) - 1)) & ~std::uint64_t(0xfff);
+        const std::uint64_t desc[2] = {std::uint64_t(sid) << 32 | vtd::qi::TYPE_DEVTLB, a | (am ? 1 : 0)};
+        qi_submit(desc, 1, d);
+    }
 }
 
 } // namespace iotwin::hyp

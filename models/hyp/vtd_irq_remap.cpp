@@ -14,6 +14,7 @@
 
 #include <vector>
 
+#include "models/iommu/invalidation_queue.h"
 #include "models/iommu/vtd.h"
 
 namespace iotwin::hyp {
@@ -22,8 +23,7 @@ using namespace sc_core;
 
 namespace {
 constexpr unsigned irt_size_field = 7;  // IRTA.S: 2^(S+1) = 256 entries of 16 bytes, one frame
-constexpr std::uint32_t gsts_qies = 1u << 26;  // GSTS.QIES (VT-d 3.x 11.4.5): an enable to keep
-constexpr std::uint32_t kept_enables = vtd::gsts::TES | gsts_qies | vtd::gsts::IRES | vtd::gsts::CFIS;
+constexpr std::uint32_t kept_enables = vtd::gsts::TES | vtd::qi::GSTS_QIES | vtd::gsts::IRES | vtd::gsts::CFIS;
 } // namespace
 
 int hypervisor::init_interrupt_remapping(sc_time& d) {

@@ -1,31 +1,23 @@
-// The IOMMU (DMA remapping unit) of the root complex, after Intel VT-d in
-// legacy mode: every request a device sends upstream is looked up by its
-// requester ID in the root and context tables (cached in the context cache),
-// which give the domain ID and the top of a 4-level second-level page table;
-// the IOVA is translated through the IOTLB or by a page walk made of timed TLM
-// reads of machine memory; a request that fails any check is recorded as a
-// fault (requester, address, reason), answered with Unsupported Request and
-// never reaches memory. Fault events raise the interrupt programmed in
-// FECTL/FEDATA/FEADDR.
-//
-// Modelled: GCMD/GSTS (TE, SRTP), RTADDR, CCMD (global/domain/device context
-// invalidation), IOTLB_REG/IVA_REG (global/domain/page invalidation with
-// address mask), primary fault logging with FSTS/FRCD, the fault event
-// interrupt; context entry translation types "untranslated" and
-// "pass-through"; 4 KiB, 2 MiB and 1 GiB pages; fault processing disable.
-// Interrupt remapping (VT-d 3.x chapter 5): IRTA, GCMD.SIRTP/IRE/CFI, the
-// remapping table in memory looked up by handle, source-ID validation, the
-// IR fault reasons 0x20-0x26 in the same fault log (interrupt_remap.cpp).
-// The IOTLB (superpage entries, PASID tag), the paging-structure caches and
-// the context cache (docs/iommu/translation.md); scalable mode (scalable.cpp).
-// Interrupt messages (writes to 0xFEEx_xxxx) are not subject to DMA remapping;
-// a translation whose output lands there is fault 0xE.
-// ATS (ats.cpp): translation requests, translated requests from TT=01
-// contexts, device-TLB invalidation (docs/iommu/ats.md).
+// The IOMMU (DMA remapping unit) of the root complex, after Intel VT-d: every
+// request a device sends upstream is looked up by its requester ID (and
+// PASID) in the root and context tables (legacy mode), or the scalable-mode
+// root, context, PASID directory and PASID tables (scalable.cpp), cached in
+// the context and PASID caches; the address is translated through the IOTLB
+// (tagged by domain and PASID, superpage entries) or by a page walk made of
+// timed TLM reads of machine memory, which holds a pending-miss slot and a
+// page walker for its whole length (walkers.h) and skips the levels the
+// paging-structure caches hold (translate.cpp). A request that fails any
+// check is recorded as a fault (requester, address, reason as VT-d numbers
+// it), answered with Unsupported Request and never reaches memory; fault
+// events raise the interrupt programmed in FECTL/FEDATA/FEADDR (faults.cpp).
+// Also: register-based and queued invalidation (invalidation.cpp), interrupt
+// remapping of MSIs (interrupt_remap.cpp), ATS translation and translated
+// requests with device-TLB invalidation (ats.cpp), and page-granular DMI that
+// every invalidation revokes (dmi.cpp). docs/iommu/README.md has a page for each.
 // The register block answers CPUs only: a device's request that reaches it
 // (translation off, or any route past the root complex's inbound decode) is
 // completed with Unsupported Request and changes no register.
-// Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3, 7, 9, 10.
+// Source: Intel VT-d Architecture Specification rev. 3.x, chapters 3-7, 9-11.
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -16,7 +16,8 @@ namespace {
 using namespace iotwin;
 
 std::string platform_yaml(const std::string& iommu_extra = "", const std::string& guest_extra = "") {
-    return "seed: 1\n"
+    return "name: superpages\n"
+           "seed: 1\n"
            "platform:\n"
            "  memory: 2GiB\n"
            "  iommu: { enabled: true" + iommu_extra + " }\n"
