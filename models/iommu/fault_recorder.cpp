@@ -30,12 +30,14 @@ std::string dmar_log_line(const fault_record& f) {
 }
 
 fault_record decode_record(std::uint64_t low, std::uint64_t high) {
-    // VT-d 3.x 11.4.14: FI bits 63:12 (low); SID 15:0, FR 39:32, T 62, F 63 (high).
+    // VT-d 3.x 11.4.14: FI bits 63:12 (low); SID 15:0, PV 31, FR 39:32, PASID 59:40, T 62, F 63 (high).
     fault_record f;
     f.address = low & ~std::uint64_t(0xfff);
     f.sid = static_cast<std::uint16_t>(high & 0xffff);
     f.reason = static_cast<vtd::fault_reason>((high >> 32) & 0xff);
     f.read = (high >> 62) & 1;
+    // PV bit 95 (31 of the high quadword) and PASID bits 123:104 (59:40).
+    if ((high >> 31) & 1) f.pasid = static_cast<std::uint32_t>((high >> 40) & 0xfffff);
     return f;
 }
 

@@ -27,7 +27,7 @@ void op_iommu_unmap(step_context& c) {
 // to the function and counts its completion.
 void op_device_tlb_invalidate(step_context& c) {
     const pci::pci_function& f = c.device_arg("device");
-    const std::uint64_t addr = c.integer("addr"), size = c.size("size");
+    const std::uint64_t addr = c.integer("addr"), size = c.has("size") ? c.size("size") : 4096;
     // A power of two of at least 4 KiB, naturally aligned (the S-bit encoding).
     if (size < 4096 || (size & (size - 1)) || (addr & (size - 1))) return c.set_errno(EINVAL);
     iommu::iommu& u = *c.pi().iommu;

@@ -49,23 +49,33 @@ struct config {
     std::uint64_t seed = 1;
     std::uint64_t read_tags = 256;
     std::string iommu_keys;  // more `platform.iommu` keys, e.g. ", walkers: 1"
+    // false: 4 KiB pages, as in pcie-bench's experiment (CAP.SLLPS 0, so the
+    // hypervisor maps no superpage); true: the 2 MiB pages the mapping allows.
+    bool superpages = false;
 };
 
 constexpr std::uint64_t window_base = 0x1000000;  // IOVA = guest-physical address of the window
+
+// The bytes mapped: the window, rounded up to whole 2 MiB pages when the
+// hypervisor may use them (a driver maps buffers in pages of the size it uses).
+inline std::uint64_t mapped_size(const config& c) {
+    constexpr std::uint64_t two_mib = 2ull << 20;
+    return c.superpages ? (c.window + two_mib - 1) / two_mib * two_mib : c.window;
+}
 
 inline std::string scenario(const config& c) {
     std::ostringstream y;
     // pcie-bench's devices keep many DMAs in flight: the Extended Tag Field's
     // 256 tags (PCIe 5.0 §2.2.6.2), so that the host, not the tags, limits.
     y << "name: iotlb-reach\nseed: " << c.seed << "\nplatform:\n  memory: 1GiB\n  fabric: { read_tags: " << c.read_tags << " }\n";
-    y << "  iommu: { enabled: " << (c.iommu ? "true" : "false") << c.iommu_keys << " }\n";
+    y << "  iommu: { enabled: " << (c.iommu ? "true" : "false") << (c.superpages ? "" : ", sllps: 0") << c.iommu_keys << " }\n";
     y << "  pcie:\n    - id: rp1\n      type: root_port\n      link: { gen: 3, width: 8 }\n"
          "      children:\n        - { id: bench, type: endpoint, model: pcie_bench }\n";
     y << "domains:\n  - { name: dom0, privileged: true, memory: 256MiB }\n"
          "  - { name: guest1, memory: 256MiB, devices: [bench] }\nsteps:\n";
     if (c.iommu)
         y << "  - { do: iommu.map, args: { domain: guest1, iova: " << window_base << ", address: " << window_base
-          << ", size: " << c.window << " } }\n";
+          << ", size: " << mapped_size(c) << " } }\n";
     y << "  - { do: pci.set_master, as: guest1, args: { device: bench } }\n";
     auto reg = [&](unsigned off, std::uint64_t v, unsigned size) {
         y << "  - { do: pci.mmio_write, as: guest1, args: { device: bench, bar: 0, offset: " << off << ", size: " << size

@@ -42,6 +42,18 @@ TEST(IotlbReach, MissRateFollowsCapacityAndMissesQueue) {
     EXPECT_GT(m->queue_ns, 0.0);
 }
 
+// With 2 MiB pages the largest window fits the IOTLB (32 entries): no drop.
+TEST(IotlbReach, TwoMegabytePagesDoNotDrop) {
+    config with, without;
+    with.window = without.window = 64ull << 20;
+    with.superpages = true;
+    without.iommu = false;
+    const auto a = run(with), b = run(without);
+    ASSERT_TRUE(a && b);
+    EXPECT_NEAR(a->gbps / b->gbps, 1.00, 0.05);
+    EXPECT_LT(a->miss_rate, 0.01);
+}
+
 // Fewer walkers, fewer misses served at once: the large window slows down
 // in proportion (the walker pool is the bottleneck there).
 TEST(IotlbReach, OneWalkerIsTheBottleneck) {
