@@ -29,13 +29,21 @@ isolation_checker::isolation_checker(platform_instance& pi, const std::vector<st
             origin_index_.emplace(f.get(), it->second);
         }
     if (dma_isolation_ || grant_integrity_)
-        pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) {
+        memory_observer_ = pi_.memory->add_observer([this](const tlm::tlm_generic_payload& gp) {
             observe_grant_vcpu(gp);
             observe_memory(gp);
         });
     if (dma_isolation_ || group_isolation_)
         for (auto& f : pi_.functions)
             f->set_bar_observer([this](const pci::pci_function& target, const tlm::tlm_generic_payload& gp) { observe_bar(target, gp); });
+}
+
+// The platform outlives the checker (a VFIO device's teardown still writes
+// memory): nothing may call back into it once it is gone.
+isolation_checker::~isolation_checker() {
+    if (memory_observer_) pi_.memory->remove_observer(*memory_observer_);
+    if (dma_isolation_ || group_isolation_)
+        for (auto& f : pi_.functions) f->set_bar_observer(nullptr);
 }
 
 // The topology index of a module: by its name, as the builder named it.

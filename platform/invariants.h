@@ -63,6 +63,9 @@ class isolation_checker {
 public:
     // Checks the invariants named in `enabled`.
     isolation_checker(platform_instance& pi, const std::vector<std::string>& enabled);
+    ~isolation_checker();
+    isolation_checker(const isolation_checker&) = delete;
+    isolation_checker& operator=(const isolation_checker&) = delete;
     void set_step(std::size_t step) { step_ = step; }
     // group_viability: after boot, once domains hold their devices.
     void check_assignment();
@@ -73,6 +76,7 @@ public:
     std::uint64_t grant_device_accesses() const { return grant_device_accesses_; }
 
 private:
+    std::optional<std::size_t> memory_observer_;
     void observe_memory(const tlm::tlm_generic_payload& gp);
     void observe_grant_vcpu(const tlm::tlm_generic_payload& gp);
     void observe_bar(const pci::pci_function& target, const tlm::tlm_generic_payload& gp);

@@ -50,7 +50,8 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
     }
-    for (const observer& o : observers_) o(gp);
+    for (const observer& o : observers_)
+        if (o) o(gp);
     if (gp.is_read()) {
         copy(gp, static_cast<std::uint64_t>(off), true);
         delay += p_.read_latency;

@@ -60,7 +60,15 @@ public:
     memory(const memory&) = delete;
     memory& operator=(const memory&) = delete;
 
-    void add_observer(observer o) { observers_.push_back(std::move(o)); }
+    // Returns the handle remove_observer() takes.
+    std::size_t add_observer(observer o) {
+        observers_.push_back(std::move(o));
+        return observers_.size() - 1;
+    }
+    // An observer that goes away before the memory: it sees nothing more.
+    void remove_observer(std::size_t handle) {
+        if (handle < observers_.size()) observers_[handle] = nullptr;
+    }
     // Revokes every DMI pointer handed out for [start, end].
     void invalidate(std::uint64_t start, std::uint64_t end);
 
