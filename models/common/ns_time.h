@@ -11,6 +11,11 @@
 
 namespace iotwin {
 
+// The current simulated time, as sc_time_stamp() returns it. SystemC's
+// function is out of line in the library; the hot paths (a DMA's every hop
+// reads the time) take it inline from the context.
+inline const sc_core::sc_time& sim_now() { return sc_core::sc_get_curr_simcontext()->time_stamp(); }
+
 class ns_time {
 public:
     // Takes the time resolution, which fixes it as any sc_time does.

@@ -18,9 +18,11 @@
 // time is ever behind it.
 #pragma once
 #include <algorithm>
-#include <deque>
+#include <vector>
 
 #include <systemc>
+
+#include "models/common/ns_time.h"
 
 namespace iotwin {
 
@@ -29,37 +31,39 @@ public:
     // A request arriving at `arrival` (absolute simulated time) that occupies
     // the resource for `busy`. Returns the time at which it is done.
     sc_core::sc_time occupy(const sc_core::sc_time& arrival, const sc_core::sc_time& busy) {
-        return occupy(arrival, busy, sc_core::sc_time_stamp());
+        return occupy(arrival, busy, sim_now());
     }
     // The same, with the global time already at hand.
     sc_core::sc_time occupy(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now) {
         if (busy == sc_core::SC_ZERO_TIME) return arrival;
-        prune(now);
-        // In simulated-time order (the common case): after everything booked.
-        if (busy_.empty() || arrival >= busy_.back().end) return append(arrival, busy);
-        // Out of order: the first gap that fits, from the arrival on (the
-        // intervals are sorted and disjoint, so their ends are sorted too).
-        sc_core::sc_time earliest = arrival;
-        auto it = std::upper_bound(busy_.begin(), busy_.end(), arrival,
-                                   [](const sc_core::sc_time& t, const interval& i) { return t < i.end; });
-        for (; it != busy_.end(); ++it) {
-            if (earliest + busy <= it->start) {
-                const sc_core::sc_time end = earliest + busy;
-                if (end == it->start) it->start = earliest;
-                else busy_.insert(it, {earliest, end});
-                return end;
+        // In simulated-time order, the common case (every request of a
+        // stream): after everything booked. Inline, so a hop pays a few compares.
+        if (!empty() && arrival >= busy_.back().end) {
+            interval& last = busy_.back();
+            // Back-to-back work is one interval, so a stream keeps the calendar short.
+            if (arrival == last.end) {
+                last.end += busy;
+                if (busy_.size() - head_ > 1) prune(now);
+                return last.end;
             }
-            earliest = it->end;
+            // Its one past interval is overwritten: what dropping it and appending would leave.
+            if (busy_.size() - head_ == 1 && last.end < now) {
+                last = {arrival, arrival + busy};
+                return last.end;
+            }
+            prune(now);
+            busy_.push_back({arrival, arrival + busy});
+            return busy_.back().end;
         }
-        return append(earliest, busy);
+        return occupy_out_of_order(arrival, busy, now);
     }
     // When a request arriving at `arrival` that occupies the resource for
     // `busy` would start, booking nothing (a pool of servers asks each).
     sc_core::sc_time first_fit(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now) {
         prune(now);
-        if (busy_.empty() || arrival >= busy_.back().end) return arrival;
+        if (empty() || arrival >= busy_.back().end) return arrival;
         sc_core::sc_time earliest = arrival;
-        auto it = std::upper_bound(busy_.begin(), busy_.end(), arrival,
+        auto it = std::upper_bound(first(), busy_.end(), arrival,
                                    [](const sc_core::sc_time& t, const interval& i) { return t < i.end; });
         for (; it != busy_.end(); ++it) {
             if (earliest + busy <= it->start) return earliest;
@@ -72,8 +76,8 @@ public:
     void book(const sc_core::sc_time& start, const sc_core::sc_time& end, const sc_core::sc_time& now) {
         if (end <= start) return;
         prune(now);
-        if (busy_.empty() || start > busy_.back().end) { busy_.push_back({start, end}); return; }
-        auto first = std::lower_bound(busy_.begin(), busy_.end(), start,
+        if (empty() || start > busy_.back().end) { busy_.push_back({start, end}); return; }
+        auto first = std::lower_bound(this->first(), busy_.end(), start,
                                       [](const interval& i, const sc_core::sc_time& t) { return i.end < t; });
         if (first == busy_.end() || end < first->start) { busy_.insert(first, {start, end}); return; }
         first->start = std::min(first->start, start);
@@ -87,30 +91,45 @@ public:
         busy_.erase(next, last);
     }
     // When the resource is free of everything booked so far.
-    sc_core::sc_time next_free() const { return busy_.empty() ? sc_core::SC_ZERO_TIME : busy_.back().end; }
+    sc_core::sc_time next_free() const { return empty() ? sc_core::SC_ZERO_TIME : busy_.back().end; }
     // Intervals booked and not yet past (for tests and statistics).
-    std::size_t booked_intervals() const { return busy_.size(); }
+    std::size_t booked_intervals() const { return busy_.size() - head_; }
 
 private:
     struct interval { sc_core::sc_time start, end; };
+    // A request that arrives before the end of what is booked (timed_resource.cpp).
+    sc_core::sc_time occupy_out_of_order(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now);
+    using iterator = std::vector<interval>::iterator;
+
+    // The calendar is the vector's tail from head_: intervals leave at the
+    // front and arrive at the back, so a stream of requests costs no
+    // allocation (a deque allocates and frees a block every few dozen).
+    iterator first() { return busy_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    bool empty() const { return head_ == busy_.size(); }
 
     sc_core::sc_time append(const sc_core::sc_time& start, const sc_core::sc_time& busy) {
         const sc_core::sc_time end = start + busy;
         // Back-to-back work is one interval, so a stream keeps the calendar short.
-        if (!busy_.empty() && busy_.back().end == start) busy_.back().end = end;
+        if (!empty() && busy_.back().end == start) busy_.back().end = end;
         else busy_.push_back({start, end});
         return end;
     }
     void prune(const sc_core::sc_time& now) {
-        while (busy_.size() > 1 && busy_.front().end < now) busy_.pop_front();
+        while (busy_.size() - head_ > 1 && busy_[head_].end < now) ++head_;
+        // Reclaim the dropped front once it outweighs what is left.
+        if (head_ >= 32 && head_ * 2 >= busy_.size()) {
+            busy_.erase(busy_.begin(), first());
+            head_ = 0;
+        }
     }
 
-    std::deque<interval> busy_;
+    std::vector<interval> busy_;
+    std::size_t head_ = 0;
 };
 
 // Adds the contention-aware occupation of `r` to a loosely-timed annotated delay.
 inline void occupy(timed_resource& r, sc_core::sc_time& delay, const sc_core::sc_time& busy) {
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    const sc_core::sc_time now = sim_now();
     delay = r.occupy(now + delay, busy, now) - now;
 }
 

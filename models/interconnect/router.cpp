@@ -22,10 +22,16 @@ void router::map(const address_range& range, int target) {
 }
 
 int router::decode(std::uint64_t addr, std::uint64_t len, bool* host_only) const {
-    for (const auto& [r, t] : map_)
-        if (r.contains(addr, len ? len : 1)) {
-            if (host_only) *host_only = r.host_only;
-            return t;
+    // Requests come in streams: the range decoded last is tried first.
+    if (last_ < map_.size() && map_[last_].first.contains(addr, len ? len : 1)) {
+        if (host_only) *host_only = map_[last_].first.host_only;
+        return map_[last_].second;
+    }
+    for (std::size_t i = 0; i < map_.size(); ++i)
+        if (map_[i].first.contains(addr, len ? len : 1)) {
+            if (host_only) *host_only = map_[i].first.host_only;
+            last_ = i;
+            return map_[i].second;
         }
     return -1;
 }
@@ -34,6 +40,11 @@ void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
     ++requests_;
     bool host_only = false;
     const int t = decode(gp.get_address(), gp.get_data_length(), &host_only);
+    if (t >= 0 && !host_only) {  // a range every initiator may reach: the common case
+        delay += p_.latency;
+        out[t]->b_transport(gp, delay);
+        return;
+    }
     auto* ext = gp.get_extension<pcie::pcie_ext>();
     const bool device = ext && !ext->host;
     if (t < 0) {

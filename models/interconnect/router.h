@@ -55,6 +55,7 @@ private:
 
     router_params p_;
     std::vector<std::pair<address_range, int>> map_;
+    mutable std::size_t last_ = 0;  // the entry decode() matched last
     std::uint64_t requests_ = 0, decode_errors_ = 0, device_refused_ = 0;
 };
 

@@ -23,6 +23,7 @@ const char* name_of(replacement r) {
 iotlb::array::array(unsigned entries, unsigned ways, replacement policy, std::uint64_t seed)
     : ways_(entries), sets_(entries / ways), assoc_(ways), policy_(policy), rng_(seed | 1) {
     assert(ways > 0 && entries % ways == 0 && entries > 0);
+    if ((sets_ & (sets_ - 1)) == 0) set_mask_ = sets_ - 1;
 }
 
 std::uint64_t iotlb::array::next_random() {

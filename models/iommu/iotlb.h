@@ -95,9 +95,11 @@ private:
         std::uint64_t evictions = 0;
 
     private:
-        way* set_of(std::uint64_t vpn) { return &ways_[(vpn % sets_) * assoc_]; }
+        // A power-of-two number of sets indexes by mask (a division costs as much as the rest of a hit).
+        way* set_of(std::uint64_t vpn) { return &ways_[(set_mask_ ? vpn & *set_mask_ : vpn % sets_) * assoc_]; }
         std::uint64_t next_random();
         unsigned sets_, assoc_;
+        std::optional<std::uint64_t> set_mask_;
         replacement policy_;
         std::uint64_t clock_ = 0, rng_;
     };

@@ -13,15 +13,19 @@ using vtd::fault_reason;
 
 iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_time& delay) {
     outcome o;
-    context c;
-    if (const context* cached = ctx_.lookup(sid)) {
-        c = *cached;
-    } else if (!fetch_context(sid, c, o.reason, delay)) {
-        o.ok = false;
-        return o;
-    } else {
-        ctx_.insert(sid, c);
+    // The cached entry is used in place (the cache's slots never move); a
+    // miss fetches the entry from memory into `fetched`.
+    context fetched;
+    const context* cached = ctx_.lookup(sid);
+    if (!cached) {
+        if (!fetch_context(sid, fetched, o.reason, delay)) {
+            o.ok = false;
+            return o;
+        }
+        ctx_.insert(sid, fetched);
+        cached = &fetched;
     }
+    const context& c = *cached;
     o.fpd = c.fault_processing_disable;
     o.did = c.did;
     if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
@@ -40,15 +44,17 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
         o.t = *t;
     } else {
         // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
+        // The walk reads memory: it works on its own copy of the entry.
+        const context walked = c;
         const walk_resources::ticket held = walk_pool_.begin(delay);
-        const bool found = walk(c, iova, o.t, order, o.reason, write, delay);
+        const bool found = walk(walked, iova, o.t, order, o.reason, write, delay);
         walk_pool_.end(held, delay);
         if (!found) {
             o.ok = false;
             return o;
         }
         // One entry for the whole page the walk found, superpages included.
-        tlb_.insert(c.did, no_pasid, page, o.t, order);
+        tlb_.insert(walked.did, no_pasid, page, o.t, order);
     }
     if (write ? !o.t.write : !o.t.read) {
         o.ok = false;

@@ -17,6 +17,9 @@ memory::memory(sc_module_name name, const memory_params& p)
     if (m == MAP_FAILED) throw std::runtime_error("cannot reserve " + std::to_string(p_.size) + " bytes of machine memory");
     data_ = static_cast<std::uint8_t*>(m);
     if (p_.regions.empty()) p_.regions.push_back({0, p_.size});
+    const auto pow2 = [](std::uint64_t x) { return x && (x & (x - 1)) == 0; };
+    pow2_ = pow2(p_.interleave) && pow2(channels_.size());
+    if (pow2_) block_shift_ = static_cast<unsigned>(__builtin_ctzll(p_.interleave));
     socket.register_b_transport(this, &memory::b_transport);
     socket.register_get_direct_mem_ptr(this, &memory::get_direct_mem_ptr);
     socket.register_transport_dbg(this, &memory::transport_dbg);
@@ -80,16 +83,23 @@ sc_time memory::transfer_time(std::uint64_t bytes) {
 // Each interleave block of [addr, addr + len) moves on its own channel, from
 // `delay` on; the access is done when the last of them is.
 void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
-    const sc_time now = sc_time_stamp(), start = now + delay;
+    const sc_time now = sim_now(), start = now + delay;
     sc_time end = start;
     const std::uint64_t block = p_.interleave;
     for (std::uint64_t a = addr; a < addr + len;) {
-        const std::uint64_t n = std::min(addr + len - a, block - a % block);
-        timed_resource& ch = channels_[static_cast<std::size_t>(a / block % channels_.size())];
+        const std::uint64_t n = std::min(addr + len - a, block - block_offset(a));
+        timed_resource& ch = channels_[channel_of(a)];
         end = std::max(end, ch.occupy(start, transfer_time(n), now));
         a += n;
     }
     delay = end - now;
+}
+
+// Block size and channel count are powers of two on real controllers: masks
+// and shifts then, divisions otherwise.
+std::uint64_t memory::block_offset(std::uint64_t a) const { return pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
+std::size_t memory::channel_of(std::uint64_t a) const {
+    return static_cast<std::size_t>(pow2_ ? (a >> block_shift_) & (channels_.size() - 1) : a / p_.interleave % channels_.size());
 }
 
 // Byte enables and streaming width honoured as the LRM defines them (IEEE

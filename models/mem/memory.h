@@ -85,6 +85,8 @@ private:
     void copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read);
     void transfer(std::uint64_t addr, std::uint64_t len, sc_core::sc_time& delay);
     sc_core::sc_time transfer_time(std::uint64_t bytes);
+    std::uint64_t block_offset(std::uint64_t a) const;
+    std::size_t channel_of(std::uint64_t a) const;
     // Offset into the array of [addr, addr+len), or -1 when not all of it is RAM.
     std::int64_t offset_of(std::uint64_t addr, std::uint64_t len) const;
 
@@ -93,6 +95,8 @@ private:
     double ns_per_byte_;
     ns_time ns_;
     std::vector<timed_resource> channels_;
+    bool pow2_ = false;        // interleave and channel count both powers of two
+    unsigned block_shift_ = 0; // log2(interleave) when pow2_
     std::uint64_t last_bytes_ = 0;          // the last transfer size converted, and its time
     sc_core::sc_time last_time_ = sc_core::SC_ZERO_TIME;
     std::vector<observer> observers_;

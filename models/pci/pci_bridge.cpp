@@ -159,6 +159,7 @@ pci_bridge::peer_route pci_bridge::peer(int from, const tlm::tlm_generic_payload
     // A Translation Request is for the Translation Agent in the root complex,
     // whatever address it names (PCIe 5.0 10.1): no peer takes it.
     if (ext.at == pcie::address_type::translation_request) return {};
+    if (children_.size() < 2) return {};  // no peer below (a root port's one device)
     const int target = child_for_memory(gp.get_address(), from);
     if (target < 0) return {};
     const pci_function& src = *children_[from];

@@ -1,5 +1,6 @@
 #include "models/pci/pci_function.h"
 #include "models/common/payload.h"
+#include "models/common/ns_time.h"
 
 
 #include <algorithm>
@@ -496,7 +497,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     // arrived (write). Times are absolute simulated times.
     request_slots& slots = write ? posted_slots_ : read_slots_;
     const bool may_wait = in_thread();
-    sc_time issue = sc_time_stamp() + delay;  // when the next TLP may go out
+    sc_time issue = sim_now() + delay;  // when the next TLP may go out
     sc_time done = issue;
     // One payload per function, reused: building a generic payload allocates.
     tlm::tlm_generic_payload& gp = *request_;
@@ -515,16 +516,18 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         // Temporal decoupling: the quantum keeper decides when the issuing
         // thread has run far enough ahead of the others to wait for them.
         if (may_wait) {
-            quantum_keeper_.set(issue - sc_time_stamp());
-            if (quantum_keeper_.need_sync()) quantum_keeper_.sync();
-        }
-        // Checked again when the TLP is about to leave, after any wait:
-        // software may have cleared Bus Master Enable, disabled the VF, put
-        // the function in D3hot or reset it meanwhile.
-        if (may_wait && (!present() || !cfg_.bus_master() || in_d3hot() || resets_ != epoch)) {
-            ++bme_blocked_;
-            r.stopped = true;
-            break;
+            quantum_keeper_.set(issue - sim_now());
+            if (quantum_keeper_.need_sync()) {
+                quantum_keeper_.sync();
+                // Checked again when the TLP is about to leave, after the wait:
+                // software may have cleared Bus Master Enable, disabled the VF,
+                // put the function in D3hot or reset it meanwhile.
+                if (!present() || !cfg_.bus_master() || in_d3hot() || resets_ != epoch) {
+                    ++bme_blocked_;
+                    r.stopped = true;
+                    break;
+                }
+            }
         }
         ext = pcie::pcie_ext{};
         ext.requester_id = forged_requester_id_.value_or(rid);  // what a malicious device puts in its TLPs
@@ -532,11 +535,11 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         ext.at = dma_at_;
         ext.origin = this;
         prepare(gp, cmd, a, data + off, n);
-        const sc_time sent_at = sc_time_stamp();
+        const sc_time sent_at = sim_now();
         sc_time d = issue - sent_at;
         pcie_out->b_transport(gp, d);
         // A target may wait inside b_transport (a blocking one may): take the time afresh only then.
-        const sc_time now = may_wait ? sc_time_stamp() : sent_at;
+        const sc_time now = may_wait ? sim_now() : sent_at;
         slot = now + d;
         ++dma_requests_;
         r.issued = true;
@@ -559,7 +562,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         r.bytes += n;
         off += n;
     }
-    delay = done - sc_time_stamp();
+    delay = done - sim_now();
     r.next_issue = issue;
     return r;
 }

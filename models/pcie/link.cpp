@@ -21,22 +21,10 @@ double link_bytes_per_ns(std::uint64_t gen, std::uint64_t width) {
 
 link::link(const link_params& p) : p_(p), bytes_per_ns_(link_bytes_per_ns(p.gen, p.width)) {}
 
-sc_core::sc_time link::time_on_wire(std::uint64_t bytes) const {
-    // Streams repeat the same sizes: remember the last conversion of each kind.
-    wire_cache& c = bytes == cache_[0].bytes ? cache_[0] : cache_[1];
-    if (c.bytes != bytes) {
-        c = cache_[0];
-        cache_[0] = {bytes, ns_(static_cast<double>(bytes) / bytes_per_ns_)};
-        cache_[1] = c;
-        return cache_[0].time;
-    }
-    return c.time;
-}
-
-sc_core::sc_time link::wire_time(std::uint64_t payload) const { return time_on_wire(payload + p_.tlp_overhead); }
-
-sc_core::sc_time link::completion_time(std::uint64_t addr, std::uint64_t len, std::uint64_t split) const {
-    return time_on_wire(len + completion_count(addr, len, split) * p_.completion_overhead);
+sc_core::sc_time link::convert(std::uint64_t bytes) const {
+    cache_[1] = cache_[0];
+    cache_[0] = {bytes, ns_(static_cast<double>(bytes) / bytes_per_ns_)};
+    return cache_[0].time;
 }
 
 } // namespace iotwin::pcie

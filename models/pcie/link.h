@@ -27,6 +27,11 @@ struct link_params {
 // Boundary, PCIe 5.0 2.3.1.1): at least one, even for a zero-length read.
 inline std::uint64_t completion_count(std::uint64_t addr, std::uint64_t len, std::uint64_t split) {
     if (len == 0 || split == 0) return 1;
+    // Completion boundaries are powers of two (64 or 128 bytes): shifts, not divisions.
+    if ((split & (split - 1)) == 0) {
+        const unsigned s = static_cast<unsigned>(__builtin_ctzll(split));
+        return ((addr + len - 1) >> s) - (addr >> s) + 1;
+    }
     return (addr + len - 1) / split - addr / split + 1;
 }
 
@@ -49,12 +54,21 @@ public:
     void complete_down(sc_core::sc_time& delay, std::uint64_t addr, std::uint64_t len, std::uint64_t split) {
         occupy(down_, delay, completion_time(addr, len, split));
     }
-    sc_core::sc_time wire_time(std::uint64_t payload) const;
-    sc_core::sc_time completion_time(std::uint64_t addr, std::uint64_t len, std::uint64_t split) const;
+    sc_core::sc_time wire_time(std::uint64_t payload) const { return time_on_wire(payload + p_.tlp_overhead); }
+    sc_core::sc_time completion_time(std::uint64_t addr, std::uint64_t len, std::uint64_t split) const {
+        return time_on_wire(len + completion_count(addr, len, split) * p_.completion_overhead);
+    }
     const link_params& params() const { return p_; }
 
 private:
-    sc_core::sc_time time_on_wire(std::uint64_t bytes) const;
+    // Streams repeat the same sizes: the two last conversions are remembered
+    // (requests and completions alternate), so a TLP's time is a compare.
+    sc_core::sc_time time_on_wire(std::uint64_t bytes) const {
+        if (bytes == cache_[0].bytes) return cache_[0].time;
+        if (bytes == cache_[1].bytes) return cache_[1].time;
+        return convert(bytes);
+    }
+    sc_core::sc_time convert(std::uint64_t bytes) const;
 
     link_params p_;
     double bytes_per_ns_;
