@@ -124,6 +124,12 @@ public:
     // IOTLB invalidation: global (1), domain (2), or page-selective (3) of
     // 2^am pages at `addr`.
     void flush_iotlb(unsigned granularity, std::uint16_t did, std::uint64_t addr, unsigned am, sc_core::sc_time& d);
+    // Scalable mode, through the queue: a PASID-cache invalidation of the
+    // RID_PASID entry of `did` (0x7, PASID-selective) and the flush of what
+    // it translated (0x6 for first-level and pass-through entries, 0x2
+    // domain-selective for second-level), as Linux 6.1's
+    // intel_pasid_tear_down_entry sends them (vtd_scalable.cpp).
+    void flush_pasid_entry(std::uint16_t did, std::uint64_t pgtt, sc_core::sc_time& d);
     // The IOTLB invalidation for the pages [first, last] (page numbers) of
     // domain `did`, as Linux's iommu_flush_iotlb_psi chooses it: one
     // page-selective invalidation whose aligned 2^am block covers the range,
@@ -191,6 +197,7 @@ private:
     bool scalable_ = false;
     table_kind kind_ = table_kind::automatic;
     std::set<std::uint64_t> first_level_tables_;      // top-level tables in the first-level format
+    std::set<std::uint16_t> first_level_dids_;        // scalable mode: domains whose RID_PASID entry is first-level
     std::map<std::uint16_t, std::uint64_t> pasid_dirs_;  // each source ID's PASID directory
     std::set<std::uint16_t> device_tlb_;
     std::map<std::uint16_t, std::uint16_t> attached_did_;  // each source ID's domain ID, as attach() last set it

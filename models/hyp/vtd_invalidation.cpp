@@ -116,6 +116,18 @@ void vtd_driver::flush_context(unsigned granularity, std::uint16_t did, std::uin
 
 void vtd_driver::flush_iotlb(unsigned granularity, std::uint16_t did, std::uint64_t addr, unsigned am, sc_time& d) {
     ++invalidations_;
+    if (qi_ && scalable_ && granularity != 1 && first_level_dids_.count(did)) {
+        // A first-level domain in scalable mode: qi_flush_piotlb, the
+        // PASID-based-IOTLB descriptor for RID_PASID (QI_GRAN_NONG_PASID for
+        // the domain, QI_GRAN_PSI_PASID for a range; IH clear).
+        const std::uint64_t desc[2] = {std::uint64_t(vtd::sm::RID_PASID) << vtd::qi::PASID_SHIFT | std::uint64_t(did) << 16 |
+                                           std::uint64_t(granularity & 3) << 4 | vtd::qi::TYPE_PIOTLB,
+                                       granularity == 3 ? (addr & ~std::uint64_t(0xfff)) | (am & 0x3f) : 0};
+        qi_submit(desc, 1, d);
+        if (granularity == 2) flush_device_tlbs(did, 0, 52, d);
+        else flush_device_tlbs(did, addr, am, d);
+        return;
+    }
     if (qi_) {
         // qi_flush_iotlb: QI_IOTLB_IH | QI_IOTLB_AM (high); QI_IOTLB_DID |
         // QI_IOTLB_DR | QI_IOTLB_DW | QI_IOTLB_GRAN | QI_IOTLB_TYPE (low), with

@@ -5,13 +5,16 @@
 // with lower and upper context-table pointers, one 256-bit context entry per
 // function pointing at the function's PASID directory, and the PASID table
 // entry of RID_PASID (PASID_RID2PASID = 0) that requests without PASID use.
-// Invalidation is legacy mode's (context-cache device-selective, IOTLB
-// domain-selective, through the queue when the unit has one); Linux 6.1 sends
-// the PASID-cache (0x7) and PASID-based-IOTLB (0x6) descriptors instead.
+// Through the queue, a PASID entry torn down is invalidated with the
+// PASID-cache (0x7) and PASID-based-IOTLB (0x6) descriptors as Linux 6.1
+// sends them, and a first-level domain's unmaps flush with 0x6
+// (qi_flush_piotlb); without the queue, the registers' context-cache and
+// IOTLB invalidations stand in (Linux runs scalable mode with the queue only).
 #include "models/hyp/vtd_driver.h"
 
 #include <cerrno>
 
+#include "models/iommu/invalidation_queue.h"
 #include "models/iommu/vtd.h"
 
 namespace iotwin::hyp {
@@ -71,10 +74,15 @@ int vtd_driver::attach_scalable(std::uint16_t sid, std::uint16_t did, std::uint6
     // A present entry is torn down first (intel_pasid_tear_down_entry): P
     // clear before any other field changes, so the unit never walks a mix.
     const std::uint64_t old = read64(pe, d);
-    if (old & sm::PE_P) write64(pe, old & ~sm::PE_P, d);
+    if (old & sm::PE_P) {
+        write64(pe, old & ~sm::PE_P, d);
+        flush_pasid_entry(static_cast<std::uint16_t>(read64(pe + 8, d) & 0xffff), (old >> sm::PE_PGTT_SHIFT) & 7, d);
+    }
     for (unsigned q = 1; q < sm::PASID_ENTRY_SIZE / 8; ++q) write64(pe + 8 * q, 0, d);
     const iommu_mode m = mode(did);
     const bool fl = first_level(pgd) && m == iommu_mode::translated;
+    if (fl) first_level_dids_.insert(did);
+    else first_level_dids_.erase(did);
     // First level: FLPTPTR, FLPM 00 (4-level), SRE clear (requests without
     // PASID are user requests). Second level: SLPTPTR. DID in qword 1; PWSNP
     // stays clear (ECAP.SMPWC clear). AW = the unit's AGAW, for both.
@@ -103,6 +111,26 @@ int vtd_driver::attach_scalable(std::uint16_t sid, std::uint16_t did, std::uint6
     flush_context(3, did, sid, d);
     flush_iotlb(2, did, 0, 0, d);
     return 0;
+}
+
+void vtd_driver::flush_pasid_entry(std::uint16_t did, std::uint64_t pgtt, sc_time& d) {
+    if (!qi_) return;  // the context-cache invalidation after the new entry drops it
+    // pasid_cache_invalidation_with_pasid: QI_PC_DID | QI_PC_PASID | QI_PC_GRAN(QI_PC_PASID_SEL) | QI_PC_TYPE.
+    const std::uint64_t pc[2] = {std::uint64_t(sm::RID_PASID) << vtd::qi::PASID_SHIFT | std::uint64_t(did) << 16 | 1u << 4 |
+                                     vtd::qi::TYPE_PC,
+                                 0};
+    qi_submit(pc, 1, d);
+    ++invalidations_;
+    if (pgtt == sm::PGTT_FIRST_LEVEL || pgtt == sm::PGTT_PASS_THROUGH) {
+        // qi_flush_piotlb(did, pasid, 0, -1): every translation of the PASID (QI_GRAN_NONG_PASID).
+        const std::uint64_t piotlb[2] = {std::uint64_t(sm::RID_PASID) << vtd::qi::PASID_SHIFT | std::uint64_t(did) << 16 |
+                                             2u << 4 | vtd::qi::TYPE_PIOTLB,
+                                         0};
+        qi_submit(piotlb, 1, d);
+        ++invalidations_;
+    } else {
+        flush_iotlb(2, did, 0, 0, d);
+    }
 }
 
 } // namespace iotwin::hyp

@@ -32,8 +32,9 @@ constexpr unsigned INDEX_SHIFT = 4;
 constexpr std::uint64_t INDEX_MASK = 0x7fff0;
 constexpr unsigned DESCRIPTOR_BYTES = 16;
 
-// Descriptor types (bits 3:0 of the low quadword).
+// Descriptor types (bits 3:0 of the low quadword); 0x6 and 0x7 exist in scalable mode only.
 constexpr unsigned TYPE_CC = 0x1, TYPE_IOTLB = 0x2, TYPE_DEVTLB = 0x3, TYPE_IEC = 0x4, TYPE_WAIT = 0x5;
+constexpr unsigned TYPE_PIOTLB = 0x6, TYPE_PC = 0x7;
 
 // Context-cache invalidate: G bits 5:4, DID 31:16, SID 47:32, FM 49:48.
 constexpr std::uint64_t CC_RSVD_LO = 0xfffc00000000ffc0ull;
@@ -50,6 +51,14 @@ constexpr std::uint64_t IEC_SELECTIVE = 1ull << 4, IEC_RSVD_LO = 0xffff000007fff
 constexpr std::uint64_t WAIT_IF = 1ull << 4, WAIT_SW = 1ull << 5, WAIT_FN = 1ull << 6;
 constexpr std::uint64_t WAIT_RSVD_LO = 0xffffff80ull, WAIT_RSVD_HI = 0x3ull;
 constexpr unsigned WAIT_DATA_SHIFT = 32;
+// PASID-based-IOTLB invalidate (VT-d 3.x 6.5.2.4): G bits 5:4 (2 every
+// translation of the PASID in the domain, 3 page-selective within it), DID
+// 31:16, PASID 51:32 (low); AM 5:0, IH bit 6, address 63:12 (high).
+// PASID-cache invalidate (6.5.2.2): G bits 5:4 (0 domain-selective, 1
+// PASID-selective, 3 global), DID 31:16, PASID 51:32 (low); high reserved.
+constexpr std::uint64_t PASID_RSVD_LO = 0xfff000000000ffc0ull, PIOTLB_RSVD_HI = 0xf80ull;
+constexpr unsigned PASID_SHIFT = 32;
+constexpr std::uint64_t PASID_FIELD = 0xfffff;
 } // namespace qi
 
 } // namespace iotwin::vtd

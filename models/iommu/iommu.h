@@ -243,6 +243,7 @@ private:
         std::uint64_t iova_page = 0, frame = 0;
     };
     template <class Pred> void revoke_dmi(Pred revoked);
+    bool run_pasid_iotlb_descriptor(std::uint64_t lo, std::uint64_t hi, sc_core::sc_time& delay);
     void revoke_dmi_translations(vtd::invalidation_granularity g, std::uint16_t did, std::uint64_t addr, unsigned am);
     void revoke_dmi_contexts(vtd::invalidation_granularity g, std::uint16_t did, std::uint16_t sid, unsigned function_mask);
     void revoke_all_dmi();

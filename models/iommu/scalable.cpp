@@ -252,17 +252,14 @@ void iommu::sm_drop_contexts(vtd::invalidation_granularity g, std::uint16_t did,
 
 bool iommu::invalidate_pasid_iotlb(std::uint16_t did, std::uint32_t pasid, unsigned granularity, std::uint64_t addr,
                                    unsigned am, bool ih) {
-    // ih (leaf entries only) would spare paging-structure caches; the IOTLB
-    // drops the same entries either way.
-    (void)ih;
+    // The paging-structure caches are tagged by domain only: the domain's
+    // entries for the range go with the PASID's (a superset), unless IH says
+    // that only leaf entries changed.
+    using g_t = vtd::invalidation_granularity;
     pasid &= 0xfffff;
-    if (granularity == 2) {
-        tlb_.invalidate_domain(did, pasid);
-    } else if (granularity == 3 && am <= 63) {
-        tlb_.invalidate_pages(did, addr >> 12, am, pasid);
-    } else {
-        return false;
-    }
+    if (granularity == 2) drop_translations(g_t::domain, did, 0, 0, false, pasid);
+    else if (granularity == 3 && am <= 63) drop_translations(g_t::device_or_page, did, addr, am, ih, pasid);
+    else return false;
     ++pasid_iotlb_invalidations_;
     return true;
 }

@@ -9,9 +9,11 @@
 //   build/tests/bench/dmi_bench --benchmark_out=dmi.json --benchmark_out_format=json
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "platform/address_map.h"
 #include "platform/boot.h"
@@ -105,7 +107,10 @@ void BM_dmi_vs_iotlb_hit(benchmark::State& state) {
     state.SetItemsProcessed(2 * ops);
 }
 
-BENCHMARK(BM_dmi_vs_iotlb_hit);
+// The figure that must hold in every run is the worst repetition's.
+double min_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
+
+BENCHMARK(BM_dmi_vs_iotlb_hit)->ComputeStatistics("min", min_of);
 
 } // namespace
 

@@ -16,6 +16,7 @@
 
 #include "models/common/payload.h"
 #include "models/interconnect/router.h"
+#include "models/iommu/invalidation_queue.h"
 #include "models/iommu/iommu.h"
 #include "models/iommu/vtd.h"
 #include "models/mem/memory.h"
@@ -517,6 +518,104 @@ TEST_F(scalable_test, PasidCacheHoldsEntriesUntilInvalidated) {
     EXPECT_EQ(last_reason(), fault_reason::sm_pasid_entry_not_present);
     EXPECT_FALSE(mmu->invalidate_pasid_cache(did, 0, 2));
     EXPECT_EQ(stat("pasid_cache_invalidations"), 2u);
+}
+
+// ---- PASID-based descriptors through the invalidation queue -----------------
+
+class queued_scalable_test : public scalable_test {
+protected:
+    explicit queued_scalable_test(const iommu_params& p = scalable_params()) : scalable_test(p) {}
+    std::uint64_t queue_ = 0;
+    unsigned tail_ = 0;
+    std::uint32_t read_reg32(std::uint32_t off) {
+        std::uint32_t v = 0;
+        EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, off, &v, 4), tlm::TLM_OK_RESPONSE);
+        return v;
+    }
+    // The queue (one page, 256 descriptors) after the root table, translation kept on (GCMD is level-sensitive).
+    void enable_queue() {
+        queue_ = alloc();
+        write_reg64(vtd::reg::IQT, 0);
+        write_reg64(vtd::reg::IQA, queue_);
+        write_reg32(reg::GCMD, vtd::gcmd::TE | vtd::qi::GCMD_QIE);
+        ASSERT_TRUE(read_reg32(reg::GSTS) & vtd::qi::GSTS_QIES);
+    }
+    void submit(std::uint64_t lo, std::uint64_t hi) {
+        poke64(queue_ + tail_ * 16, lo);
+        poke64(queue_ + tail_ * 16 + 8, hi);
+        ++tail_;
+        write_reg64(vtd::reg::IQT, std::uint64_t(tail_) << 4);
+    }
+    static std::uint64_t pasid_desc(unsigned type, unsigned g, std::uint16_t d, std::uint32_t pasid) {
+        return std::uint64_t(pasid) << vtd::qi::PASID_SHIFT | std::uint64_t(d) << 16 | std::uint64_t(g) << 4 | type;
+    }
+    bool queue_error() { return read_reg32(reg::FSTS) & vtd::qi::FSTS_IQE; }
+};
+
+TEST_F(queued_scalable_test, PasidBasedIotlbDescriptorDropsThePasidsTranslations) {
+    setup_first_level();
+    enable_queue();
+    const std::uint64_t leaf = map_fl(pgd_, iova, data_a, sm::FL_P | sm::FL_RW | sm::FL_US | sm::FL_A | sm::FL_D);
+    ASSERT_TRUE(write(iova, 1).ok());
+    poke64(leaf, 0);
+    ASSERT_TRUE(write(iova, 2).ok());  // stale: served from the IOTLB
+    // Another PASID's page-selective invalidation leaves it.
+    submit(pasid_desc(vtd::qi::TYPE_PIOTLB, 3, did, 5), iova);
+    ASSERT_FALSE(queue_error());
+    ASSERT_TRUE(write(iova, 3).ok());
+    // RID_PASID's page-selective invalidation (QI_GRAN_PSI_PASID) drops it.
+    submit(pasid_desc(vtd::qi::TYPE_PIOTLB, 3, did, sm::RID_PASID), iova);
+    ASSERT_FALSE(queue_error());
+    expect_blocked(write(iova, 4));
+    EXPECT_EQ(last_reason(), fault_reason::sm_fl_not_present);
+    EXPECT_EQ(peek32(data_a), 3u);
+    EXPECT_EQ(stat("pasid_iotlb_invalidations"), 2u);
+}
+
+TEST_F(queued_scalable_test, PasidCacheDescriptorDropsTheCachedPasidEntry) {
+    setup_first_level();
+    enable_queue();
+    map_fl(pgd_, iova, data_a, sm::FL_P | sm::FL_RW | sm::FL_US | sm::FL_A | sm::FL_D);
+    ASSERT_TRUE(write(iova, 1).ok());
+    poke64(pasid_entry_at(sm::RID_PASID), 0);
+    // Intel_pasid_tear_down_entry's order: PASID cache (PASID-selective), then the PASID's translations.
+    submit(pasid_desc(vtd::qi::TYPE_PC, 1, did, sm::RID_PASID), 0);
+    submit(pasid_desc(vtd::qi::TYPE_PIOTLB, 2, did, sm::RID_PASID), 0);
+    ASSERT_FALSE(queue_error());
+    expect_blocked(write(iova, 2));
+    EXPECT_EQ(last_reason(), fault_reason::sm_pasid_entry_not_present);
+    EXPECT_EQ(stat("pasid_cache_invalidations"), 1u);
+}
+
+TEST_F(queued_scalable_test, ReservedPasidDescriptorFieldsAreQueueErrors) {
+    setup_first_level();
+    enable_queue();
+    // Granularity 1 of a PASID-based-IOTLB descriptor is reserved.
+    submit(pasid_desc(vtd::qi::TYPE_PIOTLB, 1, did, 0), 0);
+    EXPECT_TRUE(queue_error());
+    EXPECT_EQ(read_reg64(vtd::reg::IQH), 0u);  // the head stays at the bad descriptor
+    // Clearing IQE alone fetches the same descriptor again (VT-d 6.5.2.10):
+    // software first puts a valid one in its place, as Linux's qi_check_fault does.
+    write_reg32(reg::FSTS, vtd::qi::FSTS_IQE);
+    EXPECT_TRUE(queue_error());
+    poke64(queue_, pasid_desc(vtd::qi::TYPE_PC, 1, did, sm::RID_PASID));
+    write_reg32(reg::FSTS, vtd::qi::FSTS_IQE);
+    EXPECT_FALSE(queue_error());
+    EXPECT_EQ(read_reg64(vtd::reg::IQH), 1u << vtd::qi::INDEX_SHIFT);
+    EXPECT_EQ(stat("pasid_cache_invalidations"), 1u);
+}
+
+class queued_legacy_unit_test : public queued_scalable_test {
+protected:
+    queued_legacy_unit_test() : queued_scalable_test(iommu_params{}) {}
+};
+
+TEST_F(queued_legacy_unit_test, PasidDescriptorsAreInvalidWithoutScalableMode) {
+    enable(sm::TTM_LEGACY);
+    enable_queue();
+    submit(pasid_desc(vtd::qi::TYPE_PIOTLB, 2, did, 0), 0);
+    EXPECT_TRUE(queue_error());
+    EXPECT_EQ(read_reg64(vtd::reg::IQH), 0u);
 }
 
 TEST_F(scalable_test, ContextCacheInvalidationDropsTheDevicesPasidEntries) {

@@ -107,6 +107,28 @@ TEST(iommu_scalable_platform, ScalableSecondLevelDmaAsLegacy) {
     EXPECT_GT(iommu_stat(t, "page_walks"), 0u);
 }
 
+// After the DMA, the writable page is unmapped and the device tries again.
+const char* const unmap_then_dma = R"(  - do: iommu.unmap
+    args: { domain: guest1, iova: 0x10000, size: 4KiB }
+  - do: device.dma_read
+    device: dev0
+    args: { addr: 0x10000, len: 4 }
+)";
+
+TEST(iommu_scalable_platform, FirstLevelUnmapFlushesWithPasidBasedIotlbInvalidation) {
+    const test::scenario_run t(scenario("{ mode: scalable }", unmap_then_dma));
+    EXPECT_TRUE(t.report().steps.at(9).ok);
+    EXPECT_EQ(t.result(10)["fault"], true);  // the translation the DMA cached is gone
+    // Linux 6.1 flushes a first-level domain with qi_flush_piotlb (descriptor 0x6).
+    EXPECT_GT(iommu_stat(t, "pasid_iotlb_invalidations"), 0u);
+}
+
+TEST(iommu_scalable_platform, SecondLevelUnmapFlushesWithTheIotlbDescriptor) {
+    const test::scenario_run t(scenario("{ mode: scalable, table: second_level }", unmap_then_dma));
+    EXPECT_EQ(t.result(10)["fault"], true);
+    EXPECT_EQ(iommu_stat(t, "pasid_iotlb_invalidations"), 0u);
+}
+
 TEST(iommu_scalable_platform, PasidOfAnotherProcessFaultsAndNeverReachesMemory) {
     const test::scenario_run t(scenario("{ mode: scalable }", R"(  - do: device.dma_write
     device: dev0
