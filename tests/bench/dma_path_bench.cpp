@@ -28,9 +28,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "platform/address_map.h"
-#include "platform/boot.h"
-#include "platform/builder.h"
+#include "tests/bench/bench_twin.h"
 #include "models/common/payload.h"
 
 namespace {
@@ -90,63 +88,10 @@ struct bare_chain : sc_module {
     }
 };
 
-// ---- iotwin: the platform a scenario would build -----------------------------------
-
-struct twin {
-    platform::scenario s;
-    std::unique_ptr<platform::platform_instance> pi;
-    pci::pci_function* ep = nullptr;
-    // The requests' local time, as a device thread keeps it: it starts where
-    // boot ended, and the simulation advances to it once it is a quantum
-    // ahead (as the thread would wait), so the shared resources' calendars
-    // stay as short as in a run.
-    sc_time local;
-    void keep_quantum() {
-        if (local < tlm::tlm_global_quantum::instance().get()) return;
-        sc_start(local);
-        local = SC_ZERO_TIME;
-    }
-
-    twin() {
-        s.name = "bench";
-        s.platform.memory = 1ull << 30;
-        // 4 KiB pages only: the miss path walks to a level-1 entry for each of
-        // the 1024 pages (with superpages they would all share two entries).
-        s.platform.iommu.sllps = 0;
-        platform::pcie_node rp;
-        rp.id = "rp1";
-        rp.type = platform::node_type::root_port;
-        platform::pcie_node ep_node;
-        ep_node.id = "ep0";
-        ep_node.type = platform::node_type::endpoint;
-        ep_node.model = "bar_ram";
-        rp.children.push_back(ep_node);
-        s.platform.pcie.push_back(rp);
-        platform::domain_desc dom0, guest;
-        dom0.name = "dom0";
-        dom0.privileged = true;
-        dom0.memory = 256ull << 20;
-        guest.name = "guest1";
-        guest.memory = 64ull << 20;
-        guest.devices.emplace_back("ep0", platform::source_pos{});
-        s.domains = {dom0, guest};
-        pi = platform::build_platform(s);
-    }
-    // After elaboration (multi-sockets bind their callbacks then), outside any process.
-    void boot() {
-        sc_time d;
-        platform::boot_platform(s, *pi, d);
-        ep = pi->by_id.at("ep0");
-        // The guest's driver sets Bus Master Enable; the hypervisor maps 1024 pages.
-        std::uint16_t cmd = pci::command_bits::memory_space | pci::command_bits::bus_master;
-        pi->hypervisor->machine_access(tlm::TLM_WRITE_COMMAND,
-                                       platform::address_map::ecam_base + pcie::ecam_offset(ep->bdf(), pci::cfg::command),
-                                       reinterpret_cast<std::uint8_t*>(&cmd), 2, d);
-        const int err = pi->hypervisor->iommu_map(pi->hypervisor->find("guest1")->id, 0, 0, 1024 * 4096, true, true, d);
-        if (err) throw std::runtime_error("iommu_map failed");
-        local = d;
-    }
-};
+// ---- iotwin: the platform a scenario would build (bench_twin.h) -------------------
+// 4 KiB pages only: the miss path walks to a level-1 entry for each of the
+// 1024 pages (with superpages they would all share two entries).
+using twin = bench::bench_twin;
 
 twin* the_twin = nullptr;
 bare_chain* the_chain = nullptr;
@@ -234,7 +179,7 @@ const bool quiet_systemc = [] { return setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE
 int sc_main(int argc, char* argv[]) {
     // The quantum a scenario runs with by default (platform.simulation.quantum).
     tlm::tlm_global_quantum::instance().set(platform::simulation_params{}.quantum);
-    twin t;
+    twin t(1024, false);
     bare_chain chain("bare_chain");
     sc_start(SC_ZERO_TIME);
     t.boot();

@@ -15,9 +15,7 @@
 #include <memory>
 #include <vector>
 
-#include "platform/address_map.h"
-#include "platform/boot.h"
-#include "platform/builder.h"
+#include "tests/bench/bench_twin.h"
 
 namespace {
 
@@ -25,52 +23,8 @@ using namespace iotwin;
 using namespace sc_core;
 using clock_type = std::chrono::steady_clock;
 
-struct twin {
-    platform::scenario s;
-    std::unique_ptr<platform::platform_instance> pi;
-    pci::pci_function* ep = nullptr;
-    sc_time local;
-
-    twin() {
-        s.name = "dmi_bench";
-        s.platform.memory = 1ull << 30;
-        platform::pcie_node rp;
-        rp.id = "rp1";
-        rp.type = platform::node_type::root_port;
-        platform::pcie_node ep_node;
-        ep_node.id = "ep0";
-        ep_node.type = platform::node_type::endpoint;
-        ep_node.model = "bar_ram";
-        rp.children.push_back(ep_node);
-        s.platform.pcie.push_back(rp);
-        platform::domain_desc dom0, guest;
-        dom0.name = "dom0";
-        dom0.privileged = true;
-        dom0.memory = 256ull << 20;
-        guest.name = "guest1";
-        guest.memory = 64ull << 20;
-        guest.devices.emplace_back("ep0", platform::source_pos{});
-        s.domains = {dom0, guest};
-        pi = platform::build_platform(s);
-    }
-    void boot() {
-        sc_time d;
-        platform::boot_platform(s, *pi, d);
-        ep = pi->by_id.at("ep0");
-        std::uint16_t cmd = pci::command_bits::memory_space | pci::command_bits::bus_master;
-        pi->hypervisor->machine_access(tlm::TLM_WRITE_COMMAND,
-                                       platform::address_map::ecam_base + pcie::ecam_offset(ep->bdf(), pci::cfg::command),
-                                       reinterpret_cast<std::uint8_t*>(&cmd), 2, d);
-        if (pi->hypervisor->iommu_map(pi->hypervisor->find("guest1")->id, 0, 0, 4096, true, true, d)) throw std::runtime_error("iommu_map failed");
-        local = d;
-    }
-    // As dma_path_bench: the simulation follows the requests' local time a quantum at a time.
-    void keep_quantum() {
-        if (local < tlm::tlm_global_quantum::instance().get()) return;
-        sc_start(local);
-        local = SC_ZERO_TIME;
-    }
-};
+// One translated page (bench_twin.h).
+using twin = bench::bench_twin;
 
 twin* the_twin = nullptr;
 
@@ -118,7 +72,7 @@ const bool quiet_systemc = [] { return setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE
 
 int sc_main(int argc, char* argv[]) {
     tlm::tlm_global_quantum::instance().set(platform::simulation_params{}.quantum);
-    twin t;
+    twin t(1);
     sc_start(SC_ZERO_TIME);
     t.boot();
     the_twin = &t;

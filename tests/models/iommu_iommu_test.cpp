@@ -17,6 +17,7 @@
 #include "models/iommu/vtd.h"
 #include "models/mem/memory.h"
 #include "models/pcie/protocol.h"
+#include "tests/support/vtd_harness.h"
 #include "models/common/payload.h"
 
 namespace iotwin::iommu {
@@ -28,194 +29,21 @@ namespace reg = vtd::reg;
 namespace entry = vtd::entry;
 
 constexpr std::uint64_t MiB = 1ull << 20;
-constexpr std::uint64_t ram_size = 64 * MiB;
-constexpr std::uint64_t table_area = 1 * MiB;    // the test's page-table allocator starts here
-constexpr std::uint64_t data_a = 32 * MiB;       // DMA targets, away from the tables
 constexpr std::uint64_t data_b = 40 * MiB;
-constexpr std::uint16_t sid = 0x0100;            // 01:00.0
-constexpr std::uint16_t did = 1;
 
 // An IOVA with a different, non-zero index at each of the four levels, so a
 // walker using a wrong shift or table lands somewhere else.
 constexpr std::uint64_t iova_4l = 3ull << 39 | 5ull << 30 | 7ull << 21 | 9ull << 12;
 
-// A device on the fabric's protocol, or a CPU on the base protocol.
-template <class Protocol>
-struct initiator_on : sc_module {
-    tlm_utils::simple_initiator_socket<initiator_on, 32, Protocol> socket{"socket"};
-    explicit initiator_on(sc_module_name n) : sc_module(n) {}
-
-    tlm::tlm_response_status access(tlm::tlm_command cmd, std::uint64_t addr, void* data, unsigned len,
-                                    pcie::pcie_ext* ext = nullptr) {
-        tlm::tlm_generic_payload gp;
-        prepare(gp, cmd, addr, data, len);
-        if (ext) gp.set_extension(ext);
-        sc_time d;
-        socket->b_transport(gp, d);
-        // The extension lives on the caller's stack: the payload must not free it.
-        if (ext) gp.clear_extension(ext);
-        // The IOMMU hands the request on with the translated address and must
-        // give it back as the device sent it.
-        EXPECT_EQ(gp.get_address(), addr);
-        return gp.get_response_status();
-    }
-};
-
 // What a device sees of one request.
-struct dma_result {
-    tlm::tlm_response_status status;
-    pcie::pcie_ext ext;
-    bool ok() const { return status == tlm::TLM_OK_RESPONSE; }
-};
+using dma_result = test::vtd_result;
 
 iommu_params default_params() { return {}; }
 
-class iommu_test : public testing::Test {
+// A VT-d unit on a small fabric (tests/support/vtd_harness.h).
+class iommu_test : public test::vtd_harness {
 protected:
-    std::unique_ptr<mem::memory> ram;
-    std::unique_ptr<intc::msi_controller> msi;
-    std::unique_ptr<interconnect::router> bus;
-    std::unique_ptr<iommu> mmu;
-    std::unique_ptr<initiator_on<pcie::protocol_types>> dev;
-    std::unique_ptr<initiator_on<tlm::tlm_base_protocol_types>> cpu;
-    std::vector<intc::interrupt_message> interrupts;
-    std::uint64_t mem_writes = 0;  // writes that reached RAM through the socket
-    std::uint64_t next_table_ = table_area;
-    std::uint64_t root_ = 0;
-
-    explicit iommu_test(const iommu_params& p = default_params()) {
-        mem::memory_params mp;
-        mp.size = ram_size;
-        ram = std::make_unique<mem::memory>("ram", mp);
-        msi = std::make_unique<intc::msi_controller>("msi", sc_time(10, SC_NS));
-        bus = std::make_unique<interconnect::router>("bus", interconnect::router_params{});
-        mmu = std::make_unique<iommu>("iommu", p);
-        dev = std::make_unique<initiator_on<pcie::protocol_types>>("dev");
-        cpu = std::make_unique<initiator_on<tlm::tlm_base_protocol_types>>("cpu");
-        dev->socket.bind(mmu->in);
-        cpu->socket.bind(mmu->regs);
-        mmu->mem_out.bind(bus->in);
-        bus->out.bind(ram->socket);
-        bus->out.bind(msi->socket);
-        bus->map({"ram", 0, ram_size}, 0);
-        bus->map({"msi", pcie::msi_window_base, pcie::msi_window_size}, 1);
-        msi->set_sink([this](const intc::interrupt_message& m) { interrupts.push_back(m); });
-        ram->add_observer([this](const tlm::tlm_generic_payload& gp) { mem_writes += gp.is_write(); });
-        sc_start(SC_ZERO_TIME);
-    }
-
-    // ---- memory, untimed ----
-    void poke64(std::uint64_t a, std::uint64_t v) { ASSERT_TRUE(ram->poke(a, reinterpret_cast<std::uint8_t*>(&v), 8)); }
-    std::uint64_t peek64(std::uint64_t a) {
-        std::uint64_t v = 0;
-        EXPECT_TRUE(ram->peek(a, reinterpret_cast<std::uint8_t*>(&v), 8));
-        return v;
-    }
-    std::uint32_t peek32(std::uint64_t a) {
-        std::uint32_t v = 0;
-        EXPECT_TRUE(ram->peek(a, reinterpret_cast<std::uint8_t*>(&v), 4));
-        return v;
-    }
-
-    // ---- registers ----
-    void write_reg32(std::uint32_t off, std::uint32_t v) { ASSERT_EQ(cpu->access(tlm::TLM_WRITE_COMMAND, off, &v, 4), tlm::TLM_OK_RESPONSE); }
-    void write_reg64(std::uint32_t off, std::uint64_t v) { ASSERT_EQ(cpu->access(tlm::TLM_WRITE_COMMAND, off, &v, 8), tlm::TLM_OK_RESPONSE); }
-    std::uint32_t read_reg32(std::uint32_t off) {
-        std::uint32_t v = 0;
-        EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, off, &v, 4), tlm::TLM_OK_RESPONSE);
-        return v;
-    }
-    std::uint64_t read_reg64(std::uint32_t off) {
-        std::uint64_t v = 0;
-        EXPECT_EQ(cpu->access(tlm::TLM_READ_COMMAND, off, &v, 8), tlm::TLM_OK_RESPONSE);
-        return v;
-    }
-    // Where software finds the fault recording registers: CAP.FRO.
-    std::uint32_t frcd(unsigned i) { return static_cast<std::uint32_t>((read_reg64(reg::CAP) >> 24) & 0x3ff) * 16 + 16 * i; }
-
-    // ---- tables ----
-    std::uint64_t alloc_table() {
-        const std::uint64_t t = next_table_;
-        next_table_ += vtd::page_size;
-        return t;  // RAM starts zeroed: every entry not present
-    }
-    // A root table, latched by SRTP, and translation enabled.
-    void enable() {
-        root_ = alloc_table();
-        write_reg64(reg::RTADDR, root_);
-        write_reg32(reg::GCMD, vtd::gcmd::SRTP);
-        write_reg32(reg::GCMD, vtd::gcmd::TE);
-    }
-    // The context entry of `s`: domain `d`, tables at `pgd`.
-    void attach(std::uint16_t s, std::uint16_t d, std::uint64_t pgd, std::uint64_t extra_lo = 0) {
-        const std::uint64_t re = root_ + (s >> 8) * 16;
-        std::uint64_t ctp = peek64(re);
-        if (!(ctp & entry::P)) {
-            ctp = alloc_table() | entry::P;
-            poke64(re, ctp);
-        }
-        const std::uint64_t ce = (ctp & entry::ADDR_MASK) + (s & 0xff) * 16;
-        poke64(ce + 8, entry::AW_48BIT | std::uint64_t(d) << 8);
-        poke64(ce, pgd | entry::TT_UNTRANSLATED << entry::TT_SHIFT | extra_lo | entry::P);
-    }
-    std::uint64_t context_entry(std::uint16_t s) { return (peek64(root_ + (s >> 8) * 16) & entry::ADDR_MASK) + (s & 0xff) * 16; }
-    // Maps `iova` to `maddr` with a leaf at `level` (1: 4 KiB, 2: 2 MiB), the
-    // tables above granting `dir_flags`. Returns the leaf entry's address.
-    std::uint64_t map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, std::uint64_t flags, int level = 1,
-                      std::uint64_t dir_flags = entry::R | entry::W) {
-        std::uint64_t table = pgd;
-        for (int l = vtd::levels; l > level; --l) {
-            const std::uint64_t slot = table + ((iova >> (12 + 9 * (l - 1))) & 0x1ff) * 8;
-            std::uint64_t e = peek64(slot);
-            if (!(e & (entry::R | entry::W))) {
-                e = alloc_table() | dir_flags;
-                poke64(slot, e);
-            }
-            table = e & entry::ADDR_MASK;
-        }
-        const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-        poke64(slot, maddr | flags | (level > 1 ? entry::PS : 0));
-        return slot;
-    }
-    // The usual set-up: translation on, `sid` in domain `did`, one table tree.
-    std::uint64_t pgd_ = 0;
-    void setup_domain(std::uint64_t extra_lo = 0) {
-        enable();
-        pgd_ = alloc_table();
-        attach(sid, did, pgd_, extra_lo);
-    }
-
-    // ---- device requests ----
-    static pcie::pcie_ext device_ext(std::uint16_t rid) {
-        pcie::pcie_ext e;
-        e.kind = pcie::request_kind::memory;
-        e.requester_id = rid;
-        return e;
-    }
-    dma_result dma_write(std::uint64_t iova, std::uint32_t v, pcie::pcie_ext e = device_ext(sid)) {
-        const auto st = dev->access(tlm::TLM_WRITE_COMMAND, iova, &v, 4, &e);
-        return {st, e};
-    }
-    dma_result dma_read(std::uint64_t iova, std::uint32_t& v, pcie::pcie_ext e = device_ext(sid)) {
-        const auto st = dev->access(tlm::TLM_READ_COMMAND, iova, &v, 4, &e);
-        return {st, e};
-    }
-
-    std::uint64_t stat(const char* counter) {
-        stat_map m;
-        mmu->stats(m);
-        return m.at(std::string("iommu.") + counter);
-    }
-    fault_reason last_reason() {
-        EXPECT_FALSE(mmu->faults().empty());
-        return mmu->faults().empty() ? fault_reason{} : mmu->faults().back().record.reason;
-    }
-    // Checks a request was blocked as VT-d blocks it: UR to the device, flagged.
-    static void expect_blocked(const dma_result& r) {
-        EXPECT_EQ(r.status, tlm::TLM_ADDRESS_ERROR_RESPONSE);
-        EXPECT_EQ(r.ext.status, pcie::completion::UR);
-        EXPECT_TRUE(r.ext.iommu_fault);
-    }
+    explicit iommu_test(const iommu_params& p = default_params()) : vtd_harness(p) {}
 };
 
 // ---- translation off / on ---------------------------------------------------------

@@ -136,25 +136,30 @@ protected:
         poke64(ce, pgd | vtd::entry::TT_UNTRANSLATED << vtd::entry::TT_SHIFT | extra_lo | vtd::entry::P);
     }
     std::uint64_t context_entry(std::uint16_t s) { return (peek64(root_entry(s)) & vtd::entry::ADDR_MASK) + (s & 0xff) * 16; }
-    // Maps `iova` to `maddr` with a 4 KiB leaf; the tables above grant R and W.
-    // Returns the leaf entry's address; `slots` gets each level's entry address (top first).
-    std::uint64_t map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, std::uint64_t flags,
-                      std::vector<std::uint64_t>* slots = nullptr) {
+    // Maps `iova` to `maddr` with a leaf at `level` (1: 4 KiB, 2: 2 MiB, 3:
+    // 1 GiB, with PS), the tables above granting `dir_flags`. Returns the leaf
+    // entry's address; `slots` gets each level's entry address (top first).
+    std::uint64_t map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, std::uint64_t flags, int level = 1,
+                      std::uint64_t dir_flags = vtd::entry::R | vtd::entry::W, std::vector<std::uint64_t>* slots = nullptr) {
         std::uint64_t table = pgd;
-        for (int l = vtd::levels; l > 1; --l) {
+        for (int l = vtd::levels; l > level; --l) {
             const std::uint64_t slot = table + ((iova >> (12 + 9 * (l - 1))) & 0x1ff) * 8;
             if (slots) slots->push_back(slot);
             std::uint64_t e = peek64(slot);
             if (!(e & (vtd::entry::R | vtd::entry::W))) {
-                e = alloc_table() | vtd::entry::R | vtd::entry::W;
+                e = alloc_table() | dir_flags;
                 poke64(slot, e);
             }
             table = e & vtd::entry::ADDR_MASK;
         }
-        const std::uint64_t slot = table + ((iova >> 12) & 0x1ff) * 8;
+        const std::uint64_t slot = table + ((iova >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
         if (slots) slots->push_back(slot);
-        poke64(slot, maddr | flags);
+        poke64(slot, maddr | flags | (level > 1 ? vtd::entry::PS : 0));
         return slot;
+    }
+    std::uint64_t map(std::uint64_t pgd, std::uint64_t iova, std::uint64_t maddr, std::uint64_t flags,
+                      std::vector<std::uint64_t>* slots) {
+        return map(pgd, iova, maddr, flags, 1, vtd::entry::R | vtd::entry::W, slots);
     }
     void setup_domain(std::uint64_t extra_lo = 0) {
         enable();
@@ -167,16 +172,17 @@ protected:
         e.requester_id = rid;
         return e;
     }
-    vtd_result dma_write(std::uint64_t iova, std::uint32_t v, std::uint16_t rid = sid) {
-        pcie::pcie_ext e = device_ext(rid);
+    // A 4-byte request of the device, with the extension `e` (what the device puts in its TLP).
+    vtd_result dma_write(std::uint64_t iova, std::uint32_t v, pcie::pcie_ext e) {
         const auto st = dev->access(tlm::TLM_WRITE_COMMAND, iova, &v, 4, &e);
         return {st, e};
     }
-    vtd_result dma_read(std::uint64_t iova, std::uint32_t& v, std::uint16_t rid = sid) {
-        pcie::pcie_ext e = device_ext(rid);
+    vtd_result dma_read(std::uint64_t iova, std::uint32_t& v, pcie::pcie_ext e) {
         const auto st = dev->access(tlm::TLM_READ_COMMAND, iova, &v, 4, &e);
         return {st, e};
     }
+    vtd_result dma_write(std::uint64_t iova, std::uint32_t v, std::uint16_t rid = sid) { return dma_write(iova, v, device_ext(rid)); }
+    vtd_result dma_read(std::uint64_t iova, std::uint32_t& v, std::uint16_t rid = sid) { return dma_read(iova, v, device_ext(rid)); }
     // An interrupt message as the root complex hands it on (kind msi).
     vtd_result send_msi(std::uint64_t address, std::uint32_t data, std::uint16_t rid = sid) {
         pcie::pcie_ext e = device_ext(rid, pcie::request_kind::msi);
