@@ -130,6 +130,11 @@ public:
     // domain-selective for second-level), as Linux 6.1's
     // intel_pasid_tear_down_entry sends them (vtd_scalable.cpp).
     void flush_pasid_entry(std::uint16_t did, std::uint64_t pgtt, sc_core::sc_time& d);
+    // Interrupt entry cache invalidation through the queue (Linux 6.1
+    // qi_flush_iec: index-selective for 2^mask entries at `index`, or
+    // global, qi_global_iec). Without the queue the host runs no interrupt
+    // remapping (hypervisor::init_interrupt_remapping), so nothing is sent.
+    void flush_iec(bool global, unsigned index, unsigned mask, sc_core::sc_time& d);
     // The IOTLB invalidation for the pages [first, last] (page numbers) of
     // domain `did`, as Linux's iommu_flush_iotlb_psi chooses it: one
     // page-selective invalidation whose aligned 2^am block covers the range,

@@ -177,6 +177,17 @@ void vtd_driver::invalidate_page(std::uint16_t did, std::uint64_t iova, sc_time&
     batch_.last = std::max(batch_.last, page);
 }
 
+void vtd_driver::flush_iec(bool global, unsigned index, unsigned mask, sc_time& d) {
+    if (!qi_) return;
+    ++invalidations_;
+    // QI_IEC_TYPE | QI_IEC_IIDX(index) | QI_IEC_IM(mask) | QI_IEC_SELECTIVE.
+    const std::uint64_t desc[2] = {
+        global ? std::uint64_t(vtd::qi::TYPE_IEC)
+               : std::uint64_t(index & 0xffff) << 32 | std::uint64_t(mask & 0x1f) << 27 | vtd::qi::IEC_SELECTIVE | vtd::qi::TYPE_IEC,
+        0};
+    qi_submit(desc, 1, d);
+}
+
 void vtd_driver::flush_device_tlbs(std::uint16_t did, std::uint64_t addr, unsigned am, sc_time& d) {
     for (const std::uint16_t sid : device_tlb_) {
         const auto it = attached_did_.find(sid);

@@ -7,9 +7,13 @@
 // Every GCMD write carries the enables already on (as Linux keeps
 // iommu->gcmd), so setting one does not clear another.
 //
-// Departures: the table has 256 entries (one 4 KiB frame, S = 7) where Linux
-// allocates INTR_REMAP_TABLE_ENTRIES (65536); the IOMMU model caches no IRTE,
-// so no interrupt entry cache invalidation follows an IRTE change.
+// As Linux, remapping needs the invalidation queue (intel_setup_irq_remapping
+// enables it first), the interrupt entry cache is invalidated globally after
+// SIRTP (qi_global_iec) and for the entry after every IRTE change
+// (modify_irte's qi_flush_iec).
+//
+// Departure: the table has 256 entries (one 4 KiB frame, S = 7) where Linux
+// allocates INTR_REMAP_TABLE_ENTRIES (65536).
 #include "models/hyp/hypervisor.h"
 
 #include <vector>
@@ -29,6 +33,8 @@ constexpr std::uint32_t kept_enables = vtd::gsts::TES | vtd::qi::GSTS_QIES | vtd
 int hypervisor::init_interrupt_remapping(sc_time& d) {
     if (!p_.interrupt_remapping) return 0;
     if (!(iommu_read64(vtd::reg::ECAP, d) & vtd::ecap::IR)) return 0;
+    // Without queued invalidation the interrupt entry cache cannot be invalidated: Linux leaves remapping off.
+    if (!vtd_.queued()) return 0;
     const std::uint64_t table = pool_.alloc();
     if (!table) return ENOMEM;
     const std::vector<std::uint8_t> zero(vtd::page_size, 0);
@@ -38,6 +44,7 @@ int hypervisor::init_interrupt_remapping(sc_time& d) {
     iommu_write32(vtd::reg::GCMD, (sts & kept_enables) | vtd::gcmd::SIRTP, d);
     sts = iommu_read32(vtd::reg::GSTS, d);
     if (!(sts & vtd::gsts::IRTPS)) return EIO;
+    vtd_.flush_iec(true, 0, 0, d);
     std::uint32_t cmd = (sts & kept_enables & ~vtd::gsts::CFIS) | vtd::gcmd::IRE;
     if (p_.ir_compat_pass_through) cmd |= vtd::gcmd::CFI;
     iommu_write32(vtd::reg::GCMD, cmd, d);
@@ -52,6 +59,7 @@ void hypervisor::write_irte(unsigned index, std::uint64_t lo, std::uint64_t hi) 
     sc_time d = SC_ZERO_TIME;
     const std::uint64_t e[2] = {lo, hi};
     write_machine(ir_table_ + std::uint64_t(index) * 16, e, 16, d);
+    vtd_.flush_iec(false, index, 0, d);
 }
 
 } // namespace iotwin::hyp

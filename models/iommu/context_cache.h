@@ -3,6 +3,7 @@
 // domain or per source ID as the VT-d context-cache invalidation command says.
 // A plain class, unit-tested on its own.
 #pragma once
+#include "models/iommu/lru_cache.h"
 #include <cstdint>
 #include <vector>
 
@@ -20,23 +21,21 @@ struct context {
 class context_cache {
 public:
     explicit context_cache(unsigned entries);
-    const context* lookup(std::uint16_t sid);
-    void insert(std::uint16_t sid, const context& c);
-    void invalidate_all();
+    const context* lookup(std::uint16_t sid) { return cache_.lookup(sid); }
+    void insert(std::uint16_t sid, const context& c) { cache_.insert(sid, c); }
+    void invalidate_all() { cache_.invalidate_all(); }
     void invalidate_domain(std::uint16_t did);
     // Device-selective: source ID `sid`, with the low `function_mask` bits
     // (0..3) of its function number ignored (CCMD.FM, VT-d 3.x 10.4.7: 1, 2
     // or 3 drops 2, 4 or all 8 functions of the device).
     void invalidate_device(std::uint16_t sid, unsigned function_mask = 0);
-    std::uint64_t hits() const { return hits_; }
-    std::uint64_t misses() const { return misses_; }
-    std::uint64_t evictions() const { return evictions_; }
-    unsigned valid_entries() const;
+    std::uint64_t hits() const { return cache_.hits(); }
+    std::uint64_t misses() const { return cache_.misses(); }
+    std::uint64_t evictions() const { return cache_.evictions(); }
+    unsigned valid_entries() const { return cache_.valid_entries(); }
 
 private:
-    struct slot { bool valid = false; std::uint16_t sid = 0; std::uint64_t last_use = 0; context c; };
-    std::vector<slot> slots_;
-    std::uint64_t clock_ = 0, hits_ = 0, misses_ = 0, evictions_ = 0;
+    lru_cache<std::uint16_t, context> cache_;
 };
 
 } // namespace iotwin::iommu

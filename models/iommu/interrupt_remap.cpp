@@ -10,8 +10,10 @@
 // GSTS.CFIS. A blocked message never reaches the interrupt controller: it is
 // recorded in the primary fault log (FI bits 63:48 = the index) unless the
 // entry's FPD suppresses it, and completed with Unsupported Request.
-// Every message reads its IRTE from memory: the model keeps no interrupt
-// entry cache, so an invalidation (queued descriptor 0x4) has nothing to drop.
+// The interrupt entry cache (`ir.entry_cache` entries) holds valid IRTEs
+// once read: software that changes an entry must invalidate it (queued
+// descriptor 0x4, global or index-selective), or the unit goes on using the
+// old one (VT-d 3.x 6.5.2.7).
 #include "models/iommu/interrupt_remap.h"
 
 #include <cstring>
@@ -120,12 +122,19 @@ void iommu::remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, s
         block_interrupt(gp, ext, fault_reason::ir_index_beyond_size, index, false, delay);
         return;
     }
-    const std::uint64_t at = (irta_ & vtd::irta::ADDR_MASK) + std::uint64_t(index) * 16;
     std::uint64_t lo = 0, hi = 0;
     delay += p_.lookup_latency;
-    if (!read_qword(at, lo, delay) || !read_qword(at + 8, hi, delay)) {
-        block_interrupt(gp, ext, fault_reason::ir_table_access, index, false, delay);
-        return;
+    if (const irte_words* cached = iec_.lookup(index)) {
+        lo = cached->lo;
+        hi = cached->hi;
+    } else {
+        const std::uint64_t at = (irta_ & vtd::irta::ADDR_MASK) + std::uint64_t(index) * 16;
+        if (!read_qword(at, lo, delay) || !read_qword(at + 8, hi, delay)) {
+            block_interrupt(gp, ext, fault_reason::ir_table_access, index, false, delay);
+            return;
+        }
+        // Only a valid entry is cached: one not present or with reserved bits is read again.
+        if ((lo & vtd::irte::P) && !irte_reserved(lo, hi)) iec_.insert(index, {lo, hi});
     }
     const irte e = irte::decode(lo, hi);
     // FPD suppresses the recording of 0x22, 0x24 and 0x26, which need the entry (VT-d 3.x 9.10).
@@ -150,10 +159,10 @@ void iommu::remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, s
 }
 
 void iommu::invalidate_interrupt_entries(bool global, unsigned index, unsigned index_mask) {
-    // No interrupt entry cache is kept (see above): nothing to drop.
-    (void)global;
-    (void)index;
-    (void)index_mask;
+    // Index-selective: the 2^IM entries of the naturally aligned block holding `index` (VT-d 3.x 6.5.2.7).
+    const unsigned shift = index_mask & 0x1f;
+    if (global) iec_.invalidate_all();
+    else iec_.drop_if([&](std::uint32_t i, const irte_words&) { return (i >> shift) == (index >> shift); });
     ++iec_invalidations_;
 }
 

@@ -64,6 +64,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
       ctx_(static_cast<unsigned>(p.context_cache_entries)), recorder_(static_cast<unsigned>(p.fault_records)),
       sm_ctx_(static_cast<unsigned>(p.context_cache_entries)), pasid_cache_(static_cast<unsigned>(p.pasid_cache_entries)),
       walk_pool_(static_cast<unsigned>(p.pending_misses), static_cast<unsigned>(p.walkers)) {
+    iec_ = lru_cache<std::uint32_t, irte_words>(static_cast<unsigned>(p.ir_entry_cache));
     in.register_b_transport(this, &iommu::b_transport);
     regs.register_b_transport(this, &iommu::regs_transport);
     in.register_get_direct_mem_ptr(this, &iommu::get_direct_mem_ptr);
@@ -248,7 +249,8 @@ void iommu::on_gcmd(std::uint64_t value) {
     if (value & vtd::gcmd::SIRTP) {
         irta_ = bank_.get(vtd::reg::IRTA, 8);
         gsts_ |= vtd::gsts::IRTPS;
-        invalidate_interrupt_entries(true, 0, 0);  // the model drops what it cached of the old table
+        // The interrupt entry cache keeps what it holds: software follows SIRTP
+        // with a global invalidation (VT-d 3.x 10.4.4), as Linux's qi_global_iec.
     }
     if (value & vtd::gcmd::IRE) gsts_ |= vtd::gsts::IRES;
     else gsts_ &= ~vtd::gsts::IRES;
@@ -291,6 +293,8 @@ void iommu::stats(stat_map& out) const {
     add_stat(out, n, "msi_compat_passed", msi_compat_passed_);
     add_stat(out, n, "msi_blocked", msi_blocked_);
     add_stat(out, n, "interrupt_entry_invalidations", iec_invalidations_);
+    add_stat(out, n, "interrupt_entry_cache_hits", iec_.hits());
+    add_stat(out, n, "interrupt_entry_cache_misses", iec_.misses());
     add_stat(out, n, "device_register_requests", device_register_requests_);
     add_stat(out, n, "context_invalidations", ctx_invalidations_);
     add_stat(out, n, "iotlb_invalidations", iotlb_invalidations_);

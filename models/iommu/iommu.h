@@ -60,6 +60,7 @@ struct iommu_params {
     bool interrupt_remapping = true;   // ECAP.IR: the unit remaps interrupts, and the host enables it
     bool ir_source_validation = true;  // the host's IRTEs verify the requester ID (SVT = 1), as Linux's set_msi_sid
     bool ir_compat_pass_through = false;  // GCMD.CFI as the host sets it: false blocks (Linux), true passes them
+    std::uint64_t ir_entry_cache = 64;    // interrupt entry cache: IRTEs held (fully associative, LRU); 0 none
     std::uint64_t domains = 65536;     // CAP.ND: domain IDs the unit supports (16, 64, 256 ... 65536); VFIO's IO spaces use DIDs from 0x8000
     bool fault_log_ratelimit = false;  // the host's fault handler prints through Linux's ratelimit
     sc_core::sc_time lookup_latency = sc_core::sc_time(2, sc_core::SC_NS);
@@ -101,8 +102,9 @@ struct iommu_params {
         v("interrupt_remapping", interrupt_remapping, "", "the unit remaps interrupts (ECAP.IR) and the host enables it: remappable-format MSIs through its table; VFIO's type1 asks for it");
         v("ir.source_validation", ir_source_validation, "", "the host's IRTEs verify the source ID of each MSI (SVT=1, SQ=0, the requester ID)");
         v("ir.compat_pass_through", ir_compat_pass_through, "", "compatibility-format MSIs while remapping is on: false blocks them (fault 0x25, as Linux leaves GCMD.CFI clear), true passes them unremapped (CFI)");
+        v("ir.entry_cache", ir_entry_cache, "entries", "interrupt entry cache: valid IRTEs the unit holds (fully associative, LRU) until an interrupt entry cache invalidation (queued descriptor 0x4) drops them; 0: every MSI reads its IRTE");
         v("fault_log.ratelimit", fault_log_ratelimit, "", "the host's DMAR fault handler logs through Linux's printk ratelimit (10 messages per 5 s, status lines included); records beyond it are cleared unlogged");
-        v("domains", domains, "domain IDs", "CAP.ND: the domain IDs the unit supports, a power of 4 times 16 (16 .. 65536); a context entry naming a larger DID is fault 0x3");
+        v("domains", domains, "domain IDs", "CAP.ND: the domain IDs the unit supports, a power of 4 times 16 (16 .. 65536); a context entry naming a larger DID is fault 0xB");
         v("latency.lookup", lookup_latency, "time", "context-cache and IOTLB lookup per request");
         v("latency.walk_step", walk_step_latency, "time", "page walker overhead per table level, besides the memory read");
         v("walkers", walkers, "walkers", "page walks in progress at once; a walker is busy for the whole walk (1..64)");
@@ -280,6 +282,9 @@ private:
     std::vector<fault_event> faults_;
     std::uint64_t translated_ = 0, untranslated_ = 0, blocked_ = 0, walks_ = 0, walk_reads_ = 0;
     std::uint64_t msi_remapped_ = 0, msi_compat_passed_ = 0, msi_blocked_ = 0, iec_invalidations_ = 0;
+    // The interrupt entry cache: the two quadwords of each valid IRTE, by index.
+    struct irte_words { std::uint64_t lo = 0, hi = 0; };
+    lru_cache<std::uint32_t, irte_words> iec_{0};
     device_tlb_port device_tlb_port_;
     struct device_tlb_invalidation { std::uint16_t sid; sc_core::sc_time sent; std::optional<sc_core::sc_time> completed; };
     std::vector<device_tlb_invalidation> device_tlb_invalidations_;  // since the last that all had completed

@@ -150,6 +150,54 @@ TEST(InterruptRemapping, TheEntryVerifiesTheRequesterId) {
     EXPECT_FALSE(iotwin::iommu::irte_reserved(e[0], e[1]));
 }
 
+// The interrupt entry cache: the unit keeps a valid IRTE once read, so
+// software must invalidate it after every change (the host does: globally
+// after SIRTP, for the entry after each bind, as Linux's qi_flush_iec). An
+// entry changed behind the unit's back keeps working until then.
+std::uint64_t irte_address(const scenario_run& t) {
+    sc_core::sc_time d;
+    std::uint64_t irta = 0;
+    t.pi->hypervisor->access(tlm::TLM_READ_COMMAND, 0xFED90000 + vtd::reg::IRTA, &irta, 8, d);
+    return irta & vtd::irta::ADDR_MASK;
+}
+
+// The victim's first MSI after its entry was cleared in memory, without an invalidation.
+bool remapped_after_clearing_the_entry(const scenario_run& t) {
+    sc_core::sc_time d;
+    const std::uint64_t zero[2] = {0, 0};
+    EXPECT_EQ(t.pi->hypervisor->write_machine(irte_address(t), zero, 16, d), 0);
+    const std::uint64_t before = stat(t, "iommu.msi_remapped");
+    t.pi->by_id.at("victim")->send_msi(0, d);
+    return stat(t, "iommu.msi_remapped") == before + 1;
+}
+
+TEST(InterruptRemapping, TheEntryCacheHoldsAnEntryUntilItIsInvalidated) {
+    scenario_run t(platform_yaml("interrupt_remapping: true") + msi_step("victim", "") + msi_step("victim", ""));
+    t.steps_ok();
+    EXPECT_EQ(stat(t, "iommu.interrupt_entry_cache_misses"), 1u);
+    EXPECT_EQ(stat(t, "iommu.interrupt_entry_cache_hits"), 1u);
+    // Global after SIRTP, then the bound entry's.
+    EXPECT_EQ(stat(t, "iommu.interrupt_entry_invalidations"), 2u);
+    EXPECT_TRUE(remapped_after_clearing_the_entry(t));  // stale, from the cache
+}
+
+TEST(InterruptRemapping, WithoutTheEntryCacheEveryMessageReadsItsEntry) {
+    scenario_run t(platform_yaml("interrupt_remapping: true, ir: { entry_cache: 0 }") + msi_step("victim", "") +
+                   msi_step("victim", ""));
+    t.steps_ok();
+    EXPECT_EQ(stat(t, "iommu.interrupt_entry_cache_hits"), 0u);
+    EXPECT_FALSE(remapped_after_clearing_the_entry(t));
+    ASSERT_FALSE(t.pi->iommu->faults().empty());
+    EXPECT_EQ(t.pi->iommu->faults().back().record.reason, vtd::fault_reason::ir_entry_not_present);
+}
+
+TEST(InterruptRemapping, NeedsQueuedInvalidationAsLinuxDoes) {
+    scenario_run t(platform_yaml("interrupt_remapping: true, queued_invalidation: false"));
+    t.steps_ok();
+    EXPECT_FALSE(t.pi->hypervisor->interrupt_remapping());
+    EXPECT_FALSE(t.pi->iommu->interrupt_remapping_enabled());
+}
+
 TEST(IrteSourceCheck, SqAndBusRange) {
     iotwin::iommu::irte e;
     e.svt = vtd::irte::svt::requester_id;
