@@ -76,13 +76,15 @@ bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
 
 bool iommu::fetch_context(std::uint16_t sid, context& c, fault_reason& why, sc_time& delay) {
     if (!(gsts_ & vtd::gsts::RTPS)) { why = fault_reason::root_table_invalid; return false; }
-    std::uint64_t root_lo, ctx_lo, ctx_hi;
-    if (!read_qword(root_table_ + (sid >> 8) * 16, root_lo, delay)) { why = fault_reason::root_table_invalid; return false; }
+    std::uint64_t root_lo, root_hi, ctx_lo, ctx_hi;
+    const std::uint64_t re = root_table_ + (sid >> 8) * 16;
+    if (!read_qword(re, root_lo, delay)) { why = fault_reason::root_table_invalid; return false; }
     if (!(root_lo & vtd::entry::P)) { why = fault_reason::root_not_present; return false; }
     const auto haw = static_cast<unsigned>(p_.address_width);
-    // Reserved fields of a present root entry: fault 0xA (VT-d 3.x 9.1). The
-    // walker reads the low quadword only, so the reserved high quadword is not checked.
-    if (root_lo & vtd::entry::root_reserved_lo(haw)) { why = fault_reason::reserved_root; return false; }
+    // Reserved fields of a present root entry, the whole high quadword
+    // included (legacy mode): fault 0xA (VT-d 3.x 9.1).
+    if (!read_qword(re + 8, root_hi, delay)) { why = fault_reason::root_table_invalid; return false; }
+    if ((root_lo & vtd::entry::root_reserved_lo(haw)) || root_hi) { why = fault_reason::reserved_root; return false; }
     const std::uint64_t ce = (root_lo & vtd::entry::ADDR_MASK) + (sid & 0xff) * 16;
     // An error reading the context entry through CTP is 0x9 (appendix A).
     if (!read_qword(ce, ctx_lo, delay) || !read_qword(ce + 8, ctx_hi, delay)) {

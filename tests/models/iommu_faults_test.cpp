@@ -87,6 +87,12 @@ TEST_F(faults_test, ReservedBitsInTheRootEntryAreReasonA) {
     expect_blocked_both_ways(0x5000, fault_reason::reserved_root);
     poke64(re, peek64(re) & ~(1ull << 50));
     ASSERT_TRUE(dma_write(0x5000, 2).ok());
+    // The high quadword is reserved in legacy mode (the upper context-table pointer of scalable mode).
+    poke64(re + 8, 1ull << 12 | 1);
+    write_reg64(reg::CCMD, vtd::ccmd::ICC | 1ull << vtd::ccmd::CIRG_SHIFT);
+    expect_blocked_both_ways(0x5000, fault_reason::reserved_root);
+    poke64(re + 8, 0);
+    ASSERT_TRUE(dma_write(0x5000, 3).ok());
 }
 
 TEST_F(faults_test, ReservedBitsInTheContextEntryAreReasonB) {
