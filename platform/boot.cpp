@@ -115,6 +115,15 @@ std::map<std::string, enumerated_function> boot_platform(const scenario& s, plat
             throw input_error(dd.pos, "domain '" + dd.name + "': cannot allocate " + std::to_string(dd.memory >> 20) + "MiB (" + errno_name(-id) + ")");
     }
     enable_ats(s, pi, en, d);
+    // Where a function's MSIs cannot carry its own requester ID (behind a
+    // bridge that takes ownership), the host's IRTEs verify what they carry.
+    // (The host's IRTEs name requester IDs of segment 0, the one its IOMMU serves.)
+    for (std::size_t i = 0; i < pi.topo.functions.size(); ++i) {
+        if (pi.topo.functions[i].segment != 0) continue;
+        const auto src = pi.topo.msi_source_of(static_cast<int>(i));
+        const std::uint16_t rid = pi.topo.functions[i].bdf.rid();
+        if (src.bus_range || src.sid != rid) h.set_msi_source(rid, src.bus_range, src.sid);
+    }
     // A device gets context entries for every requester ID its DMA can carry
     // (its own and the aliases bridges above it give it), as Linux and Xen do.
     auto assign = [&](const std::string& dev, const domain_desc& dd, const source_pos& pos) {

@@ -311,13 +311,13 @@ topology build_topology(const platform_desc& p) {
     return t;
 }
 
-std::vector<std::uint16_t> topology::dma_aliases(int i) const {
+std::vector<std::pair<int, std::uint16_t>> topology::dma_alias_calls(int i) const {
     // pci_for_each_dma_alias(): the function, its quirk aliases on its bus,
     // then every bridge above that takes ownership of its requests.
     const topo_function& f = functions[i];
-    std::vector<std::uint16_t> out{f.bdf.rid()};
+    std::vector<std::pair<int, std::uint16_t>> out{{i, f.bdf.rid()}};
     for (unsigned d = 0; d < 256; ++d)
-        if (f.dma_alias.test(d)) out.push_back(static_cast<std::uint16_t>(f.bdf.bus << 8 | d));
+        if (f.dma_alias.test(d)) out.emplace_back(i, static_cast<std::uint16_t>(f.bdf.bus << 8 | d));
     for (int b = f.parent; b >= 0; b = functions[b].parent) {
         const topo_function& br = functions[b];
         if (br.xlate_root) break;
@@ -325,9 +325,35 @@ std::vector<std::uint16_t> topology::dma_aliases(int i) const {
         // A PCIe-to-PCI bridge (or a conventional one with the PCIe bridge
         // alias quirk) uses its secondary bus number with devfn 0.
         const bool secondary_alias = br.pcie_type ? *br.pcie_type == pci::port_type::pcie_to_pci_bridge : br.pcie_bridge_alias;
-        out.push_back(secondary_alias ? static_cast<std::uint16_t>(br.secondary << 8) : br.bdf.rid());
+        out.emplace_back(b, secondary_alias ? static_cast<std::uint16_t>(br.secondary << 8) : br.bdf.rid());
     }
     return out;
+}
+
+std::vector<std::uint16_t> topology::dma_aliases(int i) const {
+    std::vector<std::uint16_t> out;
+    for (const auto& [dev, alias] : dma_alias_calls(i)) out.push_back(alias);
+    return out;
+}
+
+topology::msi_source topology::msi_source_of(int i) const {
+    const auto calls = dma_alias_calls(i);
+    // set_msi_sid_cb counts the calls, and those whose alias is on the bus of the alias before it.
+    std::size_t busmatch = 0;
+    for (std::size_t k = 0; k < calls.size(); ++k)
+        if (k == 0 || (calls[k].second >> 8) == (calls[k - 1].second >> 8)) ++busmatch;
+    const std::uint8_t bus = functions[i].bdf.bus;
+    const auto [last_dev, last_alias] = calls.back();
+    const auto alias_bus = static_cast<std::uint8_t>(last_alias >> 8);
+    const std::uint8_t last_dev_bus = functions[last_dev].bdf.bus;
+    // A topology alias on another bus than its device (a PCIe-to-PCI bridge's
+    // secondary bus): only the bus range can be verified.
+    if (alias_bus != last_dev_bus) return {true, static_cast<std::uint16_t>(alias_bus << 8 | bus)};
+    // Several aliases, all on one bus (quirk proxies): the bus.
+    if (calls.size() >= 2 && busmatch == calls.size()) return {true, static_cast<std::uint16_t>(bus << 8 | bus)};
+    // A bridge's own requester ID on another bus: that ID.
+    if (last_dev_bus != bus) return {false, last_alias};
+    return {false, functions[i].bdf.rid()};
 }
 
 } // namespace iotwin::platform

@@ -92,6 +92,16 @@ struct topology {
     const topo_function& at(const std::string& id) const { return functions[by_id.at(id)]; }
     // Requester IDs the IOMMU may see for DMA from function i (pci_for_each_dma_alias order).
     std::vector<std::uint16_t> dma_aliases(int i) const;
+    // pci_for_each_dma_alias's calls for function i: the device each alias
+    // belongs to (the function or a bridge above it) and the alias.
+    std::vector<std::pair<int, std::uint16_t>> dma_alias_calls(int i) const;
+    // How an IRTE for function i's MSIs verifies their source, as Linux 6.1's
+    // set_msi_sid decides from those calls: SVT 1 with the requester ID to
+    // match (the function's own, or a bridge's alias on another bus), or
+    // SVT 2 with a bus range (start bus in SID 15:8, end bus in 7:0), where
+    // only the bus can be known (behind a PCIe-to-PCI bridge).
+    struct msi_source { bool bus_range = false; std::uint16_t sid = 0; };
+    msi_source msi_source_of(int i) const;
 };
 
 // Throws input_error when the hierarchy cannot be numbered (bus numbers run

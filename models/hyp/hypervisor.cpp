@@ -402,11 +402,14 @@ std::optional<hypervisor::msi_binding> hypervisor::bind_msi(domid_t dom, unsigne
                 e.present = true;
                 e.vector = static_cast<std::uint8_t>(base + i);
                 e.destination = static_cast<std::uint8_t>(dom);
-                // set_msi_sid (Linux 6.1 irq_remapping.c): verify the requester ID, all 16 bits.
+                // set_msi_sid (Linux 6.1 irq_remapping.c): verify the requester ID,
+                // all 16 bits, or behind a bridge the alias or bus range it gives.
                 if (source_id && p_.ir_source_validation) {
-                    e.svt = vtd::irte::svt::requester_id;
+                    const auto alias = msi_sources_.find(*source_id);
+                    const bool bus_range = alias != msi_sources_.end() && alias->second.first;
+                    e.svt = bus_range ? vtd::irte::svt::bus_range : vtd::irte::svt::requester_id;
                     e.sq = 0;
-                    e.sid = *source_id;
+                    e.sid = alias != msi_sources_.end() ? alias->second.second : *source_id;
                 }
                 write_irte(index + i, e.lo(), e.hi());
                 irte_used_[index + i] = true;

@@ -288,6 +288,12 @@ public:
     // remappable format; `source_id` is the function that will send it, which
     // the IRTE verifies (as Linux's set_msi_sid); none: no verification.
     std::optional<msi_binding> bind_msi(domid_t dom, unsigned count = 1, std::optional<std::uint16_t> source_id = std::nullopt);
+    // How the IRTEs of the function with requester ID `rid` verify the source
+    // of its MSIs, where it is not its own requester ID (Linux's set_msi_sid
+    // for a function behind a bridge that takes ownership of its requests):
+    // a bus range (SVT 2, `sid` = start bus << 8 | end bus) or another
+    // requester ID (SVT 1). The platform tells it at boot from the topology.
+    void set_msi_source(std::uint16_t rid, bool bus_range, std::uint16_t sid) { msi_sources_[rid] = {bus_range, sid}; }
     // Frees a vector bind_msi gave (pci_free_irq_vectors), and its IRTE.
     // Nothing for a vector not bound to a domain.
     void unbind_msi(std::uint8_t vector);
@@ -375,6 +381,7 @@ private:
     std::uint64_t ir_table_ = 0;               // the interrupt remapping table (machine address), 0: off
     std::vector<bool> irte_used_;
     std::map<std::uint8_t, std::pair<std::uint16_t, std::uint8_t>> vector_irte_;  // vector -> (IRTE index, message number in its block)
+    std::map<std::uint16_t, std::pair<bool, std::uint16_t>> msi_sources_;  // set_msi_source: rid -> (bus range, SID)
     std::map<std::uint8_t, msi_binding> vector_message_;  // vector -> the message bind_msi gave its block
 
     hypervisor_params p_;

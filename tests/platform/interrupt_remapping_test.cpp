@@ -198,6 +198,43 @@ TEST(InterruptRemapping, NeedsQueuedInvalidationAsLinuxDoes) {
     EXPECT_FALSE(t.pi->iommu->interrupt_remapping_enabled());
 }
 
+// A conventional device behind a PCIe-to-PCI bridge: its MSIs carry the
+// bridge's alias (secondary bus, 00.0), so the host's IRTE can only verify
+// the bus (Linux 6.1 set_msi_sid: SVT 2, start bus = the alias's, end bus =
+// the device's). Its own message is delivered; a device elsewhere naming the
+// same entry is blocked (26h).
+TEST(InterruptRemapping, BehindAPcieToPciBridgeTheEntryVerifiesTheBus) {
+    const std::string yaml = "name: ir-bridge\nseed: 1\nplatform:\n  memory: 2GiB\n"
+                             "  iommu: { interrupt_remapping: true }\n"
+                             "  pcie:\n"
+                             "    - { id: rp1, type: root_port, children: [ { id: evil, type: endpoint, model: scripted } ] }\n"
+                             "    - { id: rp2, type: root_port, children: [ { id: br, type: pcie_pci_bridge, children: [\n"
+                             "        { id: legacy, type: pci_device, at: \"01.0\", model: dma_engine } ] } ] }\n"
+                             "domains:\n"
+                             "  - { name: dom0, privileged: true, memory: 512MiB }\n"
+                             "  - { name: guest1, memory: 256MiB, devices: [evil] }\n"
+                             "  - { name: guest2, memory: 256MiB, devices: [legacy] }\n"
+                             "steps:\n"
+                             "  - { do: pci.enable_msi, as: guest2, args: { device: legacy }, save: msi }\n"
+                             "  - { do: pci.set_master, as: guest2, args: { device: legacy } }\n"
+                             "  - { do: pci.set_master, as: guest1, args: { device: evil } }\n"
+                             "  - { do: device.msi, device: legacy }\n"
+                             "  - { do: device.msi, device: evil, args: { address: $msi.address_lo, data: $msi.data } }\n";
+    scenario_run t(yaml);
+    EXPECT_EQ(t.result(3).at("delivered"), iotwin::platform::json::array({"guest2"}));
+    EXPECT_EQ(t.result(4).at("delivered"), iotwin::platform::json::array({"hypervisor"}));  // the fault event only
+    EXPECT_EQ(t.result(4).at("fault"), true);
+    ASSERT_FALSE(t.pi->iommu->faults().empty());
+    EXPECT_EQ(t.pi->iommu->faults().back().record.reason, vtd::fault_reason::ir_source_id_invalid);
+    sc_core::sc_time d;
+    std::uint64_t e[2] = {0, 0};
+    ASSERT_EQ(t.pi->hypervisor->read_machine(irte_address(t), e, 16, d), 0);
+    const auto x = iotwin::iommu::irte::decode(e[0], e[1]);
+    const std::uint8_t secondary = t.pi->by_id.at("legacy")->bdf().bus;
+    EXPECT_EQ(x.svt, vtd::irte::svt::bus_range);
+    EXPECT_EQ(x.sid, secondary << 8 | secondary);
+}
+
 TEST(IrteSourceCheck, SqAndBusRange) {
     iotwin::iommu::irte e;
     e.svt = vtd::irte::svt::requester_id;
