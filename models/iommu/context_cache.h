@@ -3,9 +3,9 @@
 // domain or per source ID as the VT-d context-cache invalidation command says.
 // A plain class, unit-tested on its own.
 #pragma once
-#include "models/iommu/lru_cache.h"
 #include <cstdint>
-#include <vector>
+
+#include "models/iommu/lru_cache.h"
 
 namespace iotwin::iommu {
 

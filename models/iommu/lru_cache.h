@@ -1,5 +1,6 @@
 // A small fully associative cache with least-recently-used replacement, as
-// the IOMMU's context cache and interrupt entry cache are: a fixed number of
+// the IOMMU's context caches (legacy and scalable mode), PASID cache and
+// interrupt entry cache are: a fixed number of
 // slots that never move (a pointer from lookup stays valid until the slot is
 // refilled), and counters for hits, misses and evictions.
 #pragma once

@@ -7,7 +7,8 @@
 // Source: Intel VT-d Architecture Specification rev. 3.x, 6.2.1-6.2.2, 9.4-9.6.
 #pragma once
 #include <cstdint>
-#include <vector>
+
+#include "models/iommu/lru_cache.h"
 
 namespace iotwin::iommu {
 
@@ -30,75 +31,39 @@ struct pasid_entry {
     unsigned aw = 0;
 };
 
-// The fully associative LRU store both caches share: Key is compared with ==.
-template <class Key, class Value> class lru_store {
-public:
-    explicit lru_store(unsigned entries) : slots_(entries ? entries : 1) {}
-    const Value* lookup(const Key& k) {
-        for (slot& s : slots_)
-            if (s.valid && s.key == k) {
-                s.last_use = ++clock_;
-                ++hits_;
-                return &s.value;
-            }
-        ++misses_;
-        return nullptr;
-    }
-    void insert(const Key& k, const Value& v) {
-        slot* victim = &slots_[0];
-        for (slot& s : slots_) {
-            if (s.valid && s.key == k) { victim = &s; break; }
-            if (!s.valid) { if (victim->valid) victim = &s; continue; }
-            if (victim->valid && s.last_use < victim->last_use) victim = &s;
-        }
-        *victim = {true, k, v, ++clock_};
-    }
-    template <class Pred> void invalidate_if(Pred p) {
-        for (slot& s : slots_)
-            if (s.valid && p(s.key, s.value)) s.valid = false;
-    }
-    std::uint64_t hits() const { return hits_; }
-    std::uint64_t misses() const { return misses_; }
-
-private:
-    struct slot { bool valid = false; Key key{}; Value value{}; std::uint64_t last_use = 0; };
-    std::vector<slot> slots_;
-    std::uint64_t clock_ = 0, hits_ = 0, misses_ = 0;
-};
-
 class sm_context_cache {
 public:
-    explicit sm_context_cache(unsigned entries) : store_(entries) {}
+    explicit sm_context_cache(unsigned entries) : store_(entries ? entries : 1) {}
     const sm_context* lookup(std::uint16_t sid) { return store_.lookup(sid); }
     void insert(std::uint16_t sid, const sm_context& c) { store_.insert(sid, c); }
-    void invalidate_all() { store_.invalidate_if([](std::uint16_t, const sm_context&) { return true; }); }
+    void invalidate_all() { store_.drop_if([](std::uint16_t, const sm_context&) { return true; }); }
     void invalidate_device(std::uint16_t sid) {
-        store_.invalidate_if([sid](std::uint16_t k, const sm_context&) { return k == sid; });
+        store_.drop_if([sid](std::uint16_t k, const sm_context&) { return k == sid; });
     }
     std::uint64_t hits() const { return store_.hits(); }
     std::uint64_t misses() const { return store_.misses(); }
 
 private:
-    lru_store<std::uint16_t, sm_context> store_;
+    lru_cache<std::uint16_t, sm_context> store_;
 };
 
 class pasid_cache {
 public:
-    explicit pasid_cache(unsigned entries) : store_(entries) {}
+    explicit pasid_cache(unsigned entries) : store_(entries ? entries : 1) {}
     const pasid_entry* lookup(std::uint16_t sid, std::uint32_t pasid) { return store_.lookup({sid, pasid}); }
     void insert(std::uint16_t sid, std::uint32_t pasid, const pasid_entry& e) { store_.insert({sid, pasid}, e); }
-    void invalidate_all() { store_.invalidate_if([](const key&, const pasid_entry&) { return true; }); }
+    void invalidate_all() { store_.drop_if([](const key&, const pasid_entry&) { return true; }); }
     // Domain-selective (granularity 00 of descriptor 0x7).
     void invalidate_domain(std::uint16_t did) {
-        store_.invalidate_if([did](const key&, const pasid_entry& e) { return e.did == did; });
+        store_.drop_if([did](const key&, const pasid_entry& e) { return e.did == did; });
     }
     // PASID-selective-within-domain (granularity 01).
     void invalidate_pasid(std::uint16_t did, std::uint32_t pasid) {
-        store_.invalidate_if([did, pasid](const key& k, const pasid_entry& e) { return e.did == did && k.pasid == pasid; });
+        store_.drop_if([did, pasid](const key& k, const pasid_entry& e) { return e.did == did && k.pasid == pasid; });
     }
     // Every PASID of one source ID (what a device-selective context-cache invalidation implies).
     void invalidate_device(std::uint16_t sid) {
-        store_.invalidate_if([sid](const key& k, const pasid_entry&) { return k.sid == sid; });
+        store_.drop_if([sid](const key& k, const pasid_entry&) { return k.sid == sid; });
     }
     std::uint64_t hits() const { return store_.hits(); }
     std::uint64_t misses() const { return store_.misses(); }
@@ -109,7 +74,7 @@ private:
         std::uint32_t pasid = 0;
         bool operator==(const key& o) const { return sid == o.sid && pasid == o.pasid; }
     };
-    lru_store<key, pasid_entry> store_;
+    lru_cache<key, pasid_entry> store_;
 };
 
 } // namespace iotwin::iommu
