@@ -18,8 +18,10 @@ memory::memory(sc_module_name name, const memory_params& p)
     data_ = static_cast<std::uint8_t*>(m);
     if (p_.regions.empty()) p_.regions.push_back({0, p_.size});
     const auto pow2 = [](std::uint64_t x) { return x && (x & (x - 1)) == 0; };
-    pow2_ = pow2(p_.interleave) && pow2(channels_.size());
-    if (pow2_) block_shift_ = static_cast<unsigned>(__builtin_ctzll(p_.interleave));
+    block_pow2_ = pow2(p_.interleave);
+    if (block_pow2_) block_shift_ = static_cast<unsigned>(__builtin_ctzll(p_.interleave));
+    if (pow2(channels_.size())) channel_mask_ = channels_.size() - 1;
+    else channel_magic_ = ~std::uint64_t(0) / channels_.size() + 1;
     socket.register_b_transport(this, &memory::b_transport);
     socket.register_get_direct_mem_ptr(this, &memory::get_direct_mem_ptr);
     socket.register_transport_dbg(this, &memory::transport_dbg);
@@ -84,8 +86,13 @@ sc_time memory::transfer_time(std::uint64_t bytes) {
 // `delay` on; the access is done when the last of them is.
 void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
     const sc_time now = sim_now(), start = now + delay;
-    sc_time end = start;
     const std::uint64_t block = p_.interleave;
+    // A TLP's payload rarely crosses a block: one channel, no loop.
+    if (block_offset(addr) + len <= block) {
+        delay = channels_[channel_of(addr)].occupy(start, transfer_time(len), now) - now;
+        return;
+    }
+    sc_time end = start;
     for (std::uint64_t a = addr; a < addr + len;) {
         const std::uint64_t n = std::min(addr + len - a, block - block_offset(a));
         timed_resource& ch = channels_[channel_of(a)];
@@ -95,11 +102,16 @@ void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
     delay = end - now;
 }
 
-// Block size and channel count are powers of two on real controllers: masks
-// and shifts then, divisions otherwise.
-std::uint64_t memory::block_offset(std::uint64_t a) const { return pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
+std::uint64_t memory::block_offset(std::uint64_t a) const { return block_pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
 std::size_t memory::channel_of(std::uint64_t a) const {
-    return static_cast<std::size_t>(pow2_ ? (a >> block_shift_) & (channels_.size() - 1) : a / p_.interleave % channels_.size());
+    const std::uint64_t b = block_pow2_ ? a >> block_shift_ : a / p_.interleave;
+    if (!channel_magic_) return static_cast<std::size_t>(b & channel_mask_);
+    // b mod channels by multiplication (Lemire, Kaser and Kurz, "Faster
+    // remainder by direct computation", 2019): exact for 32-bit dividends.
+    if (b >> 32) return static_cast<std::size_t>(b % channels_.size());
+    __extension__ using u128 = unsigned __int128;
+    const std::uint64_t low = channel_magic_ * b;
+    return static_cast<std::size_t>((static_cast<u128>(low) * channels_.size()) >> 64);
 }
 
 // Byte enables and streaming width honoured as the LRM defines them (IEEE

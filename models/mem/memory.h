@@ -95,8 +95,14 @@ private:
     double ns_per_byte_;
     ns_time ns_;
     std::vector<timed_resource> channels_;
-    bool pow2_ = false;        // interleave and channel count both powers of two
-    unsigned block_shift_ = 0; // log2(interleave) when pow2_
+    // Interleave decoding without a division per access (a 64-bit divide
+    // costs as much as the rest of the memory's work): the interleave is a
+    // power of two on every controller (the loader requires it), the channel
+    // count often is not (six on a two-socket Xeon).
+    bool block_pow2_ = false;           // interleave a power of two
+    unsigned block_shift_ = 0;          // log2(interleave) when block_pow2_
+    std::uint64_t channel_mask_ = 0;    // channels - 1 when the count is a power of two
+    std::uint64_t channel_magic_ = 0;   // ceil(2^64 / channels) otherwise (exact modulo of 32-bit block numbers)
     std::uint64_t last_bytes_ = 0;          // the last transfer size converted, and its time
     sc_core::sc_time last_time_ = sc_core::SC_ZERO_TIME;
     std::vector<observer> observers_;

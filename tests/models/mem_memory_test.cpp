@@ -172,6 +172,31 @@ TEST_F(memory_channels_test, OnlyRequestsOnTheSameChannelQueue) {
     EXPECT_EQ(c, sc_time(80 + 512, SC_NS));
 }
 
+// Six channels, as a two-socket Xeon has: a count that is not a power of two.
+class memory_six_channels_test : public memory_test {
+protected:
+    void SetUp() override {
+        memory_params p = small();
+        p.channels = 6;
+        p.interleave = 256;
+        build(p);
+    }
+};
+
+TEST_F(memory_six_channels_test, BlocksGoToTheirBlockNumberModuloSix) {
+    std::vector<std::uint8_t> buf(256);
+    // Block b is on channel b mod 6: a block on the channel of one booked
+    // first waits for it, any other does not.
+    for (std::uint64_t b : {1ull, 5ull, 6ull, 11ull, 12ull, 4099ull, 65537ull}) {
+        sc_time first = sc_time(100 * b, SC_US), same = first, other = first;
+        ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, b * 256, buf.data(), 256, first), tlm::TLM_OK_RESPONSE);
+        ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, (b + 6) * 256, buf.data(), 256, same), tlm::TLM_OK_RESPONSE);
+        ASSERT_EQ(cpu->access(tlm::TLM_READ_COMMAND, (b + 7) * 256, buf.data(), 256, other), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(same - first, sc_time(256, SC_NS)) << "block " << b;
+        EXPECT_EQ(other, first) << "block " << b;
+    }
+}
+
 TEST_F(memory_test, AccessOutsideRamIsAnAddressError) {
     std::uint64_t v = 0x77;
     EXPECT_EQ(cpu->write64(64 * MiB, v), tlm::TLM_ADDRESS_ERROR_RESPONSE);
