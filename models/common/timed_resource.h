@@ -43,15 +43,17 @@ public:
             // Back-to-back work is one interval, so a stream keeps the calendar short.
             if (arrival == last.end) {
                 last.end += busy;
-                if (busy_.size() - head_ > 1) prune(now);
                 return last.end;
             }
-            // Its one past interval is overwritten: what dropping it and appending would leave.
-            if (busy_.size() - head_ == 1 && last.end < now) {
-                last = {arrival, arrival + busy};
-                return last.end;
+            // Everything booked is past (no request arrives before the
+            // global time): the calendar starts again. Else what is past
+            // is dropped once it is worth a pass over it.
+            if (last.end < now) {
+                busy_.clear();
+                head_ = 0;
+            } else if (busy_.size() - head_ >= prune_batch) {
+                prune(now);
             }
-            prune(now);
             busy_.push_back({arrival, arrival + busy});
             return busy_.back().end;
         }
@@ -97,6 +99,9 @@ public:
 
 private:
     struct interval { sc_core::sc_time start, end; };
+    // Intervals booked in order before the past ones among them are dropped
+    // (they cost nothing but memory until then: a search skips them).
+    static constexpr std::size_t prune_batch = 16;
     // A request that arrives before the end of what is booked (timed_resource.cpp).
     sc_core::sc_time occupy_out_of_order(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now);
     using iterator = std::vector<interval>::iterator;

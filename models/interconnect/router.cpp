@@ -38,6 +38,17 @@ int router::decode(std::uint64_t addr, std::uint64_t len, bool* host_only) const
 
 void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
     ++requests_;
+    // A stream's next request, in a range every initiator may reach: the
+    // range decoded last, taken without a call.
+    if (last_ < map_.size()) {
+        const auto& [range, target] = map_[last_];
+        const std::uint64_t len = gp.get_data_length();
+        if (!range.host_only && range.contains(gp.get_address(), len ? len : 1)) {
+            delay += p_.latency;
+            out[target]->b_transport(gp, delay);
+            return;
+        }
+    }
     bool host_only = false;
     const int t = decode(gp.get_address(), gp.get_data_length(), &host_only);
     if (t >= 0 && !host_only) {  // a range every initiator may reach: the common case

@@ -46,7 +46,7 @@ void iommu::ats_request(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_ti
         // does; nobody answers a Translation Request.
         if (ext.at == pcie::address_type::translated) {
             ++untranslated_;
-            forward(gp, delay);
+            forward(gp, ext, delay);
         } else {
             pcie::complete(gp, &ext, pcie::completion::UR);
         }
@@ -74,7 +74,7 @@ void iommu::ats_request(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_ti
         ++translated_passed_;
         ++translated_;
         ext.passed_iommu = false;
-        forward(gp, delay);
+        forward(gp, ext, delay);
         return;
     }
     // A Translation Request is a read; its length asks for that many 8-byte

@@ -87,14 +87,14 @@ void iommu::block_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, f
 void iommu::remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_time& delay) {
     if (!interrupt_remapping_enabled()) {
         ++msi_forwarded_;
-        forward(gp, delay);
+        forward(gp, ext, delay);
         return;
     }
     const std::uint64_t a = gp.get_address();
     // Only a DWORD write is an interrupt request; anything else goes on to
     // the interrupt controller, which answers it as malformed.
     if (gp.get_data_length() != 4 || !gp.get_data_ptr() || gp.get_byte_enable_ptr()) {
-        forward(gp, delay);
+        forward(gp, ext, delay);
         return;
     }
     std::uint32_t data;
@@ -102,7 +102,7 @@ void iommu::remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, s
     if (!(a & vtd::msi::REMAPPABLE)) {
         if (gsts_ & vtd::gsts::CFIS) {
             ++msi_compat_passed_;
-            forward(gp, delay);
+            forward(gp, ext, delay);
             return;
         }
         block_interrupt(gp, ext, fault_reason::ir_compatibility_blocked, 0, false, delay);
@@ -153,7 +153,7 @@ void iommu::remap_interrupt(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, s
     gp.set_address(out_addr);
     gp.set_data_ptr(reinterpret_cast<unsigned char*>(&out_data));
     ++msi_remapped_;
-    forward(gp, delay);
+    forward(gp, ext, delay);
     gp.set_data_ptr(device_data);
     gp.set_address(a);
 }

@@ -100,13 +100,12 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
 
 // ---- translation -----------------------------------------------------------
 
-void iommu::forward(tlm::tlm_generic_payload& gp, sc_time& delay) {
+void iommu::forward(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_time& delay) {
     mem_out->b_transport(gp, delay);
     // Memory's hint that it grants DMI is not the IOMMU's: b_transport sets
     // it again for the translated pages get_direct_mem_ptr would grant.
     gp.set_dmi_allowed(false);
-    if (auto* ext = gp.get_extension<pcie::pcie_ext>(); ext && ext->status == pcie::completion::SC)
-        ext->status = pcie::completion_of(gp.get_response_status());
+    if (ext.status == pcie::completion::SC && !gp.is_response_ok()) ext.status = pcie::completion_of(gp.get_response_status());
 }
 
 void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -128,7 +127,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     }
     if (!translation_enabled()) {
         ++untranslated_;
-        forward(gp, delay);
+        forward(gp, *ext, delay);
         return;
     }
     ext->passed_iommu = true;
@@ -148,7 +147,6 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
         o.reason = fault_reason::sm_ttm0_request_with_pasid;
     } else {
         o = translate(ext->requester_id, iova, write, delay);
-        check_evictions();
     }
     // A translation whose output falls in the interrupt address range is
     // blocked (fault 0xE, VT-d 3.x 3.14 and appendix A): DMA may never reach
@@ -171,7 +169,7 @@ void iommu::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     ++translated_;
     if (o.pass_through) ext->passed_iommu = false;
     gp.set_address(o.t.frame << 12 | (iova & 0xfff));
-    forward(gp, delay);
+    forward(gp, *ext, delay);
     gp.set_address(iova);
     if (!o.pass_through && gp.is_response_ok()) gp.set_dmi_allowed(true);
 }

@@ -196,7 +196,7 @@ private:
                          bool fpd, sc_core::sc_time& delay);
     // Passes a request on to the system side, whose targets answer in TLM
     // terms only: the completion status follows their response.
-    void forward(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
+    void forward(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_core::sc_time& delay);
 
     std::uint64_t reg_read(std::uint32_t off, unsigned len) const;
     void reg_write(std::uint32_t off, unsigned len, std::uint64_t v);

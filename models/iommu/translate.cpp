@@ -55,6 +55,8 @@ iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool writ
         }
         // One entry for the whole page the walk found, superpages included.
         tlb_.insert(walked.did, no_pasid, page, o.t, order);
+        // Only a fill evicts: a DMI grant over what it evicted goes now.
+        check_evictions();
     }
     if (write ? !o.t.write : !o.t.read) {
         o.ok = false;
