@@ -62,8 +62,10 @@ struct bench_twin {
             throw std::runtime_error("iommu_map failed");
         local = d;
     }
+    // The quantum, read once (as a device thread's quantum keeper holds it).
+    const sc_core::sc_time quantum = tlm::tlm_global_quantum::instance().get();
     void keep_quantum() {
-        if (local < tlm::tlm_global_quantum::instance().get()) return;
+        if (local < quantum) return;
         sc_core::sc_start(local);
         local = sc_core::SC_ZERO_TIME;
     }
