@@ -138,16 +138,19 @@ TEST_F(memory_test, ConcurrentRequestsQueueOnTheChannel) {
     EXPECT_EQ(d2, sc_time(1088, SC_NS));
 }
 
-// Four channels interleaved every 256 bytes.
-class memory_channels_test : public memory_test {
+// `Channels` channels interleaved every 256 bytes.
+template <unsigned Channels> class memory_interleaved_test : public memory_test {
 protected:
     void SetUp() override {
         memory_params p = small();
-        p.channels = 4;
+        p.channels = Channels;
         p.interleave = 256;
         build(p);
     }
 };
+using memory_channels_test = memory_interleaved_test<4>;
+// Six, as a two-socket Xeon has: a count that is not a power of two.
+using memory_six_channels_test = memory_interleaved_test<6>;
 
 TEST_F(memory_channels_test, AnAccessSpreadsOverTheChannelsItsAddressesInterleaveTo) {
     std::vector<std::uint8_t> buf(1024);
@@ -171,17 +174,6 @@ TEST_F(memory_channels_test, OnlyRequestsOnTheSameChannelQueue) {
     EXPECT_EQ(b, sc_time(80 + 256, SC_NS));
     EXPECT_EQ(c, sc_time(80 + 512, SC_NS));
 }
-
-// Six channels, as a two-socket Xeon has: a count that is not a power of two.
-class memory_six_channels_test : public memory_test {
-protected:
-    void SetUp() override {
-        memory_params p = small();
-        p.channels = 6;
-        p.interleave = 256;
-        build(p);
-    }
-};
 
 TEST_F(memory_six_channels_test, BlocksGoToTheirBlockNumberModuloSix) {
     std::vector<std::uint8_t> buf(256);
