@@ -34,16 +34,6 @@ std::uint64_t iotlb::array::next_random() {
     return rng_;
 }
 
-iotlb::way* iotlb::array::find(std::uint16_t did, std::uint32_t pasid, std::uint64_t vpn, unsigned order) {
-    way* s = set_of(vpn);
-    for (unsigned i = 0; i < assoc_; ++i)
-        if (s[i].valid && s[i].order == order && s[i].vpn == vpn && s[i].did == did && s[i].pasid == pasid) {
-            if (policy_ == replacement::lru) s[i].stamp = ++clock_;
-            return &s[i];
-        }
-    return nullptr;
-}
-
 bool iotlb::array::put(const way& w) {
     way* s = set_of(w.vpn);
     way* victim = nullptr;
@@ -78,10 +68,10 @@ iotlb::iotlb(const iotlb_config& c)
 
 iotlb::iotlb(unsigned entries, unsigned ways) : iotlb(iotlb_config{entries, ways, replacement::lru, 1, 0, 4}) {}
 
-const translation* iotlb::lookup(std::uint16_t did, std::uint32_t pasid, std::uint64_t page) {
-    // Every page size the IOTLB may hold the page at: the walk decides the
-    // size, so a lookup cannot know it in advance.
-    for (const unsigned order : {order_4k, order_2m, order_1g}) {
+const translation* iotlb::lookup_superpage(std::uint16_t did, std::uint32_t pasid, std::uint64_t page) {
+    // Every other page size the IOTLB may hold the page at: the walk decides
+    // the size, so a lookup cannot know it in advance.
+    for (const unsigned order : {order_2m, order_1g}) {
         if (way* w = array_for(order).find(did, pasid, page >> order, order)) {
             ++hits_;
             out_ = {w->frame + (page & ((std::uint64_t(1) << order) - 1)), w->read, w->write};

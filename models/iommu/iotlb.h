@@ -51,7 +51,16 @@ public:
 
     // The translation of 4 KiB page `page`, from an entry of any size that
     // covers it. The pointer is valid until the next call.
-    const translation* lookup(std::uint16_t did, std::uint32_t pasid, std::uint64_t page);
+    // Inline for the common hit, a 4 KiB entry; superpage entries and the
+    // miss out of line.
+    const translation* lookup(std::uint16_t did, std::uint32_t pasid, std::uint64_t page) {
+        if (const way* w = small_.find(did, pasid, page, order_4k)) {
+            ++hits_;
+            out_ = {w->frame, w->read, w->write};
+            return &out_;
+        }
+        return lookup_superpage(did, pasid, page);
+    }
     const translation* lookup(std::uint16_t did, std::uint64_t page) { return lookup(did, no_pasid, page); }
     // Caches the translation of `page` as one entry of 2^order pages (the
     // superpage containing it; `t.frame` is the frame of `page`).
@@ -88,7 +97,15 @@ private:
     class array {
     public:
         array(unsigned entries, unsigned ways, replacement policy, std::uint64_t seed);
-        way* find(std::uint16_t did, std::uint32_t pasid, std::uint64_t vpn, unsigned order);
+        way* find(std::uint16_t did, std::uint32_t pasid, std::uint64_t vpn, unsigned order) {
+            way* s = set_of(vpn);
+            for (unsigned i = 0; i < assoc_; ++i)
+                if (s[i].valid && s[i].order == order && s[i].vpn == vpn && s[i].did == did && s[i].pasid == pasid) {
+                    if (policy_ == replacement::lru) s[i].stamp = ++clock_;
+                    return &s[i];
+                }
+            return nullptr;
+        }
         // Returns true when a valid entry was evicted.
         bool put(const way& w);
         std::vector<way> ways_;
@@ -104,6 +121,7 @@ private:
         std::uint64_t clock_ = 0, rng_;
     };
     array& array_for(unsigned order) { return (order != order_4k && split_) ? *big_ : small_; }
+    const translation* lookup_superpage(std::uint16_t did, std::uint32_t pasid, std::uint64_t page);
     template <class Pred> void drop_if(Pred pred);
 
     array small_;
