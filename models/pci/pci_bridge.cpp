@@ -113,7 +113,7 @@ void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& 
     ++forwarded_down_;
 }
 
-void pci_bridge::carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, sc_time& delay) {
+inline void pci_bridge::carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ext, sc_time& delay) {
     const std::uint64_t payload = gp.is_write() ? gp.get_data_length() : 0;
     if (bus_kind_ == secondary_kind::pcie_link) link_.send_up(delay, payload);
     else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(payload));
@@ -121,7 +121,7 @@ void pci_bridge::carry_up(const tlm::tlm_generic_payload& gp, pcie::pcie_ext* ex
     if (ext && bus_kind_ != secondary_kind::switch_bus) pcie::mark_egress(*ext, delay);
 }
 
-void pci_bridge::carry_completion_down(const tlm::tlm_generic_payload& gp, const pcie::pcie_ext* ext, sc_time& delay) {
+inline void pci_bridge::carry_completion_down(const tlm::tlm_generic_payload& gp, const pcie::pcie_ext* ext, sc_time& delay) {
     if (pcie::is_posted(gp, ext)) return;
     const std::uint64_t data = gp.is_read() ? gp.get_data_length() : 0;
     if (bus_kind_ == secondary_kind::pcie_link) link_.complete_down(delay, gp.get_address(), data, ext ? ext->completion_split : 64);

@@ -35,7 +35,8 @@ unsigned log2u(unsigned v) { unsigned l = 0; while ((1u << l) < v) ++l; return l
 pci_function::pci_function(sc_module_name name, const function_params& p)
     : sc_module(name), pcie_in("pcie_in"), pcie_out("pcie_out"), p_(p), read_slots_(p.read_tags), posted_slots_(p.posted_credits),
       request_(std::make_unique<tlm::tlm_generic_payload>()) {
-    request_->set_extension(new pcie::pcie_ext);  // owned by the payload from now on
+    request_ext_ = new pcie::pcie_ext;
+    request_->set_extension(request_ext_);  // owned by the payload from now on
     pcie_in.register_b_transport(this, &pci_function::b_transport);
     pcie_out.register_invalidate_direct_mem_ptr(this, &pci_function::dmi_invalidated);
     const bool bridge = p.pcie && (*p.pcie == port_type::root_port || *p.pcie == port_type::upstream_port ||
@@ -501,7 +502,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
     sc_time done = issue;
     // One payload per function, reused: building a generic payload allocates.
     tlm::tlm_generic_payload& gp = *request_;
-    pcie::pcie_ext& ext = *gp.get_extension<pcie::pcie_ext>();
+    pcie::pcie_ext& ext = *request_ext_;
     for (std::uint64_t off = 0; off < len;) {
         if (off && (!present() || !cfg_.bus_master() || in_d3hot() || resets_ != epoch)) {
             ++bme_blocked_;
@@ -623,7 +624,7 @@ pci_function::dma_result pci_function::stream(tlm::tlm_command cmd, std::uint64_
         if (!hit) {
             // Ask the fabric for a pointer to this page, as the requester dma() would send.
             tlm::tlm_generic_payload& gp = *request_;
-            pcie::pcie_ext& ext = *gp.get_extension<pcie::pcie_ext>();
+            pcie::pcie_ext& ext = *request_ext_;
             ext = pcie::pcie_ext{};
             ext.requester_id = forged_requester_id_.value_or(bdf().rid());
             ext.origin = this;

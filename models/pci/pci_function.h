@@ -386,6 +386,7 @@ private:
     request_slots read_slots_, posted_slots_;
     // The payload dma() sends its TLPs with, and its PCIe extension.
     std::unique_ptr<tlm::tlm_generic_payload> request_;
+    pcie::pcie_ext* request_ext_ = nullptr;  // request_'s extension, which the payload owns
     // Synchronises the thread issuing DMA with the global quantum (its sync
     // point is renewed whenever it syncs, so one keeper serves every caller).
     tlm_utils::tlm_quantumkeeper quantum_keeper_;
