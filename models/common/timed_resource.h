@@ -14,7 +14,7 @@
 // remains of booking order is bounded: a request can lose a gap to a request
 // booked earlier in execution order but later in simulated time only within
 // the quantum the other initiator ran ahead (docs/timing.md).
-// Intervals that end before the global time are dropped: no initiator's local
+// Intervals that end by the global time are dropped: no initiator's local
 // time is ever behind it.
 #pragma once
 #include <algorithm>
@@ -48,7 +48,7 @@ public:
             // Everything booked is past (no request arrives before the
             // global time): the calendar starts again. Else what is past
             // is dropped once it is worth a pass over it.
-            if (last.end < now) {
+            if (last.end <= now) {
                 busy_.clear();
                 head_ = 0;
             } else if (busy_.size() - head_ >= prune_batch) {
@@ -120,7 +120,7 @@ private:
         return end;
     }
     void prune(const sc_core::sc_time& now) {
-        while (busy_.size() - head_ > 1 && busy_[head_].end < now) ++head_;
+        while (busy_.size() - head_ > 1 && busy_[head_].end <= now) ++head_;
         // Reclaim the dropped front once it outweighs what is left.
         if (head_ >= 32 && head_ * 2 >= busy_.size()) {
             busy_.erase(busy_.begin(), first());
