@@ -82,6 +82,18 @@ sc_time memory::transfer_time(std::uint64_t bytes) {
     return last_time_;
 }
 
+inline std::uint64_t memory::block_offset(std::uint64_t a) const { return block_pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
+inline std::size_t memory::channel_of(std::uint64_t a) const {
+    const std::uint64_t b = block_pow2_ ? a >> block_shift_ : a / p_.interleave;
+    if (!channel_magic_) return static_cast<std::size_t>(b & channel_mask_);
+    // b mod channels by multiplication (Lemire, Kaser and Kurz, "Faster
+    // remainder by direct computation", 2019): exact for 32-bit dividends.
+    if (b >> 32) return static_cast<std::size_t>(b % channels_.size());
+    __extension__ using u128 = unsigned __int128;
+    const std::uint64_t low = channel_magic_ * b;
+    return static_cast<std::size_t>((static_cast<u128>(low) * channels_.size()) >> 64);
+}
+
 // Each interleave block of [addr, addr + len) moves on its own channel, from
 // `delay` on; the access is done when the last of them is.
 void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
@@ -102,18 +114,6 @@ void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
     delay = end - now;
 }
 
-std::uint64_t memory::block_offset(std::uint64_t a) const { return block_pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
-std::size_t memory::channel_of(std::uint64_t a) const {
-    const std::uint64_t b = block_pow2_ ? a >> block_shift_ : a / p_.interleave;
-    if (!channel_magic_) return static_cast<std::size_t>(b & channel_mask_);
-    // b mod channels by multiplication (Lemire, Kaser and Kurz, "Faster
-    // remainder by direct computation", 2019): exact for 32-bit dividends.
-    if (b >> 32) return static_cast<std::size_t>(b % channels_.size());
-    __extension__ using u128 = unsigned __int128;
-    const std::uint64_t low = channel_magic_ * b;
-    return static_cast<std::size_t>((static_cast<u128>(low) * channels_.size()) >> 64);
-}
-
 // Byte enables and streaming width honoured as the LRM defines them (IEEE
 // 1666-2011 14.14, 14.15); the common case is one memcpy.
 void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
@@ -121,8 +121,15 @@ void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
     const unsigned len = gp.get_data_length(), width = gp.get_streaming_width();
     const unsigned char* be = gp.get_byte_enable_ptr();
     if (!be && width >= len) {
-        if (read) std::memcpy(d, data_ + off, len);
-        else std::memcpy(data_ + off, d, len);
+        // A cache line, the common TLP payload, is copied inline.
+        if (len == 64) {
+            if (read) std::memcpy(d, data_ + off, 64);
+            else std::memcpy(data_ + off, d, 64);
+        } else if (read) {
+            std::memcpy(d, data_ + off, len);
+        } else {
+            std::memcpy(data_ + off, d, len);
+        }
         return;
     }
     const unsigned be_len = gp.get_byte_enable_length();
