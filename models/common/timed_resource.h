@@ -99,8 +99,8 @@ public:
 
 private:
     struct interval { sc_core::sc_time start, end; };
-    // Intervals booked in order before the past ones among them are dropped
-    // (they cost nothing but memory until then: a search skips them).
+    // In-order bookings drop the past intervals once this many are booked
+    // (until then they cost only memory: a search skips them).
     static constexpr std::size_t prune_batch = 16;
     // A request that arrives before the end of what is booked (timed_resource.cpp).
     sc_core::sc_time occupy_out_of_order(const sc_core::sc_time& arrival, const sc_core::sc_time& busy, const sc_core::sc_time& now);
