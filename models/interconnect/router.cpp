@@ -21,12 +21,7 @@ void router::map(const address_range& range, int target) {
     map_.emplace_back(range, target);
 }
 
-int router::decode(std::uint64_t addr, std::uint64_t len, bool* host_only) const {
-    // Requests come in streams: the range decoded last is tried first.
-    if (last_ < map_.size() && map_[last_].first.contains(addr, len ? len : 1)) {
-        if (host_only) *host_only = map_[last_].first.host_only;
-        return map_[last_].second;
-    }
+int router::decode_scan(std::uint64_t addr, std::uint64_t len, bool* host_only) const {
     for (std::size_t i = 0; i < map_.size(); ++i)
         if (map_[i].first.contains(addr, len ? len : 1)) {
             if (host_only) *host_only = map_[i].first.host_only;
@@ -38,17 +33,6 @@ int router::decode(std::uint64_t addr, std::uint64_t len, bool* host_only) const
 
 void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
     ++requests_;
-    // A stream's next request, in a range every initiator may reach: the
-    // range decoded last, taken without a call.
-    if (last_ < map_.size()) {
-        const auto& [range, target] = map_[last_];
-        const std::uint64_t len = gp.get_data_length();
-        if (!range.host_only && range.contains(gp.get_address(), len ? len : 1)) {
-            delay += p_.latency;
-            out[target]->b_transport(gp, delay);
-            return;
-        }
-    }
     bool host_only = false;
     const int t = decode(gp.get_address(), gp.get_data_length(), &host_only);
     if (t >= 0 && !host_only) {  // a range every initiator may reach: the common case

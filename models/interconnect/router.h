@@ -51,7 +51,15 @@ private:
     bool get_direct_mem_ptr(int from, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi);
     unsigned transport_dbg(int from, tlm::tlm_generic_payload& gp);
     void invalidate_direct_mem_ptr(int target, sc_dt::uint64 start, sc_dt::uint64 end);
-    int decode(std::uint64_t addr, std::uint64_t len, bool* host_only = nullptr) const;
+    // Requests come in streams: the range decoded last is tried first, inline.
+    int decode(std::uint64_t addr, std::uint64_t len, bool* host_only = nullptr) const {
+        if (last_ < map_.size() && map_[last_].first.contains(addr, len ? len : 1)) {
+            if (host_only) *host_only = map_[last_].first.host_only;
+            return map_[last_].second;
+        }
+        return decode_scan(addr, len, host_only);
+    }
+    int decode_scan(std::uint64_t addr, std::uint64_t len, bool* host_only) const;
 
     router_params p_;
     std::vector<std::pair<address_range, int>> map_;

@@ -121,15 +121,8 @@ void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
     const unsigned len = gp.get_data_length(), width = gp.get_streaming_width();
     const unsigned char* be = gp.get_byte_enable_ptr();
     if (!be && width >= len) {
-        // A cache line, the common TLP payload, is copied inline.
-        if (len == 64) {
-            if (read) std::memcpy(d, data_ + off, 64);
-            else std::memcpy(data_ + off, d, 64);
-        } else if (read) {
-            std::memcpy(d, data_ + off, len);
-        } else {
-            std::memcpy(data_ + off, d, len);
-        }
+        if (read) std::memcpy(d, data_ + off, len);
+        else std::memcpy(data_ + off, d, len);
         return;
     }
     const unsigned be_len = gp.get_byte_enable_length();
