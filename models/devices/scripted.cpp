@@ -158,7 +158,7 @@ scripted::outcome scripted::issue(tlm::tlm_command cmd, std::uint64_t addr, std:
         ext->at = a.address_type;
         ext->origin = this;
         prepare(gp_, cmd, at, data + off, n);
-        pcie_out->b_transport(gp_, local);
+        pcie_out.b_transport(gp_, local);
         o.st = ISSUED;
         const bool ok = ext->status == pcie::completion::SC && gp_.is_response_ok();
         if (!write && !ok) {

@@ -37,7 +37,7 @@ void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
     const int t = decode(gp.get_address(), gp.get_data_length(), &host_only);
     if (t >= 0 && !host_only) {  // a range every initiator may reach: the common case
         delay += p_.latency;
-        out[t]->b_transport(gp, delay);
+        out.b_transport(t, gp, delay);
         return;
     }
     auto* ext = gp.get_extension<pcie::pcie_ext>();
@@ -54,7 +54,7 @@ void router::b_transport(int, tlm::tlm_generic_payload& gp, sc_time& delay) {
         return;
     }
     delay += p_.latency;
-    out[t]->b_transport(gp, delay);
+    out.b_transport(t, gp, delay);
 }
 
 bool router::get_direct_mem_ptr(int, tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include "models/common/initiator_socket.h"
 #include "models/common/multi_target_socket.h"
 
 #include "models/common/params.h"
@@ -37,7 +38,7 @@ struct address_range {
 class router : public sc_core::sc_module {
 public:
     multi_target_socket<router> in;
-    tlm_utils::multi_passthrough_initiator_socket<router> out;
+    multi_initiator_socket<router> out;
 
     router(sc_core::sc_module_name name, const router_params& p);
 

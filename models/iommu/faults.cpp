@@ -43,7 +43,7 @@ void iommu::send_fault_message(sc_time& delay) {
     std::uint32_t data = static_cast<std::uint32_t>(bank_.get(vtd::reg::FEDATA, 4));
     tlm::tlm_generic_payload gp;
     prepare(gp, tlm::TLM_WRITE_COMMAND, addr, &data, 4);
-    mem_out->b_transport(gp, delay);
+    mem_out.b_transport(gp, delay);
     ++fault_interrupts_;
 }
 

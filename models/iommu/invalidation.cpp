@@ -91,7 +91,7 @@ void iommu::send_event(std::uint32_t data_off, std::uint32_t addr_off, std::uint
     std::uint32_t data = static_cast<std::uint32_t>(bank_.get(data_off, 4));
     tlm::tlm_generic_payload gp;
     prepare(gp, tlm::TLM_WRITE_COMMAND, addr, &data, 4);
-    mem_out->b_transport(gp, delay);
+    mem_out.b_transport(gp, delay);
 }
 
 void iommu::signal_event(std::uint32_t ctl_off, std::uint32_t data_off, std::uint32_t addr_off, std::uint32_t uaddr_off,
@@ -122,7 +122,7 @@ void iommu::process_invalidation_queue(sc_time& delay) {
         std::uint8_t buf[vtd::qi::DESCRIPTOR_BYTES];
         tlm::tlm_generic_payload gp;
         prepare(gp, tlm::TLM_READ_COMMAND, base + head * vtd::qi::DESCRIPTOR_BYTES, buf, sizeof buf);
-        mem_out->b_transport(gp, delay);
+        mem_out.b_transport(gp, delay);
         std::uint64_t lo = 0, hi = 0;
         std::memcpy(&lo, buf, 8);
         std::memcpy(&hi, buf + 8, 8);
@@ -217,7 +217,7 @@ bool iommu::run_descriptor(std::uint64_t lo, std::uint64_t hi, sc_time& delay) {
             std::uint32_t data = static_cast<std::uint32_t>(lo >> vtd::qi::WAIT_DATA_SHIFT);
             tlm::tlm_generic_payload gp;
             prepare(gp, tlm::TLM_WRITE_COMMAND, hi & ~vtd::qi::WAIT_RSVD_HI, &data, 4);
-            mem_out->b_transport(gp, delay);
+            mem_out.b_transport(gp, delay);
             if (!gp.is_response_ok()) return false;
         }
         if (lo & vtd::qi::WAIT_IF) {

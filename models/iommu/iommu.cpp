@@ -101,7 +101,7 @@ iommu::iommu(sc_module_name name, const iommu_params& p)
 // ---- translation -----------------------------------------------------------
 
 void iommu::forward(tlm::tlm_generic_payload& gp, pcie::pcie_ext& ext, sc_time& delay) {
-    mem_out->b_transport(gp, delay);
+    mem_out.b_transport(gp, delay);
     // Memory's hint that it grants DMI is not the IOMMU's: b_transport sets
     // it again for the translated pages get_direct_mem_ptr would grant.
     gp.set_dmi_allowed(false);

@@ -29,9 +29,11 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/common/initiator_socket.h"
 #include "models/common/params.h"
 #include "models/common/register_bank.h"
 #include "models/common/stats.h"
+#include "models/common/target_socket.h"
 #include "models/common/timed_resource.h"
 #include "models/iommu/context_cache.h"
 #include "models/iommu/fault_recorder.h"
@@ -125,8 +127,8 @@ struct fault_event {
 
 class iommu : public sc_core::sc_module {
 public:
-    tlm_utils::simple_target_socket<iommu, 32, pcie::protocol_types> in;  // requests from the root complex
-    tlm_utils::simple_initiator_socket<iommu> mem_out;   // table walks and translated requests
+    target_socket<iommu, pcie::protocol_types> in;  // requests from the root complex
+    initiator_socket<iommu> mem_out;  // table walks and translated requests
     tlm_utils::simple_target_socket<iommu> regs;         // the register block (MMIO)
 
     iommu(sc_core::sc_module_name name, const iommu_params& p);
@@ -179,7 +181,39 @@ private:
 
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
-    outcome translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay);
+    // Legacy-mode translation of a request without PASID. The hit path (a
+    // cached context, an IOTLB hit) is inline: every translated DMA takes it.
+    outcome translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay) {
+        if (const context* c = ctx_.lookup(sid)) return translate_with(*c, iova, write, delay);
+        return translate_context_miss(sid, iova, write, delay);
+    }
+    outcome translate_with(const context& c, std::uint64_t iova, bool write, sc_core::sc_time& delay) {
+        outcome o;
+        o.fpd = c.fault_processing_disable;
+        o.did = c.did;
+        if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
+            o.t = {iova >> 12, true, true};
+            o.pass_through = true;
+            return o;
+        }
+        if (iova >> p_.address_width) {
+            o.ok = false;
+            o.reason = vtd::fault_reason::address_beyond_mgaw;
+            return o;
+        }
+        if (const translation* t = tlb_.lookup(c.did, no_pasid, iova >> 12)) o.t = *t;
+        else if (!walk_miss(c, iova, write, o, delay)) return o;
+        if (write ? !o.t.write : !o.t.read) {
+            o.ok = false;
+            o.reason = write ? vtd::fault_reason::write_not_permitted : vtd::fault_reason::read_not_permitted;
+        }
+        return o;
+    }
+    // The out-of-line parts (translate.cpp): a context-cache miss fetches the
+    // entry; an IOTLB miss walks the page table and fills the IOTLB (false
+    // when the walk faulted, `o` then saying why).
+    outcome translate_context_miss(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay);
+    bool walk_miss(const context& c, std::uint64_t iova, bool write, outcome& o, sc_core::sc_time& delay);
     bool fetch_context(std::uint16_t sid, context& c, vtd::fault_reason& why, sc_core::sc_time& delay);
     // `order`: the page size found (0, 9 or 18: 4 KiB, 2 MiB, 1 GiB).
     bool walk(const context& c, std::uint64_t iova, translation& t, unsigned& order, vtd::fault_reason& why, bool write,

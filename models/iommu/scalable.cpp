@@ -171,7 +171,7 @@ bool iommu::write_qword(std::uint64_t addr, std::uint64_t v, sc_time& delay) {
     std::memcpy(buf, &v, 8);
     tlm::tlm_generic_payload gp;
     prepare(gp, tlm::TLM_WRITE_COMMAND, addr, buf, 8);
-    mem_out->b_transport(gp, delay);
+    mem_out.b_transport(gp, delay);
     return gp.is_response_ok();
 }
 

@@ -11,65 +11,43 @@ namespace iotwin::iommu {
 using namespace sc_core;
 using vtd::fault_reason;
 
-iommu::outcome iommu::translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_time& delay) {
-    outcome o;
-    // The cached entry is used in place (the cache's slots never move); a
-    // miss fetches the entry from memory into `fetched`.
+iommu::outcome iommu::translate_context_miss(std::uint16_t sid, std::uint64_t iova, bool write, sc_time& delay) {
     context fetched;
-    const context* cached = ctx_.lookup(sid);
-    if (!cached) {
-        if (!fetch_context(sid, fetched, o.reason, delay)) {
-            o.ok = false;
-            return o;
-        }
-        ctx_.insert(sid, fetched);
-        cached = &fetched;
-    }
-    const context& c = *cached;
-    o.fpd = c.fault_processing_disable;
-    o.did = c.did;
-    if (c.translation_type == vtd::entry::TT_PASS_THROUGH) {
-        o.t = {iova >> 12, true, true};
-        o.pass_through = true;
-        return o;
-    }
-    if (iova >> p_.address_width) {
+    vtd::fault_reason why{};
+    if (!fetch_context(sid, fetched, why, delay)) {
+        outcome o;
         o.ok = false;
-        o.reason = fault_reason::address_beyond_mgaw;
+        o.reason = why;
         return o;
     }
-    const std::uint64_t page = iova >> 12;
+    ctx_.insert(sid, fetched);
+    return translate_with(fetched, iova, write, delay);
+}
+
+bool iommu::walk_miss(const context& c, std::uint64_t iova, bool write, outcome& o, sc_time& delay) {
+    // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
+    // The walk reads memory: it works on its own copy of the entry.
+    const context walked = c;
     unsigned order = order_4k;
-    if (const translation* t = tlb_.lookup(c.did, no_pasid, page)) {
-        o.t = *t;
-    } else {
-        // A miss holds a pending-miss slot and a walker for its whole walk (walkers.h).
-        // The walk reads memory: it works on its own copy of the entry.
-        const context walked = c;
-        const walk_resources::ticket held = walk_pool_.begin(delay);
-        const bool found = walk(walked, iova, o.t, order, o.reason, write, delay);
-        walk_pool_.end(held, delay);
-        if (!found) {
-            o.ok = false;
-            return o;
-        }
-        // One entry for the whole page the walk found, superpages included.
-        tlb_.insert(walked.did, no_pasid, page, o.t, order);
-        // Only a fill evicts: a DMI grant over what it evicted goes now.
-        check_evictions();
-    }
-    if (write ? !o.t.write : !o.t.read) {
+    const walk_resources::ticket held = walk_pool_.begin(delay);
+    const bool found = walk(walked, iova, o.t, order, o.reason, write, delay);
+    walk_pool_.end(held, delay);
+    if (!found) {
         o.ok = false;
-        o.reason = write ? fault_reason::write_not_permitted : fault_reason::read_not_permitted;
+        return false;
     }
-    return o;
+    // One entry for the whole page the walk found, superpages included.
+    tlb_.insert(walked.did, no_pasid, iova >> 12, o.t, order);
+    // Only a fill evicts: a DMI grant over what it evicted goes now.
+    check_evictions();
+    return true;
 }
 
 bool iommu::read_qword(std::uint64_t addr, std::uint64_t& v, sc_time& delay) {
     std::uint8_t buf[8];
     tlm::tlm_generic_payload& gp = walk_gp_;
     prepare(gp, tlm::TLM_READ_COMMAND, addr, buf, 8);
-    mem_out->b_transport(gp, delay);
+    mem_out.b_transport(gp, delay);
     ++walk_reads_;
     if (!gp.is_response_ok()) return false;
     std::memcpy(&v, buf, 8);

@@ -29,7 +29,8 @@ memory::memory(sc_module_name name, const memory_params& p)
 
 memory::~memory() { munmap(data_, p_.size); }
 
-std::int64_t memory::offset_of(std::uint64_t addr, std::uint64_t len) const {
+// Inline: every request decodes its address (the RAM below and above the hole are two regions).
+inline std::int64_t memory::offset_of(std::uint64_t addr, std::uint64_t len) const {
     std::uint64_t array_base = 0;
     for (const auto& r : p_.regions) {
         if (addr >= r.base && len <= r.size && addr - r.base <= r.size - len)
@@ -37,6 +38,68 @@ std::int64_t memory::offset_of(std::uint64_t addr, std::uint64_t len) const {
         array_base += r.size;
     }
     return -1;
+}
+
+// Inline: every request takes these (defined before their one caller).
+inline sc_time memory::transfer_time(std::uint64_t bytes) {
+    // Streams repeat one size: convert it once.
+    if (bytes != last_bytes_) {
+        last_bytes_ = bytes;
+        last_time_ = ns_(static_cast<double>(bytes) * ns_per_byte_);
+    }
+    return last_time_;
+}
+
+inline std::uint64_t memory::block_offset(std::uint64_t a) const { return block_pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
+inline std::size_t memory::channel_of(std::uint64_t a) const {
+    const std::uint64_t b = block_pow2_ ? a >> block_shift_ : a / p_.interleave;
+    if (!channel_magic_) return static_cast<std::size_t>(b & channel_mask_);
+    // b mod channels by multiplication (Lemire, Kaser and Kurz, "Faster
+    // remainder by direct computation", 2019): exact for 32-bit dividends.
+    if (b >> 32) return static_cast<std::size_t>(b % channels_.size());
+    __extension__ using u128 = unsigned __int128;
+    const std::uint64_t low = channel_magic_ * b;
+    return static_cast<std::size_t>((static_cast<u128>(low) * channels_.size()) >> 64);
+}
+
+// Each interleave block of [addr, addr + len) moves on its own channel, from
+// `delay` on; the access is done when the last of them is.
+inline void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
+    const sc_time now = sim_now(), start = now + delay;
+    const std::uint64_t block = p_.interleave;
+    // A TLP's payload rarely crosses a block: one channel, no loop.
+    if (block_offset(addr) + len <= block) {
+        delay = channels_[channel_of(addr)].occupy(start, transfer_time(len), now) - now;
+        return;
+    }
+    sc_time end = start;
+    for (std::uint64_t a = addr; a < addr + len;) {
+        const std::uint64_t n = std::min(addr + len - a, block - block_offset(a));
+        timed_resource& ch = channels_[channel_of(a)];
+        end = std::max(end, ch.occupy(start, transfer_time(n), now));
+        a += n;
+    }
+    delay = end - now;
+}
+
+// Byte enables and streaming width honoured as the LRM defines them (IEEE
+// 1666-2011 14.14, 14.15); the common case is one memcpy.
+inline void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
+    std::uint8_t* d = gp.get_data_ptr();
+    const unsigned len = gp.get_data_length(), width = gp.get_streaming_width();
+    const unsigned char* be = gp.get_byte_enable_ptr();
+    if (!be && width >= len) {
+        if (read) std::memcpy(d, data_ + off, len);
+        else std::memcpy(data_ + off, d, len);
+        return;
+    }
+    const unsigned be_len = gp.get_byte_enable_length();
+    for (unsigned i = 0; i < len; ++i) {
+        if (be && be[i % be_len] != TLM_BYTE_ENABLED) continue;
+        std::uint8_t* m = data_ + off + i % width;
+        if (read) d[i] = *m;
+        else *m = d[i];
+    }
 }
 
 void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
@@ -73,66 +136,6 @@ void memory::b_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     gp.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
-sc_time memory::transfer_time(std::uint64_t bytes) {
-    // Streams repeat one size: convert it once.
-    if (bytes != last_bytes_) {
-        last_bytes_ = bytes;
-        last_time_ = ns_(static_cast<double>(bytes) * ns_per_byte_);
-    }
-    return last_time_;
-}
-
-inline std::uint64_t memory::block_offset(std::uint64_t a) const { return block_pow2_ ? a & (p_.interleave - 1) : a % p_.interleave; }
-inline std::size_t memory::channel_of(std::uint64_t a) const {
-    const std::uint64_t b = block_pow2_ ? a >> block_shift_ : a / p_.interleave;
-    if (!channel_magic_) return static_cast<std::size_t>(b & channel_mask_);
-    // b mod channels by multiplication (Lemire, Kaser and Kurz, "Faster
-    // remainder by direct computation", 2019): exact for 32-bit dividends.
-    if (b >> 32) return static_cast<std::size_t>(b % channels_.size());
-    __extension__ using u128 = unsigned __int128;
-    const std::uint64_t low = channel_magic_ * b;
-    return static_cast<std::size_t>((static_cast<u128>(low) * channels_.size()) >> 64);
-}
-
-// Each interleave block of [addr, addr + len) moves on its own channel, from
-// `delay` on; the access is done when the last of them is.
-void memory::transfer(std::uint64_t addr, std::uint64_t len, sc_time& delay) {
-    const sc_time now = sim_now(), start = now + delay;
-    const std::uint64_t block = p_.interleave;
-    // A TLP's payload rarely crosses a block: one channel, no loop.
-    if (block_offset(addr) + len <= block) {
-        delay = channels_[channel_of(addr)].occupy(start, transfer_time(len), now) - now;
-        return;
-    }
-    sc_time end = start;
-    for (std::uint64_t a = addr; a < addr + len;) {
-        const std::uint64_t n = std::min(addr + len - a, block - block_offset(a));
-        timed_resource& ch = channels_[channel_of(a)];
-        end = std::max(end, ch.occupy(start, transfer_time(n), now));
-        a += n;
-    }
-    delay = end - now;
-}
-
-// Byte enables and streaming width honoured as the LRM defines them (IEEE
-// 1666-2011 14.14, 14.15); the common case is one memcpy.
-void memory::copy(tlm::tlm_generic_payload& gp, std::uint64_t off, bool read) {
-    std::uint8_t* d = gp.get_data_ptr();
-    const unsigned len = gp.get_data_length(), width = gp.get_streaming_width();
-    const unsigned char* be = gp.get_byte_enable_ptr();
-    if (!be && width >= len) {
-        if (read) std::memcpy(d, data_ + off, len);
-        else std::memcpy(data_ + off, d, len);
-        return;
-    }
-    const unsigned be_len = gp.get_byte_enable_length();
-    for (unsigned i = 0; i < len; ++i) {
-        if (be && be[i % be_len] != TLM_BYTE_ENABLED) continue;
-        std::uint8_t* m = data_ + off + i % width;
-        if (read) d[i] = *m;
-        else *m = d[i];
-    }
-}
 
 bool memory::get_direct_mem_ptr(tlm::tlm_generic_payload& gp, tlm::tlm_dmi& dmi) {
     std::uint64_t array_base = 0;

@@ -16,11 +16,11 @@
 
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "models/common/ns_time.h"
 #include "models/common/params.h"
 #include "models/common/stats.h"
+#include "models/common/target_socket.h"
 #include "models/common/timed_resource.h"
 
 namespace iotwin::mem {
@@ -50,7 +50,7 @@ struct memory_params {
 
 class memory : public sc_core::sc_module {
 public:
-    tlm_utils::simple_target_socket<memory> socket;
+    target_socket<memory> socket;
 
     // Sees every access that arrives through b_transport (not DMI).
     using observer = std::function<void(const tlm::tlm_generic_payload&)>;

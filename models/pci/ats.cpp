@@ -86,7 +86,7 @@ pci_function::ats_result pci_function::ats_translate(std::uint64_t addr, sc_time
     ext.origin = this;
     gp.set_extension(&ext);
     prepare(gp, tlm::TLM_READ_COMMAND, addr & pcie::ats::ADDRESS_MASK, data, 8);
-    pcie_out->b_transport(gp, delay);
+    pcie_out.b_transport(gp, delay);
     gp.clear_extension(&ext);
     ++ats_translation_requests_;
     r.issued = true;

@@ -47,6 +47,21 @@ constexpr std::uint16_t errors = master_data_parity_error | signaled_target_abor
 
 // Expansion ROM Base Address register (PCI 3.0 6.2.5.2): bit 0 enables the
 // decode, bits 31:11 hold the address; sizes are powers of two >= 2 KiB.
+// Power Management capability (PCI PM 1.2 ch. 7): PMC, PMCSR.
+namespace pm_reg {
+constexpr std::uint32_t pmc = 2, pmcsr = 4;
+constexpr std::uint16_t pmcsr_state = 0x3, pmcsr_no_soft_reset = 1 << 3, pmcsr_pme_status = 1 << 15;
+constexpr std::uint16_t d0 = 0, d3hot = 3;
+} // namespace pm_reg
+
+// PCI Express capability layout (PCIe 5.0 7.5.3).
+namespace px_reg {
+constexpr std::uint32_t caps = 2, devcap = 4, devctl = 8, devsta = 10;
+constexpr std::uint32_t lnkcap = 12, lnkctl = 16, lnksta = 18, devcap2 = 0x24, devctl2 = 0x28;
+constexpr std::uint32_t devcap_flr = 1u << 28;
+constexpr std::uint16_t devctl_initiate_flr = 1u << 15;
+} // namespace px_reg
+
 namespace rom_bits {
 constexpr std::uint32_t enable = 0x1, address_mask = 0xfffff800u;
 constexpr std::uint64_t min_size = 2048, max_size = 16ull << 20;

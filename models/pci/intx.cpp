@@ -58,7 +58,7 @@ void pci_function::intx_update() {
     // The device does not wait for its message: the time it takes upstream
     // is the message's own (the interrupt controller stamps its arrival).
     sc_time d = SC_ZERO_TIME;
-    pcie_out->b_transport(gp, d);
+    pcie_out.b_transport(gp, d);
     gp.clear_extension(&ext);
 }
 

@@ -101,7 +101,7 @@ void pci_bridge::forward_down(int index, tlm::tlm_generic_payload& gp, sc_time& 
     delay += bp_.forward_latency;
     if (bus_kind_ == secondary_kind::pcie_link) link_.send_down(delay, payload);
     else if (bus_kind_ == secondary_kind::pci_bus) occupy(pci_bus_, delay, pci_bus_time(payload));
-    secondary_out[index]->b_transport(gp, delay);
+    secondary_out.b_transport(index, gp, delay);
     if (!pcie::is_posted(gp, ext)) {
         // The completion travels back up the same way, and through this bridge.
         const std::uint64_t data = gp.is_read() ? gp.get_data_length() : 0;
@@ -226,11 +226,11 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
         ++peer_to_peer_;
         if (bus_kind_ == secondary_kind::switch_bus) {
             delay += bp_.forward_latency;
-            secondary_out[route.target]->b_transport(gp, delay);
+            secondary_out.b_transport(route.target, gp, delay);
             if (!pcie::is_posted(gp, ext)) delay += bp_.forward_latency;
             return;
         }
-        secondary_out[route.target]->b_transport(gp, delay);
+        secondary_out.b_transport(route.target, gp, delay);
         if (bus_kind_ == secondary_kind::pci_bus && !pcie::is_posted(gp, ext)) occupy(pci_bus_, delay, pci_bus_time(gp.is_read() ? gp.get_data_length() : 0));
         return;
     }
@@ -260,7 +260,7 @@ void pci_bridge::upstream(int from, tlm::tlm_generic_payload& gp, sc_time& delay
     if (bus_kind_ == secondary_kind::pci_bus)
         ext->requester_id = p_.pcie || bp_.secondary_requester_id ? static_cast<std::uint16_t>(secondary_bus() << 8) : bdf().rid();
     delay += bp_.forward_latency;
-    pcie_out->b_transport(gp, delay);
+    pcie_out.b_transport(gp, delay);
     ext->requester_id = original;
     ++forwarded_up_;
     if (pcie::is_posted(gp, ext)) {
@@ -304,7 +304,7 @@ void pci_bridge::send_intx_up(unsigned wire, bool asserted, sc_time& delay) {
     prepare(gp, tlm::TLM_WRITE_COMMAND, 0, &none, 0);
     gp.set_extension(&ext);
     delay += bp_.forward_latency;
-    pcie_out->b_transport(gp, delay);
+    pcie_out.b_transport(gp, delay);
     gp.clear_extension(&ext);
     ++intx_forwarded_;
 }

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include "models/common/initiator_socket.h"
 #include "models/common/multi_target_socket.h"
 
 #include "models/pci/config_routes.h"
@@ -69,7 +70,7 @@ struct bridge_params {
 class pci_bridge : public pci_function {
 public:
     // A bridge may have nothing below it (an empty slot).
-    tlm_utils::multi_passthrough_initiator_socket<pci_bridge, 32, pcie::protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_out;
+    multi_initiator_socket<pci_bridge, pcie::protocol_types, sc_core::SC_ZERO_OR_MORE_BOUND> secondary_out;
     multi_target_socket<pci_bridge, pcie::protocol_types> secondary_in;
 
     pci_bridge(sc_core::sc_module_name name, const function_params& p, const bridge_params& bp);

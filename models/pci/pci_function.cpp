@@ -19,16 +19,6 @@ constexpr std::uint16_t msi_enable = 1 << 0, msi_64bit = 1 << 7, msi_pvm = 1 << 
 constexpr std::uint32_t msix_ctrl = 2, msix_table = 4, msix_pba = 8;
 constexpr std::uint16_t msix_enable = 1 << 15, msix_function_mask = 1 << 14;
 constexpr std::uint32_t msix_entry_size = 16, msix_vector_masked = 1;
-// Power Management capability (PCI PM 1.2 ch. 7): PMC, PMCSR.
-constexpr std::uint32_t pm_pmc = 2, pm_pmcsr = 4;
-constexpr std::uint16_t pmcsr_state = 0x3, pmcsr_no_soft_reset = 1 << 3, pmcsr_pme_status = 1 << 15;
-constexpr std::uint16_t d0 = 0, d3hot = 3;
-// PCI Express capability layout (PCIe 5.0 7.5.3).
-constexpr std::uint32_t px_caps = 2, px_devcap = 4, px_devctl = 8, px_devsta = 10;
-constexpr std::uint32_t px_lnkcap = 12, px_lnkctl = 16, px_lnksta = 18, px_devcap2 = 0x24, px_devctl2 = 0x28;
-constexpr std::uint32_t devcap_flr = 1u << 28;
-constexpr std::uint16_t devctl_initiate_flr = 1u << 15;
-
 unsigned log2u(unsigned v) { unsigned l = 0; while ((1u << l) < v) ++l; return l; }
 } // namespace
 
@@ -70,23 +60,22 @@ void pci_function::define_pm() {
     // RO, PME_Status RW1C (never set: no PME).
     pm_cap_ = cfg_.add_capability(cap_id::power_management, 8);
     const std::uint32_t c = *pm_cap_;
-    cfg_.define({"PM_CAPABILITIES", c + pm_pmc, 2, 0x3});
-    cfg_.define({"PM_CONTROL_STATUS", c + pm_pmcsr, 2, p_.no_soft_reset ? pmcsr_no_soft_reset : 0u, pmcsr_state, pmcsr_pme_status},
+    cfg_.define({"PM_CAPABILITIES", c + pm_reg::pmc, 2, 0x3});
+    cfg_.define({"PM_CONTROL_STATUS", c + pm_reg::pmcsr, 2, p_.no_soft_reset ? pm_reg::pmcsr_no_soft_reset : 0u, pm_reg::pmcsr_state, pm_reg::pmcsr_pme_status},
                 [this, c](std::uint64_t old_v, std::uint64_t new_v) {
-                    const auto from = static_cast<std::uint16_t>(old_v & pmcsr_state), to = static_cast<std::uint16_t>(new_v & pmcsr_state);
-                    if (to != d0 && to != d3hot) {  // unsupported state: the data is discarded, no state change
-                        cfg_.set(c + pm_pmcsr, 2, (new_v & ~std::uint64_t(pmcsr_state)) | from);
+                    const auto from = static_cast<std::uint16_t>(old_v & pm_reg::pmcsr_state), to = static_cast<std::uint16_t>(new_v & pm_reg::pmcsr_state);
+                    if (to != pm_reg::d0 && to != pm_reg::d3hot) {  // unsupported state: the data is discarded, no state change
+                        cfg_.set(c + pm_reg::pmcsr, 2, (new_v & ~std::uint64_t(pm_reg::pmcsr_state)) | from);
                         return;
                     }
                     // D3hot -> D0 without No_Soft_Reset: an internal reset to
                     // D0uninitialized, the function's state as after FLR (PM 1.2 5.4.1, 5.6.1).
-                    if (from == d3hot && to == d0 && !p_.no_soft_reset) function_level_reset();
+                    if (from == pm_reg::d3hot && to == pm_reg::d0 && !p_.no_soft_reset) function_level_reset();
                 });
     cfg_.define({"PM_BRIDGE_SUPPORT_EXT", c + 6, 1, 0});
     cfg_.define({"PM_DATA", c + 7, 1, 0});
 }
 
-bool pci_function::in_d3hot() const { return pm_cap_ && (cfg_.get(*pm_cap_ + pm_pmcsr, 2) & pmcsr_state) == d3hot; }
 
 void pci_function::define_acs() {
     // Egress Control Vector Size 0 (one bit) when EC is implemented.
@@ -197,31 +186,31 @@ std::uint16_t pci_function::vf_routing_id(unsigned n) const {
 void pci_function::define_pcie() {
     pcie_cap_ = cfg_.add_capability(cap_id::pcie, 0x3c);
     const std::uint32_t c = *pcie_cap_;
-    cfg_.define({"PCIE_CAPABILITIES", c + px_caps, 2, 0x2u | std::uint32_t(*p_.pcie) << 4});
+    cfg_.define({"PCIE_CAPABILITIES", c + px_reg::caps, 2, 0x2u | std::uint32_t(*p_.pcie) << 4});
     // Device Capabilities: Max_Payload_Size Supported 256 B; Function Level
     // Reset Capability (bit 28) when the function implements FLR.
     const bool flr = p_.flr;
-    cfg_.define({"DEVICE_CAPABILITIES", c + px_devcap, 4, 0x1u | (flr ? devcap_flr : 0u)});
+    cfg_.define({"DEVICE_CAPABILITIES", c + px_reg::devcap, 4, 0x1u | (flr ? px_reg::devcap_flr : 0u)});
     // Device Control: error reporting enables (3:0), Relaxed Ordering (4), MPS
     // (7:5, reset 128 B), Extended Tag (8), Enable No Snoop (11), MRRS (14:12,
     // reset 512 B); bit 15, Initiate FLR, always reads 0 and starts an FLR when
     // the capability is there (PCIe 5.0 7.5.3.4); without it the bit is RsvdP.
-    cfg_.define({"DEVICE_CONTROL", c + px_devctl, 2, 0x2u << 12, 0x79ffu | (flr ? devctl_initiate_flr : 0u)},
+    cfg_.define({"DEVICE_CONTROL", c + px_reg::devctl, 2, 0x2u << 12, 0x79ffu | (flr ? px_reg::devctl_initiate_flr : 0u)},
                 [this, c](std::uint64_t, std::uint64_t n) {
-                    if (!(n & devctl_initiate_flr)) return;
-                    cfg_.set(c + px_devctl, 2, n & ~std::uint64_t(devctl_initiate_flr));
+                    if (!(n & px_reg::devctl_initiate_flr)) return;
+                    cfg_.set(c + px_reg::devctl, 2, n & ~std::uint64_t(px_reg::devctl_initiate_flr));
                     function_level_reset();
                 });
     // Device Status: Correctable / Non-Fatal / Fatal Error and Unsupported
     // Request Detected are RW1C; AUX Power and Transactions Pending RO 0.
-    cfg_.define({"DEVICE_STATUS", c + px_devsta, 2, 0, 0, 0x000f});
-    cfg_.define({"LINK_CAPABILITIES", c + px_lnkcap, 4, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
-    cfg_.define({"LINK_CONTROL", c + px_lnkctl, 2, 0, 0x0fff});
-    cfg_.define({"LINK_STATUS", c + px_lnksta, 2, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
+    cfg_.define({"DEVICE_STATUS", c + px_reg::devsta, 2, 0, 0, 0x000f});
+    cfg_.define({"LINK_CAPABILITIES", c + px_reg::lnkcap, 4, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
+    cfg_.define({"LINK_CONTROL", c + px_reg::lnkctl, 2, 0, 0x0fff});
+    cfg_.define({"LINK_STATUS", c + px_reg::lnksta, 2, std::uint32_t(p_.link.gen) | std::uint32_t(p_.link.width) << 4});
     // Device Capabilities 2: Completion Timeout Disable Supported (bit 4);
     // Device Control 2: Completion Timeout Disable RW, the rest RsvdP here.
-    cfg_.define({"DEVICE_CAPABILITIES_2", c + px_devcap2, 4, 0x10});
-    cfg_.define({"DEVICE_CONTROL_2", c + px_devctl2, 2, 0, 0x10});
+    cfg_.define({"DEVICE_CAPABILITIES_2", c + px_reg::devcap2, 4, 0x10});
+    cfg_.define({"DEVICE_CONTROL_2", c + px_reg::devctl2, 2, 0, 0x10});
 }
 
 std::uint32_t pci_function::msi_off(std::uint32_t reg) const {
@@ -320,15 +309,7 @@ pcie::completion pci_function::msix_access(bool table, tlm::tlm_command cmd, std
     return pcie::completion::SC;
 }
 
-std::uint32_t pci_function::max_payload() const {
-    if (!pcie_cap_) return 128;
-    return 128u << ((cfg_.get(*pcie_cap_ + px_devctl, 2) >> 5) & 7);
-}
 
-std::uint32_t pci_function::max_read_request() const {
-    if (!pcie_cap_) return 512;
-    return 128u << ((cfg_.get(*pcie_cap_ + px_devctl, 2) >> 12) & 7);
-}
 
 std::optional<bar_desc> pci_function::bar_at(std::uint64_t addr) const {
     if (!cfg_.memory_enabled()) return std::nullopt;
@@ -538,7 +519,7 @@ pci_function::dma_result pci_function::dma(tlm::tlm_command cmd, std::uint64_t a
         prepare(gp, cmd, a, data + off, n);
         const sc_time sent_at = sim_now();
         sc_time d = issue - sent_at;
-        pcie_out->b_transport(gp, d);
+        pcie_out.b_transport(gp, d);
         // A target may wait inside b_transport (a blocking one may): take the time afresh only then.
         const sc_time now = may_wait ? sim_now() : sent_at;
         slot = now + d;
@@ -675,7 +656,7 @@ void pci_function::log_error(const logged_error& e) {
     if (pcie_cap_) {
         // Device Status: Non-Fatal Error Detected (bit 1), Unsupported Request Detected (bit 3).
         const std::uint64_t bits = e.status == pcie::completion::UR ? 0x8 : 0x2;
-        cfg_.set(*pcie_cap_ + px_devsta, 2, cfg_.get(*pcie_cap_ + px_devsta, 2) | bits);
+        cfg_.set(*pcie_cap_ + px_reg::devsta, 2, cfg_.get(*pcie_cap_ + px_reg::devsta, 2) | bits);
     }
     if (error_observer_) error_observer_(*this, e);
 }

@@ -32,6 +32,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
+#include "models/common/initiator_socket.h"
 #include "models/common/stats.h"
 #include "models/pci/ats.h"
 #include "models/pci/config_space.h"
@@ -113,7 +114,7 @@ constexpr std::uint16_t SV = 0x01, TB = 0x02, RR = 0x04, CR = 0x08, UF = 0x10, E
 class pci_function : public sc_core::sc_module {
 public:
     tlm_utils::simple_target_socket<pci_function, 32, pcie::protocol_types> pcie_in;      // requests from the bus above
-    tlm_utils::simple_initiator_socket<pci_function, 32, pcie::protocol_types> pcie_out;  // requests this function issues
+    initiator_socket<pci_function, pcie::protocol_types> pcie_out;  // requests this function issues
 
     pci_function(sc_core::sc_module_name name, const function_params& p);
 
@@ -180,7 +181,7 @@ public:
     bool rom_claims(std::uint64_t addr) const;
     // Power Management: whether the function is in D3hot (it then answers
     // memory and I/O requests with UR and issues no requests).
-    bool in_d3hot() const;
+    bool in_d3hot() const { return pm_cap_ && (cfg_.get(*pm_cap_ + pm_reg::pmcsr, 2) & pm_reg::pmcsr_state) == pm_reg::d3hot; }
 
     // Issues a memory request upstream as this function, as a stream of TLPs:
     // split at 4 KiB boundaries and at Max Payload Size (writes) or Max Read
@@ -301,8 +302,9 @@ public:
     // The PASID TLP prefix the function's DMA requests carry until this is reset.
     void set_pasid(std::optional<std::uint32_t> pasid) { pasid_ = pasid; }
 
-    std::uint32_t max_payload() const;       // bytes, from Device Control
-    std::uint32_t max_read_request() const;  // bytes, from Device Control
+    // Bytes, from Device Control (PCIe 5.0 7.5.3.4); 128 and 512 without the capability.
+    std::uint32_t max_payload() const { return pcie_cap_ ? 128u << ((cfg_.get(*pcie_cap_ + px_reg::devctl, 2) >> 5) & 7) : 128; }
+    std::uint32_t max_read_request() const { return pcie_cap_ ? 128u << ((cfg_.get(*pcie_cap_ + px_reg::devctl, 2) >> 12) & 7) : 512; }
 
     virtual void stats(stat_map& out) const;
 

@@ -81,7 +81,7 @@ void root_complex::io_transport(tlm::tlm_generic_payload& gp, sc_time& delay) {
     // x86 port I/O: 64 KiB of ports, accesses of 1, 2 or 4 bytes.
     const bool ok = (len == 1 || len == 2 || len == 4) && port < 0x10000 && port + len <= 0x10000;
     const int index = ok ? route_io(static_cast<std::uint32_t>(port)) : -1;
-    if (index >= 0) down_out[index]->b_transport(gp, delay);
+    if (index >= 0) down_out.b_transport(index, gp, delay);
     else complete(gp, ext, completion::UR);
     // I/O writes are non-posted: the completion crosses the root complex again.
     delay += p_.latency;
@@ -140,7 +140,7 @@ void root_complex::host_transport(tlm::tlm_generic_payload& gp, sc_time& delay) 
     // request waits for its completion, which crosses the root complex again.
     if (is_posted(gp, ext)) mark_egress(*ext, delay);
     if (index >= 0) {
-        down_out[index]->b_transport(gp, delay);
+        down_out.b_transport(index, gp, delay);
     } else {
         complete(gp, ext, completion::UR);
     }
@@ -176,7 +176,7 @@ void root_complex::inbound_transport(tlm::tlm_generic_payload& gp, pcie_ext& ext
         return;
     }
     ++inbound_peer_to_peer_;
-    down_out[index]->b_transport(gp, delay);
+    down_out.b_transport(index, gp, delay);
     delay += p_.latency;
 }
 
@@ -195,7 +195,7 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
     for (int peer : same_device_[from])
         if (children_[peer]->claims_memory(a) && children_[from]->reaches_sibling(*children_[peer])) {
             ++peer_to_peer_;
-            down_out[peer]->b_transport(gp, delay);
+            down_out.b_transport(peer, gp, delay);
             return;
         }
     if (gp.is_write() && is_msi_address(a)) {
@@ -204,7 +204,7 @@ void root_complex::device_transport(int from, tlm::tlm_generic_payload& gp, sc_t
     }
     delay += p_.latency;
     if (gp.is_read()) ext->completion_split = static_cast<std::uint32_t>(p_.read_completion_boundary);
-    iommu_out->b_transport(gp, delay);
+    iommu_out.b_transport(gp, delay);
     // A read's completion crosses the root complex again; a posted write has none.
     if (!is_posted(gp, ext)) delay += p_.latency;
 }

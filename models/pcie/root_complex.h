@@ -35,6 +35,7 @@
 #include <vector>
 
 #include <tlm_utils/multi_passthrough_initiator_socket.h>
+#include "models/common/initiator_socket.h"
 #include "models/common/multi_target_socket.h"
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
@@ -67,9 +68,9 @@ public:
     tlm_utils::simple_target_socket<root_complex> host_in;            // CPU accesses: ECAM and MMIO
     tlm_utils::simple_target_socket_optional<root_complex> io_in;     // CPU port I/O: address = port
     // To and from the root-bus functions (there may be none).
-    tlm_utils::multi_passthrough_initiator_socket<root_complex, 32, protocol_types, 0, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
+    multi_initiator_socket<root_complex, protocol_types, sc_core::SC_ZERO_OR_MORE_BOUND> down_out;
     multi_target_socket<root_complex, protocol_types> down_in;
-    tlm_utils::simple_initiator_socket<root_complex, 32, protocol_types> iommu_out;       // device requests, to the IOMMU
+    initiator_socket<root_complex, protocol_types> iommu_out;      // device requests, to the IOMMU
 
     root_complex(sc_core::sc_module_name name, const root_complex_params& p);
 
