@@ -17,6 +17,8 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/common/direct_transport.h"
+
 namespace iotwin {
 
 template <class MODULE, class TYPES = tlm::tlm_base_protocol_types>
@@ -72,12 +74,15 @@ private:
         for (auto& b : binders_) b->cb = cb_;
     }
 
-    class binder final : public tlm::tlm_fw_transport_if<TYPES> {
+    class binder final : public tlm::tlm_fw_transport_if<TYPES>, public direct_transport<TYPES> {
     public:
-        binder(multi_target_socket& s, int id) : s_(s), id_(id) {}
+        binder(multi_target_socket& s, int id) : direct_transport<TYPES>(&binder::direct), s_(s), id_(id) {}
         void b_transport(payload& gp, sc_core::sc_time& t) override {
             if (!cb.b) return missing("b_transport");
             (cb.mod->*cb.b)(id_, gp, t);
+        }
+        static void direct(direct_transport<TYPES>* self, payload& gp, sc_core::sc_time& t) {
+            static_cast<binder*>(self)->binder::b_transport(gp, t);
         }
         bool get_direct_mem_ptr(payload& gp, tlm::tlm_dmi& dmi) override {
             if (cb.dmi) return (cb.mod->*cb.dmi)(id_, gp, dmi);

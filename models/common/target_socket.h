@@ -12,6 +12,8 @@
 #include <systemc>
 #include <tlm>
 
+#include "models/common/direct_transport.h"
+
 namespace iotwin {
 
 namespace detail {
@@ -46,12 +48,15 @@ public:
     const char* kind() const override { return "iotwin::target_socket"; }
 
 private:
-    class forwarder final : public tlm::tlm_fw_transport_if<TYPES> {
+    class forwarder final : public tlm::tlm_fw_transport_if<TYPES>, public direct_transport<TYPES> {
     public:
-        explicit forwarder(target_socket& s) : s_(s) {}
+        explicit forwarder(target_socket& s) : direct_transport<TYPES>(&forwarder::direct), s_(s) {}
         void b_transport(payload& gp, sc_core::sc_time& t) override {
             if (!on_b) return detail::socket_misuse(s_.name(), "b_transport");
             (mod->*on_b)(gp, t);
+        }
+        static void direct(direct_transport<TYPES>* self, payload& gp, sc_core::sc_time& t) {
+            static_cast<forwarder*>(self)->forwarder::b_transport(gp, t);
         }
         bool get_direct_mem_ptr(payload& gp, tlm::tlm_dmi& dmi) override {
             return on_dmi ? (mod->*on_dmi)(gp, dmi) : detail::no_dmi(dmi);
