@@ -71,16 +71,21 @@ public:
     // The b_transport of the target bound at index `i`.
     void b_transport(int i, payload& gp, sc_core::sc_time& t) {
         const auto at = static_cast<std::size_t>(i);
-        if (at >= targets_.size()) resolve(at);
+        if (at >= targets_.size() && !resolve(at)) {
+            gp.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+            return;
+        }
         targets_[at].b_transport(gp, t);
     }
 
 private:
-    void resolve(std::size_t at) {
+    // Takes every binding's target; false (an error) when none is bound at `at`.
+    bool resolve(std::size_t at) {
         targets_.clear();
         for (unsigned k = 0; k < base::size(); ++k) targets_.emplace_back((*this)[static_cast<int>(k)]);
-        if (at >= targets_.size())
-            SC_REPORT_FATAL("iotwin/initiator_socket", (std::string(base::name()) + ": no target bound at index " + std::to_string(at)).c_str());
+        if (at < targets_.size()) return true;
+        SC_REPORT_ERROR("iotwin/initiator_socket", (std::string(base::name()) + ": no target bound at index " + std::to_string(at)).c_str());
+        return false;
     }
     std::vector<detail::resolved_target<TYPES>> targets_;
 };

@@ -10,21 +10,26 @@
 // the index is also the position of that initiator's backward interface on
 // the socket's port, since both are bound in the same bind() call. Only
 // initiator-to-target binding is supported (no hierarchical binding).
+// A binder also offers the non-virtual way in (direct_transport.h) that the
+// fabric's initiator sockets take.
 #pragma once
 #include <memory>
 #include <vector>
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/multi_socket_bases.h>
 
 #include "models/common/direct_transport.h"
+#include "models/common/target_socket.h"
 
 namespace iotwin {
 
 template <class MODULE, class TYPES = tlm::tlm_base_protocol_types>
 class multi_target_socket
     : public tlm::tlm_base_target_socket<32, tlm::tlm_fw_transport_if<TYPES>, tlm::tlm_bw_transport_if<TYPES>, 0,
-                                         sc_core::SC_ZERO_OR_MORE_BOUND> {
+                                         sc_core::SC_ZERO_OR_MORE_BOUND>,
+      public tlm_utils::multi_to_multi_bind_base<TYPES> {
     using base = tlm::tlm_base_target_socket<32, tlm::tlm_fw_transport_if<TYPES>, tlm::tlm_bw_transport_if<TYPES>, 0,
                                              sc_core::SC_ZERO_OR_MORE_BOUND>;
     using payload = typename TYPES::tlm_payload_type;
@@ -56,6 +61,12 @@ public:
         binders_.back()->cb = cb_;
         return *binders_.back();
     }
+    // A multi-initiator socket binding here takes its forward interface from
+    // this rather than from the export (which leads to the first binder):
+    // the binder just handed out, so its calls carry their own index.
+    tlm::tlm_fw_transport_if<TYPES>* get_last_binder(tlm::tlm_bw_transport_if<TYPES>*) override {
+        return first_free_ ? binders_.front().get() : binders_.back().get();
+    }
     const tlm::tlm_fw_transport_if<TYPES>& get_base_interface() const override { return *binders_.front(); }
     const char* kind() const override { return "iotwin::multi_target_socket"; }
     // Initiators bound (unsigned, as the utility's socket counts them).
@@ -85,11 +96,7 @@ private:
             static_cast<binder*>(self)->binder::b_transport(gp, t);
         }
         bool get_direct_mem_ptr(payload& gp, tlm::tlm_dmi& dmi) override {
-            if (cb.dmi) return (cb.mod->*cb.dmi)(id_, gp, dmi);
-            dmi.allow_none();  // no DMI here, for any address (IEEE 1666-2011 11.2.6)
-            dmi.set_start_address(0);
-            dmi.set_end_address(~sc_dt::uint64(0));
-            return false;
+            return cb.dmi ? (cb.mod->*cb.dmi)(id_, gp, dmi) : detail::no_dmi(dmi);
         }
         unsigned transport_dbg(payload& gp) override { return cb.dbg ? (cb.mod->*cb.dbg)(id_, gp) : 0; }
         tlm::tlm_sync_enum nb_transport_fw(payload&, phase&, sc_core::sc_time&) override {
@@ -98,9 +105,7 @@ private:
         }
 
     private:
-        void missing(const char* what) const {
-            SC_REPORT_ERROR("iotwin/multi_target_socket", (std::string(s_.name()) + ": no " + what + " registered").c_str());
-        }
+        void missing(const char* what) const { detail::socket_misuse(s_.name(), what); }
         multi_target_socket& s_;
         int id_;
 
