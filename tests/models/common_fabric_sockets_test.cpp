@@ -82,6 +82,12 @@ struct fanout : sc_module {
     explicit fanout(sc_module_name n) : sc_module(n) {}
 };
 
+// Binds `ini` to `tgt` and elaborates.
+template <class TARGET> void connect(fabric_initiator& ini, TARGET& tgt) {
+    ini.out.bind(tgt.in);
+    sc_start(SC_ZERO_TIME);
+}
+
 sc_time send(iotwin::initiator_socket<fabric_initiator>& s, tlm::tlm_generic_payload& gp) {
     sc_time t = SC_ZERO_TIME;
     gp.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
@@ -108,8 +114,7 @@ TEST(TargetSocket, AnyInitiatorReachesTheModule) {
 TEST(TargetSocket, TheFabricsInitiatorReachesTheModuleDirectly) {
     fabric_target tgt("tgt", 4);
     fabric_initiator ini("ini");
-    ini.out.bind(tgt.in);
-    sc_start(SC_ZERO_TIME);
+    connect(ini, tgt);
     tlm::tlm_generic_payload gp;
     EXPECT_EQ(send(ini.out, gp), sc_time(4, SC_NS));
     EXPECT_EQ(send(ini.out, gp), sc_time(4, SC_NS));
@@ -120,8 +125,7 @@ TEST(TargetSocket, TheFabricsInitiatorReachesTheModuleDirectly) {
 TEST(TargetSocket, WithoutCallbacksEveryTransportIsRefusedOrAnError) {
     fabric_target tgt("tgt", 1, false);
     fabric_initiator ini("ini");
-    ini.out.bind(tgt.in);
-    sc_start(SC_ZERO_TIME);
+    connect(ini, tgt);
     tlm::tlm_generic_payload gp;
     tlm::tlm_dmi d;
     d.allow_read_write();
@@ -140,8 +144,7 @@ TEST(TargetSocket, WithoutCallbacksEveryTransportIsRefusedOrAnError) {
 TEST(InitiatorSocket, ReachesATargetOfAnotherKind) {
     plain_target tgt("tgt", 5);
     fabric_initiator ini("ini");
-    ini.out.bind(tgt.in);
-    sc_start(SC_ZERO_TIME);
+    connect(ini, tgt);
     tlm::tlm_generic_payload gp;
     EXPECT_EQ(send(ini.out, gp), sc_time(5, SC_NS));
     EXPECT_TRUE(gp.is_response_ok());
