@@ -1,0 +1,297 @@
+#include "platform/lspci_text.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+namespace iotwin::platform::lspci_text {
+
+namespace {
+
+// Longer lines are not lspci's (its longest, a decoded capability, is a few
+// hundred characters): reported, never handed to the regular expressions.
+constexpr std::size_t max_line = 4096;
+
+std::size_t indent_of(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size() && (s[i] == '\t' || s[i] == ' ')) ++i;
+    return i;
+}
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+std::uint64_t hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
+
+// "[size=16K]": lspci's show_size, powers of 1024 with K, M, G, T.
+std::optional<std::uint64_t> size_of(const std::string& number, const std::string& unit) {
+    std::uint64_t v = std::stoull(number);
+    const std::string units = "KMGT";
+    if (!unit.empty()) {
+        const auto k = units.find(unit[0]);
+        for (std::size_t i = 0; i <= k; ++i) {
+            if (v > (~std::uint64_t(0) >> 10)) return std::nullopt;
+            v <<= 10;
+        }
+    }
+    return v;
+}
+
+// Why a title line does not parse, or nothing.
+const std::regex title_re(
+    R"(^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7]) (.*?)(?: \[([0-9a-fA-F]{4})\])?: (.*)$)");
+const std::regex ids_re(R"(^(.*) \[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]$)");
+const std::regex rev_re(R"(^(.*) \(rev ([0-9a-fA-F]{2})\)$)");
+const std::regex progif_re(R"(^(.*) \(prog-if ([0-9a-fA-F]{2})(?: \[[^\]]*\])?\)$)");
+const std::regex bus_re(R"(^Bus: primary=([0-9a-fA-F]{2}), secondary=([0-9a-fA-F]{2}), subordinate=([0-9a-fA-F]{2}))");
+const std::regex region_re(
+    R"(^Region ([0-5]): (Memory at|I/O ports at) (<unassigned>|<ignored>|<broken-64-bit-slot>|[0-9a-fA-F]+)(?: \((32-bit|64-bit|low-1M|type 3), (non-)?prefetchable\))?((?: \[[a-z]+\])*)(?: \[size=([0-9]+)([KMGT]?)\])?)");
+const std::regex acs_re(
+    R"(^ACSC(ap|tl):\s*SrcValid([+-]) TransBlk([+-]) ReqRedir([+-]) CmpltRedir([+-]) UpstreamFwd([+-]) EgressCtrl([+-]) DirectTrans([+-]))");
+const std::regex vfs_re(R"(^Initial VFs: ([0-9]+), Total VFs: ([0-9]+), Number of VFs: ([0-9]+))");
+const std::regex vf_offset_re(R"(^VF offset: ([0-9]+), stride: ([0-9]+), Device ID: ([0-9a-fA-F]{4}))");
+
+// The capability the current sub-lines belong to.
+enum class section { other, acs, sriov };
+
+class reader {
+public:
+    listing run(std::istream& in) {
+        std::string raw;
+        while (std::getline(in, raw)) {
+            ++line_;
+            if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+            line(raw);
+        }
+        return std::move(out_);
+    }
+
+private:
+    void skip(const std::string& text, std::string why) { out_.skipped.push_back({line_, text, std::move(why)}); }
+    function* current() { return out_.functions.empty() || closed_ ? nullptr : &out_.functions.back(); }
+
+    void line(const std::string& raw) {
+        if (raw.size() > max_line) return skip(raw.substr(0, 80) + "...", "longer than any line lspci prints");
+        const std::size_t ind = indent_of(raw);
+        if (ind == raw.size()) {  // blank: ends the record, as lspci separates them
+            closed_ = true;
+            return;
+        }
+        if (ind == 0) return title(raw);
+        function* f = current();
+        if (!f) return skip(raw, "an indented line outside any function's record");
+        const std::string text = raw.substr(ind);
+        if (!base_indent_) base_indent_ = ind;
+        if (ind <= *base_indent_) return property(*f, text, raw);
+        sub_line(*f, text, raw);
+    }
+
+    void title(const std::string& raw) {
+        std::smatch m;
+        if (!std::regex_match(raw, m, title_re)) return skip(raw, "not a function's title (expected [domain:]bus:dev.fn class: name)");
+        function f;
+        f.line = line_;
+        if (m[1].matched) {
+            const std::uint64_t d = hex(m[1]);
+            if (d > 0xffff) return skip(raw, "PCI domain above ffff");
+            f.domain = static_cast<std::uint16_t>(d);
+        }
+        f.bus = static_cast<std::uint8_t>(hex(m[2]));
+        f.dev = static_cast<std::uint8_t>(hex(m[3]));
+        if (f.dev > 0x1f) return skip(raw, "device number above 1f");
+        f.fn = static_cast<std::uint8_t>(hex(m[4]));
+        f.class_name = m[5];
+        if (m[6].matched) f.class_code = static_cast<std::uint32_t>(hex(m[6])) << 8;
+        std::string rest = m[7];
+        std::smatch t;
+        if (std::regex_match(rest, t, progif_re)) {
+            f.class_code |= static_cast<std::uint32_t>(hex(t[2]));
+            rest = t[1];
+        }
+        if (std::regex_match(rest, t, rev_re)) {
+            f.revision = static_cast<std::uint8_t>(hex(t[2]));
+            rest = t[1];
+        }
+        if (std::regex_match(rest, t, ids_re)) {
+            f.vendor = static_cast<std::uint16_t>(hex(t[2]));
+            f.device = static_cast<std::uint16_t>(hex(t[3]));
+            rest = t[1];
+        }
+        f.name = rest;
+        out_.functions.push_back(std::move(f));
+        closed_ = false;
+        base_indent_.reset();
+        section_ = section::other;
+    }
+
+    void property(function& f, const std::string& text, const std::string& raw) {
+        section_ = section::other;
+        std::smatch m;
+        if (starts_with(text, "Region ")) {
+            if (!std::regex_search(text, m, region_re)) return skip(raw, "a Region line that does not parse");
+            bar b;
+            b.index = static_cast<unsigned>(std::stoul(m[1]));
+            const bool io = m[2] == "I/O ports at";
+            b.kind = io ? bar_kind::io : m[4] == "64-bit" ? bar_kind::mem64 : bar_kind::mem32;
+            b.prefetchable = !io && m[4].matched && !m[5].matched;
+            if (std::isxdigit(static_cast<unsigned char>(m.str(3)[0]))) b.address = hex(m[3]);
+            b.disabled = m.str(6).find("[disabled]") != std::string::npos;
+            if (m[7].matched) {
+                b.size = size_of(m[7], m[8]);
+                if (!b.size) return skip(raw, "a Region size beyond 64 bits");
+            }
+            f.bars.push_back(b);
+            return;
+        }
+        if (starts_with(text, "Memory at ") || starts_with(text, "I/O ports at "))
+            return skip(raw, "a BAR without its Region number (lspci -v prints these): the listing needs -vv or -vvv");
+        if (starts_with(text, "Bus: ")) {
+            if (!std::regex_search(text, m, bus_re)) return skip(raw, "a bridge's Bus line that does not parse");
+            f.primary_bus = static_cast<std::uint8_t>(hex(m[1]));
+            f.secondary_bus = static_cast<std::uint8_t>(hex(m[2]));
+            f.subordinate_bus = static_cast<std::uint8_t>(hex(m[3]));
+            return;
+        }
+        if (starts_with(text, "Kernel driver in use:")) {
+            f.driver = trim(text.substr(21));
+            return;
+        }
+        if (starts_with(text, "IOMMU group:")) {
+            const std::string g = trim(text.substr(12));
+            if (g.empty() || !std::all_of(g.begin(), g.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) ||
+                g.size() > 9)
+                return skip(raw, "an IOMMU group that is not a number");
+            f.iommu_group = static_cast<unsigned>(std::stoul(g));
+            return;
+        }
+        if (starts_with(text, "Flags: ")) return flags(f, text);
+        if (starts_with(text, "Capabilities: ")) return capability(f, text, raw);
+        for (const char* known : {"Subsystem:", "Control:", "Status:", "Latency:", "Interrupt:", "NUMA node:", "Expansion ROM at",
+                                  "I/O behind bridge:", "Memory behind bridge:", "Prefetchable memory behind bridge:",
+                                  "Secondary status:", "BridgeCtl:", "Kernel modules:", "Physical Slot:", "Device tree node:",
+                                  "Module:", "BIST result:", "Capability:", "Memory window", "I/O window", "16-bit legacy interface"})
+            if (starts_with(text, known)) return;  // registers that bear neither on the hierarchy nor on isolation
+        skip(raw, "not a line lspci -vvv prints for a function");
+    }
+
+    // lspci -v's summary line carries the IOMMU group too.
+    void flags(function& f, const std::string& text) {
+        static const std::regex group_re(R"(, IOMMU group ([0-9]{1,9}))");
+        std::smatch m;
+        if (std::regex_search(text, m, group_re)) f.iommu_group = static_cast<unsigned>(std::stoul(m[1]));
+    }
+
+    void capability(function& f, const std::string& text, const std::string& raw) {
+        if (text.find("<access denied>") != std::string::npos)
+            return skip(raw, "capabilities not readable (lspci ran without root): port type, ACS and SR-IOV are unknown");
+        const auto close = text.find("] ");
+        if (text.size() < 16 || text[14] != '[' || close == std::string::npos) return skip(raw, "a Capabilities line that does not parse");
+        const std::string what = text.substr(close + 2);
+        if (starts_with(what, "Express ")) return express(f, what, raw);
+        if (starts_with(what, "Access Control Services")) {
+            section_ = section::acs;
+            return;
+        }
+        if (starts_with(what, "Single Root I/O Virtualization")) {
+            section_ = section::sriov;
+            f.sriov = sriov_info{};
+            return;
+        }
+    }
+
+    void express(function& f, const std::string& what, const std::string& raw) {
+        static const std::pair<const char*, port_type> names[] = {
+            {"Legacy Endpoint", port_type::legacy_endpoint},
+            {"Endpoint", port_type::endpoint},
+            {"Root Port", port_type::root_port},
+            {"Upstream Port", port_type::upstream_port},
+            {"Downstream Port", port_type::downstream_port},
+            {"PCI-Express to PCI/PCI-X Bridge", port_type::pcie_to_pci_bridge},
+            {"PCI/PCI-X to PCI-Express Bridge", port_type::pci_to_pcie_bridge},
+            {"Root Complex Integrated Endpoint", port_type::rc_integrated},
+            {"Root Complex Event Collector", port_type::rc_event_collector},
+            {"Unknown type", port_type::unknown},
+        };
+        std::string rest = what.substr(8);  // after "Express "
+        if (starts_with(rest, "(v")) {
+            const auto end = rest.find(") ");
+            if (end == std::string::npos) return skip(raw, "an Express capability line that does not parse");
+            rest = rest.substr(end + 2);
+        }
+        for (const auto& [name, type] : names)
+            if (starts_with(rest, name)) {
+                f.express = type;
+                return;
+            }
+        skip(raw, "an Express capability with a port type lspci does not print");
+    }
+
+    void sub_line(function& f, const std::string& text, const std::string& raw) {
+        std::smatch m;
+        if (section_ == section::acs && starts_with(text, "ACSC")) {
+            if (!std::regex_search(text, m, acs_re)) return skip(raw, "an ACS line that does not parse");
+            acs_bits b;
+            bool* bits[] = {&b.source_validation, &b.translation_blocking, &b.request_redirect, &b.completion_redirect,
+                            &b.upstream_forwarding, &b.egress_control, &b.direct_translated};
+            for (int i = 0; i < 7; ++i) *bits[i] = m[2 + i] == "+";
+            (m[1] == "ap" ? f.acs_cap : f.acs_ctl) = b;
+            return;
+        }
+        if (section_ == section::sriov && starts_with(text, "Initial VFs:")) {
+            if (!std::regex_search(text, m, vfs_re)) return skip(raw, "an SR-IOV line that does not parse");
+            f.sriov->initial_vfs = static_cast<unsigned>(std::stoul(m[1]));
+            f.sriov->total_vfs = static_cast<unsigned>(std::stoul(m[2]));
+            f.sriov->num_vfs = static_cast<unsigned>(std::stoul(m[3]));
+            return;
+        }
+        if (section_ == section::sriov && starts_with(text, "VF offset:")) {
+            if (!std::regex_search(text, m, vf_offset_re)) return skip(raw, "an SR-IOV line that does not parse");
+            f.sriov->vf_offset = static_cast<unsigned>(std::stoul(m[1]));
+            f.sriov->vf_stride = static_cast<unsigned>(std::stoul(m[2]));
+            f.sriov->vf_device = static_cast<std::uint16_t>(hex(m[3]));
+            return;
+        }
+        // Every other sub-line decodes a register of the capability or property above it.
+    }
+
+    static std::string trim(std::string s) {
+        const auto b = s.find_first_not_of(" \t");
+        const auto e = s.find_last_not_of(" \t");
+        return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    }
+
+    listing out_;
+    int line_ = 0;
+    bool closed_ = true;
+    std::optional<std::size_t> base_indent_;
+    section section_ = section::other;
+};
+
+} // namespace
+
+const char* to_string(port_type t) {
+    switch (t) {
+    case port_type::none: return "conventional";
+    case port_type::endpoint: return "Endpoint";
+    case port_type::legacy_endpoint: return "Legacy Endpoint";
+    case port_type::root_port: return "Root Port";
+    case port_type::upstream_port: return "Upstream Port";
+    case port_type::downstream_port: return "Downstream Port";
+    case port_type::pcie_to_pci_bridge: return "PCI-Express to PCI/PCI-X Bridge";
+    case port_type::pci_to_pcie_bridge: return "PCI/PCI-X to PCI-Express Bridge";
+    case port_type::rc_integrated: return "Root Complex Integrated Endpoint";
+    case port_type::rc_event_collector: return "Root Complex Event Collector";
+    case port_type::unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+bool acs_bits::operator==(const acs_bits& o) const {
+    return source_validation == o.source_validation && translation_blocking == o.translation_blocking &&
+           request_redirect == o.request_redirect && completion_redirect == o.completion_redirect &&
+           upstream_forwarding == o.upstream_forwarding && egress_control == o.egress_control &&
+           direct_translated == o.direct_translated;
+}
+
+listing parse(std::istream& in) { return reader().run(in); }
+
+} // namespace iotwin::platform::lspci_text

@@ -1,0 +1,176 @@
+// Reading `lspci -vvv -nn` text: real machines' listings (tests/data/lspci)
+// are read completely, line for line, into the functions, bus numbers, port
+// types, ACS bits and BARs lspci printed; pasted variants (domains, spaces
+// for tabs, CRLF, sysfs lines of newer lspci) are read the same; unknown and
+// damaged lines are reported with their line numbers and skipped.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "platform/lspci_text.h"
+
+namespace {
+
+using namespace iotwin::platform::lspci_text;
+
+listing read_data(const std::string& name) {
+    std::ifstream in(std::string(IOTWIN_SOURCE_DIR) + "/tests/data/lspci/" + name);
+    EXPECT_TRUE(in.good()) << name;
+    return parse(in);
+}
+
+listing read_text(const std::string& text) {
+    std::istringstream in(text);
+    return parse(in);
+}
+
+const function* find(const listing& l, unsigned bus, unsigned dev, unsigned fn) {
+    for (const function& f : l.functions)
+        if (f.bus == bus && f.dev == dev && f.fn == fn) return &f;
+    return nullptr;
+}
+
+std::string skipped_of(const listing& l) {
+    std::string s;
+    for (const diagnostic& d : l.skipped) s += std::to_string(d.line) + ": " + d.why + ": " + d.text + "\n";
+    return s;
+}
+
+TEST(LspciText, ADesktopWithASwitchIsReadCompletely) {
+    const listing l = read_data("asus-p6t6-x58.vvvnn.txt");
+    EXPECT_TRUE(l.skipped.empty()) << skipped_of(l);
+    EXPECT_EQ(l.functions.size(), 53u);  // as many as `lspci -tv` shows (asus-p6t6-x58.tv.txt)
+
+    const function* rp = find(l, 0, 3, 0);
+    ASSERT_NE(rp, nullptr);
+    EXPECT_EQ(rp->vendor, 0x8086);
+    EXPECT_EQ(rp->device, 0x340a);
+    EXPECT_EQ(rp->revision, 0x12);
+    EXPECT_EQ(rp->class_code, 0x060400u);
+    EXPECT_EQ(rp->express, port_type::root_port);
+    EXPECT_EQ(rp->primary_bus, 0x00);
+    EXPECT_EQ(rp->secondary_bus, 0x02);
+    EXPECT_EQ(rp->subordinate_bus, 0x05);
+    ASSERT_TRUE(rp->acs_cap && rp->acs_ctl);
+    EXPECT_TRUE(rp->acs_cap->source_validation && rp->acs_cap->request_redirect && rp->acs_cap->upstream_forwarding);
+    EXPECT_FALSE(rp->acs_cap->egress_control || rp->acs_cap->direct_translated);
+    EXPECT_EQ(*rp->acs_ctl, acs_bits{});  // firmware left ACS Control clear
+
+    // The switch behind it: an upstream port and two downstream ports.
+    EXPECT_EQ(find(l, 2, 0, 0)->express, port_type::upstream_port);
+    EXPECT_EQ(find(l, 3, 0, 0)->express, port_type::downstream_port);
+    EXPECT_EQ(find(l, 3, 2, 0)->secondary_bus, 0x05);
+    EXPECT_EQ(find(l, 4, 0, 0)->name, "Broadcom / LSI SAS2008 PCI-Express Fusion-MPT SAS-2 [Falcon]");
+
+    // Chipset root ports number their buses against device order.
+    EXPECT_EQ(find(l, 0, 0x1c, 0)->secondary_bus, 0x09);
+    EXPECT_EQ(find(l, 0, 0x1c, 2)->secondary_bus, 0x07);
+    // A conventional subtractive-decode bridge: no Express capability.
+    EXPECT_EQ(find(l, 0, 0x1e, 0)->express, port_type::none);
+    EXPECT_EQ(find(l, 0, 0x1e, 0)->class_code, 0x060401u);
+
+    // The GPU and its audio function.
+    const function* gpu = find(l, 6, 0, 0);
+    ASSERT_NE(gpu, nullptr);
+    EXPECT_EQ(gpu->express, port_type::endpoint);
+    ASSERT_FALSE(gpu->bars.empty());
+    EXPECT_EQ(gpu->bars[0].index, 0u);
+    EXPECT_EQ(gpu->bars[0].kind, bar_kind::mem32);
+    EXPECT_FALSE(gpu->bars[0].prefetchable);
+    EXPECT_EQ(gpu->bars[0].address, 0xfa000000u);
+    // lspci takes sizes from sysfs: a listing printed from a dump has none.
+    EXPECT_FALSE(gpu->bars[0].size.has_value());
+    EXPECT_EQ(gpu->bars.back().index, 5u);
+    EXPECT_EQ(gpu->bars.back().kind, bar_kind::io);
+    EXPECT_EQ(find(l, 6, 0, 1)->class_code, 0x040300u);
+}
+
+TEST(LspciText, ALaptopAndAFiveDomainServerAreReadCompletely) {
+    const listing laptop = read_data("fujitsu-lifebook-p8010-ich8m.vvvnn.txt");
+    EXPECT_TRUE(laptop.skipped.empty()) << skipped_of(laptop);
+    EXPECT_EQ(laptop.functions.size(), 22u);
+    const listing server = read_data("ibm-pcix-five-domains.vvvnn.txt");
+    EXPECT_TRUE(server.skipped.empty()) << skipped_of(server);
+    ASSERT_FALSE(server.functions.empty());
+    unsigned domains = 0;
+    for (const function& f : server.functions) {
+        ASSERT_TRUE(f.domain.has_value()) << "lspci prints domains on a machine with more than one";
+        domains = std::max(domains, unsigned(*f.domain) + 1);
+    }
+    EXPECT_EQ(domains, 5u);
+}
+
+TEST(LspciText, PastedVariantsReadAsTheOriginal) {
+    const std::string tabs =
+        "0000:3b:00.0 Ethernet controller [0200]: Intel Corporation Ethernet Controller X710 for 10GbE SFP+ [8086:1572] (rev 02)\n"
+        "\tSubsystem: Intel Corporation Ethernet Converged Network Adapter X710-2 [8086:0007]\n"
+        "\tIOMMU group: 42\n"
+        "\tRegion 0: Memory at b8000000 (64-bit, prefetchable) [size=8M]\n"
+        "\tRegion 3: Memory at b9008000 (64-bit, prefetchable) [size=32K]\n"
+        "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n"
+        "\t\tDevCap:\tMaxPayload 2048 bytes, PhantFunc 0, Latency L0s <512ns, L1 <64us\n"
+        "\tCapabilities: [160 v1] Single Root I/O Virtualization (SR-IOV)\n"
+        "\t\tIOVCap:\tMigration- 10BitTagReq- Interrupt Message Number: 000\n"
+        "\t\tInitial VFs: 64, Total VFs: 64, Number of VFs: 4, Function Dependency Link: 00\n"
+        "\t\tVF offset: 16, stride: 1, Device ID: 154c\n"
+        "\t\tRegion 0: Memory at 00000000b9400000 (64-bit, prefetchable)\n"
+        "\tKernel driver in use: i40e\n"
+        "\tKernel modules: i40e\n";
+    std::string spaces, crlf;
+    for (char c : tabs) {
+        if (c == '\t') spaces += "    ";
+        else spaces += c;
+        if (c == '\n') crlf.insert(crlf.end() - 0, '\r');
+        if (c != '\n') crlf += c;
+        else crlf += '\n';
+    }
+    for (const std::string& text : {tabs, spaces, crlf}) {
+        const listing l = read_text(text);
+        EXPECT_TRUE(l.skipped.empty()) << skipped_of(l);
+        ASSERT_EQ(l.functions.size(), 1u);
+        const function& f = l.functions[0];
+        EXPECT_EQ(f.domain, 0);
+        EXPECT_EQ(f.bus, 0x3b);
+        EXPECT_EQ(f.iommu_group, 42u);
+        EXPECT_EQ(f.driver, "i40e");
+        ASSERT_EQ(f.bars.size(), 2u);  // the VF BAR belongs to the SR-IOV capability
+        EXPECT_EQ(f.bars[1].index, 3u);
+        EXPECT_EQ(f.bars[1].kind, bar_kind::mem64);
+        EXPECT_TRUE(f.bars[1].prefetchable);
+        EXPECT_EQ(f.bars[1].size, 32u << 10);
+        ASSERT_TRUE(f.sriov.has_value());
+        EXPECT_EQ(f.sriov->total_vfs, 64u);
+        EXPECT_EQ(f.sriov->num_vfs, 4u);
+        EXPECT_EQ(f.sriov->vf_offset, 16u);
+        EXPECT_EQ(f.sriov->vf_stride, 1u);
+        EXPECT_EQ(f.sriov->vf_device, 0x154c);
+    }
+}
+
+TEST(LspciText, UnknownAndDamagedLinesAreReportedWithTheirLineNumbers) {
+    const listing l = read_text(
+        "\tRegion 0: Memory at f0000000 (32-bit, non-prefetchable) [size=1M]\n"          // 1: before any title
+        "00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:3e92]\n"
+        "\tRegion 0: Memory at zz (64-bit, prefetchable)\n"                              // 3: damaged
+        "\tMemory at f6000000 (64-bit, non-prefetchable) [size=16M]\n"                   // 4: -v form
+        "\tIOMMU group: seven\n"                                                         // 5: damaged
+        "\tFrobnicator: on\n"                                                            // 6: unknown
+        "\tCapabilities: <access denied>\n"                                              // 7
+        "this is not lspci\n"                                                            // 8
+        "00:3f.0 Host bridge [0600]: Intel Corporation Device [8086:3ec2]\n"             // 9: device above 1f
+        "\n"
+        "00:1f.3 Audio device [0403]: Intel Corporation Device [8086:a348] (rev 10)\n"
+        "\tIOMMU group: 12\n");
+    std::vector<int> lines;
+    for (const diagnostic& d : l.skipped) lines.push_back(d.line);
+    EXPECT_EQ(lines, (std::vector<int>{1, 3, 4, 5, 6, 7, 8, 9})) << skipped_of(l);
+    ASSERT_EQ(l.functions.size(), 2u);
+    EXPECT_TRUE(l.functions[0].bars.empty());
+    EXPECT_FALSE(l.functions[0].iommu_group.has_value());
+    EXPECT_EQ(l.functions[1].iommu_group, 12u);
+    EXPECT_EQ(l.functions[1].line, 11);
+}
+
+} // namespace
