@@ -165,7 +165,7 @@ private:
         }
         if (starts_with(text, "Flags: ")) return flags(f, text);
         if (starts_with(text, "Capabilities: ")) return capability(f, text, raw);
-        for (const char* known : {"Subsystem:", "Control:", "Status:", "Latency:", "Interrupt:", "NUMA node:", "Expansion ROM at",
+        for (const char* known : {"DeviceName:", "Subsystem:", "Control:", "Status:", "Latency:", "Interrupt:", "NUMA node:", "Expansion ROM at",
                                   "I/O behind bridge:", "Memory behind bridge:", "Prefetchable memory behind bridge:",
                                   "Secondary status:", "BridgeCtl:", "Kernel modules:", "Physical Slot:", "Device tree node:",
                                   "Module:", "BIST result:", "Capability:", "Memory window", "I/O window", "16-bit legacy interface"})
