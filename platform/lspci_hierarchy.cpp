@@ -150,9 +150,13 @@ private:
 } // namespace
 
 node_type type_of(const function& f) {
-    // A host bridge belongs to the root complex, whatever port type its
-    // Express capability claims (the X58 IOH's 00:00.0 says Root Port).
-    if (f.class_code >> 8 == 0x0600) return node_type::host_bridge;
+    // A host-bridge function (the root complex's DRAM controller, AMD's
+    // dummy host bridges) is an ordinary function of its root bus to Linux:
+    // integrated when it has an Express capability, whatever port type that
+    // claims (the X58 IOH's 00:00.0 says Root Port), else conventional. The
+    // scenario's host_bridge type is something else: a function that opens
+    // another root bus.
+    if (f.class_code >> 8 == 0x0600) return f.express == port_type::none ? node_type::pci_device : node_type::rciep;
     switch (f.express) {
     case port_type::root_port: return node_type::root_port;
     case port_type::upstream_port: return node_type::upstream_port;

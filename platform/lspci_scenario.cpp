@@ -1,0 +1,197 @@
+#include "platform/lspci_scenario.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "platform/host_drivers.h"
+
+namespace iotwin::platform::lspci_scenario {
+
+using lspci_hierarchy::node;
+using lspci_text::function;
+
+namespace {
+
+std::string hex(unsigned v, int width) {
+    char s[16];
+    std::snprintf(s, sizeof s, "%0*x", width, v);
+    return s;
+}
+
+std::string where(const options& o, int line) { return (o.source.empty() ? std::string("line ") : o.source + ":") + std::to_string(line); }
+
+// The ACS bits set in `b` (and in `within`: a Control bit counts only where the capability implements it).
+std::vector<std::string> acs_names(const lspci_text::acs_bits& b, const lspci_text::acs_bits& within) {
+    const std::pair<bool, bool> bits[] = {{b.source_validation, within.source_validation},
+                                          {b.translation_blocking, within.translation_blocking},
+                                          {b.request_redirect, within.request_redirect},
+                                          {b.completion_redirect, within.completion_redirect},
+                                          {b.upstream_forwarding, within.upstream_forwarding},
+                                          {b.egress_control, within.egress_control},
+                                          {b.direct_translated, within.direct_translated}};
+    const char* names[] = {"SV", "TB", "RR", "CR", "UF", "EC", "DT"};
+    std::vector<std::string> v;
+    for (int i = 0; i < 7; ++i)
+        if (bits[i].first && bits[i].second) v.push_back(names[i]);
+    return v;
+}
+
+const char* bar_type(lspci_text::bar_kind k) {
+    switch (k) {
+    case lspci_text::bar_kind::mem32: return "mem32";
+    case lspci_text::bar_kind::mem64: return "mem64";
+    case lspci_text::bar_kind::io: return "io";
+    }
+    return "mem32";
+}
+
+class writer {
+public:
+    writer(const lspci_text::listing& l, const lspci_hierarchy::machine& m, const options& o) : l_(l), m_(m), o_(o) {
+        for (const std::string& d : host_driver_names()) drivers_.insert(d);
+    }
+
+    void run(std::ostream& out) {
+        e_ << YAML::Comment("Imported by iotwin import from " + (o_.source.empty() ? std::string("an lspci listing") : o_.source) +
+                            " (lspci -vvv -nn). Comments say what the listing could not tell or the scenario cannot say.");
+        e_ << YAML::BeginMap;
+        e_ << YAML::Key << "name" << YAML::Value << o_.name;
+        e_ << YAML::Key << "description" << YAML::Value
+           << ("The PCI hierarchy of the machine " + (o_.source.empty() ? std::string("an lspci listing") : o_.source) + " describes.");
+        e_ << YAML::Key << "platform" << YAML::Value << YAML::BeginMap;
+        e_ << YAML::Key << "pcie" << YAML::Value << YAML::BeginSeq;
+        for (const lspci_hierarchy::root_bus& r : m_.roots) root(r);
+        e_ << YAML::EndSeq << YAML::EndMap << YAML::EndMap;
+        for (const lspci_text::diagnostic& d : l_.skipped) out << "# skipped " << where(o_, d.line) << ": " << d.why << "\n";
+        for (const lspci_hierarchy::problem& p : m_.problems) out << "# " << where(o_, p.line) << ": " << p.why << "\n";
+        out << e_.c_str() << "\n";
+    }
+
+private:
+    void root(const lspci_hierarchy::root_bus& r) {
+        if (r.domain == 0 && r.bus == 0) {
+            for (const node& n : r.children) function_node(n);
+            return;
+        }
+        if (r.domain != 0 && r.bus == 0) {
+            e_ << YAML::Comment("domain " + hex(r.domain, 4) + ", root bus 00: a host_bridge opens root buses 01..ff only; its " +
+                                std::to_string(r.children.size()) + " function(s) are not imported");
+            return;
+        }
+        // Another root bus: the scenario opens it through a host-bridge function on bus 0.
+        e_ << YAML::BeginMap;
+        e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) +
+                            " of the machine; the twin opens it through this host-bridge function on bus 00");
+        e_ << YAML::Key << "id" << YAML::Value << ("root-" + hex(r.domain, 4) + "-" + hex(r.bus, 2));
+        e_ << YAML::Key << "type" << YAML::Value << "host_bridge";
+        e_ << YAML::Key << "root_bus" << YAML::Value << ("0x" + hex(r.bus, 2));
+        if (r.domain) e_ << YAML::Key << "segment" << YAML::Value << unsigned(r.domain);
+        e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
+        for (const node& n : r.children) function_node(n);
+        e_ << YAML::EndSeq << YAML::EndMap;
+    }
+
+    void function_node(const node& n) {
+        const function& f = *n.function;
+        // The root complex's own host bridge: the twin has it at 00:00.0,
+        // and no function of its device can be declared beside it.
+        if (f.bus == 0 && f.dev == 0 && domain_of(f) == 0) {
+            e_ << YAML::Comment(where(o_, f.line) + ": 00:00." + hex(f.fn, 1) + " " + f.name +
+                                (f.fn == 0 ? ": the root complex's host bridge, which the twin has"
+                                           : ": a function of the root complex's host-bridge device, which a scenario cannot declare"));
+            return;
+        }
+        e_ << YAML::BeginMap;
+        e_ << YAML::Comment(where(o_, f.line) + ": " + bdf(f) + " " + f.class_name + ": " + f.name);
+        e_ << YAML::Key << "id" << YAML::Value << id_of(f);
+        e_ << YAML::Key << "type" << YAML::Value << to_string(n.type);
+        e_ << YAML::Key << "at" << YAML::Value << YAML::DoubleQuoted << (hex(f.dev, 2) + "." + hex(f.fn, 1));
+        if (f.vendor) e_ << YAML::Key << "vendor" << YAML::Value << ("0x" + hex(*f.vendor, 4));
+        if (f.device) e_ << YAML::Key << "device" << YAML::Value << ("0x" + hex(*f.device, 4));
+        if (f.class_code >> 8 == 0x0607 && n.type == node_type::pci_bridge)  // PCI Code and ID Assignment 1.11, 0x0607
+            e_ << YAML::Comment("a CardBus bridge (class 0x0607, type 2 header): the twin has it as a PCI-to-PCI bridge");
+        else if (f.class_code)
+            e_ << YAML::Key << "class" << YAML::Value << ("0x" + hex(f.class_code, 6));
+        if (f.acs_cap) {
+            e_ << YAML::Key << "acs" << YAML::Value << YAML::Flow << acs_names(*f.acs_cap, *f.acs_cap);
+            if (f.acs_ctl) e_ << YAML::Key << "acs_ctrl" << YAML::Value << YAML::Flow << acs_names(*f.acs_ctl, *f.acs_cap);
+        }
+        sriov(n);
+        bars(f);
+        driver(f);
+        if (!n.children.empty()) {
+            e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
+            for (const node& c : n.children) function_node(c);
+            e_ << YAML::EndSeq;
+        }
+        e_ << YAML::EndMap;
+    }
+
+    void sriov(const node& n) {
+        const function& f = *n.function;
+        if (!f.sriov || f.sriov->total_vfs == 0) return;
+        e_ << YAML::Key << "sriov" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        e_ << YAML::Key << "total_vfs" << YAML::Value << f.sriov->total_vfs;
+        e_ << YAML::Key << "num_vfs" << YAML::Value << f.sriov->num_vfs;
+        e_ << YAML::Key << "first_vf_offset" << YAML::Value << f.sriov->vf_offset;
+        e_ << YAML::Key << "vf_stride" << YAML::Value << f.sriov->vf_stride;
+        e_ << YAML::Key << "vf_device" << YAML::Value << ("0x" + hex(f.sriov->vf_device, 4));
+        e_ << YAML::EndMap;
+    }
+
+    void bars(const function& f) {
+        std::vector<const lspci_text::bar*> sized;
+        for (const lspci_text::bar& b : f.bars)
+            if (b.size) sized.push_back(&b);
+        if (sized.size() < f.bars.size())
+            e_ << YAML::Comment(std::to_string(f.bars.size() - sized.size()) +
+                                " BAR(s) without a size in the listing (lspci prints sizes from sysfs): left out");
+        if (sized.empty()) return;
+        e_ << YAML::Key << "bars" << YAML::Value << YAML::BeginSeq;
+        for (const lspci_text::bar* b : sized) {
+            e_ << YAML::Flow << YAML::BeginMap;
+            e_ << YAML::Key << "index" << YAML::Value << b->index;
+            e_ << YAML::Key << "size" << YAML::Value << *b->size;
+            e_ << YAML::Key << "type" << YAML::Value << bar_type(b->kind);
+            if (b->kind != lspci_text::bar_kind::io) e_ << YAML::Key << "prefetchable" << YAML::Value << b->prefetchable;
+            e_ << YAML::EndMap;
+        }
+        e_ << YAML::EndSeq;
+    }
+
+    void driver(const function& f) {
+        if (f.driver.empty()) return;
+        if (drivers_.count(f.driver)) {
+            e_ << YAML::Key << "driver" << YAML::Value << f.driver;
+            return;
+        }
+        e_ << YAML::Comment("Kernel driver in use: " + f.driver + " (not one the twin models: it binds the driver Linux would)");
+    }
+
+    static std::uint16_t domain_of(const function& f) { return f.domain.value_or(0); }
+    static std::string bdf(const function& f) {
+        return hex(domain_of(f), 4) + ":" + hex(f.bus, 2) + ":" + hex(f.dev, 2) + "." + hex(f.fn, 1);
+    }
+
+    const lspci_text::listing& l_;
+    const lspci_hierarchy::machine& m_;
+    const options& o_;
+    std::set<std::string> drivers_;
+    YAML::Emitter e_;
+};
+
+} // namespace
+
+std::string id_of(const function& f) {
+    const std::string base = hex(f.bus, 2) + "-" + hex(f.dev, 2) + "-" + hex(f.fn, 1);
+    return f.domain.value_or(0) ? "pci-" + hex(*f.domain, 4) + "-" + base : "pci-" + base;
+}
+
+void write(const lspci_text::listing& l, const lspci_hierarchy::machine& m, const options& o, std::ostream& out) {
+    writer(l, m, o).run(out);
+}
+
+} // namespace iotwin::platform::lspci_scenario
