@@ -52,6 +52,11 @@ class writer {
 public:
     writer(const lspci_text::listing& l, const lspci_hierarchy::machine& m, const options& o) : l_(l), m_(m), o_(o) {
         for (const std::string& d : host_driver_names()) drivers_.insert(d);
+        // ACS Control as lspci shows it is what Linux enabled only when the
+        // kernel ran with an IOMMU (pci_request_acs(), then pci_enable_acs()
+        // at enumeration); the IOMMU group lines say it did. Without them the
+        // bits are the firmware's, and the twin applies Linux's own.
+        acs_ctrl_from_listing_ = std::any_of(l.functions.begin(), l.functions.end(), [](const function& f) { return f.iommu_group.has_value(); });
     }
 
     void run(std::ostream& out) {
@@ -117,7 +122,10 @@ private:
             e_ << YAML::Key << "class" << YAML::Value << ("0x" + hex(f.class_code, 6));
         if (f.acs_cap) {
             e_ << YAML::Key << "acs" << YAML::Value << YAML::Flow << acs_names(*f.acs_cap, *f.acs_cap);
-            if (f.acs_ctl) e_ << YAML::Key << "acs_ctrl" << YAML::Value << YAML::Flow << acs_names(*f.acs_ctl, *f.acs_cap);
+            if (f.acs_ctl && acs_ctrl_from_listing_)
+                e_ << YAML::Key << "acs_ctrl" << YAML::Value << YAML::Flow << acs_names(*f.acs_ctl, *f.acs_cap);
+            else if (f.acs_ctl)
+                e_ << YAML::Comment("ACS Control as listed is the firmware's (no IOMMU group lines: no IOMMU was on): Linux's pci_enable_acs() result instead");
         }
         sriov(n);
         bars(f);
@@ -180,6 +188,7 @@ private:
     const lspci_hierarchy::machine& m_;
     const options& o_;
     std::set<std::string> drivers_;
+    bool acs_ctrl_from_listing_ = false;
     YAML::Emitter e_;
 };
 

@@ -30,6 +30,8 @@
 #include "platform/limits.h"
 #include "platform/loader.h"
 #include "platform/lspci.h"
+#include "platform/lspci_compare.h"
+#include "platform/lspci_scenario.h"
 #include "platform/operations.h"
 #include "platform/report.h"
 #include "platform/runner.h"
@@ -286,6 +288,41 @@ int lspci(const std::string& file, const platform::lspci_options& o) {
     });
 }
 
+// `iotwin import`: a scenario from a machine's `lspci -vvv -nn` listing, and
+// the kernel's groups beside the twin's (docs/import.md).
+int import_listing(const std::string& file, const std::string& out_file, bool compare) {
+    return with_exit_codes([&] {
+        std::ifstream in(file);
+        if (!in) throw platform::input_error(platform::source_pos(file), "cannot read the listing: " + std::string(std::strerror(errno)));
+        const auto l = platform::lspci_text::parse(in);
+        for (const auto& d : l.skipped) std::cerr << file << ":" << d.line << ": warning: skipped: " << d.why << "\n";
+        if (l.functions.empty()) throw platform::input_error(platform::source_pos(file), "no function in the listing (expected lspci -vvv -nn output)");
+        const auto m = platform::lspci_hierarchy::rebuild(l);
+        for (const auto& p : m.problems) std::cerr << file << ":" << p.line << ": warning: " << p.why << "\n";
+        platform::lspci_scenario::options o;
+        o.source = fs::path(file).filename().string();
+        std::ostringstream yaml;
+        platform::lspci_scenario::write(l, m, o, yaml);
+        if (!out_file.empty()) write_file("-o", out_file, [&](std::ostream& f) { f << yaml.str(); });
+        else if (!compare) std::cout << yaml.str();
+        if (!compare) return ok;
+        // The comparison loads the scenario as `iotwin groups` would.
+        std::string path = out_file;
+        std::optional<fs::path> temporary;
+        if (path.empty()) {
+            temporary = fs::temp_directory_path() / ("iotwin-import-" + std::to_string(::getpid()) + ".yaml");
+            path = temporary->string();
+            write_file("(temporary)", path, [&](std::ostream& f) { f << yaml.str(); });
+        }
+        const platform::scenario s = load(path);
+        if (temporary) fs::remove(*temporary);
+        const platform::topology t = platform::build_topology(s.platform);
+        const platform::group_result g = platform::compute_groups(t);
+        platform::lspci_compare::write_text(std::cout, platform::lspci_compare::compare(l, t, g), t, g);
+        return ok;
+    });
+}
+
 void list_params() {
     platform::platform_desc p;
     std::vector<param_doc> rows;
@@ -343,6 +380,13 @@ int sc_main(int argc, char* argv[]) {
     lspci_cmd->add_flag("-t,--tree", lspci_opts.tree, "show the bus tree (lspci -t)");
     lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose, repeatable: -v as lspci -v, -vv (or -vvv) as lspci -vv, showing only registers the model has; with -t, device names (lspci -tv)");
 
+    std::string import_file, import_out;
+    bool import_compare = false;
+    auto* import_cmd = app.add_subcommand("import", "write a scenario from a machine's lspci -vvv -nn listing");
+    import_cmd->add_option("file", import_file, "the listing (text)")->required();
+    import_cmd->add_option("-o,--output", import_out, "write the scenario here (default: standard output)");
+    import_cmd->add_flag("--compare", import_compare, "print the kernel's IOMMU groups (the listing's IOMMU group lines) beside the twin's");
+
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
     auto* ops_cmd = app.add_subcommand("ops", "list every step operation with its arguments (types, ranges, defaults), results and errnos, "
                                               "in Markdown (the operation tables of docs/scenario-reference.md)");
@@ -355,6 +399,7 @@ int sc_main(int argc, char* argv[]) {
     if (*run_cmd) return run(ro);
     if (*groups_cmd) return groups(groups_file, groups_format, groups_verify);
     if (*lspci_cmd) return lspci(lspci_file, lspci_opts);
+    if (*import_cmd) return import_listing(import_file, import_out, import_compare);
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
         return check(check_paths, jobs, check_timeout, self);

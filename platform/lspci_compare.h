@@ -1,0 +1,35 @@
+// The IOMMU groups a machine's kernel reported (the `IOMMU group` lines of
+// its lspci listing) beside the groups the twin computes for the scenario
+// imported from that listing (platform/lspci_scenario.h), matched function
+// by function through the ids the importer gave them.
+#pragma once
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "platform/iommu_groups.h"
+#include "platform/lspci_text.h"
+#include "platform/topology.h"
+
+namespace iotwin::platform::lspci_compare {
+
+// One group of the kernel's and the twin groups its functions fell into.
+struct row {
+    unsigned kernel_group = 0;
+    std::vector<std::string> functions;  // the listing's BDFs, in listing order
+    std::vector<int> twin_groups;        // twin group ids of those functions, ascending, without repeats
+    bool same = false;                   // the twin has exactly these functions in one group
+};
+
+struct comparison {
+    std::vector<row> rows;                       // by kernel group number
+    std::vector<std::string> without_group;      // functions the listing gives no IOMMU group
+    std::vector<std::string> not_in_twin;        // functions the scenario does not have (not imported)
+    std::size_t differing() const;
+};
+
+comparison compare(const lspci_text::listing& l, const topology& t, const group_result& g);
+void write_text(std::ostream& out, const comparison& c, const topology& t, const group_result& g);
+
+} // namespace iotwin::platform::lspci_compare

@@ -1,0 +1,82 @@
+// The kernel's groups (IOMMU group lines) against the twin's groups of the
+// imported scenario: a listing whose kernel grouped as Linux 6.1 does
+// compares equal group by group; a listing whose kernel reported other
+// groups shows each difference.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "platform/loader.h"
+#include "platform/lspci_compare.h"
+#include "platform/lspci_scenario.h"
+
+namespace {
+
+using namespace iotwin::platform;
+
+// Two root ports with ACS enabled, each with an endpoint; the second's
+// endpoint is a two-function device without ACS (and without an ACS quirk:
+// Linux 6.1 isolates the functions of some NICs, the I350 among them).
+std::string machine(unsigned group_of_01_00_0, unsigned group_of_02_00_1) {
+    const std::string acs =
+        "\tCapabilities: [220 v1] Access Control Services\n"
+        "\t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+        "\t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n";
+    auto port = [&](const char* at, unsigned sec, unsigned group) {
+        char buf[512];
+        std::snprintf(buf, sizeof buf,
+                      "00:%s PCI bridge [0604]: Intel Corporation Device [8086:a110] (rev f0) (prog-if 00 [Normal decode])\n"
+                      "\tIOMMU group: %u\n"
+                      "\tBus: primary=00, secondary=%02x, subordinate=%02x, sec-latency=0\n"
+                      "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n",
+                      at, group, sec, sec);
+        return std::string(buf) + acs + "\tKernel driver in use: pcieport\n\n";
+    };
+    auto ep = [&](const char* bdf, unsigned group) {
+        char buf[512];
+        std::snprintf(buf, sizeof buf,
+                      "%s Ethernet controller [0200]: Realtek Semiconductor Co., Ltd. RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller [10ec:8168] (rev 15)\n"
+                      "\tIOMMU group: %u\n"
+                      "\tRegion 0: Memory at 91000000 (32-bit, non-prefetchable) [size=1M]\n"
+                      "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n"
+                      "\tKernel driver in use: r8169\n\n",
+                      bdf, group);
+        return std::string(buf);
+    };
+    return port("01.0", 1, 1) + port("02.0", 2, 2) + ep("01:00.0", group_of_01_00_0) + ep("02:00.0", 4) + ep("02:00.1", group_of_02_00_1);
+}
+
+lspci_compare::comparison compare_text(const std::string& text) {
+    std::istringstream in(text);
+    const auto l = lspci_text::parse(in);
+    EXPECT_TRUE(l.skipped.empty());
+    std::ostringstream yaml;
+    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
+    const std::string file = testing::TempDir() + "/compare.yaml";
+    std::ofstream(file) << yaml.str();
+    const scenario s = load_scenario(file);
+    const topology t = build_topology(s.platform);
+    return lspci_compare::compare(l, t, compute_groups(t));
+}
+
+TEST(LspciCompare, AKernelThatGroupedAsLinuxDoesComparesEqual) {
+    const auto c = compare_text(machine(3, 4));
+    ASSERT_EQ(c.rows.size(), 4u);
+    EXPECT_EQ(c.differing(), 0u);
+    EXPECT_EQ(c.rows[3].functions, (std::vector<std::string>{"0000:02:00.0", "0000:02:00.1"}));
+    EXPECT_TRUE(c.without_group.empty());
+    EXPECT_TRUE(c.not_in_twin.empty());
+}
+
+TEST(LspciCompare, OtherKernelGroupsShowAsDifferences) {
+    // This kernel put 01:00.0 with its root port and split the two functions.
+    const auto c = compare_text(machine(1, 5));
+    EXPECT_EQ(c.differing(), 3u);  // group 1 (port + endpoint), group 4 and group 5 (one function each)
+    EXPECT_TRUE(c.rows[0].kernel_group == 1 && !c.rows[0].same);
+    EXPECT_EQ(c.rows[0].twin_groups.size(), 2u);
+    EXPECT_TRUE(c.rows[1].same);  // group 2: the second root port alone, as the twin has it
+}
+
+} // namespace
