@@ -11,6 +11,8 @@ namespace {
 // Longer lines are not lspci's (its longest, a decoded capability, is a few
 // hundred characters): reported, never handed to the regular expressions.
 constexpr std::size_t max_line = 4096;
+// No machine's listing comes near this (a thousand functions at -vvv are a few MiB).
+constexpr std::uint64_t max_input = 256ull << 20;
 
 std::size_t indent_of(const std::string& s) {
     std::size_t i = 0;
@@ -57,12 +59,35 @@ class reader {
 public:
     listing run(std::istream& in) {
         std::string raw;
-        while (std::getline(in, raw)) {
+        std::uint64_t total = 0;
+        bool too_long = false;
+        while (next_line(in, raw, too_long, total)) {
             ++line_;
+            if (too_long) {
+                skip(raw.substr(0, 80) + "...", "longer than any line lspci prints");
+                continue;
+            }
             if (!raw.empty() && raw.back() == '\r') raw.pop_back();
             line(raw);
         }
+        if (total > max_input) skip("", "the input goes on beyond " + std::to_string(max_input >> 20) + " MiB, more than any machine's listing: the rest is not read");
         return std::move(out_);
+    }
+
+    // One line, kept up to max_line characters (a file with no line breaks,
+    // such as a device node, never fills memory); false at the end, or once
+    // max_input bytes were read.
+    static bool next_line(std::istream& in, std::string& raw, bool& too_long, std::uint64_t& total) {
+        raw.clear();
+        too_long = false;
+        bool any = false;
+        for (char c; total <= max_input && in.get(c); ++total) {
+            any = true;
+            if (c == '\n') return true;
+            if (raw.size() < max_line) raw.push_back(c);
+            else too_long = true;
+        }
+        return any && total <= max_input;
     }
 
 private:
@@ -70,7 +95,6 @@ private:
     function* current() { return out_.functions.empty() || closed_ ? nullptr : &out_.functions.back(); }
 
     void line(const std::string& raw) {
-        if (raw.size() > max_line) return skip(raw.substr(0, 80) + "...", "longer than any line lspci prints");
         const std::size_t ind = indent_of(raw);
         if (ind == raw.size()) {  // blank: ends the record, as lspci separates them
             closed_ = true;

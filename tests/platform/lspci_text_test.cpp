@@ -173,4 +173,15 @@ TEST(LspciText, UnknownAndDamagedLinesAreReportedWithTheirLineNumbers) {
     EXPECT_EQ(l.functions[1].line, 11);
 }
 
+TEST(LspciText, OverlongLinesAreSkippedWithoutBeingKept) {
+    const std::string huge(1 << 20, 'x');
+    const listing l = read_text("00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:3e92]\n" + huge + "\n" +
+                                "\tIOMMU group: 3\n");
+    ASSERT_EQ(l.skipped.size(), 1u);
+    EXPECT_EQ(l.skipped[0].line, 2);
+    EXPECT_LT(l.skipped[0].text.size(), 100u);
+    ASSERT_EQ(l.functions.size(), 1u);
+    EXPECT_EQ(l.functions[0].iommu_group, 3u);
+}
+
 } // namespace
