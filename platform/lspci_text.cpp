@@ -38,7 +38,7 @@ std::optional<std::uint64_t> size_of(const std::string& number, const std::strin
     return v;
 }
 
-// Why a title line does not parse, or nothing.
+// Numbers are bounded in length, so that every one converts (no overflow).
 const std::regex title_re(
     R"(^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7]) (.*?)(?: \[([0-9a-fA-F]{4})\])?: (.*)$)");
 const std::regex ids_re(R"(^(.*) \[([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\]$)");
@@ -46,11 +46,11 @@ const std::regex rev_re(R"(^(.*) \(rev ([0-9a-fA-F]{2})\)$)");
 const std::regex progif_re(R"(^(.*) \(prog-if ([0-9a-fA-F]{2})(?: \[[^\]]*\])?\)$)");
 const std::regex bus_re(R"(^Bus: primary=([0-9a-fA-F]{2}), secondary=([0-9a-fA-F]{2}), subordinate=([0-9a-fA-F]{2}))");
 const std::regex region_re(
-    R"(^Region ([0-5]): (Memory at|I/O ports at) (<unassigned>|<ignored>|<broken-64-bit-slot>|[0-9a-fA-F]+)(?: \((32-bit|64-bit|low-1M|type 3), (non-)?prefetchable\))?((?: \[[a-z]+\])*)(?: \[size=([0-9]+)([KMGT]?)\])?)");
+    R"(^Region ([0-5]): (Memory at|I/O ports at) (<unassigned>|<ignored>|<broken-64-bit-slot>|[0-9a-fA-F]{1,16})(?: \((32-bit|64-bit|low-1M|type 3), (non-)?prefetchable\))?((?: \[[a-z-]+\])*)(?: \[size=([0-9]{1,18})([KMGT]?)\])?((?: \[[a-z-]+\])*)\s*$)");
 const std::regex acs_re(
     R"(^ACSC(ap|tl):\s*SrcValid([+-]) TransBlk([+-]) ReqRedir([+-]) CmpltRedir([+-]) UpstreamFwd([+-]) EgressCtrl([+-]) DirectTrans([+-]))");
-const std::regex vfs_re(R"(^Initial VFs: ([0-9]+), Total VFs: ([0-9]+), Number of VFs: ([0-9]+))");
-const std::regex vf_offset_re(R"(^VF offset: ([0-9]+), stride: ([0-9]+), Device ID: ([0-9a-fA-F]{4}))");
+const std::regex vfs_re(R"(^Initial VFs: ([0-9]{1,9}), Total VFs: ([0-9]{1,9}), Number of VFs: ([0-9]{1,9}))");
+const std::regex vf_offset_re(R"(^VF offset: ([0-9]{1,9}), stride: ([0-9]{1,9}), Device ID: ([0-9a-fA-F]{4}))");
 
 // The capability the current sub-lines belong to.
 enum class section { other, acs, sriov };
@@ -151,14 +151,14 @@ private:
         section_ = section::other;
         std::smatch m;
         if (starts_with(text, "Region ")) {
-            if (!std::regex_search(text, m, region_re)) return skip(raw, "a Region line that does not parse");
+            if (!std::regex_match(text, m, region_re)) return skip(raw, "a Region line that does not parse");
             bar b;
             b.index = static_cast<unsigned>(std::stoul(m[1]));
             const bool io = m[2] == "I/O ports at";
             b.kind = io ? bar_kind::io : m[4] == "64-bit" ? bar_kind::mem64 : bar_kind::mem32;
             b.prefetchable = !io && m[4].matched && !m[5].matched;
             if (std::isxdigit(static_cast<unsigned char>(m.str(3)[0]))) b.address = hex(m[3]);
-            b.disabled = m.str(6).find("[disabled]") != std::string::npos;
+            b.disabled = (m.str(6) + m.str(9)).find("[disabled]") != std::string::npos;
             if (m[7].matched) {
                 b.size = size_of(m[7], m[8]);
                 if (!b.size) return skip(raw, "a Region size beyond 64 bits");

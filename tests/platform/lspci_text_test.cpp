@@ -173,6 +173,20 @@ TEST(LspciText, UnknownAndDamagedLinesAreReportedWithTheirLineNumbers) {
     EXPECT_EQ(l.functions[1].line, 11);
 }
 
+TEST(LspciText, NumbersTooLargeForTheirFieldAreDamagedLines) {
+    const listing l = read_text(
+        "3b:00.0 Ethernet controller [0200]: Intel Corporation Device [8086:1572]\n"
+        "\tRegion 0: Memory at b8000000 (64-bit, prefetchable) [size=99999999999999999999999T]\n"
+        "\tRegion 2: Memory at b9000000 (64-bit, prefetchable) [size=99999999T]\n"
+        "\tCapabilities: [160 v1] Single Root I/O Virtualization (SR-IOV)\n"
+        "\t\tInitial VFs: 64, Total VFs: 99999999999999999999, Number of VFs: 4, Function Dependency Link: 00\n");
+    std::vector<int> lines;
+    for (const diagnostic& d : l.skipped) lines.push_back(d.line);
+    EXPECT_EQ(lines, (std::vector<int>{2, 3, 5})) << skipped_of(l);
+    ASSERT_EQ(l.functions.size(), 1u);
+    EXPECT_TRUE(l.functions[0].bars.empty());
+}
+
 TEST(LspciText, OverlongLinesAreSkippedWithoutBeingKept) {
     const std::string huge(1 << 20, 'x');
     const listing l = read_text("00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:3e92]\n" + huge + "\n" +
