@@ -48,6 +48,9 @@ struct machine {
 // The scenario type of a function as lspci describes it.
 node_type type_of(const lspci_text::function& f);
 
+// The machine's nodes point into `l`, which must outlive it (a temporary
+// listing is refused at compile time).
 machine rebuild(const lspci_text::listing& l);
+machine rebuild(const lspci_text::listing&& l) = delete;
 
 } // namespace iotwin::platform::lspci_hierarchy

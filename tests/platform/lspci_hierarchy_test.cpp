@@ -71,7 +71,8 @@ TEST(LspciHierarchy, ADesktopsSwitchAndGpuSitWhereItsBusNumbersSay) {
 }
 
 TEST(LspciHierarchy, ALaptopsCardBusAndAServersFiveDomains) {
-    const auto laptop = lspci_hierarchy::rebuild(read_data("fujitsu-lifebook-p8010-ich8m.vvvnn.txt"));
+    const auto laptop_listing = read_data("fujitsu-lifebook-p8010-ich8m.vvvnn.txt");
+    const auto laptop = lspci_hierarchy::rebuild(laptop_listing);
     EXPECT_TRUE(laptop.problems.empty()) << problems_of(laptop);
     ASSERT_EQ(laptop.roots.size(), 1u);
     const node* pci = child(laptop.roots[0].children, 0, 0x1e, 0);
@@ -79,7 +80,8 @@ TEST(LspciHierarchy, ALaptopsCardBusAndAServersFiveDomains) {
     ASSERT_EQ(pci->children.size(), 3u);  // the CardBus bridge and two more functions of its device
     EXPECT_EQ(pci->children[0].children.size(), 1u);
 
-    const auto server = lspci_hierarchy::rebuild(read_data("ibm-pcix-five-domains.vvvnn.txt"));
+    const auto server_listing = read_data("ibm-pcix-five-domains.vvvnn.txt");
+    const auto server = lspci_hierarchy::rebuild(server_listing);
     EXPECT_TRUE(server.problems.empty()) << problems_of(server);
     ASSERT_EQ(server.roots.size(), 5u);
     for (unsigned d = 0; d < 5; ++d) EXPECT_EQ(server.roots[d].domain, d);
