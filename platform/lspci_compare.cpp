@@ -1,7 +1,6 @@
 #include "platform/lspci_compare.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
 #include "platform/lspci_scenario.h"
@@ -9,12 +8,6 @@
 namespace iotwin::platform::lspci_compare {
 
 namespace {
-
-std::string bdf_of(const lspci_text::function& f) {
-    char s[16];
-    std::snprintf(s, sizeof s, "%04x:%02x:%02x.%x", f.domain.value_or(0), f.bus, f.dev, f.fn);
-    return s;
-}
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -36,16 +29,16 @@ comparison compare(const lspci_text::listing& l, const topology& t, const group_
     for (const lspci_text::function& f : l.functions) {
         const auto it = twin_index.find(lspci_scenario::id_of(f));
         if (it == twin_index.end()) {
-            c.not_in_twin.push_back(bdf_of(f));
+            c.not_in_twin.push_back(f.address());
             continue;
         }
         if (!f.iommu_group) {
-            c.without_group.push_back(bdf_of(f));
+            c.without_group.push_back(f.address());
             continue;
         }
         row& r = by_group[*f.iommu_group];
         r.kernel_group = *f.iommu_group;
-        r.functions.push_back(bdf_of(f));
+        r.functions.push_back(f.address());
         r.twin_groups.push_back(g.group_of[static_cast<std::size_t>(it->second)]);
     }
     for (auto& [n, r] : by_group) {

@@ -1,7 +1,7 @@
 // The IOMMU groups a machine's kernel reported (the `IOMMU group` lines of
 // its lspci listing) beside the groups the twin computes for the scenario
-// imported from that listing (platform/lspci_scenario.h), matched function
-// by function through the ids the importer gave them.
+// the importer wrote for that listing (platform/lspci_scenario.h), matched
+// function by function through the ids the importer gave them.
 #pragma once
 #include <optional>
 #include <ostream>

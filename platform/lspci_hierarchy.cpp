@@ -15,11 +15,6 @@ namespace {
 
 std::uint16_t domain_of(const function& f) { return f.domain.value_or(0); }
 unsigned rid_of(const function& f) { return unsigned(f.bus) << 8 | unsigned(f.dev) << 3 | f.fn; }
-std::string bdf_of(const function& f) {
-    char s[16];
-    std::snprintf(s, sizeof s, "%04x:%02x:%02x.%x", domain_of(f), f.bus, f.dev, f.fn);
-    return s;
-}
 
 class builder {
 public:
@@ -29,6 +24,12 @@ public:
         find_virtual_functions();
         index_bridges();
         place_functions();
+        children_.resize(l_.functions.size());
+        vfs_listed_.resize(l_.functions.size());
+        for (std::size_t c = 0; c < l_.functions.size(); ++c) {
+            if (parent_[c] >= 0) children_[std::size_t(parent_[c])].push_back(int(c));
+            if (vf_of_[c] >= 0) ++vfs_listed_[std::size_t(vf_of_[c])];
+        }
         for (const auto& [key, members] : roots_) {
             root_bus r;
             r.domain = key.first;
@@ -54,7 +55,7 @@ private:
                 if (it == by_rid.end()) continue;
                 const function& vf = l_.functions[std::size_t(it->second)];
                 if (vf.device && *vf.device != pf.sriov->vf_device) {
-                    out_.problems.push_back({vf.line, bdf_of(vf) + " sits at a VF routing ID of " + bdf_of(pf) +
+                    out_.problems.push_back({vf.line, vf.address() + " sits at a VF routing ID of " + pf.address() +
                                                           " but its device ID is not the VF Device ID: kept as a function of its own"});
                     continue;
                 }
@@ -68,14 +69,14 @@ private:
             const function& b = l_.functions[i];
             if (!b.secondary_bus || vf_of_[i] >= 0) continue;
             if (*b.secondary_bus <= b.bus || (b.subordinate_bus && *b.subordinate_bus < *b.secondary_bus)) {
-                out_.problems.push_back({b.line, bdf_of(b) + ": bus numbers that open nothing below it (secondary " +
+                out_.problems.push_back({b.line, b.address() + ": bus numbers that open nothing below it (secondary " +
                                                      std::to_string(*b.secondary_bus) + " on bus " + std::to_string(b.bus) +
                                                      "): treated as a bridge with no secondary bus"});
                 continue;
             }
             const auto key = std::make_pair(domain_of(b), *b.secondary_bus);
             if (!opens_.emplace(key, int(i)).second)
-                out_.problems.push_back({b.line, bdf_of(b) + " opens the bus that " + bdf_of(l_.functions[std::size_t(opens_[key])]) +
+                out_.problems.push_back({b.line, b.address() + " opens the bus that " + l_.functions[std::size_t(opens_[key])].address() +
                                                      " opens already: its functions stay with the first"});
         }
     }
@@ -90,10 +91,10 @@ private:
                 continue;
             }
             if (const int within = covering(f); within >= 0) {
-                out_.problems.push_back({f.line, bdf_of(f) + " is on bus " + hex2(f.bus) + ", inside the range of " +
-                                                     bdf_of(l_.functions[std::size_t(within)]) +
+                out_.problems.push_back({f.line, f.address() + " is on bus " + hex2(f.bus) + ", inside the range of " +
+                                                     l_.functions[std::size_t(within)].address() +
                                                      " but on no bus a bridge of the listing opens (a bridge missing from it?): placed below " +
-                                                     bdf_of(l_.functions[std::size_t(within)])});
+                                                     l_.functions[std::size_t(within)].address()});
                 parent_[i] = within;
                 continue;
             }
@@ -120,10 +121,8 @@ private:
         node n;
         n.function = &l_.functions[std::size_t(i)];
         n.type = type_of(*n.function);
-        for (std::size_t c = 0; c < l_.functions.size(); ++c) {
-            if (parent_[c] == i) n.children.push_back(make(int(c)));
-            if (vf_of_[c] == i) ++n.vfs_listed;
-        }
+        n.vfs_listed = vfs_listed_[std::size_t(i)];
+        for (int c : children_[std::size_t(i)]) n.children.push_back(make(c));
         sort(n.children);
         return n;
     }
@@ -142,6 +141,8 @@ private:
     const lspci_text::listing& l_;
     std::vector<int> parent_;  // index of the bridge each function sits below, or -1 (a root bus)
     std::vector<int> vf_of_;   // index of the PF of a listed VF, or -1
+    std::vector<std::vector<int>> children_;  // by bridge: the functions placed below it
+    std::vector<unsigned> vfs_listed_;        // by PF: its VFs the listing shows
     std::map<std::pair<std::uint16_t, std::uint8_t>, int> opens_;  // (domain, secondary bus) -> bridge
     std::map<std::pair<std::uint16_t, std::uint8_t>, std::vector<int>> roots_;
     machine out_;

@@ -110,7 +110,7 @@ private:
             return;
         }
         e_ << YAML::BeginMap;
-        e_ << YAML::Comment(where(o_, f.line) + ": " + bdf(f) + " " + f.class_name + ": " + f.name);
+        e_ << YAML::Comment(where(o_, f.line) + ": " + f.address() + " " + f.class_name + ": " + f.name);
         e_ << YAML::Key << "id" << YAML::Value << id_of(f);
         e_ << YAML::Key << "type" << YAML::Value << to_string(n.type);
         e_ << YAML::Key << "at" << YAML::Value << YAML::DoubleQuoted << (hex(f.dev, 2) + "." + hex(f.fn, 1));
@@ -180,9 +180,6 @@ private:
     }
 
     static std::uint16_t domain_of(const function& f) { return f.domain.value_or(0); }
-    static std::string bdf(const function& f) {
-        return hex(domain_of(f), 4) + ":" + hex(f.bus, 2) + ":" + hex(f.dev, 2) + "." + hex(f.fn, 1);
-    }
 
     const lspci_text::listing& l_;
     const lspci_hierarchy::machine& m_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <regex>
 
 namespace iotwin::platform::lspci_text {
@@ -314,6 +315,12 @@ bool acs_bits::operator==(const acs_bits& o) const {
            request_redirect == o.request_redirect && completion_redirect == o.completion_redirect &&
            upstream_forwarding == o.upstream_forwarding && egress_control == o.egress_control &&
            direct_translated == o.direct_translated;
+}
+
+std::string function::address() const {
+    char s[16];
+    std::snprintf(s, sizeof s, "%04x:%02x:%02x.%x", domain.value_or(0), bus, dev, fn);
+    return s;
 }
 
 listing parse(std::istream& in) { return reader().run(in); }

@@ -81,6 +81,9 @@ struct function {
     std::vector<bar> bars;
     std::string driver;                   // Kernel driver in use
     std::optional<unsigned> iommu_group;  // IOMMU group (pciutils 3.8 and later, from sysfs)
+
+    // "dddd:bb:dd.f", as Linux names the function (domain 0 when none was printed).
+    std::string address() const;
 };
 
 // A line that was not read: unknown, or damaged (a line of a known kind whose

@@ -182,7 +182,7 @@ private:
     void b_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     void regs_transport(tlm::tlm_generic_payload& gp, sc_core::sc_time& delay);
     // Legacy-mode translation of a request without PASID. The hit path (a
-    // cached context, an IOTLB hit) is inline: every translated DMA takes it.
+    // cached context, an IOTLB hit) is defined here; the misses are out of line.
     outcome translate(std::uint16_t sid, std::uint64_t iova, bool write, sc_core::sc_time& delay) {
         if (const context* c = ctx_.lookup(sid)) return translate_with(*c, iova, write, delay);
         return translate_context_miss(sid, iova, write, delay);
