@@ -14,12 +14,20 @@
 
 namespace iotwin::platform::lspci_compare {
 
+// Why the twin groups a machine differently from its kernel: explained from
+// the evidence in its listing, each difference with the rule or the missing
+// information behind it (docs/import.md, "--compare").
+//
 // One group of the kernel's and the twin groups its functions fell into.
 struct row {
     unsigned kernel_group = 0;
     std::vector<std::string> functions;  // the listing's BDFs, in listing order
     std::vector<int> twin_groups;        // twin group ids of those functions, ascending, without repeats
     bool same = false;                   // the twin has exactly these functions in one group
+    // Why it differs, one sentence each, from what the listing shows: a
+    // quirk newer than Linux 6.1, the ACS override patch, an AMD IOMMU,
+    // capabilities lspci could not read, a function the kernel left out.
+    std::vector<std::string> reasons;
 };
 
 struct comparison {

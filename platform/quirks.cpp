@@ -186,6 +186,12 @@ std::optional<bool> quirk_acs_enabled(const quirk_subject& s, std::uint16_t flag
     return std::nullopt;
 }
 
+std::vector<std::string> acs_quirks_matching(std::uint16_t vendor, std::uint16_t device) {
+    std::vector<std::string> names;
+    for (const acs_entry* e : acs_table().candidates(vendor, device)) names.push_back(e->name);
+    return names;
+}
+
 alias_quirk quirk_dma_alias(const quirk_subject& s, std::uint8_t devfn) {
     alias_quirk q;
     const std::uint8_t slot = devfn >> 3, fn = devfn & 7;

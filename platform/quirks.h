@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/pci/config_space.h"
 
@@ -27,6 +28,11 @@ struct quirk_subject {
 // decides whether the ACS flags `flags` count as enabled; nullopt when no
 // quirk answers (the standard rules apply). `name` receives the quirk's name.
 std::optional<bool> quirk_acs_enabled(const quirk_subject& s, std::uint16_t flags, std::string* name = nullptr);
+
+// The names of every entry of the table that matches the IDs, in table order,
+// whether or not it answers for the function (pci_quirk_amd_sb_acs matches
+// and stays silent without an AMD IOMMU).
+std::vector<std::string> acs_quirks_matching(std::uint16_t vendor, std::uint16_t device);
 
 // DMA-alias quirks applied at header fixup time.
 struct alias_quirk {

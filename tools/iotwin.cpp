@@ -31,6 +31,7 @@
 #include "platform/loader.h"
 #include "platform/lspci.h"
 #include "platform/lspci_compare.h"
+#include "platform/lspci_report.h"
 #include "platform/lspci_scenario.h"
 #include "platform/operations.h"
 #include "platform/report.h"
@@ -288,10 +289,17 @@ int lspci(const std::string& file, const platform::lspci_options& o) {
     });
 }
 
-// `iotwin import`: a scenario from a machine's `lspci -vvv -nn` listing, and
-// the kernel's groups beside the twin's (docs/import.md).
-int import_listing(const std::string& file, const std::string& out_file, bool compare) {
+// `iotwin import`: a scenario from a machine's `lspci -vvv -nn` listing, the
+// kernel's groups beside the twin's, and the isolation verdict with its
+// attack scenarios (docs/import.md).
+struct import_options {
+    std::string file, out_file, attacks_dir;
+    bool compare = false, report = false;
+};
+
+int import_listing(const import_options& io) {
     return with_exit_codes([&] {
+        const std::string& file = io.file;
         std::ifstream in(file);
         if (!in) throw platform::input_error(platform::source_pos(file), "cannot read the listing: " + std::string(std::strerror(errno)));
         const auto l = platform::lspci_text::parse(in);
@@ -303,11 +311,11 @@ int import_listing(const std::string& file, const std::string& out_file, bool co
         o.source = fs::path(file).filename().string();
         std::ostringstream yaml;
         platform::lspci_scenario::write(l, m, o, yaml);
-        if (!out_file.empty()) write_file("-o", out_file, [&](std::ostream& f) { f << yaml.str(); });
-        else if (!compare) std::cout << yaml.str();
-        if (!compare) return ok;
-        // The comparison loads the scenario as `iotwin groups` would.
-        std::string path = out_file;
+        if (!io.out_file.empty()) write_file("-o", io.out_file, [&](std::ostream& f) { f << yaml.str(); });
+        else if (!io.compare && !io.report) std::cout << yaml.str();
+        if (!io.compare && !io.report) return ok;
+        // The comparison and the verdict load the scenario as `iotwin groups` would.
+        std::string path = io.out_file;
         std::optional<fs::path> temporary;
         if (path.empty()) {
             temporary = fs::temp_directory_path() / ("iotwin-import-" + std::to_string(::getpid()) + ".yaml");
@@ -318,7 +326,13 @@ int import_listing(const std::string& file, const std::string& out_file, bool co
         if (temporary) fs::remove(*temporary);
         const platform::topology t = platform::build_topology(s.platform);
         const platform::group_result g = platform::compute_groups(t);
-        platform::lspci_compare::write_text(std::cout, platform::lspci_compare::compare(l, t, g), t, g);
+        if (io.compare) platform::lspci_compare::write_text(std::cout, platform::lspci_compare::compare(l, t, g), t, g);
+        if (!io.report) return ok;
+        if (io.compare) std::cout << "\n";
+        platform::lspci_report::verdict v = platform::lspci_report::judge(t, g);
+        const std::string dir = io.attacks_dir.empty() ? fs::path(file).stem().string() + "-attacks" : io.attacks_dir;
+        platform::lspci_report::write_attacks(v, t, {dir, yaml.str(), o.source});
+        platform::lspci_report::write_text(std::cout, v, t, g, l, dir);
         return ok;
     });
 }
@@ -380,12 +394,15 @@ int sc_main(int argc, char* argv[]) {
     lspci_cmd->add_flag("-t,--tree", lspci_opts.tree, "show the bus tree (lspci -t)");
     lspci_cmd->add_flag("-v,--verbose", lspci_opts.verbose, "verbose, repeatable: -v as lspci -v, -vv (or -vvv) as lspci -vv, showing only registers the model has; with -t, device names (lspci -tv)");
 
-    std::string import_file, import_out;
-    bool import_compare = false;
+    import_options import_opts;
     auto* import_cmd = app.add_subcommand("import", "write a scenario from a machine's lspci -vvv -nn listing");
-    import_cmd->add_option("file", import_file, "the listing (text)")->required();
-    import_cmd->add_option("-o,--output", import_out, "write the scenario here (default: standard output)");
-    import_cmd->add_flag("--compare", import_compare, "print the kernel's IOMMU groups (the listing's IOMMU group lines) beside the twin's");
+    import_cmd->add_option("file", import_opts.file, "the listing (text)")->required();
+    import_cmd->add_option("-o,--output", import_opts.out_file, "write the scenario here (default: standard output)");
+    import_cmd->add_flag("--compare", import_opts.compare, "print the kernel's IOMMU groups (the listing's IOMMU group lines) beside the twin's, with why each difference arises");
+    import_cmd->add_flag("--report", import_opts.report,
+                         "the isolation verdict: for each group of more than one function, peer-to-peer paths without the IOMMU, what "
+                         "passing one to a VM exposes, what an ACS override changes; writes an attack scenario for each path");
+    import_cmd->add_option("--attacks", import_opts.attacks_dir, "directory for --report's attack scenarios (default: FILE's name without suffix, plus -attacks)");
 
     app.add_subcommand("params", "list every platform parameter with its default, unit and meaning");
     auto* ops_cmd = app.add_subcommand("ops", "list every step operation with its arguments (types, ranges, defaults), results and errnos, "
@@ -399,7 +416,7 @@ int sc_main(int argc, char* argv[]) {
     if (*run_cmd) return run(ro);
     if (*groups_cmd) return groups(groups_file, groups_format, groups_verify);
     if (*lspci_cmd) return lspci(lspci_file, lspci_opts);
-    if (*import_cmd) return import_listing(import_file, import_out, import_compare);
+    if (*import_cmd) return import_listing(import_opts);
     if (*check_cmd) {
         const std::string self = fs::canonical("/proc/self/exe").string();
         return check(check_paths, jobs, check_timeout, self);

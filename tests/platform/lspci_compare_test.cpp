@@ -80,3 +80,73 @@ TEST(LspciCompare, OtherKernelGroupsShowAsDifferences) {
 }
 
 } // namespace
+
+namespace {
+
+// Why a group differs, from what the listing shows.
+std::string reasons_of(const lspci_compare::row& r) {
+    std::string s;
+    for (const std::string& w : r.reasons) s += w + "\n";
+    return s;
+}
+
+TEST(LspciCompare, AKernelThatSplitAMultiFunctionDeviceWithoutAcsPointsAtAQuirkOrTheOverride) {
+    const auto c = compare_text(machine(3, 5));
+    ASSERT_EQ(c.rows.size(), 5u);
+    const lspci_compare::row& r = c.rows[3];  // kernel group 4: 02:00.0 alone
+    ASSERT_FALSE(r.same);
+    const std::string why = reasons_of(r);
+    EXPECT_NE(why.find("0000:02:00.0 and 0000:02:00.1 [10ec:8168] have no ACS capability"), std::string::npos) << why;
+    EXPECT_NE(why.find("an ACS quirk for 10ec:8168 newer than Linux 6.1"), std::string::npos) << why;
+    EXPECT_NE(why.find("pcie_acs_override=multifunction or id:10ec:8168"), std::string::npos) << why;
+    EXPECT_TRUE(c.rows[0].reasons.empty());  // the rows that are the same need no reason
+}
+
+TEST(LspciCompare, AKernelThatJoinedMoreNamesTheQuirkTheTwinApplies) {
+    // 01:00.0 in its root port's group: the twin isolates the port, a
+    // Sunrise Point PCH root port (8086:a110), by the 6.1 quirk.
+    const auto c = compare_text(machine(1, 4));
+    const std::string why = reasons_of(c.rows[0]);
+    EXPECT_NE(why.find("the twin isolates 0000:00:01.0 [8086:a110] by pci_quirk_intel_spt_pch_acs"), std::string::npos) << why;
+}
+
+TEST(LspciCompare, CapabilitiesLspciCouldNotReadAreMissingInformation) {
+    std::string text = machine(3, 5);
+    // lspci without root: no capability of the second function's device.
+    const std::string express = "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n\tKernel driver in use: r8169\n\n";
+    const auto last = text.rfind(express);
+    ASSERT_NE(last, std::string::npos);
+    text.replace(last, express.size(), "\tCapabilities: <access denied>\n\tKernel driver in use: r8169\n\n");
+    std::istringstream in(text);
+    const auto l = lspci_text::parse(in);
+    ASSERT_EQ(l.skipped.size(), 1u);
+    std::ostringstream yaml;
+    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
+    const std::string file = testing::TempDir() + "/compare-denied.yaml";
+    std::ofstream(file) << yaml.str();
+    const scenario s = load_scenario(file);
+    const topology t = build_topology(s.platform);
+    const auto c = lspci_compare::compare(l, t, compute_groups(t));
+    const std::string why = reasons_of(c.rows[4]);  // kernel group 5: 02:00.1
+    EXPECT_NE(why.find("missing information: lspci could not read the capabilities of 0000:02:00.1 [10ec:8168]"), std::string::npos) << why;
+}
+
+TEST(LspciCompare, OnAnAmdMachineJoinedGroupsPointAtTheIvrsTable) {
+    // An AMD host bridge at 00:00.0, and a kernel that joined the endpoint
+    // below the first root port with the second root port's device.
+    const std::string host =
+        "00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse Root Complex [1022:1480]\n"
+        "\tIOMMU group: 0\n\n";
+    const auto c = compare_text(host + machine(3, 3));
+    ASSERT_FALSE(c.rows.empty());
+    bool found = false;
+    for (const lspci_compare::row& r : c.rows)
+        if (r.kernel_group == 3) {
+            EXPECT_FALSE(r.same);
+            found = reasons_of(r).find("AMD IOMMU") != std::string::npos;
+        }
+    EXPECT_TRUE(found);
+    EXPECT_EQ(c.not_in_twin, (std::vector<std::string>{"0000:00:00.0"}));
+}
+
+} // namespace

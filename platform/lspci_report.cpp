@@ -1,0 +1,290 @@
+#include "platform/lspci_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <system_error>
+
+#include <yaml-cpp/yaml.h>
+
+#include "platform/description.h"
+#include "platform/lspci_scenario.h"
+
+namespace iotwin::platform::lspci_report {
+
+namespace {
+
+const topo_function& fn(const topology& t, int i) { return t.functions[static_cast<std::size_t>(i)]; }
+
+// The memory BAR of function i an attack can read: the first memory BAR the
+// description gives, or the BAR0 a bar_ram function has without `bars`
+// (platform/builder.cpp). Virtual functions are left aside.
+std::optional<unsigned> target_bar(const topo_function& f) {
+    if (f.is_vf || !f.node) return std::nullopt;
+    for (const pci::bar_desc& b : f.node->bars)
+        if (b.type != pci::bar_type::io) return b.index;
+    if (!f.node->bars_given && f.node->bars.empty() && (f.node->model.empty() || f.node->model == "bar_ram")) return 0u;
+    return std::nullopt;
+}
+
+std::vector<std::vector<int>> regrouped(const topology& t, const group_result& with, const std::vector<int>& members) {
+    std::map<int, std::vector<int>> by_group;
+    for (int m : members) by_group[with.group_of[static_cast<std::size_t>(m)]].push_back(m);
+    (void)t;
+    std::vector<std::vector<int>> out;
+    for (auto& [g, ms] : by_group) out.push_back(ms);
+    return out;
+}
+
+std::optional<std::uint16_t> shared_alias(const topology& t, int a, int b) {
+    const std::vector<std::uint16_t> of_a = t.dma_aliases(a), of_b = t.dma_aliases(b);
+    for (std::uint16_t rid : of_a)
+        if (std::find(of_b.begin(), of_b.end(), rid) != of_b.end()) return rid;
+    return std::nullopt;
+}
+
+std::string rid_string(std::uint16_t rid) {
+    char s[16];
+    std::snprintf(s, sizeof s, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+    return s;
+}
+
+group_verdict judge_group(const topology& t, const iommu_group& grp, const group_result& with_override) {
+    group_verdict v;
+    v.group = grp.id;
+    for (int m : grp.members) (fn(t, m).bridge ? v.bridges : v.endpoints).push_back(m);
+    v.with_override = regrouped(t, with_override, grp.members);
+    std::size_t examined = 0;
+    for (int a : v.endpoints)
+        for (int b : v.endpoints) {
+            if (a == b) continue;
+            const std::optional<unsigned> bar = target_bar(fn(t, b));
+            if (!bar) continue;
+            if (examined == max_pairs_per_group) {
+                ++v.pairs_left_out;
+                continue;
+            }
+            ++examined;
+            claim c;
+            c.from = a;
+            c.to = b;
+            c.bar = *bar;
+            c.path = peer_reach(t, a, b);
+            c.override_splits = with_override.group_of[static_cast<std::size_t>(a)] != with_override.group_of[static_cast<std::size_t>(b)];
+            c.shared_alias = shared_alias(t, a, b);
+            (c.path.peer_to_peer() ? v.reachable : v.not_reachable).push_back(c);
+        }
+    return v;
+}
+
+std::string join_ids(const topology& t, const std::vector<int>& fs) {
+    std::string s;
+    for (int i : fs) s += (s.empty() ? "" : " ") + fn(t, i).bdf_string();
+    return s;
+}
+
+std::string hex4(unsigned v) {
+    std::ostringstream o;
+    o << std::hex;
+    o.width(4);
+    o.fill('0');
+    o << v;
+    return o.str();
+}
+
+// "0000:09:00.0 [10de:0a65] GT218 [GeForce 210], driver nouveau"
+std::string describe(const topology& t, int i, const std::map<std::string, const lspci_text::function*>& listed) {
+    const topo_function& f = fn(t, i);
+    std::string s = f.bdf_string() + " " + f.id + " [" + hex4(f.vendor) + ":" + hex4(f.device) + "]";
+    const auto it = listed.find(f.id);
+    if (it != listed.end()) {
+        if (!it->second->name.empty()) s += " " + it->second->name;
+        s += it->second->driver.empty() ? ", no driver" : ", driver " + it->second->driver;
+    }
+    return s;
+}
+
+std::string attack_name(const topology& t, const group_verdict& v, const claim& c, bool with_override) {
+    return "group-" + std::to_string(v.group) + "-" + fn(t, c.from).id + "-reads-" + fn(t, c.to).id + (with_override ? "-acs-override" : "") + ".yaml";
+}
+
+// The imported platform, runnable: host bridges of other PCI segments are
+// left out (the simulation has one ECAM window, segment 0).
+YAML::Node attack_platform(const YAML::Node& imported, bool with_override) {
+    YAML::Node p = YAML::Clone(imported["platform"]);
+    YAML::Node kept(YAML::NodeType::Sequence);
+    for (const YAML::Node& n : p["pcie"])
+        if (!(n["type"] && n["type"].as<std::string>() == "host_bridge" && n["segment"] && n["segment"].as<unsigned>() != 0)) kept.push_back(n);
+    p["pcie"] = kept;
+    if (with_override) p["pcie_acs_override"] = override_option();
+    return p;
+}
+
+void write_attack(const std::filesystem::path& file, const topology& t, const group_verdict& v, const claim& c, const YAML::Node& imported,
+                  bool with_override, const std::string& source) {
+    const topo_function& a = fn(t, c.from);
+    const topo_function& b = fn(t, c.to);
+    const std::string name = file.stem().string();
+    std::ostringstream why;
+    why << "From the machine " << source << " (iotwin import --report): in IOMMU group " << v.group << ", " << a.bdf_string() << " ('"
+        << a.id << "') reaches BAR " << c.bar << " of " << b.bdf_string() << " ('" << b.id << "') without the IOMMU: " << c.path.why << ". ";
+    if (with_override)
+        why << "With pcie_acs_override=" << override_option() << " Linux puts the two into different groups, so the two guests hold them "
+            << "legitimately; the guest with '" << a.id << "' reads what the other keeps in its device: group_isolation and "
+            << "dma_isolation break.";
+    else
+        why << "Giving the two functions of one group to two guests splits the group (group_viability breaks at boot, as VFIO "
+            << "would refuse it); the guest with '" << a.id << "' then reads what the other keeps in its device: dma_isolation breaks.";
+    YAML::Emitter e;
+    e << YAML::Comment("Written by iotwin import --report from " + source + "; run it with: iotwin run " + file.filename().string());
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << name;
+    e << YAML::Key << "description" << YAML::Value << why.str();
+    e << YAML::Key << "seed" << YAML::Value << 1;
+    e << YAML::Key << "platform" << YAML::Value << attack_platform(imported, with_override);
+    e << YAML::Key << "domains" << YAML::Value << YAML::BeginSeq;
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "dom0" << YAML::Key << "privileged" << YAML::Value << true
+      << YAML::Key << "memory" << YAML::Value << "512MiB" << YAML::EndMap;
+    for (const auto& [guest, dev] : {std::pair{"guest1", a.id}, std::pair{"guest2", b.id}})
+        e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << guest << YAML::Key << "memory" << YAML::Value << "256MiB"
+          << YAML::Key << "devices" << YAML::Value << YAML::Flow << YAML::BeginSeq << dev << YAML::EndSeq << YAML::EndMap;
+    e << YAML::EndSeq;
+    const auto step = [&](const std::string& op, const std::string& role, const std::string& actor, const std::map<std::string, std::string>& args,
+                          const std::map<std::string, std::string>& expect, const std::string& save) {
+        e << YAML::BeginMap << YAML::Key << "do" << YAML::Value << op << YAML::Key << role << YAML::Value << actor;
+        e << YAML::Key << "args" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        for (const auto& [k, val] : args) e << YAML::Key << k << YAML::Value << val;
+        e << YAML::EndMap;
+        if (!expect.empty()) {
+            e << YAML::Key << "expect" << YAML::Value << YAML::Flow << YAML::BeginMap;
+            for (const auto& [k, val] : expect) e << YAML::Key << k << YAML::Value << val;
+            e << YAML::EndMap;
+        }
+        if (!save.empty()) e << YAML::Key << "save" << YAML::Value << save;
+        e << YAML::EndMap;
+    };
+    const std::string bar = std::to_string(c.bar);
+    e << YAML::Key << "steps" << YAML::Value << YAML::BeginSeq;
+    // guest2 keeps eight bytes in its device's BAR; the other guest's device reads them.
+    step("pci.mmio_write", "as", "guest2", {{"device", b.id}, {"bar", bar}, {"offset", "0"}, {"size", "8"}, {"value", "0x5345435245543432"}},
+         {{"errno", "0"}}, "");
+    step("pci.resource", "as", "dom0", {{"device", b.id}, {"bar", bar}}, {{"errno", "0"}}, "victim_bar");
+    step("pci.set_master", "as", "guest1", {{"device", a.id}}, {{"errno", "0"}}, "");
+    step("device.dma_read", "device", a.id, {{"addr", "$victim_bar.start"}, {"len", "8"}},
+         {{"completion", "SC"}, {"data", "32 34 54 45 52 43 45 53"}}, "");
+    e << YAML::EndSeq;
+    e << YAML::Key << "invariants" << YAML::Value << YAML::Flow << YAML::BeginSeq << "dma_isolation" << "group_isolation" << "group_viability"
+      << YAML::EndSeq;
+    e << YAML::Key << "expect_violation" << YAML::Value << YAML::Flow << YAML::BeginSeq << "dma_isolation"
+      << (with_override ? "group_isolation" : "group_viability") << YAML::EndSeq;
+    e << YAML::EndMap;
+    std::ofstream out(file);
+    out << e.c_str() << "\n";
+    if (!out) throw input_error(source_pos(file.string()), "cannot write the attack scenario");
+}
+
+} // namespace
+
+const char* override_option() { return "downstream,multifunction"; }
+
+verdict judge(const topology& t, const group_result& g) {
+    topology overridden = t;
+    overridden.override.downstream = overridden.override.multifunction = true;
+    const group_result with_override = compute_groups(overridden);
+    verdict v;
+    v.groups = g.groups.size();
+    for (const iommu_group& grp : g.groups)
+        if (grp.members.size() > 1) v.shared.push_back(judge_group(t, grp, with_override));
+    return v;
+}
+
+void write_attacks(verdict& v, const topology& t, const attack_options& o) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.dir, ec);
+    if (ec) throw input_error(source_pos(o.dir.string()), "cannot create the directory for attack scenarios: " + ec.message());
+    YAML::Node imported;
+    try {
+        imported = YAML::Load(o.scenario_yaml);
+    } catch (const YAML::Exception& e) {
+        throw input_error(source_pos(o.source), std::string("the imported scenario does not parse: ") + e.what());
+    }
+    for (group_verdict& gv : v.shared)
+        for (claim& c : gv.reachable) {
+            if (fn(t, c.from).segment != 0 || fn(t, c.to).segment != 0 || c.shared_alias) continue;  // not simulated, or no two owners possible
+            c.attack = attack_name(t, gv, c, false);
+            write_attack(o.dir / c.attack, t, gv, c, imported, false, o.source);
+            if (!c.override_splits) continue;
+            c.override_attack = attack_name(t, gv, c, true);
+            write_attack(o.dir / c.override_attack, t, gv, c, imported, true, o.source);
+        }
+}
+
+void write_text(std::ostream& out, const verdict& v, const topology& t, const group_result& g, const lspci_text::listing& l,
+                const std::string& attacks_dir) {
+    std::map<std::string, const lspci_text::function*> listed;
+    for (const lspci_text::function& f : l.functions) listed.emplace(lspci_scenario::id_of(f), &f);
+    const auto attack = [&](const claim& c, const std::string& file) {
+        if (c.shared_alias)
+            return "\n        no attack scenario: both carry requester ID " + rid_string(*c.shared_alias) +
+                   ", so the IOMMU cannot tell their DMA apart and no configuration gives them two owners";
+        if (file.empty()) return std::string("\n        no attack scenario: the simulation has PCI segment 0 only");
+        return "\n        attack: " + (attacks_dir.empty() ? file : attacks_dir + "/" + file);
+    };
+    out << v.groups << " IOMMU groups (Linux 6.1's rules), " << v.shared.size() << " with more than one function.\n";
+    for (const group_verdict& gv : v.shared) {
+        const iommu_group& grp = g.groups[static_cast<std::size_t>(gv.group)];
+        out << "\nIOMMU group " << gv.group << ": " << join_ids(t, grp.members) << "\n";
+        out << "  why: " << grp.reason << "\n";
+        for (int e : gv.endpoints) out << "  endpoint: " << describe(t, e, listed) << "\n";
+        for (int b : gv.bridges) out << "  bridge:   " << describe(t, b, listed) << "\n";
+        out << "  peer to peer without the IOMMU:";
+        if (gv.reachable.empty()) out << " none in the twin's fabric";
+        out << "\n";
+        for (const claim& c : gv.reachable)
+            out << "    " << fn(t, c.from).bdf_string() << " -> " << fn(t, c.to).bdf_string() << " BAR " << c.bar << ": " << c.path.why
+                << attack(c, c.attack) << "\n";
+        for (const claim& c : gv.not_reachable)
+            out << "    " << fn(t, c.from).bdf_string() << " -> " << fn(t, c.to).bdf_string() << ": no; " << c.path.why << "\n";
+        if (gv.pairs_left_out) out << "    (" << gv.pairs_left_out << " more pairs not examined)\n";
+        // VFIO's viability rule (vfio_group_viable): every endpoint of the
+        // group bound to vfio-pci or to no driver; bridges may keep pcieport.
+        out << "  passing one to a VM: VFIO takes the group only whole, so ";
+        if (gv.endpoints.size() < 2) {
+            out << "its one endpoint goes alone; the bridges stay with the host\n";
+        } else {
+            out << "all " << gv.endpoints.size() << " endpoints leave the host together (";
+            std::string drivers;
+            for (int e : gv.endpoints) {
+                const auto it = listed.find(fn(t, e).id);
+                const std::string d = it == listed.end() || it->second->driver.empty() ? "no driver" : it->second->driver;
+                drivers += (drivers.empty() ? "" : ", ") + fn(t, e).bdf_string() + " from " + d;
+            }
+            out << drivers << ")" << (gv.bridges.empty() ? "" : "; the bridges stay with the host") << ".\n";
+            if (gv.reachable.empty())
+                out << "    The twin's fabric gives them no path to each other without the IOMMU: the group is Linux's caution "
+                       "(it cannot rule such a path out), not a path the model shows.\n";
+            else
+                out << "    The VM's devices reach each other's BARs without the IOMMU as listed above; split between two users "
+                       "(VMs, or a VM and the host), one could read and write the other's device.\n";
+        }
+        out << "  with pcie_acs_override=" << override_option() << ": ";
+        if (gv.with_override.size() == 1) {
+            out << "the group stays whole\n";
+            continue;
+        }
+        for (const std::vector<int>& part : gv.with_override) out << "{" << join_ids(t, part) << "} ";
+        out << "\n";
+        bool broken = false;
+        for (const claim& c : gv.reachable) {
+            if (!c.override_splits) continue;
+            broken = true;
+            out << "    the override's claim does not hold: " << fn(t, c.from).bdf_string() << " still reaches " << fn(t, c.to).bdf_string()
+                << " without the IOMMU" << attack(c, c.override_attack) << "\n";
+        }
+        if (!broken) out << "    no function it separates has a path to another without the IOMMU in the twin's fabric\n";
+    }
+}
+
+} // namespace iotwin::platform::lspci_report

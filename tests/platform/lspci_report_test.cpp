@@ -1,0 +1,126 @@
+// The verdict of `iotwin import --report` on a listing: the groups of more
+// than one function, the peer-to-peer paths between their endpoints, what
+// the ACS override would split, and the attack scenarios written for them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "platform/loader.h"
+#include "platform/lspci_report.h"
+#include "platform/lspci_scenario.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+using namespace iotwin::platform;
+
+// A root port with ACS and a two-function NIC without ACS below it, and a
+// root port with ACS and an endpoint of its own.
+const char* listing_text =
+    "00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1901] (rev 05) (prog-if 00 [Normal decode])\n"
+    "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+    "\tCapabilities: [a0] Express (v2) Root Port (Slot+), MSI 00\n"
+    "\tCapabilities: [140 v1] Access Control Services\n"
+    "\t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+    "\t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+    "\tKernel driver in use: pcieport\n\n"
+    "00:02.0 PCI bridge [0604]: Intel Corporation Device [8086:1905] (rev 05) (prog-if 00 [Normal decode])\n"
+    "\tBus: primary=00, secondary=02, subordinate=02, sec-latency=0\n"
+    "\tCapabilities: [a0] Express (v2) Root Port (Slot+), MSI 00\n"
+    "\tCapabilities: [140 v1] Access Control Services\n"
+    "\t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+    "\t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+    "\tKernel driver in use: pcieport\n\n"
+    "01:00.0 Ethernet controller [0200]: Realtek Semiconductor Co., Ltd. RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller [10ec:8168] (rev 15)\n"
+    "\tRegion 0: Memory at 91000000 (32-bit, non-prefetchable) [size=64K]\n"
+    "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n"
+    "\tKernel driver in use: r8169\n\n"
+    "01:00.1 Ethernet controller [0200]: Realtek Semiconductor Co., Ltd. RTL8111/8168/8411 PCI Express Gigabit Ethernet Controller [10ec:8168] (rev 15)\n"
+    "\tRegion 0: Memory at 91010000 (32-bit, non-prefetchable) [size=64K]\n"
+    "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n\n"
+    "02:00.0 Non-Volatile memory controller [0108]: Samsung Electronics Co Ltd NVMe SSD Controller SM981/PM981/PM983 [144d:a808] (prog-if 02 [NVM Express])\n"
+    "\tRegion 0: Memory at 92000000 (64-bit, non-prefetchable) [size=16K]\n"
+    "\tCapabilities: [70] Express (v2) Endpoint, MSI 00\n"
+    "\tKernel driver in use: nvme\n\n";
+
+std::vector<std::string> names(const std::vector<std::pair<std::string, source_pos>>& v) {
+    std::vector<std::string> out;
+    for (const auto& [name, pos] : v) out.push_back(name);
+    return out;
+}
+
+struct imported {
+    lspci_text::listing l;
+    std::string yaml;
+    scenario s;
+    topology t;
+    group_result g;
+};
+
+imported import(const iotwin::test::temp_dir& dir) {
+    imported m;
+    std::istringstream in(listing_text);
+    m.l = lspci_text::parse(in);
+    std::ostringstream yaml;
+    lspci_scenario::write(m.l, lspci_hierarchy::rebuild(m.l), {}, yaml);
+    m.yaml = yaml.str();
+    m.s = load_scenario(dir.write("m.yaml", m.yaml));
+    m.t = build_topology(m.s.platform);
+    m.g = compute_groups(m.t);
+    return m;
+}
+
+TEST(LspciReport, TheNicsFunctionsShareAGroupAndReachEachOtherInsideTheDevice) {
+    iotwin::test::temp_dir dir;
+    const imported m = import(dir);
+    const lspci_report::verdict v = lspci_report::judge(m.t, m.g);
+    ASSERT_EQ(v.shared.size(), 1u);
+    const lspci_report::group_verdict& gv = v.shared[0];
+    EXPECT_EQ(gv.endpoints, (std::vector<int>{m.t.by_id.at("pci-01-00-0"), m.t.by_id.at("pci-01-00-1")}));
+    EXPECT_TRUE(gv.bridges.empty());
+    ASSERT_EQ(gv.reachable.size(), 2u);
+    EXPECT_TRUE(gv.not_reachable.empty());
+    for (const lspci_report::claim& c : gv.reachable) {
+        EXPECT_EQ(c.path.how, peer_path::kind::inside_device);
+        EXPECT_TRUE(c.override_splits);  // pcie_acs_override=multifunction claims ACS for both
+        EXPECT_FALSE(c.shared_alias);
+    }
+    EXPECT_EQ(gv.with_override.size(), 2u);
+}
+
+TEST(LspciReport, EachClaimGetsAnAttackScenarioThatLoads) {
+    iotwin::test::temp_dir dir;
+    const imported m = import(dir);
+    lspci_report::verdict v = lspci_report::judge(m.t, m.g);
+    const std::filesystem::path attacks = std::filesystem::path(dir.path()) / "attacks";
+    lspci_report::write_attacks(v, m.t, {attacks, m.yaml, "m.txt"});
+    for (const lspci_report::claim& c : v.shared[0].reachable) {
+        ASSERT_FALSE(c.attack.empty());
+        ASSERT_FALSE(c.override_attack.empty());
+        const scenario plain = load_scenario((attacks / c.attack).string());
+        EXPECT_EQ(names(plain.expect_violation), (std::vector<std::string>{"dma_isolation", "group_viability"}));
+        const scenario overridden = load_scenario((attacks / c.override_attack).string());
+        EXPECT_EQ(names(overridden.expect_violation), (std::vector<std::string>{"dma_isolation", "group_isolation"}));
+        EXPECT_TRUE(overridden.platform.pcie_acs_override.downstream && overridden.platform.pcie_acs_override.multifunction);
+        EXPECT_FALSE(plain.platform.pcie_acs_override.any());
+    }
+    std::ostringstream text;
+    lspci_report::write_text(text, v, m.t, m.g, m.l, "attacks");
+    EXPECT_NE(text.str().find("IOMMU group"), std::string::npos);
+    EXPECT_NE(text.str().find("attack: attacks/" + v.shared[0].reachable[0].attack), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("0000:01:00.0 from r8169, 0000:01:00.1 from no driver"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("the override's claim does not hold"), std::string::npos) << text.str();
+}
+
+TEST(LspciReport, AnUnwritableDirectoryIsAnError) {
+    iotwin::test::temp_dir dir;
+    const imported m = import(dir);
+    lspci_report::verdict v = lspci_report::judge(m.t, m.g);
+    const std::string file = dir.write("not-a-directory", "x");
+    EXPECT_THROW(lspci_report::write_attacks(v, m.t, {file, m.yaml, "m.txt"}), input_error);
+}
+
+} // namespace
