@@ -40,7 +40,7 @@ public:
     }
 
     // Reasons for a kernel group that differs from the twin's.
-    std::vector<std::string> explain(const row& r, const std::vector<int>& members) const {
+    std::vector<std::string> explain(row& r, const std::vector<int>& members) const {
         std::vector<std::string> out;
         std::set<int> in_kernel(members.begin(), members.end());
         std::vector<int> extra;  // in the twin's groups, not in this kernel group
@@ -49,7 +49,7 @@ public:
                 if (!in_kernel.count(m)) extra.push_back(m);
         note_unreadable(members, r, out);
         for (int e : extra) note_extra(e, out);
-        if (!extra.empty()) explain_split(r, extra, out);
+        if (!extra.empty()) explain_split(r, out);
         if (r.twin_groups.size() > 1) explain_joined(members, out);
         if (out.empty()) out.push_back("the listing shows no cause");
         return out;
@@ -102,7 +102,7 @@ private:
 
     // The twin joined functions the kernel kept apart: something the twin
     // counts as not isolated, the kernel did.
-    void explain_split(const row& r, const std::vector<int>& extra, std::vector<std::string>& out) const {
+    void explain_split(row& r, std::vector<std::string>& out) const {
         std::set<int> culprits;
         const auto consider = [&](int i) {
             for (int x = i; x >= 0; x = t_.functions[static_cast<std::size_t>(x)].parent) {
@@ -113,14 +113,17 @@ private:
         };
         for (int tg : r.twin_groups)
             for (int m : g_.groups[static_cast<std::size_t>(tg)].members) consider(m);
-        (void)extra;
         // One sentence per device: its functions share IDs and registers.
         std::map<std::pair<std::uint32_t, unsigned>, std::vector<int>> by_device;
         for (int c : culprits) {
             const topo_function& f = t_.functions[static_cast<std::size_t>(c)];
             by_device[{f.bus_key(), f.bdf.dev}].push_back(c);
         }
-        for (const auto& [device, fs] : by_device) out.push_back(why_isolated_in_kernel(fs));
+        for (const auto& [device, fs] : by_device) {
+            out.push_back(why_isolated_in_kernel(fs));
+            const topo_function& f = t_.functions[static_cast<std::size_t>(fs.front())];
+            if (!f.has_acs && f.pcie_type && !unreadable_.count(f.id)) r.kernel_isolated.emplace_back(f.vendor, f.device);
+        }
     }
 
     // fs: functions of one device that Linux 6.1 counts as not isolated.
@@ -175,6 +178,13 @@ private:
 };
 
 } // namespace
+
+std::vector<std::string> override_ids(const comparison& c) {
+    std::set<std::string> ids;
+    for (const row& r : c.rows)
+        for (const auto& [vendor, device] : r.kernel_isolated) ids.insert("id:" + hex_id(vendor, device));
+    return {ids.begin(), ids.end()};
+}
 
 std::size_t comparison::differing() const {
     return static_cast<std::size_t>(std::count_if(rows.begin(), rows.end(), [](const row& r) { return !r.same; }));

@@ -3,7 +3,9 @@
 // the importer wrote for that listing (platform/lspci_scenario.h), matched
 // function by function through the ids the importer gave them.
 #pragma once
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -28,6 +30,9 @@ struct row {
     // quirk newer than Linux 6.1, the ACS override patch, an AMD IOMMU,
     // capabilities lspci could not read, a function the kernel left out.
     std::vector<std::string> reasons;
+    // vendor:device of functions without an ACS capability that the kernel
+    // must have counted as isolated (a newer quirk or the override patch).
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> kernel_isolated;
 };
 
 struct comparison {
@@ -36,6 +41,10 @@ struct comparison {
     std::vector<std::string> not_in_twin;        // functions the scenario does not have (not imported)
     std::size_t differing() const;
 };
+
+// `id:vvvv:dddd` entries for platform.pcie_acs_override that make the twin
+// count as isolated what the kernel did (every row's kernel_isolated), sorted.
+std::vector<std::string> override_ids(const comparison& c);
 
 comparison compare(const lspci_text::listing& l, const topology& t, const group_result& g);
 void write_text(std::ostream& out, const comparison& c, const topology& t, const group_result& g);

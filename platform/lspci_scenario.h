@@ -8,6 +8,7 @@
 #pragma once
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "platform/lspci_hierarchy.h"
 #include "platform/lspci_text.h"
@@ -17,6 +18,10 @@ namespace iotwin::platform::lspci_scenario {
 struct options {
     std::string name = "imported";  // the scenario's name ([a-z0-9-]+)
     std::string source;             // the listing's file name, for comments and FILE:LINE
+    // platform.pcie_acs_override entries that make the twin group as the
+    // machine's kernel did (platform/lspci_compare.h), and why.
+    std::vector<std::string> acs_override;
+    std::string acs_override_why;
 };
 
 // The id a function of the listing gets in the scenario ("pci-00-1c-1",

@@ -31,6 +31,7 @@
 #include "platform/loader.h"
 #include "platform/lspci.h"
 #include "platform/lspci_compare.h"
+#include "platform/lspci_import.h"
 #include "platform/lspci_report.h"
 #include "platform/lspci_scenario.h"
 #include "platform/operations.h"
@@ -309,29 +310,37 @@ int import_listing(const import_options& io) {
         for (const auto& p : m.problems) std::cerr << file << ":" << p.line << ": warning: " << p.why << "\n";
         platform::lspci_scenario::options o;
         o.source = fs::path(file).filename().string();
-        std::ostringstream yaml;
-        platform::lspci_scenario::write(l, m, o, yaml);
-        if (!io.out_file.empty()) write_file("-o", io.out_file, [&](std::ostream& f) { f << yaml.str(); });
-        else if (!io.compare && !io.report) std::cout << yaml.str();
-        if (!io.compare && !io.report) return ok;
-        // The comparison and the verdict load the scenario as `iotwin groups` would.
-        std::string path = io.out_file;
-        std::optional<fs::path> temporary;
-        if (path.empty()) {
-            temporary = fs::temp_directory_path() / ("iotwin-import-" + std::to_string(::getpid()) + ".yaml");
-            path = temporary->string();
-            write_file("(temporary)", path, [&](std::ostream& f) { f << yaml.str(); });
+        // The scenario is loaded to compare its groups with the kernel's.
+        const fs::path scratch = fs::temp_directory_path() / ("iotwin-import-" + std::to_string(::getpid()));
+        fs::create_directories(scratch);
+        struct cleanup {
+            fs::path dir;
+            ~cleanup() {
+                std::error_code ignored;
+                fs::remove_all(dir, ignored);
+            }
+        } remove_scratch{scratch};
+        const platform::lspci_import::result r = platform::lspci_import::run(l, m, o, scratch);
+        if (!io.out_file.empty()) write_file("-o", io.out_file, [&](std::ostream& f) { f << r.yaml; });
+        else if (!io.compare && !io.report) std::cout << r.yaml;
+        if (io.compare) {
+            std::cout << r.comparison;
+            std::string ids;
+            for (const std::string& id : r.acs_override) ids += (ids.empty() ? "" : ",") + id;
+            if (!r.acs_override.empty())
+                std::cout << "the scenario sets pcie_acs_override: " << ids << "; with it "
+                          << r.differ_from_scenario << " of the " << r.kernel_groups << " kernel groups differ\n";
         }
-        const platform::scenario s = load(path);
-        if (temporary) fs::remove(*temporary);
-        const platform::topology t = platform::build_topology(s.platform);
-        const platform::group_result g = platform::compute_groups(t);
-        if (io.compare) platform::lspci_compare::write_text(std::cout, platform::lspci_compare::compare(l, t, g), t, g);
         if (!io.report) return ok;
         if (io.compare) std::cout << "\n";
+        const fs::path written = scratch / "scenario.yaml";
+        write_file("(temporary)", written.string(), [&](std::ostream& f) { f << r.yaml; });
+        const platform::scenario s = load(written.string());
+        const platform::topology t = platform::build_topology(s.platform);
+        const platform::group_result g = platform::compute_groups(t);
         platform::lspci_report::verdict v = platform::lspci_report::judge(t, g);
         const std::string dir = io.attacks_dir.empty() ? fs::path(file).stem().string() + "-attacks" : io.attacks_dir;
-        platform::lspci_report::write_attacks(v, t, {dir, yaml.str(), o.source});
+        platform::lspci_report::write_attacks(v, t, {dir, r.yaml, o.source});
         platform::lspci_report::write_text(std::cout, v, t, g, l, dir);
         return ok;
     });

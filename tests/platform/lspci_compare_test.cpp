@@ -150,3 +150,44 @@ TEST(LspciCompare, OnAnAmdMachineJoinedGroupsPointAtTheIvrsTable) {
 }
 
 } // namespace
+
+#include "platform/lspci_import.h"
+#include "tests/support/temp_dir.h"
+
+namespace {
+
+lspci_import::result import_text(const std::string& text) {
+    std::istringstream in(text);
+    const auto l = lspci_text::parse(in);
+    const auto m = lspci_hierarchy::rebuild(l);
+    iotwin::test::temp_dir dir;
+    return lspci_import::run(l, m, {}, dir.path());
+}
+
+TEST(LspciImport, TheScenarioGroupsAsTheKernelDidWhereItIsolatedFunctionsWithoutAcs) {
+    const lspci_import::result r = import_text(machine(3, 5));
+    EXPECT_TRUE(r.has_kernel_groups);
+    EXPECT_EQ(r.kernel_groups, 5u);
+    EXPECT_EQ(r.differ_from_6_1, 2u);  // groups 4 and 5: Linux 6.1 joins the two functions
+    EXPECT_EQ(r.acs_override, (std::vector<std::string>{"id:10ec:8168"}));
+    EXPECT_EQ(r.differ_from_scenario, 0u);
+    EXPECT_NE(r.yaml.find("pcie_acs_override: [id:10ec:8168]"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.comparison.find("5 kernel groups, 2 differ"), std::string::npos) << r.comparison;
+}
+
+TEST(LspciImport, AKernelThatGroupedAsLinuxDoesLeavesTheScenarioAlone) {
+    const lspci_import::result r = import_text(machine(3, 4));
+    EXPECT_EQ(r.differ_from_6_1, 0u);
+    EXPECT_TRUE(r.acs_override.empty());
+    EXPECT_EQ(r.yaml.find("pcie_acs_override"), std::string::npos);
+}
+
+TEST(LspciImport, AnOverrideThatDoesNotBringTheTwinCloserIsNotWritten) {
+    // The kernel joined 01:00.0 with its port: no override explains that.
+    const lspci_import::result r = import_text(machine(1, 4));
+    EXPECT_GT(r.differ_from_6_1, 0u);
+    EXPECT_TRUE(r.acs_override.empty());
+    EXPECT_EQ(r.differ_from_scenario, r.differ_from_6_1);
+}
+
+} // namespace
