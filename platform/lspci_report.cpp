@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -51,7 +52,30 @@ std::string rid_string(std::uint16_t rid) {
     return s;
 }
 
-group_verdict judge_group(const topology& t, const iommu_group& grp, const group_result& with_override) {
+bool port_without_acs(const topo_function& f) {
+    return f.pcie_type && (*f.pcie_type == pci::port_type::root_port || *f.pcie_type == pci::port_type::downstream_port) && !f.has_acs;
+}
+
+// The machine with an ACS capability, with Linux's bits enabled, on every
+// root and downstream port that has none.
+topology with_port_acs(const topology& t) {
+    topology a = t;
+    for (topo_function& f : a.functions)
+        if (port_without_acs(f)) {
+            f.has_acs = true;
+            f.acs_cap = f.acs_ctrl = acs::linux_default;
+        }
+    return a;
+}
+
+struct alternatives {
+    group_result override_groups;
+    topology port_acs;
+    group_result port_acs_groups;
+};
+
+group_verdict judge_group(const topology& t, const iommu_group& grp, const alternatives& alt) {
+    const group_result& with_override = alt.override_groups;
     group_verdict v;
     v.group = grp.id;
     for (int m : grp.members) (fn(t, m).bridge ? v.bridges : v.endpoints).push_back(m);
@@ -76,6 +100,16 @@ group_verdict judge_group(const topology& t, const iommu_group& grp, const group
             c.shared_alias = shared_alias(t, a, b);
             (c.path.peer_to_peer() ? v.reachable : v.not_reachable).push_back(c);
         }
+    std::set<int> ports;
+    for (int m : grp.members)
+        for (int x = m; x >= 0; x = fn(t, x).parent)
+            if (port_without_acs(fn(t, x))) ports.insert(x);
+    v.ports_without_acs.assign(ports.begin(), ports.end());
+    if (!ports.empty()) {
+        v.with_port_acs = regrouped(t, alt.port_acs_groups, grp.members);
+        for (const claim& c : v.reachable)
+            if (peer_reach(alt.port_acs, c.from, c.to).peer_to_peer()) ++v.paths_with_port_acs;
+    }
     return v;
 }
 
@@ -192,11 +226,12 @@ const char* override_option() { return "downstream,multifunction"; }
 verdict judge(const topology& t, const group_result& g) {
     topology overridden = t;
     overridden.override.downstream = overridden.override.multifunction = true;
-    const group_result with_override = compute_groups(overridden);
+    alternatives alt{compute_groups(overridden), with_port_acs(t), {}};
+    alt.port_acs_groups = compute_groups(alt.port_acs);
     verdict v;
     v.groups = g.groups.size();
     for (const iommu_group& grp : g.groups)
-        if (grp.members.size() > 1) v.shared.push_back(judge_group(t, grp, with_override));
+        if (grp.members.size() > 1) v.shared.push_back(judge_group(t, grp, alt));
     return v;
 }
 
@@ -268,6 +303,15 @@ void write_text(std::ostream& out, const verdict& v, const topology& t, const gr
             else
                 out << "    The VM's devices reach each other's BARs without the IOMMU as listed above; split between two users "
                        "(VMs, or a VM and the host), one could read and write the other's device.\n";
+        }
+        if (!gv.ports_without_acs.empty()) {
+            out << "  with ACS on " << join_ids(t, gv.ports_without_acs)
+                << " (ports without an ACS capability; some firmware has a setting that exposes it): ";
+            for (const std::vector<int>& part : gv.with_port_acs) out << "{" << join_ids(t, part) << "} ";
+            out << "\n";
+            if (!gv.reachable.empty())
+                out << "    " << gv.paths_with_port_acs << " of the " << gv.reachable.size()
+                    << " paths above remain without the IOMMU (the ports' Request Redirect sends the others up)\n";
         }
         out << "  with pcie_acs_override=" << override_option() << ": ";
         if (gv.with_override.size() == 1) {

@@ -43,6 +43,12 @@ struct group_verdict {
     std::vector<claim> not_reachable;             // the other pairs, with where their request goes
     std::size_t pairs_left_out = 0;               // pairs beyond the limit, not examined one by one
     std::vector<std::vector<int>> with_override;  // the group's members as the override regroups them
+    // Root and downstream ports in or above the group without an ACS
+    // capability, and what ACS on them (a firmware setting some boards offer)
+    // would give: the regrouping and the paths that remain.
+    std::vector<int> ports_without_acs;
+    std::vector<std::vector<int>> with_port_acs;
+    std::size_t paths_with_port_acs = 0;
 };
 
 struct verdict {
