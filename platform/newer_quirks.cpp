@@ -68,9 +68,11 @@ void add_acs(table_builder& t) {
           "any other Wangxun function: ACS counts as not enabled, whatever its ACS capability says");
     // IDT switches whose ACS Source Validation rejects config completions:
     // pci_disable_broken_acs_cap() (called from pci_acs_init(), not part of
-    // pci_dev_acs_enabled[]) drops SV from the cached capability. Same
-    // pci/virtualization merge as the Hamoa/Glymur entries (7.0).
-    t.ids(0x111d, {0x80b5, 0x8090}, "pci_disable_broken_acs_cap", kind::acs, "7.0",
+    // pci_dev_acs_enabled[]) drops SV from the cached capability. Posted in
+    // January 2026 against v6.19-rc1 and queued in the PCI tree's
+    // pci/virtualization branch, apparently with the Hamoa/Glymur entries; the
+    // release was not confirmed from what was read, hence "after 6.1".
+    t.ids(0x111d, {0x80b5, 0x8090}, "pci_disable_broken_acs_cap", kind::acs, "after 6.1",
           "switch port: ACS Source Validation treated as not implemented (erratum), never enabled");
 }
 
