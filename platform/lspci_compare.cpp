@@ -6,6 +6,7 @@
 #include <set>
 
 #include "platform/lspci_scenario.h"
+#include "platform/newer_quirks.h"
 #include "platform/quirks.h"
 
 namespace iotwin::platform::lspci_compare {
@@ -141,6 +142,10 @@ private:
             if (q == "pci_quirk_amd_sb_acs" && amd_)
                 return who + " is isolated by pci_quirk_amd_sb_acs, which answers on machines with an AMD IOMMU; the twin models "
                              "VT-d, where it does not";
+        for (const newer_quirk* q : newer_quirks_for(f.vendor, f.device))
+            if (q->kind == newer_quirk::kind_t::acs)
+                return who + (plural ? " are" : " is") + " covered by " + q->quirk + ", an ACS quirk of Linux " + q->linux_version +
+                       " (newer than the 6.1 rules the twin follows: " + q->claim + "); the machine's kernel has it";
         const bool port = f.pcie_type && (*f.pcie_type == pci::port_type::root_port || *f.pcie_type == pci::port_type::downstream_port);
         if (!f.has_acs)
             return who + (plural ? " have" : " has") + " no ACS capability" + (f.pcie_type ? "" : " (conventional PCI)") +
@@ -158,8 +163,13 @@ private:
         if (amd_)
             out.push_back("the machine has an AMD IOMMU: the kernel also joins functions that the firmware's IVRS table gives one "
                           "requester ID (alias entries), which lspci does not show");
+        std::set<const newer_quirk*> named;
         for (int m : members) {
             const topo_function& f = t_.functions[static_cast<std::size_t>(m)];
+            for (const newer_quirk* q : newer_quirks_for(f.vendor, f.device))
+                if (named.insert(q).second)
+                    out.push_back(name(m) + " is covered by " + q->quirk + " of Linux " + q->linux_version + " (newer than 6.1: " + q->claim +
+                                  "); the machine's kernel has it");
             std::string quirk;
             if (const auto on = quirk_acs_enabled(f.subject(), acs::linux_default, &quirk); on && *on)
                 out.push_back("the twin isolates " + name(m) + " by " + quirk + " of Linux 6.1; the machine's kernel may predate it");

@@ -182,3 +182,19 @@ TEST(LspciImport, AnOverrideThatDoesNotBringTheTwinCloserIsNotWritten) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(LspciCompare, AQuirkNewerThanLinux61IsNamedWithItsRelease) {
+    // The same machine with Wangxun NICs (8088:1001): Linux 6.3 isolates
+    // their functions (pci_quirk_wangxun_nic_acs), 6.1 does not.
+    std::string text = machine(3, 5);
+    for (auto at = text.find("[10ec:8168]"); at != std::string::npos; at = text.find("[10ec:8168]", at)) text.replace(at, 11, "[8088:1001]");
+    const auto c = compare_text(text);
+    const std::string why = reasons_of(c.rows[3]);
+    EXPECT_NE(why.find("0000:02:00.0 and 0000:02:00.1 [8088:1001] are covered by pci_quirk_wangxun_nic_acs, an ACS quirk of Linux 6.3"),
+              std::string::npos)
+        << why;
+}
+
+} // namespace
