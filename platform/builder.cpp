@@ -54,6 +54,8 @@ pci::function_params function_params_of(const topo_function& f, const fabric_par
                                                    static_cast<std::uint16_t>(n.sriov->vf_stride),
                                                    n.sriov->vf_device ? n.sriov->vf_device : f.device, n.sriov->vf_bars};
     p.internal_p2p = f.internal_p2p;
+    // Firmware programmed this bridge's bus numbers; the enumerator keeps them.
+    if (f.bridge && n.secondary) p.firmware_buses = pci::function_params::bus_numbers{f.bdf.bus, f.secondary, f.subordinate};
     return p;
 }
 

@@ -127,6 +127,12 @@ struct pcie_node {
     std::optional<bool> multifunction;
     std::optional<std::uint8_t> root_bus;
     std::uint16_t segment = 0;          // PCI segment (domain) a host_bridge opens its root bus in
+    // The bus numbers firmware programmed into a bridge (`secondary`,
+    // `subordinate`), which Linux keeps (pci_scan_bridge_extend(), first
+    // pass); none: Linux numbers the bridge in its second pass. Without
+    // `subordinate`, the highest bus below the bridge.
+    std::optional<std::uint8_t> secondary, subordinate;
+    source_pos secondary_pos, subordinate_pos;
     // Whether peer-to-peer requests from this function go straight to a peer
     // when its ACS does not redirect them (functions of one device inside it,
     // a switch port across the switch). Default: yes, unless an ACS quirk of

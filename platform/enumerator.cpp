@@ -53,12 +53,10 @@ void enumerator::write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std:
 std::vector<enumerated_function> enumerator::run(sc_time& d) {
     found_.clear();
     root_.clear();
-    last_bus_ = 0;
-    scan_bus(0, -1, d);
+    unsigned last = scan_bus(0, 255, -1, d);
     for (std::uint8_t root : root_buses_) {
-        if (root <= last_bus_) throw std::runtime_error("root bus " + std::to_string(root) + " is already used below bus 0");
-        last_bus_ = root;
-        scan_bus(root, -1, d);
+        if (root <= last) throw std::runtime_error("root bus " + std::to_string(root) + " is already used below bus 0");
+        last = scan_bus(root, 255, -1, d);
     }
     for (std::size_t i = 0; i < found_.size(); ++i)
         if (found_[i].parent < 0) root_.push_back(static_cast<int>(i));
@@ -80,7 +78,7 @@ std::vector<enumerated_function> enumerator::run(sc_time& d) {
     return found_;
 }
 
-void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
+unsigned enumerator::scan_bus(std::uint8_t bus, unsigned end, int parent, sc_time& d) {
     std::vector<int> on_bus;
     for (std::uint8_t dev = 0; dev < 32; ++dev) {
         const pcie::bdf f0{bus, dev, 0};
@@ -92,6 +90,7 @@ void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
             on_bus.push_back(probe(f, parent, d));
         }
     }
+    unsigned max = bus;
     // Reserve the buses the virtual functions of this bus's PFs can need.
     for (int i : on_bus) {
         const pcie::bdf pf = found_[i].bdf;
@@ -102,19 +101,45 @@ void enumerator::scan_bus(std::uint8_t bus, int parent, sc_time& d) {
         if (!total) continue;
         const std::uint32_t last_vf = pci::vf_routing_id(pf.rid(), read(pf, reg(sriov_reg::first_vf_offset), 2, d),
                                                          read(pf, reg(sriov_reg::vf_stride), 2, d), total - 1);
-        last_bus_ = std::max<std::uint32_t>(last_bus_, std::min<std::uint32_t>(last_vf >> 8, 255));
+        max = std::max<unsigned>(max, std::min<std::uint32_t>(last_vf >> 8, 255));
     }
+    // First pass: bridges firmware numbered keep their numbers.
+    std::vector<int> unnumbered;
     for (int i : on_bus) {
         if (!found_[i].bridge) continue;
-        const pcie::bdf f = found_[i].bdf;
-        const std::uint8_t secondary = static_cast<std::uint8_t>(++last_bus_);
-        // Primary, secondary, subordinate (0xff while the buses below are scanned).
-        write(f, cfg::primary_bus, 4, std::uint32_t(f.bus) | std::uint32_t(secondary) << 8 | 0xffu << 16, d);
-        scan_bus(secondary, i, d);
-        write(f, cfg::subordinate_bus, 1, last_bus_, d);
-        found_[i].secondary = secondary;
-        found_[i].subordinate = static_cast<std::uint8_t>(last_bus_);
+        if (!keep_firmware_numbers(i, max, d)) unnumbered.push_back(i);
     }
+    // Second pass: the others get the next bus and everything found below it.
+    for (int i : unnumbered) {
+        const pcie::bdf f = found_[i].bdf;
+        if (max >= end) throw std::runtime_error("no bus number left for the secondary bus of the bridge at " + f.str());
+        const auto secondary = static_cast<std::uint8_t>(++max);
+        // Primary, secondary, subordinate (the parent's last bus while the buses below are scanned).
+        write(f, cfg::primary_bus, 4, std::uint32_t(f.bus) | std::uint32_t(secondary) << 8 | std::uint32_t(end) << 16, d);
+        max = scan_bus(secondary, end, i, d);
+        write(f, cfg::subordinate_bus, 1, max, d);
+        found_[i].secondary = secondary;
+        found_[i].subordinate = static_cast<std::uint8_t>(max);
+    }
+    return max;
+}
+
+bool enumerator::keep_firmware_numbers(int i, unsigned& max, sc_time& d) {
+    const pcie::bdf f = found_[i].bdf;
+    const std::uint32_t regs = read(f, cfg::primary_bus, 4, d);
+    const unsigned primary = regs & 0xff, secondary = regs >> 8 & 0xff, subordinate = regs >> 16 & 0xff;
+    if (!secondary && !subordinate) return false;
+    if (primary != f.bus || secondary <= f.bus || secondary > subordinate) {
+        // Invalid: Linux stops the bridge forwarding configuration requests
+        // until its second pass renumbers it.
+        write(f, cfg::primary_bus, 4, regs & 0xff000000u, d);
+        return false;
+    }
+    scan_bus(static_cast<std::uint8_t>(secondary), subordinate, i, d);
+    found_[i].secondary = static_cast<std::uint8_t>(secondary);
+    found_[i].subordinate = static_cast<std::uint8_t>(subordinate);
+    max = std::max(max, subordinate);
+    return true;
 }
 
 int enumerator::probe(const pcie::bdf& f, int parent, sc_time& d) {

@@ -1,7 +1,9 @@
-// Enumeration as PC firmware does it, through configuration requests in ECAM
-// issued from a CPU: a depth-first scan of every bus in device/function order
-// that numbers bridges' secondary and subordinate buses (so BDFs are the ones
-// Linux shows), sizes every BAR with the all-ones protocol, then assigns BARs
+// Enumeration as PC firmware and Linux do it, through configuration requests
+// in ECAM issued from a CPU: a scan of every bus in device/function order
+// that keeps the bus numbers firmware programmed into bridges and numbers the
+// others' secondary and subordinate buses as Linux 6.1 does (first pass, then
+// second pass of pci_scan_child_bus_extend(): depth-first when firmware
+// numbered none), so BDFs are the ones Linux shows; it sizes every BAR with the all-ones protocol, then assigns BARs
 // and bridge windows (non-prefetchable below 4 GiB, 64-bit prefetchable above)
 // with natural alignment and 1 MiB window granularity, and enables memory
 // decoding everywhere and bus mastering on bridges. Endpoints' Bus Master
@@ -49,8 +51,9 @@ public:
     // `root_buses`: the root buses of additional host bridges (from ACPI), scanned after bus 0.
     enumerator(hyp::hypervisor& cpu, std::vector<std::uint8_t> root_buses = {})
         : cpu_(cpu), root_buses_(std::move(root_buses)) {}
-    // Scans from bus 0 and assigns resources; returns every function found,
-    // each bus's functions before the buses below its bridges. Bus numbers for
+    // Scans from bus 0 and assigns resources; returns every function found
+    // in scan order, each bus's functions before the buses below its bridges
+    // (those firmware numbered first). Bus numbers for
     // SR-IOV virtual functions are reserved after their PF's bus, as Linux's
     // pci_iov_bus_range() does. Throws std::runtime_error when the windows
     // cannot hold the BARs.
@@ -69,7 +72,12 @@ private:
     struct need { std::uint64_t size = 0, align = 1; };
     std::uint32_t read(const pcie::bdf& f, std::uint16_t reg, unsigned len, sc_core::sc_time& d);
     void write(const pcie::bdf& f, std::uint16_t reg, unsigned len, std::uint32_t v, sc_core::sc_time& d);
-    void scan_bus(std::uint8_t bus, int parent, sc_core::sc_time& d);
+    // Scans `bus`, whose bridges may use buses up to `end`; returns the highest bus used.
+    unsigned scan_bus(std::uint8_t bus, unsigned end, int parent, sc_core::sc_time& d);
+    // Linux's first pass for bridge found_[i]: when its bus numbers are valid,
+    // scans below it and raises `max` to its subordinate bus; false when the
+    // second pass must number it.
+    bool keep_firmware_numbers(int i, unsigned& max, sc_core::sc_time& d);
     int probe(const pcie::bdf& f, int parent, sc_core::sc_time& d);
     std::optional<std::uint16_t> find_ext_cap(const pcie::bdf& f, std::uint16_t id, sc_core::sc_time& d);
     void size_bars(enumerated_function& e, unsigned count, sc_core::sc_time& d);
@@ -81,7 +89,6 @@ private:
 
     hyp::hypervisor& cpu_;
     std::vector<std::uint8_t> root_buses_;
-    std::uint8_t last_bus_ = 0;
     std::vector<enumerated_function> found_;
     std::vector<int> root_;
 };

@@ -518,6 +518,7 @@ private:
     void check_references(const YAML::Node& n, const std::map<std::string, const op_spec*>& saved);
     void invariants(const YAML::Node& root, scenario& s);
 
+    void bus_numbers(const YAML::Node& n, pcie_node& f);
     void check_ids(const YAML::Node& n, const pcie_node& f);
     void check_class(const YAML::Node& n, const pcie_node& f);
 
@@ -841,7 +842,7 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     pcie_node f;
     f.pos = r_.pos(n);
     r_.keys(n, {"id", "type", "at", "acs", "acs_ctrl", "vendor", "device", "class", "link", "children", "model", "bars",
-                "sriov", "multifunction", "root_bus", "segment", "internal_p2p", "params", "rom", "msi", "msix",
+                "sriov", "multifunction", "root_bus", "segment", "secondary", "subordinate", "internal_p2p", "params", "rom", "msi", "msix",
                 "interrupt_pin", "power_management", "flr", "driver", "script", "ats", "external_facing"}, "a pcie function");
     f.id = r_.name(r_.require(n, "id", "a pcie function"), "id", "^[A-Za-z0-9_-]+$", "[A-Za-z0-9_-]+");
     if (++functions_ > limits::max_functions)
@@ -950,20 +951,24 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     if (n["bars"]) bars(n["bars"], f);
     capabilities(n, f);
     if (n["multifunction"]) f.multifunction = r_.boolean(n["multifunction"], "multifunction");
-    if (n["root_bus"]) {
-        if (f.type != node_type::host_bridge) r_.fail(n["root_bus"], "root_bus belongs to a host_bridge");
-        const std::uint64_t b = r_.integer(n["root_bus"], "root_bus");
-        if (b == 0 || b > 255) r_.fail(n["root_bus"], "root_bus must be 1..255");
-        f.root_bus = static_cast<std::uint8_t>(b);
-    } else if (f.type == node_type::host_bridge) {
-        r_.fail(n, "host_bridge '" + f.id + "' needs root_bus");
-    }
     if (n["segment"]) {
         if (f.type != node_type::host_bridge) r_.fail(n["segment"], "segment belongs to a host_bridge");
         const std::uint64_t seg = r_.integer(n["segment"], "segment");
         if (seg > 0xffff) r_.fail(n["segment"], "segment must be 0..65535");
         f.segment = static_cast<std::uint16_t>(seg);
     }
+    if (n["root_bus"]) {
+        if (f.type != node_type::host_bridge) r_.fail(n["root_bus"], "root_bus belongs to a host_bridge");
+        const std::uint64_t b = r_.integer(n["root_bus"], "root_bus");
+        if (b > 255) r_.fail(n["root_bus"], "root_bus must be 0..255");
+        // Bus 0 of segment 0 is the root complex's own; another segment starts where it likes.
+        if (b == 0 && f.segment == 0)
+            r_.fail(n["root_bus"], "root_bus 0 of segment 0 is the root complex's own bus; give another bus, or a segment");
+        f.root_bus = static_cast<std::uint8_t>(b);
+    } else if (f.type == node_type::host_bridge) {
+        r_.fail(n, "host_bridge '" + f.id + "' needs root_bus");
+    }
+    bus_numbers(n, f);
     if (n["internal_p2p"]) f.internal_p2p = r_.boolean(n["internal_p2p"], "internal_p2p");
     if (n["driver"]) {
         const std::string d = r_.scalar(n["driver"], "driver");
@@ -1023,6 +1028,29 @@ pcie_node loader::pcie_function(const YAML::Node& n, const pcie_node* parent) {
     if (n["children"] && !is_bridge(f.type))
         r_.fail(n["children"], "'" + f.id + "' is of type " + to_string(f.type) + ", which cannot have children");
     return f;
+}
+
+// `secondary` and `subordinate`: the bus numbers firmware programmed into a
+// bridge. What needs the tree (the bridge's own bus, its parent's range, its
+// siblings) is checked when the buses are numbered (platform/topology.cpp).
+void loader::bus_numbers(const YAML::Node& n, pcie_node& f) {
+    const auto bus = [&](const char* key, std::optional<std::uint8_t>& out, source_pos& where) {
+        if (!n[key]) return;
+        if (!is_bridge(f.type) || f.type == node_type::host_bridge)
+            r_.fail(n[key], std::string(key) + " belongs to a bridge (root_port, upstream_port, downstream_port, pcie_pci_bridge, pci_bridge); '" +
+                                f.id + "' is of type " + to_string(f.type) + (f.type == node_type::host_bridge ? " (its bus is root_bus)" : ""));
+        const std::uint64_t v = r_.integer(n[key], key);
+        if (v > 255) r_.fail(n[key], std::string(key) + " must be a bus number, 0..255");
+        out = static_cast<std::uint8_t>(v);
+        where = r_.pos(n[key]);
+    };
+    bus("secondary", f.secondary, f.secondary_pos);
+    bus("subordinate", f.subordinate, f.subordinate_pos);
+    if (f.subordinate && !f.secondary)
+        r_.fail(n["subordinate"], "subordinate without secondary on '" + f.id + "': firmware programs both, or Linux numbers the bridge");
+    if (f.subordinate && *f.subordinate < *f.secondary)
+        r_.fail(n["subordinate"], "subordinate " + std::to_string(*f.subordinate) + " of '" + f.id + "' is below its secondary bus " +
+                                      std::to_string(*f.secondary) + " (Linux would find the bridge misconfigured and renumber it)");
 }
 
 // Vendor and Device IDs Linux reads as "no function here"

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -81,28 +83,59 @@ public:
 private:
     void root(const lspci_hierarchy::root_bus& r) {
         if (r.domain == 0 && r.bus == 0) {
-            for (const node& n : r.children) function_node(n);
+            std::vector<range> taken;
+            for (const node& n : r.children) function_node(n, range{0, 0xff}, taken);
             return;
         }
-        if (r.domain != 0 && r.bus == 0) {
-            e_ << YAML::Comment("domain " + hex(r.domain, 4) + ", root bus 00: a host_bridge opens root buses 01..ff only; its " +
-                                std::to_string(r.children.size()) + " function(s) are not imported");
-            return;
-        }
-        // Another root bus: the scenario opens it through a host-bridge function on bus 0.
+        // Another root bus (root bus 00 of another domain too): the scenario
+        // opens it through a host-bridge function on bus 00 of domain 0000.
         e_ << YAML::BeginMap;
         e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) +
-                            " of the machine; the twin opens it through this host-bridge function on bus 00");
+                            " of the machine; the twin opens it through this host-bridge function on bus 0000:00");
         e_ << YAML::Key << "id" << YAML::Value << ("root-" + hex(r.domain, 4) + "-" + hex(r.bus, 2));
         e_ << YAML::Key << "type" << YAML::Value << "host_bridge";
         e_ << YAML::Key << "root_bus" << YAML::Value << ("0x" + hex(r.bus, 2));
         if (r.domain) e_ << YAML::Key << "segment" << YAML::Value << unsigned(r.domain);
         e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
-        for (const node& n : r.children) function_node(n);
+        std::vector<range> taken;
+        for (const node& n : r.children) function_node(n, range{r.bus, 0xff}, taken);
         e_ << YAML::EndSeq << YAML::EndMap;
     }
 
-    void function_node(const node& n) {
+    // The buses a bridge of the scenario holds.
+    struct range {
+        unsigned secondary, subordinate;
+    };
+
+    // The bridge's bus numbers from its `Bus:` line, when the scenario can
+    // keep them: above its own bus, inside its parent's range (`within`),
+    // clear of the ranges its siblings took. Otherwise a comment says why,
+    // and the twin numbers the bridge as Linux would.
+    std::optional<range> bus_numbers(const node& n, const std::optional<range>& within, std::vector<range>& taken) {
+        const function& f = *n.function;
+        if (!within || !is_bridge(n.type) || n.type == node_type::host_bridge || !f.secondary_bus) return std::nullopt;
+        const range r{*f.secondary_bus, f.subordinate_bus.value_or(*f.secondary_bus)};
+        std::string why;
+        if (r.secondary <= f.bus || r.subordinate < r.secondary)
+            why = "they open nothing below its bus";
+        else if (r.secondary < within->secondary || r.subordinate > within->subordinate)
+            why = "they leave the range of the bridge above it (" + hex(within->secondary, 2) + "-" + hex(within->subordinate, 2) + ")";
+        for (const range& t : taken)
+            if (why.empty() && r.secondary <= t.subordinate && t.secondary <= r.subordinate)
+                why = "they overlap a sibling's (" + hex(t.secondary, 2) + "-" + hex(t.subordinate, 2) + ")";
+        if (!why.empty()) {
+            e_ << YAML::Comment("bus numbers " + hex(r.secondary, 2) + "-" + hex(r.subordinate, 2) + " left out: " + why +
+                                "; the twin numbers this bridge as Linux would");
+            return std::nullopt;
+        }
+        taken.push_back(r);
+        return r;
+    }
+
+    // `within`: the buses of the bridge above (or of the root bus), none when
+    // Linux numbers that bridge (and so everything below it); `taken`: the
+    // ranges of the bridges on the same bus so far.
+    void function_node(const node& n, const std::optional<range>& within, std::vector<range>& taken) {
         const function& f = *n.function;
         // The root complex's own host bridge: the twin has it at 00:00.0,
         // and no function of its device can be declared beside it.
@@ -130,12 +163,18 @@ private:
             else if (f.acs_ctl)
                 e_ << YAML::Comment("ACS Control as listed is the firmware's (no IOMMU group lines: no IOMMU was on): Linux's pci_enable_acs() result instead");
         }
+        const std::optional<range> buses = bus_numbers(n, within, taken);
+        if (buses) {
+            e_ << YAML::Key << "secondary" << YAML::Value << ("0x" + hex(buses->secondary, 2));
+            e_ << YAML::Key << "subordinate" << YAML::Value << ("0x" + hex(buses->subordinate, 2));
+        }
         sriov(n);
         bars(f);
         driver(f);
         if (!n.children.empty()) {
             e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
-            for (const node& c : n.children) function_node(c);
+            std::vector<range> below_taken;
+            for (const node& c : n.children) function_node(c, buses, below_taken);
             e_ << YAML::EndSeq;
         }
         e_ << YAML::EndMap;

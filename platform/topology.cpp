@@ -92,23 +92,146 @@ std::string topo_function::bdf_string() const {
 
 namespace {
 
+// A bridge's buses: the secondary bus it opens and the highest below it.
+struct bus_range {
+    unsigned secondary = 0, subordinate = 0;
+};
+
+std::string buses(unsigned lo, unsigned hi) {
+    return lo == hi ? "bus " + std::to_string(lo) : "buses " + std::to_string(lo) + ".." + std::to_string(hi);
+}
+
+// The bus numbers of every bridge, as Linux 6.1 leaves them
+// (drivers/pci/probe.c, pci_scan_child_bus_extend() and
+// pci_scan_bridge_extend()). On each bus, after the buses the virtual
+// functions of its PFs can need (pci_iov_bus_range()), a first pass keeps the
+// numbers firmware programmed into bridges (`secondary`, `subordinate`) and
+// scans below them; a second pass numbers the other bridges, each from the
+// highest bus in use + 1, and gives it the buses below it. Without numbers
+// from firmware this is the depth-first numbering PC firmware does.
+//
+// Linux renumbers a bridge whose numbers are invalid (secondary not above its
+// bus, subordinate below secondary), and keeps ranges that leave their
+// parent's or overlap a sibling's, with devices behind them unusable; a
+// scenario states the numbers a machine has, so those are input errors here
+// (docs/fidelity.md).
+class bus_numbering {
+public:
+    explicit bus_numbering(std::map<const pcie_node*, bus_range>& out) : out_(out) {}
+
+    // Numbers the bridges below root bus `bus`; returns the highest bus used.
+    unsigned root(const std::vector<pcie_node>& nodes, unsigned bus) { return scan(nodes, bus, {255, nullptr}); }
+
+private:
+    // The highest bus a bus's bridges may use, and the bridge whose
+    // firmware range sets it (none: the root bus, up to 255).
+    struct limit {
+        unsigned end;
+        const pcie_node* by;
+    };
+    // An explicit bridge's buses, kept to check its later siblings against.
+    struct claimed {
+        bus_range r;
+        const pcie_node* by;
+    };
+
+    unsigned scan(const std::vector<pcie_node>& nodes, unsigned bus, limit lim) {
+        std::vector<const pcie_node*> bridges;
+        for (const pcie_node& n : nodes)
+            if (is_bridge(n.type) && n.type != node_type::host_bridge) bridges.push_back(&n);
+        const auto by_devfn = [](const pcie_node* a, const pcie_node* b) { return (a->dev << 3 | a->fn) < (b->dev << 3 | b->fn); };
+        if (!std::is_sorted(bridges.begin(), bridges.end(), by_devfn)) std::stable_sort(bridges.begin(), bridges.end(), by_devfn);
+        const pcie_node* vf_owner = nullptr;
+        const unsigned vf_max = virtual_function_buses(nodes, bus, lim, vf_owner);
+        unsigned max = vf_max;
+        std::vector<claimed> kept;
+        // First pass: the bridges firmware numbered.
+        for (const pcie_node* b : bridges) {
+            if (!b->secondary) continue;
+            const unsigned sec = *b->secondary;
+            if (sec <= bus)
+                throw input_error(b->secondary_pos, "secondary bus " + std::to_string(sec) + " of '" + b->id + "' is not above bus " +
+                                                        std::to_string(bus) + ", where it sits (Linux would find the bridge misconfigured and renumber it)");
+            check_claim({sec, b->subordinate.value_or(sec)}, *b, bus, lim, vf_max, vf_owner, kept);
+            limit below = lim;
+            if (b->subordinate) below = {*b->subordinate, b};
+            const unsigned cmax = scan(b->children, sec, below);
+            const bus_range r{sec, b->subordinate.value_or(cmax)};
+            if (!b->subordinate) check_claim(r, *b, bus, lim, vf_max, vf_owner, kept);
+            out_[b] = r;
+            kept.push_back({r, b});
+            max = std::max(max, r.subordinate);
+        }
+        // Second pass: Linux numbers the others.
+        for (const pcie_node* b : bridges) {
+            if (b->secondary) continue;
+            if (max >= lim.end)
+                throw input_error(b->pos, "no bus number left for the secondary bus of '" + b->id + "'" +
+                                              (lim.by ? " within the range of '" + lim.by->id + "' (" + range_of(*lim.by) + ")" : std::string()));
+            const unsigned sec = ++max;
+            max = scan(b->children, sec, lim);
+            out_[b] = {sec, max};
+        }
+        return max;
+    }
+
+    // pci_iov_bus_range(): the highest bus the last possible VF of a PF on
+    // `bus` needs (`bus` itself when none needs another), and the PF.
+    static unsigned virtual_function_buses(const std::vector<pcie_node>& nodes, unsigned bus, limit lim, const pcie_node*& owner) {
+        unsigned max = bus;
+        for (const pcie_node& n : nodes) {
+            if (!n.sriov || !n.sriov->total_vfs) continue;
+            const std::uint32_t rid =
+                pci::vf_routing_id(bus << 8 | (n.dev << 3 | n.fn), n.sriov->first_vf_offset, n.sriov->vf_stride, n.sriov->total_vfs - 1);
+            if (rid >> 8 > 255) throw input_error(n.pos, "SR-IOV virtual functions need bus numbers beyond 255");
+            if (rid >> 8 > lim.end)
+                throw input_error(n.pos, "the virtual functions of '" + n.id + "' need buses up to " + std::to_string(rid >> 8) +
+                                             ", beyond the range of '" + lim.by->id + "' (" + range_of(*lim.by) + ")");
+            if (rid >> 8 > max) max = rid >> 8, owner = &n;
+        }
+        return max;
+    }
+
+    // A firmware range must lie inside its parent's, clear of the buses of
+    // the VFs on its bus and of its siblings' ranges.
+    static void check_claim(bus_range r, const pcie_node& b, unsigned bus, limit lim, unsigned vf_max, const pcie_node* vf_owner,
+                            const std::vector<claimed>& kept) {
+        const source_pos& at = b.secondary_pos;
+        const std::string what = buses(r.secondary, r.subordinate) + " of '" + b.id + "'";
+        if (r.subordinate > lim.end)
+            throw input_error(b.subordinate ? b.subordinate_pos : at, what + ": outside the range of '" + lim.by->id + "' (" + range_of(*lim.by) + ")");
+        if (vf_owner && r.secondary <= vf_max)
+            throw input_error(at, what + ": the virtual functions of '" + vf_owner->id + "' need " + buses(bus + 1, vf_max) +
+                                      " (pci_iov_bus_range())");
+        for (const claimed& c : kept)
+            if (r.secondary <= c.r.subordinate && c.r.secondary <= r.subordinate)
+                throw input_error(at, what + " and " + buses(c.r.secondary, c.r.subordinate) + " of '" + c.by->id + "' overlap");
+    }
+
+    static std::string range_of(const pcie_node& b) { return buses(*b.secondary, *b.subordinate); }
+
+    std::map<const pcie_node*, bus_range>& out_;
+};
+
 class numbering {
 public:
     explicit numbering(topology& t) : t_(t) {}
 
     void run(const platform_desc& p) {
-        last_bus_[0] = 0;
+        std::map<std::uint16_t, unsigned> last_bus;  // per segment, the highest bus used so far
+        bus_numbering buses_of(ranges_);
+        last_bus[0] = buses_of.root(p.pcie, 0);
         scan_bus(p.pcie, 0, 0, -1);
         // Additional host bridges open their root buses in description order.
         for (const pcie_node& n : p.pcie) {
             if (n.type != node_type::host_bridge) continue;
             const std::uint16_t seg = n.segment;
             const std::uint8_t root = *n.root_bus;
-            auto used = last_bus_.find(seg);
-            if (used != last_bus_.end() && root <= used->second)
+            auto used = last_bus.find(seg);
+            if (used != last_bus.end() && root <= used->second)
                 throw input_error(n.pos, "root_bus " + std::to_string(root) + " of '" + n.id + "' is already used: buses up to " +
                                              std::to_string(used->second) + " of segment " + std::to_string(seg) + " are taken");
-            last_bus_[seg] = root;
+            last_bus[seg] = buses_of.root(n.children, root);
             t_.root_buses.push_back(root);
             scan_bus(n.children, seg, root, -1);
         }
@@ -169,28 +292,19 @@ private:
         const auto by_devfn = [](const pcie_node* a, const pcie_node* b) { return (a->dev << 3 | a->fn) < (b->dev << 3 | b->fn); };
         if (!std::is_sorted(order.begin(), order.end(), by_devfn)) std::stable_sort(order.begin(), order.end(), by_devfn);
         std::vector<std::pair<int, const pcie_node*>> bridges;
-        std::uint32_t vf_bus_max = bus;
         std::array<int, 256> per_device{};  // functions of the description at each device number
         for (const pcie_node& n : nodes) ++per_device[n.dev];
         for (const pcie_node* n : order) {
             const int idx = add(*n, per_device[n->dev], seg, bus, parent);
             if (t_.functions[idx].bridge) bridges.emplace_back(idx, n);
-            if (n->sriov && n->sriov->total_vfs) {
-                // pci_iov_bus_range(): the buses the PF's last possible VF needs.
-                const std::uint32_t rid = pci::vf_routing_id(std::uint32_t(bus) << 8 | (n->dev << 3 | n->fn), n->sriov->first_vf_offset,
-                                                             n->sriov->vf_stride, n->sriov->total_vfs - 1);
-                if (rid >> 8 > 255) throw input_error(n->pos, "SR-IOV virtual functions need bus numbers beyond 255");
-                vf_bus_max = std::max(vf_bus_max, rid >> 8);
-            }
         }
-        std::uint32_t& last = last_bus_[seg];
-        last = std::max<std::uint32_t>(last, vf_bus_max);
+        // Each bus's functions, then the buses below its bridges in device
+        // order (pci_bus_add_devices()), whatever pass numbered them.
         for (auto [idx, n] : bridges) {
-            if (last >= 255) throw input_error(n->pos, "no bus number left for the secondary bus of '" + n->id + "'");
-            const auto secondary = static_cast<std::uint8_t>(++last);
-            t_.functions[idx].secondary = secondary;
-            scan_bus(n->children, seg, secondary, idx);
-            t_.functions[idx].subordinate = static_cast<std::uint8_t>(last);
+            const bus_range& r = ranges_.at(n);
+            t_.functions[idx].secondary = static_cast<std::uint8_t>(r.secondary);
+            t_.functions[idx].subordinate = static_cast<std::uint8_t>(r.subordinate);
+            scan_bus(n->children, seg, static_cast<std::uint8_t>(r.secondary), idx);
         }
     }
 
@@ -299,7 +413,7 @@ private:
     }
 
     topology& t_;
-    std::map<std::uint16_t, std::uint32_t> last_bus_;
+    std::map<const pcie_node*, bus_range> ranges_;  // every bridge's buses (bus_numbering)
 };
 
 } // namespace

@@ -1,6 +1,8 @@
 // The PCI hierarchy of a description as Linux sees it after boot, computed
-// statically (without simulating): every function with the BDF that
-// depth-first enumeration gives it, its PCI Express port type, its ACS
+// statically (without simulating): every function with the BDF Linux gives
+// it (bridges keep the bus numbers firmware programmed; the others are
+// numbered as Linux's second pass does, depth-first when no bridge has
+// any), its PCI Express port type, its ACS
 // capability and control as Linux leaves them, its DMA-alias quirks, the
 // SR-IOV virtual functions, all in Linux's probe order, on a Boost.Graph
 // whose edges go from a bridge to each function on its secondary bus. The
@@ -105,7 +107,8 @@ struct topology {
 };
 
 // Throws input_error when the hierarchy cannot be numbered (bus numbers run
-// out, a root bus collides with buses already used, VF routing IDs collide).
+// out, a root bus collides with buses already used, VF routing IDs collide,
+// firmware bus numbers Linux would not keep or that would hide functions).
 topology build_topology(const platform_desc& p);
 
 } // namespace iotwin::platform

@@ -26,6 +26,11 @@ pci_bridge::pci_bridge(sc_module_name name, const function_params& p, const brid
     namespace cb = command_bits;
     cfg_.set_wmask(cfg::command, 2, cb::io_space | cb::memory_space | cb::bus_master | cb::parity_error_response | cb::serr |
                                         cb::interrupt_disable);
+    if (p.firmware_buses) {
+        cfg_.set(cfg::primary_bus, 1, p.firmware_buses->primary);
+        cfg_.set(cfg::secondary_bus, 1, p.firmware_buses->secondary);
+        cfg_.set(cfg::subordinate_bus, 1, p.firmware_buses->subordinate);
+    }
     // Secondary Bus Reset on its rising edge.
     cfg_.set_hooks(cfg::bridge_control, 2, [this](std::uint64_t old, std::uint64_t now) {
         constexpr std::uint64_t sbr = 1u << 6;

@@ -89,6 +89,11 @@ struct function_params {
     // switch port across the switch. False models isolation that the device
     // gives without (working) ACS registers, as Linux's ACS quirks claim.
     bool internal_p2p = true;
+    // The bus numbers firmware programmed into a bridge before the OS runs
+    // (Primary, Secondary and Subordinate Bus Number); none: left at 0.
+    // Their reset values stay 0: a reset bridge forgets them.
+    struct bus_numbers { std::uint8_t primary = 0, secondary = 0, subordinate = 0; };
+    std::optional<bus_numbers> firmware_buses;
     // Transaction limits of the function as a requester: read requests it may
     // have outstanding (tags), and posted requests in flight before it runs
     // out of flow-control credits.

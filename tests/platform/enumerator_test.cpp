@@ -1,7 +1,9 @@
 // Enumeration as firmware does it, on a tree with two root ports (an endpoint
 // below one, a PCIe-to-PCI bridge with two conventional devices below the
 // other) and a multifunction RCiEP at 1f.0/1f.3: bus numbers, BDFs, bridge
-// registers, BAR placement inside the windows, and MMIO to every BAR after.
+// registers, BAR placement inside the windows, and MMIO to every BAR after;
+// then bus numbers firmware programmed, kept as Linux keeps them, and invalid
+// ones renumbered.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -68,11 +70,11 @@ scenario tree() {
 }
 
 struct booted {
-    scenario s = tree();
+    scenario s;
     std::unique_ptr<platform_instance> pi = build_platform(s);
     std::map<std::string, enumerated_function> e;
 
-    booted() {
+    explicit booted(scenario s_ = tree()) : s(std::move(s_)) {
         sc_start(SC_ZERO_TIME);
         sc_time d = SC_ZERO_TIME;
         e = boot_platform(s, *pi, d);
@@ -293,6 +295,86 @@ TEST(Enumerator, EveryFunctionStaysWithTheHardwareDomain) {
         EXPECT_EQ(b.pi->hypervisor->device_owner(b.e.at(id).bdf.rid()), dom0) << id;
     for (const char* id : {"rp1", "rp2", "br"})
         EXPECT_FALSE(b.pi->hypervisor->device_owner(b.e.at(id).bdf.rid()).has_value()) << id;
+}
+
+// ---- bus numbers firmware programmed -----------------------------------------------------------
+
+// The tree with firmware's numbers on rp1 (bus 9) and on the bridge below
+// rp2 (0x20..0x21); rp2 has none, and Linux's second pass gives it the bus
+// after the highest in use.
+scenario numbered_tree() {
+    scenario s = tree();
+    s.platform.pcie[0].secondary = 9;
+    s.platform.pcie[0].subordinate = 9;
+    pcie_node& br = s.platform.pcie[1].children[0];
+    br.secondary = 0x20;
+    br.subordinate = 0x21;
+    return s;
+}
+
+TEST(Enumerator, KeepsTheBusNumbersFirmwareProgrammed) {
+    booted b(numbered_tree());  // boot_platform checks every BDF against the topology's
+    struct expect_t { const char* id; std::uint8_t primary, secondary, subordinate; };
+    for (const expect_t& x : {expect_t{"rp1", 0, 9, 9}, expect_t{"rp2", 0, 0x0a, 0x21}, expect_t{"br", 0x0a, 0x20, 0x21}}) {
+        const auto& f = b.e.at(x.id);
+        EXPECT_EQ(f.secondary, x.secondary) << x.id;
+        EXPECT_EQ(f.subordinate, x.subordinate) << x.id;
+        EXPECT_EQ(b.cfg_read(f.bdf, cfg::primary_bus, 1), x.primary) << x.id;
+        EXPECT_EQ(b.cfg_read(f.bdf, cfg::secondary_bus, 1), x.secondary) << x.id;
+        EXPECT_EQ(b.cfg_read(f.bdf, cfg::subordinate_bus, 1), x.subordinate) << x.id;
+        EXPECT_EQ(f.secondary, b.pi->topo.at(x.id).secondary) << x.id;
+        EXPECT_EQ(f.subordinate, b.pi->topo.at(x.id).subordinate) << x.id;
+    }
+    EXPECT_EQ(b.e.at("ep").bdf.str(), "0000:09:00.0");
+    EXPECT_EQ(b.e.at("br").bdf.str(), "0000:0a:00.0");
+    EXPECT_EQ(b.e.at("pci_b").bdf.str(), "0000:20:01.0");
+    EXPECT_EQ(b.pi->by_id.at("pci_b")->bdf().str(), "0000:20:01.0");
+    // Resources are assigned below them as below any bridge.
+    const auto& pb = b.e.at("pci_b");
+    std::uint32_t v = 0x5a5a;
+    EXPECT_EQ(b.mmio(tlm::TLM_WRITE_COMMAND, bar(pb, 0).base, v), pcie::completion::SC);
+}
+
+TEST(Enumerator, AResetBridgeForgetsItsFirmwareNumbers) {
+    booted b(numbered_tree());
+    const pcie::bdf br = b.e.at("br").bdf;
+    ASSERT_EQ(b.cfg_read(br, cfg::secondary_bus, 1), 0x20u);
+    // Secondary Bus Reset on rp2: the bridge below returns to its reset values, 0.
+    std::uint32_t ctl = 1u << 6;
+    sc_time d = SC_ZERO_TIME;
+    ecam_access(*b.pi->hypervisor, tlm::TLM_WRITE_COMMAND, b.e.at("rp2").bdf, cfg::bridge_control, &ctl, 2, d);
+    EXPECT_EQ(b.cfg_read(br, cfg::primary_bus, 4) & 0xffffffu, 0u);
+}
+
+TEST(Enumerator, RenumbersInvalidFirmwareNumbersAsLinuxDoes) {
+    // The enumerator on its own, with bus numbers written into the root
+    // ports before it runs, as firmware would have left them.
+    scenario s = tree();
+    auto pi = build_platform(s);
+    sc_start(SC_ZERO_TIME);
+    sc_time d = SC_ZERO_TIME;
+    ASSERT_EQ(pi->hypervisor->init(d), 0);
+    const auto program = [&](const pcie::bdf& f, std::uint32_t primary, std::uint32_t secondary, std::uint32_t subordinate) {
+        std::uint32_t v = primary | secondary << 8 | subordinate << 16;
+        ecam_access(*pi->hypervisor, tlm::TLM_WRITE_COMMAND, f, cfg::primary_bus, &v, 4, d);
+    };
+    program({0, 0, 0}, 0, 7, 7);  // rp1: valid, kept
+    program({0, 1, 0}, 0, 0, 5);  // rp2: secondary not above bus 0, renumbered
+    const auto found = enumerator(*pi->hypervisor).run(d);
+    std::map<std::string, const enumerated_function*> at;
+    for (const auto& f : found) at[f.bdf.str()] = &f;
+    ASSERT_TRUE(at.count("0000:00:00.0") && at.count("0000:00:01.0"));
+    EXPECT_EQ(at["0000:00:00.0"]->secondary, 7);
+    EXPECT_EQ(at["0000:00:01.0"]->secondary, 8);
+    EXPECT_EQ(at["0000:00:01.0"]->subordinate, 9);
+    EXPECT_TRUE(at.count("0000:07:00.0"));  // ep
+    EXPECT_TRUE(at.count("0000:08:00.0"));  // br
+    EXPECT_TRUE(at.count("0000:09:01.0"));  // pci_b
+    // Linux's scan order: rp1's bus (kept in the first pass) before rp2's.
+    std::vector<std::string> order;
+    for (const auto& f : found) order.push_back(f.bdf.str());
+    EXPECT_EQ(order, (std::vector<std::string>{"0000:00:00.0", "0000:00:01.0", "0000:00:1f.0", "0000:00:1f.3", "0000:07:00.0",
+                                               "0000:08:00.0", "0000:09:00.0", "0000:09:01.0"}));
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -80,12 +81,107 @@ TEST(LspciScenario, ADesktopLoadsAsItsHierarchy) {
     EXPECT_NE(x.yaml.find("without a size in the listing"), std::string::npos);
 }
 
-TEST(LspciScenario, ALaptopLoadsAndAServersOtherDomainsAreSaidNotImported) {
+TEST(LspciScenario, ALaptopLoadsAndAServersOtherDomainsToo) {
     const imported laptop = import_data("fujitsu-lifebook-p8010-ich8m.vvvnn.txt");
     EXPECT_EQ(count(laptop.s.platform.pcie), 21u);  // 22 functions less the host bridge
     const imported server = import_data("ibm-pcix-five-domains.vvvnn.txt");
-    EXPECT_NE(server.yaml.find("domain 0001, root bus 00"), std::string::npos);
     EXPECT_NE(find(server.s.platform.pcie, "pci-00-03-0"), nullptr);  // domain 0 keeps the short id
+    // Root bus 00 of domain 0001 is opened by a host bridge of segment 1.
+    const pcie_node* root1 = find(server.s.platform.pcie, "root-0001-00");
+    ASSERT_NE(root1, nullptr);
+    EXPECT_EQ(root1->type, node_type::host_bridge);
+    EXPECT_EQ(root1->segment, 1u);
+    EXPECT_EQ(root1->root_bus, 0);
+    EXPECT_NE(find(root1->children, "pci-0001-00-02-0"), nullptr);
+    EXPECT_EQ(server.yaml.find("not imported"), std::string::npos) << server.yaml;
+}
+
+// ---- the machine's own bus numbers -------------------------------------------------------------
+
+// Every function the listing shows has, in the scenario's topology, the
+// address it had on the machine (a VF under its PF's id), and every bridge
+// the bus numbers its `Bus:` line gives; the root complex's own 00:00.x
+// aside, which the twin has.
+void expect_the_machines_addresses(const std::string& name, std::size_t functions) {
+    SCOPED_TRACE(name);
+    std::ifstream in(std::string(IOTWIN_SOURCE_DIR) + "/tests/data/lspci/" + name);
+    const auto l = lspci_text::parse(in);
+    const imported x = import_data(name);
+    const topology t = build_topology(x.s.platform);
+    std::map<std::string, const topo_function*> by_address;
+    for (const topo_function& f : t.functions) by_address[f.bdf_string()] = &f;
+    std::size_t checked = 0;
+    for (const lspci_text::function& f : l.functions) {
+        if (f.domain.value_or(0) == 0 && f.bus == 0 && f.dev == 0) continue;
+        const auto it = by_address.find(f.address());
+        ASSERT_NE(it, by_address.end()) << f.address() << " is not in the imported scenario";
+        const topo_function& tf = *it->second;
+        if (!tf.is_vf) {
+            EXPECT_EQ(tf.id, lspci_scenario::id_of(f));
+        }
+        if (tf.bridge) {
+            ASSERT_TRUE(f.secondary_bus && f.subordinate_bus) << f.address();
+            EXPECT_EQ(tf.secondary, *f.secondary_bus) << f.address();
+            EXPECT_EQ(tf.subordinate, *f.subordinate_bus) << f.address();
+        }
+        ++checked;
+    }
+    EXPECT_EQ(checked, functions);
+}
+
+TEST(LspciScenario, ADesktopKeepsItsBusNumbers) {
+    // The ICH10 root ports 1c.0, 1c.1, 1c.2 open buses 09, 08 and 07.
+    expect_the_machines_addresses("asus-p6t6-x58.vvvnn.txt", 52);
+    const imported x = import_data("asus-p6t6-x58.vvvnn.txt");
+    const topology t = build_topology(x.s.platform);
+    EXPECT_EQ(t.at("pci-00-1c-0").secondary, 0x09);
+    EXPECT_EQ(t.at("pci-00-1c-2").secondary, 0x07);
+    EXPECT_EQ(t.at("pci-07-00-0").bdf_string(), "0000:07:00.0");
+}
+
+TEST(LspciScenario, ALaptopKeepsItsHotplugGaps) {
+    // 1c.0 holds 04..07 and 1c.4 14..1b, the CardBus bridge below 1e.0 1d..20.
+    expect_the_machines_addresses("fujitsu-lifebook-p8010-ich8m.vvvnn.txt", 21);
+    const imported x = import_data("fujitsu-lifebook-p8010-ich8m.vvvnn.txt");
+    const topology t = build_topology(x.s.platform);
+    EXPECT_EQ(t.at("pci-00-1c-4").secondary, 0x14);
+    EXPECT_EQ(t.at("pci-00-1c-4").subordinate, 0x1b);
+    EXPECT_EQ(t.at("pci-14-00-0").bdf_string(), "0000:14:00.0");
+}
+
+TEST(LspciScenario, AServerKeepsItsFiveDomains) {
+    expect_the_machines_addresses("ibm-pcix-five-domains.vvvnn.txt", 31);
+    const imported x = import_data("ibm-pcix-five-domains.vvvnn.txt");
+    const topology t = build_topology(x.s.platform);
+    EXPECT_EQ(t.at("pci-0001-62-00-0").bdf_string(), "0001:62:00.0");
+    EXPECT_EQ(t.at("pci-0004-01-01-0").bdf_string(), "0004:01:01.0");
+}
+
+TEST(LspciScenario, BusNumbersTheTwinCannotKeepAreLeftToLinux) {
+    // Two bridges on bus 0 claiming overlapping ranges (a damaged listing):
+    // the second keeps no numbers, and a comment says why.
+    const std::string listing =
+        "00:01.0 PCI bridge [0604]: Intel Corporation Bridge [8086:0001]\n"
+        "\tBus: primary=00, secondary=01, subordinate=03, sec-latency=0\n"
+        "\n"
+        "00:02.0 PCI bridge [0604]: Intel Corporation Bridge [8086:0001]\n"
+        "\tBus: primary=00, secondary=02, subordinate=02, sec-latency=0\n"
+        "\n"
+        "00:03.0 PCI bridge [0604]: Intel Corporation Bridge [8086:0001]\n"
+        "\tBus: primary=00, secondary=05, subordinate=05, sec-latency=0\n";
+    std::istringstream in(listing);
+    const auto l = lspci_text::parse(in);
+    const auto m = lspci_hierarchy::rebuild(l);
+    std::ostringstream out;
+    lspci_scenario::write(l, m, {}, out);
+    EXPECT_NE(out.str().find("bus numbers 02-02 left out: they overlap a sibling's (01-03)"), std::string::npos) << out.str();
+    const std::string file = testing::TempDir() + "/overlap.yaml";
+    std::ofstream(file) << out.str();
+    const topology t = build_topology(load_scenario(file).platform);
+    EXPECT_EQ(t.at("pci-00-01-0").secondary, 1);
+    EXPECT_EQ(t.at("pci-00-03-0").secondary, 5);
+    // Linux's second pass: the highest bus in use (05) + 1.
+    EXPECT_EQ(t.at("pci-00-02-0").secondary, 6);
 }
 
 } // namespace

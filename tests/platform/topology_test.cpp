@@ -6,7 +6,8 @@
 // (gtest_discover_tests runs each instance as its own process); the list is
 // explicit, and a separate test checks that it names every file there is.
 //
-// Also unit tests of the ACS and DMA-alias quirk tables (platform/quirks.h),
+// Also the bus numbers firmware programmed (`secondary`, `subordinate`) and
+// their errors; unit tests of the ACS and DMA-alias quirk tables (platform/quirks.h),
 // of topology::dma_aliases, and of the groups (platform/iommu_groups.h) of
 // trees that only virtual platforms build.
 #include <gtest/gtest.h>
@@ -30,6 +31,7 @@
 #include "platform/quirks.h"
 #include "platform/topology.h"
 
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_fabric.h"
 
 namespace {
@@ -67,6 +69,7 @@ const std::vector<std::string> scenario_files = {
     "scenarios/topologies/acs-capability-and-control.yaml",
     "scenarios/topologies/dma-alias-quirk-marvell.yaml",
     "scenarios/topologies/empty-slots.yaml",
+    "scenarios/topologies/firmware-bus-numbers.yaml",
     "scenarios/topologies/intel-pch-root-ports-quirk.yaml",
     "scenarios/topologies/multifunction-endpoint-with-acs.yaml",
     "scenarios/topologies/multifunction-endpoint-without-acs.yaml",
@@ -581,6 +584,195 @@ TEST(VirtualTopology, PcieEndpointBehindAPcieToPciBridgeJoinsTheBridge) {
     const topology t = build_topology(p);
     const group_result g = compute_groups(t);
     EXPECT_EQ(partition(t, g), (std::set<std::set<std::string>>{{"rp1"}, {"p2p", "ep", "card"}}));
+}
+
+// ---- bus numbers firmware programmed ------------------------------------------------------------
+
+// The topology of a scenario written as YAML; "FILE" stands for its path in errors.
+struct from_yaml {
+    iotwin::test::temp_dir dir;
+    std::string file;
+    explicit from_yaml(const std::string& pcie) : file(dir.write("s.yaml", "name: x\nplatform:\n  pcie:\n" + pcie)) {}
+    topology build() const { return build_topology(load_scenario(file).platform); }
+    // The error loading and numbering gives, with the file's path as FILE.
+    std::string error() const {
+        try {
+            build();
+        } catch (const input_error& e) {
+            std::string m = e.what();
+            if (const auto at = m.find(file); at != std::string::npos) m.replace(at, file.size(), "FILE");
+            return m;
+        }
+        return "no error";
+    }
+};
+
+std::string bus_range(const topology& t, const std::string& id) {
+    return std::to_string(t.at(id).secondary) + ".." + std::to_string(t.at(id).subordinate);
+}
+
+TEST(FirmwareBusNumbers, KeptOutOfDepthFirstOrderWithGapsAndTheRestNumberedAfter) {
+    const topology t = build_topology(load_scenario(path_of("scenarios/topologies/firmware-bus-numbers.yaml")).platform);
+    EXPECT_EQ(bus_range(t, "rp1c0"), "9..9");
+    EXPECT_EQ(bus_range(t, "rp1c1"), "8..8");
+    EXPECT_EQ(bus_range(t, "rp1c4"), "20..27");
+    EXPECT_EQ(bus_range(t, "usp"), "21..27");
+    // Only a secondary bus: the subordinate is the highest bus below.
+    EXPECT_EQ(bus_range(t, "dsp0"), "22..22");
+    // Linux's second pass inside usp's range: the highest bus in use + 1.
+    EXPECT_EQ(bus_range(t, "dsp1"), "23..23");
+    EXPECT_EQ(bus_range(t, "rp1d0"), "48..49");
+    // On bus 0, after every range firmware programmed (1d.0's ends at 0x31).
+    EXPECT_EQ(bus_range(t, "rp01"), "50..50");
+    EXPECT_EQ(t.at("nic09").bdf_string(), "0000:09:00.0");
+    EXPECT_EQ(t.at("nic08").bdf_string(), "0000:08:00.0");
+    EXPECT_EQ(t.at("ep16").bdf_string(), "0000:16:00.0");
+    EXPECT_EQ(t.at("ep17").bdf_string(), "0000:17:00.0");
+    EXPECT_EQ(t.at("ep32").bdf_string(), "0000:32:00.0");
+    EXPECT_EQ(t.at("pf30-vf1").bdf_string(), "0000:30:02.0");
+    // Probe order stays each bus's functions, then the buses below its bridges by device.
+    std::vector<std::string> order;
+    for (const topo_function& f : t.functions)
+        if (!f.is_vf) order.push_back(f.id);
+    EXPECT_EQ(order, (std::vector<std::string>{"rp01", "rp1c0", "rp1c1", "rp1c4", "rp1d0", "ep32", "nic09", "nic08", "usp", "dsp0",
+                                               "dsp1", "ep16", "ep17", "pf30"}));
+}
+
+TEST(FirmwareBusNumbers, WithoutAnyTheNumberingIsDepthFirstAsBefore) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, children: [ { id: usp, type: upstream_port, children: [
+          { id: d0, type: downstream_port, at: "00.0", children: [ { id: e0, type: endpoint } ] },
+          { id: d1, type: downstream_port, at: "01.0" } ] } ] }
+    - { id: rp2, type: root_port, children: [ { id: e2, type: endpoint } ] }
+)");
+    const topology t = y.build();
+    EXPECT_EQ(bus_range(t, "rp1"), "1..4");
+    EXPECT_EQ(bus_range(t, "usp"), "2..4");
+    EXPECT_EQ(bus_range(t, "d0"), "3..3");
+    EXPECT_EQ(bus_range(t, "d1"), "4..4");
+    EXPECT_EQ(bus_range(t, "rp2"), "5..5");
+}
+
+TEST(FirmwareBusNumbers, BelowAnUnnumberedBridge) {
+    // rp1 is Linux's (bus 1, up to 255); the bridge below it keeps 0x40, and rp2 follows it.
+    const from_yaml y(R"(    - { id: rp1, type: root_port, children: [ { id: br, type: pcie_pci_bridge, secondary: 0x40, subordinate: 0x41 } ] }
+    - { id: rp2, type: root_port }
+)");
+    const topology t = y.build();
+    EXPECT_EQ(bus_range(t, "rp1"), "1..65");
+    EXPECT_EQ(bus_range(t, "br"), "64..65");
+    EXPECT_EQ(bus_range(t, "rp2"), "66..66");
+}
+
+TEST(FirmwareBusNumbers, HexAndDecimalAlike) {
+    const from_yaml y("    - { id: rp1, type: root_port, secondary: 0x10, subordinate: 17 }\n");
+    EXPECT_EQ(bus_range(y.build(), "rp1"), "16..17");
+}
+
+TEST(FirmwareBusNumbers, SecondaryNotAboveItsBus) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 4, subordinate: 8, children: [ { id: br, type: pci_bridge, secondary: 4 } ] }
+)");
+    EXPECT_EQ(y.error(), "FILE:4:116: secondary bus 4 of 'br' is not above bus 4, where it sits "
+                         "(Linux would find the bridge misconfigured and renumber it)");
+    const from_yaml zero("    - { id: rp1, type: root_port, secondary: 0 }\n");
+    EXPECT_EQ(zero.error(), "FILE:4:46: secondary bus 0 of 'rp1' is not above bus 0, where it sits "
+                            "(Linux would find the bridge misconfigured and renumber it)");
+}
+
+TEST(FirmwareBusNumbers, SubordinateBelowSecondary) {
+    const from_yaml y("    - { id: rp1, type: root_port, secondary: 5, subordinate: 4 }\n");
+    EXPECT_EQ(y.error(), "FILE:4:62: subordinate 4 of 'rp1' is below its secondary bus 5 "
+                         "(Linux would find the bridge misconfigured and renumber it)");
+}
+
+TEST(FirmwareBusNumbers, SubordinateWithoutSecondary) {
+    const from_yaml y("    - { id: rp1, type: root_port, subordinate: 4 }\n");
+    EXPECT_EQ(y.error(), "FILE:4:48: subordinate without secondary on 'rp1': firmware programs both, or Linux numbers the bridge");
+}
+
+TEST(FirmwareBusNumbers, OutsideTheParentsRange) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 4, subordinate: 5, children: [ { id: br, type: pci_bridge, secondary: 5, subordinate: 6 } ] }
+)");
+    EXPECT_EQ(y.error(), "FILE:4:132: buses 5..6 of 'br': outside the range of 'rp1' (buses 4..5)");
+}
+
+TEST(FirmwareBusNumbers, OverlappingASibling) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 4, subordinate: 6 }
+    - { id: rp2, type: root_port, secondary: 6, subordinate: 7 }
+)");
+    EXPECT_EQ(y.error(), "FILE:5:46: buses 6..7 of 'rp2' and buses 4..6 of 'rp1' overlap");
+}
+
+TEST(FirmwareBusNumbers, ASecondaryOnlyBridgeGrowingIntoASibling) {
+    // rp1 takes 8 alone; rp2 (0x06, no subordinate) holds an unnumbered
+    // bridge, which Linux's second pass gives bus 7, then 8 below it.
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 8, subordinate: 8 }
+    - { id: rp2, type: root_port, secondary: 6, children: [ { id: br, type: pcie_pci_bridge, children: [ { id: br2, type: pci_bridge, at: "01.0" }, { id: br3, type: pci_bridge, at: "02.0" } ] } ] }
+)");
+    EXPECT_EQ(y.error(), "FILE:5:46: buses 6..9 of 'rp2' and bus 8 of 'rp1' overlap");
+}
+
+TEST(FirmwareBusNumbers, InUseByVirtualFunctions) {
+    // The PF at 00:02.0 has VFs up to bus 1 (routing ID 0x0010 + 0x100 + ...).
+    const from_yaml y(R"(    - { id: pf, type: rciep, at: "02.0", sriov: { total_vfs: 2, first_vf_offset: 0x100 } }
+    - { id: rp1, type: root_port, secondary: 1, subordinate: 1 }
+)");
+    EXPECT_EQ(y.error(), "FILE:5:46: bus 1 of 'rp1': the virtual functions of 'pf' need bus 1 (pci_iov_bus_range())");
+}
+
+TEST(FirmwareBusNumbers, VirtualFunctionsBeyondTheBridgesRange) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 4, subordinate: 4, children: [
+          { id: pf, type: endpoint, sriov: { total_vfs: 2, first_vf_offset: 0x100 } } ] }
+)");
+    EXPECT_EQ(y.error(), "FILE:5:11: the virtual functions of 'pf' need buses up to 5, beyond the range of 'rp1' (bus 4)");
+}
+
+TEST(FirmwareBusNumbers, NoBusLeftInsideTheRange) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 4, subordinate: 4, children: [ { id: br, type: pcie_pci_bridge } ] }
+)");
+    EXPECT_EQ(y.error(), "FILE:4:77: no bus number left for the secondary bus of 'br' within the range of 'rp1' (bus 4)");
+}
+
+TEST(FirmwareBusNumbers, ARootBusInsideARange) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port, secondary: 0x40, subordinate: 0x90 }
+    - { id: hb, type: host_bridge, root_bus: 0x80 }
+)");
+    EXPECT_EQ(y.error(), "FILE:5:7: root_bus 128 of 'hb' is already used: buses up to 144 of segment 0 are taken");
+}
+
+TEST(FirmwareBusNumbers, OnlyOnBridges) {
+    const from_yaml ep("    - { id: ep, type: rciep, secondary: 1 }\n");
+    EXPECT_EQ(ep.error(), "FILE:4:41: secondary belongs to a bridge (root_port, upstream_port, downstream_port, pcie_pci_bridge, "
+                          "pci_bridge); 'ep' is of type rciep");
+    const from_yaml hb("    - { id: hb, type: host_bridge, root_bus: 0x80, subordinate: 0x81 }\n");
+    EXPECT_EQ(hb.error(), "FILE:4:65: subordinate belongs to a bridge (root_port, upstream_port, downstream_port, pcie_pci_bridge, "
+                          "pci_bridge); 'hb' is of type host_bridge (its bus is root_bus)");
+    const from_yaml big("    - { id: rp1, type: root_port, secondary: 256 }\n");
+    EXPECT_EQ(big.error(), "FILE:4:46: secondary must be a bus number, 0..255");
+}
+
+TEST(SegmentRootBus, BusZeroOfAnotherSegment) {
+    const from_yaml y(R"(    - { id: rp1, type: root_port }
+    - { id: hb1, type: host_bridge, segment: 1, root_bus: 0, children: [
+          { id: br, type: pci_bridge, at: "02.0", secondary: 0x21, subordinate: 0x30, children: [ { id: nic, type: pci_device, at: "01.0" } ] },
+          { id: br2, type: pci_bridge, at: "02.2" } ] }
+    - { id: hb2, type: host_bridge, segment: 2, root_bus: 0 }
+)");
+    const topology t = y.build();
+    EXPECT_EQ(t.at("br").bdf_string(), "0001:00:02.0");
+    EXPECT_EQ(t.at("nic").bdf_string(), "0001:21:01.0");
+    // Linux's second pass in segment 1: after 0x30.
+    EXPECT_EQ(bus_range(t, "br2"), "49..49");
+    EXPECT_EQ(t.at("rp1").bdf_string(), "0000:00:01.0");
+    EXPECT_EQ(bus_range(t, "rp1"), "1..1");
+}
+
+TEST(SegmentRootBus, BusZeroOfSegmentZeroOrTwiceInOneSegment) {
+    const from_yaml own("    - { id: hb, type: host_bridge, root_bus: 0 }\n");
+    EXPECT_EQ(own.error(), "FILE:4:46: root_bus 0 of segment 0 is the root complex's own bus; give another bus, or a segment");
+    const from_yaml twice(R"(    - { id: hb1, type: host_bridge, segment: 1, root_bus: 0 }
+    - { id: hb2, type: host_bridge, segment: 1, root_bus: 0 }
+)");
+    EXPECT_EQ(twice.error(), "FILE:5:7: root_bus 0 of 'hb2' is already used: buses up to 0 of segment 1 are taken");
 }
 
 } // namespace
