@@ -70,6 +70,7 @@ public:
         e_ << YAML::Key << "pcie" << YAML::Value << YAML::BeginSeq;
         for (const lspci_hierarchy::root_bus& r : m_.roots) root(r);
         e_ << YAML::EndSeq << YAML::EndMap << YAML::EndMap;
+        for (const lspci_text::diagnostic& d : l_.notes) out << "# read " << where(o_, d.line) << ": " << d.why << "\n";
         for (const lspci_text::diagnostic& d : l_.skipped) out << "# skipped " << where(o_, d.line) << ": " << d.why << "\n";
         for (const lspci_hierarchy::problem& p : m_.problems) out << "# " << where(o_, p.line) << ": " << p.why << "\n";
         out << e_.c_str() << "\n";

@@ -1,0 +1,235 @@
+// Real machines' `lspci -vvnn` listings, with the IOMMU groups their kernels
+// formed (tests/data/lspci, provenance in its README): each is read,
+// rebuilt, written as a scenario, loaded, grouped by the twin as Linux 6.1
+// would, and compared with the kernel's groups. Where they differ, the
+// comment says why, from what the listing shows.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "platform/iommu_groups.h"
+#include "platform/loader.h"
+#include "platform/lspci_compare.h"
+#include "platform/lspci_hierarchy.h"
+#include "platform/lspci_scenario.h"
+#include "platform/lspci_text.h"
+#include "platform/topology.h"
+
+namespace {
+
+using namespace iotwin::platform;
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : " ") + x;
+    return s;
+}
+
+// A differing kernel group, keyed by the twin group(s) its functions fell
+// into (members joined by spaces, groups by " | "); the value lists every
+// kernel group that fell into them, each as its functions joined by spaces.
+using splits = std::map<std::string, std::vector<std::string>>;
+
+struct machine {
+    lspci_text::listing listing;
+    lspci_compare::comparison comparison;
+    std::vector<unsigned> same;  // kernel groups the twin formed exactly
+    splits differing;
+    std::size_t twin_functions = 0;
+};
+
+machine import(const std::string& name) {
+    machine r;
+    std::ifstream in(std::string(IOTWIN_SOURCE_DIR) + "/tests/data/lspci/" + name);
+    EXPECT_TRUE(in.good()) << name;
+    r.listing = lspci_text::parse(in);
+    const lspci_hierarchy::machine m = lspci_hierarchy::rebuild(r.listing);
+    std::ostringstream yaml;
+    lspci_scenario::options o;
+    o.source = name;
+    lspci_scenario::write(r.listing, m, o, yaml);
+    const std::string file = testing::TempDir() + "/" + name + ".yaml";
+    std::ofstream(file) << yaml.str();
+    const scenario s = load_scenario(file);
+    const topology t = build_topology(s.platform);
+    const group_result g = compute_groups(t);
+    r.twin_functions = t.functions.size();
+    r.comparison = lspci_compare::compare(r.listing, t, g);
+    for (const lspci_compare::row& row : r.comparison.rows) {
+        if (row.same) {
+            r.same.push_back(row.kernel_group);
+            continue;
+        }
+        std::string key;
+        for (int tg : row.twin_groups) {
+            std::vector<std::string> ids;
+            for (int f : g.groups[static_cast<std::size_t>(tg)].members) ids.push_back(t.functions[static_cast<std::size_t>(f)].id);
+            key += (key.empty() ? "" : " | ") + join(ids);
+        }
+        r.differing[key].push_back(join(row.functions));
+    }
+    return r;
+}
+
+std::string skipped_of(const lspci_text::listing& l) {
+    std::string s;
+    for (const auto& d : l.skipped) s += std::to_string(d.line) + ": " + d.why + "\n";
+    return s;
+}
+
+// An Intel laptop run as root on Debian 12's 6.1 kernel: every capability
+// is in the listing, and the twin forms every group the kernel formed.
+TEST(LspciRealMachines, DellXps13WithAThunderboltDockGroupsAsItsKernel) {
+    const machine x = import("dell-xps13-9380-cannonpoint-thunderbolt.vvnn.txt");
+    EXPECT_TRUE(x.listing.skipped.empty()) << skipped_of(x.listing);
+    EXPECT_TRUE(x.listing.notes.empty());
+    EXPECT_EQ(x.listing.functions.size(), 32u);
+    EXPECT_EQ(x.twin_functions, 31u);  // all but 00:00.0, the root complex's host bridge, which a scenario does not declare
+
+    // 20 kernel groups, all formed by the twin; the kernel's group 1 is
+    // 00:00.0, the host bridge a scenario does not declare.
+    EXPECT_EQ(x.same, (std::vector<unsigned>{0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
+    EXPECT_TRUE(x.differing.empty());
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0"}));
+    EXPECT_TRUE(x.comparison.without_group.empty());
+
+    // The groups that show the rules at work:
+    const auto functions_of = [&](unsigned g) {
+        for (const auto& row : x.comparison.rows)
+            if (row.kernel_group == g) return join(row.functions);
+        return std::string();
+    };
+    // Multi-function chipset devices without ACS (PCIe 3.0 6.12.1.2): one group.
+    EXPECT_EQ(functions_of(12), "0000:00:1f.0 0000:00:1f.3 0000:00:1f.4 0000:00:1f.5");
+    // The Thunderbolt controller's downstream ports have no ACS capability:
+    // each shares its group with what is below it ...
+    EXPECT_EQ(functions_of(16), "0000:04:00.0 0000:05:00.0");
+    // ... and the dock's downstream ports, which have ACS (SrcValid+
+    // TransBlk+ UpstreamFwd+, ReqRedir- CmpltRedir-), cannot isolate what is
+    // below them once the path above them is not isolated.
+    EXPECT_EQ(functions_of(19), "0000:04:04.0 0000:3a:00.0 0000:3b:02.0 0000:3b:04.0 0000:3c:00.0");
+}
+
+// An AMD desktop on Debian 12's 6.1 kernel, listed without root.
+TEST(LspciRealMachines, GigabyteX570ListedWithoutRootDiffersWhereCapabilitiesAreHidden) {
+    const machine x = import("gigabyte-x570-aorus-elite-wifi-matisse.vvnn.txt");
+    // One warning for the 29 functions whose capabilities lspci could not read.
+    ASSERT_EQ(x.listing.skipped.size(), 1u) << skipped_of(x.listing);
+    EXPECT_EQ(x.listing.skipped[0].line, 11);
+    EXPECT_NE(x.listing.skipped[0].why.find("29 function(s)"), std::string::npos);
+    EXPECT_EQ(x.listing.functions.size(), 47u);
+    EXPECT_EQ(x.twin_functions, 45u);  // all but 00:00.0 and 00:00.2, the functions of the root complex's host-bridge device
+
+    // The root complex's host bridge 00:00.0 and its IOMMU function 00:00.2
+    // (which the kernel puts in no group) are not in the scenario.
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0", "0000:00:00.2"}));
+    EXPECT_TRUE(x.comparison.without_group.empty());
+
+    // The same: the single-function dummy host bridges 00:02.0, 00:04.0 and
+    // 00:05.0 (conventional, "Status: Cap-", so nothing was hidden), the FCH's
+    // SMBus and LPC functions together (a multi-function device without
+    // ACS; pci_quirk_amd_sb_acs lists older southbridge IDs, not 790b/790e),
+    // and the data fabric's eight functions 00:18.x together.
+    EXPECT_EQ(x.same, (std::vector<unsigned>{2, 5, 6, 12, 13}));
+    EXPECT_EQ(x.comparison.differing(), 27u);
+
+    // Every difference comes from "Capabilities: <access denied>" on the
+    // bridges (and on the endpoints' functions): without the PCI Express
+    // capability the importer can only declare a type 1 header as a
+    // conventional pci_bridge, and a conventional bridge takes ownership of
+    // the requests of everything below it (Linux 6.1 pci_device_group(), the
+    // DMA alias walk), while on the machine these are Root Ports with ACS.
+    // The evidence in the listing: "Capabilities: <access denied>" in each
+    // record, and the kernel's separate groups for a bridge and its children.
+    const splits expected = {
+        // Below GPP bridge 00:01.2 (1022:1483, a Root Port with ACS on
+        // listings run as root): the X570 chipset's switch (upstream port
+        // 01:00.0, downstream ports 02:xx.0). The kernel isolated the root
+        // port from its sibling, the dummy host bridge 00:01.0 (Cap-: no
+        // ACS, but pci_acs_enabled() of the root port holds, so
+        // get_pci_function_alias_group() passes it by), the upstream port, and
+        // the downstream ports 02:03.0/02:04.0 from their endpoints (ports
+        // with ACS); 02:08.0, 02:09.0 and 02:0a.0 (1022:57a4) share a group
+        // with what is below them, so they have no ACS enabled, and the
+        // three functions of 05:00 (no ACS) share it too.
+        {"pci-00-01-0 pci-00-01-2 pci-01-00-0 pci-02-03-0 pci-02-04-0 pci-02-08-0 pci-02-09-0 pci-02-0a-0 pci-03-00-0 pci-04-00-0 "
+         "pci-05-00-0 pci-05-00-1 pci-05-00-3 pci-06-00-0 pci-07-00-0",
+         {"0000:00:01.0", "0000:00:01.2", "0000:01:00.0", "0000:02:03.0", "0000:02:04.0", "0000:02:08.0 0000:05:00.0 0000:05:00.1 0000:05:00.3",
+          "0000:02:09.0 0000:06:00.0", "0000:02:0a.0 0000:07:00.0", "0000:03:00.0", "0000:04:00.0"}},
+        // GPP bridge 00:03.1 and the Navi 10 GPU's own switch (08:00.0
+        // upstream, 09:00.0 downstream), all isolated by the kernel. The GPU
+        // 0a:00.0 and its HDMI audio 0a:00.1 are in groups of their own: a
+        // multi-function device whose functions Linux found ACS-isolated,
+        // which needs an ACS capability on both (pci_acs_flags_enabled():
+        // flags the capability does not implement count as enabled) — hidden
+        // behind <access denied> here. No ACS quirk of Linux 6.1 names them.
+        {"pci-00-03-0 pci-00-03-1 pci-08-00-0 pci-09-00-0 pci-0a-00-0 pci-0a-00-1",
+         {"0000:00:03.0", "0000:00:03.1", "0000:08:00.0", "0000:09:00.0", "0000:0a:00.0", "0000:0a:00.1"}},
+        // Internal GPP bridge 00:07.1 (1022:1484) and the dummy function below it.
+        {"pci-00-07-0 pci-00-07-1 pci-0b-00-0", {"0000:00:07.0", "0000:00:07.1", "0000:0b:00.0"}},
+        // Internal GPP bridges 00:08.1 and 00:08.3 and what is below them:
+        // the four functions of 0c:00 (reserved SPP, PSP, USB, HD audio) in
+        // four groups, so each has an ACS capability Linux found enabled.
+        {"pci-00-08-0 pci-00-08-1 pci-00-08-3 pci-0c-00-0 pci-0c-00-1 pci-0c-00-3 pci-0c-00-4 pci-0d-00-0",
+         {"0000:00:08.0", "0000:00:08.1", "0000:00:08.3", "0000:0c:00.0", "0000:0c:00.1", "0000:0c:00.3", "0000:0c:00.4", "0000:0d:00.0"}},
+    };
+    EXPECT_EQ(x.differing, expected);
+}
+
+// A Xeon E5 v4 on the C610/X99 chipset under Proxmox's 6.8 kernel, listed
+// without root.
+TEST(LspciRealMachines, AsrockX99ListedWithoutRootDiffersWhereCapabilitiesAreHidden) {
+    const machine x = import("asrock-x99-extreme4-c610.vvnn.txt");
+    ASSERT_EQ(x.listing.skipped.size(), 1u) << skipped_of(x.listing);
+    EXPECT_EQ(x.listing.skipped[0].line, 8);
+    EXPECT_NE(x.listing.skipped[0].why.find("34 function(s)"), std::string::npos);
+    EXPECT_EQ(x.listing.functions.size(), 88u);
+    EXPECT_EQ(x.twin_functions, 88u);  // less 00:00.0, plus the host bridge that opens root bus ff
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0"}));
+    EXPECT_TRUE(x.comparison.without_group.empty());
+
+    // The same: single-function chipset devices (00:14.0, 00:19.0, 00:1a.0,
+    // 00:1b.0, 00:1d.0), the LPC and SMBus functions together, and the
+    // uncore devices whose functions have no capability list at all
+    // ("Status: Cap-": conventional, nothing hidden), each device one group.
+    EXPECT_EQ(x.same, (std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 27, 28, 38, 39, 40, 41, 42}));
+    EXPECT_EQ(x.comparison.differing(), 30u);
+
+    const splits expected = {
+        // Root ports 00:01.0 and 00:03.0 (8086:6f02, 6f08: Root Ports with
+        // ACS on listings run as root) seen as conventional bridges: the
+        // twin puts the NVMe drive, and the GPU with its audio function, in
+        // their groups. The GPU's two functions share a group on the machine
+        // (a multi-function endpoint without ACS).
+        {"pci-00-01-0 pci-01-00-0", {"0000:00:01.0", "0000:01:00.0"}},
+        {"pci-00-03-0 pci-02-00-0 pci-02-00-1", {"0000:00:03.0", "0000:02:00.0 0000:02:00.1"}},
+        // The functions with "Status: Cap+" and "Capabilities: <access
+        // denied>" on the processor's integrated devices (00:05.x) and the
+        // chipset's 00:11.0/00:11.4 are Root Complex Integrated Endpoints:
+        // Linux 6.1 counts every Intel RCiEP as ACS-isolated
+        // (pci_quirk_rciep_acs, { PCI_VENDOR_ID_INTEL, PCI_ANY_ID } in
+        // pci_dev_acs_enabled[]), so each is a group of its own. Without the
+        // Express capability the twin sees a multi-function conventional
+        // device, one group.
+        {"pci-00-05-0 pci-00-05-1 pci-00-05-2 pci-00-05-4", {"0000:00:05.0", "0000:00:05.1", "0000:00:05.2", "0000:00:05.4"}},
+        {"pci-00-11-0 pci-00-11-4", {"0000:00:11.0", "0000:00:11.4"}},
+        // The same on the uncore's bus ff: in each of devices 13, 14, 16 and
+        // 17 the functions with "Status: Cap+" (RCiEPs, the quirk above) are
+        // alone, and those with "Status: Cap-" share one group.
+        {"pci-ff-13-0 pci-ff-13-1 pci-ff-13-2 pci-ff-13-3 pci-ff-13-6 pci-ff-13-7",
+         {"0000:ff:13.0", "0000:ff:13.1", "0000:ff:13.2", "0000:ff:13.3", "0000:ff:13.6 0000:ff:13.7"}},
+        {"pci-ff-14-0 pci-ff-14-1 pci-ff-14-2 pci-ff-14-3 pci-ff-14-4 pci-ff-14-5 pci-ff-14-6 pci-ff-14-7",
+         {"0000:ff:14.0", "0000:ff:14.1", "0000:ff:14.2", "0000:ff:14.3", "0000:ff:14.4 0000:ff:14.5 0000:ff:14.6 0000:ff:14.7"}},
+        {"pci-ff-16-0 pci-ff-16-1 pci-ff-16-2 pci-ff-16-3 pci-ff-16-6 pci-ff-16-7",
+         {"0000:ff:16.0", "0000:ff:16.1", "0000:ff:16.2", "0000:ff:16.3", "0000:ff:16.6 0000:ff:16.7"}},
+        {"pci-ff-17-0 pci-ff-17-1 pci-ff-17-2 pci-ff-17-3 pci-ff-17-4 pci-ff-17-5 pci-ff-17-6 pci-ff-17-7",
+         {"0000:ff:17.0", "0000:ff:17.1", "0000:ff:17.2", "0000:ff:17.3", "0000:ff:17.4 0000:ff:17.5 0000:ff:17.6 0000:ff:17.7"}},
+    };
+    EXPECT_EQ(x.differing, expected);
+}
+
+} // namespace
