@@ -114,6 +114,38 @@ TEST(LspciRealMachines, DellXps13WithAThunderboltDockGroupsAsItsKernel) {
     EXPECT_EQ(functions_of(19), "0000:04:04.0 0000:3a:00.0 0000:3b:02.0 0000:3b:04.0 0000:3c:00.0");
 }
 
+// The same board model (another machine) listed as root under Proxmox's
+// 6.5 kernel, a GPU and an NVMe drive bound to vfio-pci: with every
+// capability in the listing the twin forms every group the kernel formed,
+// and the groups the non-root listing above could not explain show why.
+TEST(LspciRealMachines, GigabyteX570ListedAsRootGroupsAsItsKernel) {
+    const machine x = import("gigabyte-x570-aorus-elite-wifi-proxmox-root.vvnn.txt");
+    EXPECT_TRUE(x.listing.skipped.empty()) << skipped_of(x.listing);
+    EXPECT_EQ(x.listing.functions.size(), 53u);
+    EXPECT_EQ(x.twin_functions, 51u);  // all but 00:00.0 and 00:00.2
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0", "0000:00:00.2"}));
+    EXPECT_EQ(x.comparison.rows.size(), 35u);
+    EXPECT_EQ(x.comparison.differing(), 0u);
+    EXPECT_TRUE(x.differing.empty());
+
+    const auto functions_of = [&](unsigned g) {
+        for (const auto& row : x.comparison.rows)
+            if (row.kernel_group == g) return join(row.functions);
+        return std::string();
+    };
+    // The chipset switch's downstream ports 1022:57a4 have no ACS
+    // capability: what is below shares their group.
+    EXPECT_EQ(functions_of(21), "0000:03:08.0 0000:09:00.0 0000:09:00.1 0000:09:00.3");
+    // The NVIDIA GPU's four functions have no ACS capability: one group.
+    EXPECT_EQ(functions_of(29), "0000:0c:00.0 0000:0c:00.1 0000:0c:00.2 0000:0c:00.3");
+    // The processor's own multi-function endpoints each have an ACS
+    // capability that implements nothing ("ACSCap: SrcValid- ... DirectTrans-"):
+    // Linux counts a flag the capability does not implement as enabled, so
+    // each function is a group of its own.
+    EXPECT_EQ(functions_of(31), "0000:0e:00.0");
+    EXPECT_EQ(functions_of(34), "0000:0e:00.4");
+}
+
 // An AMD desktop on Debian 12's 6.1 kernel, listed without root.
 TEST(LspciRealMachines, GigabyteX570ListedWithoutRootDiffersWhereCapabilitiesAreHidden) {
     const machine x = import("gigabyte-x570-aorus-elite-wifi-matisse.vvnn.txt");
@@ -154,8 +186,9 @@ TEST(LspciRealMachines, GigabyteX570ListedWithoutRootDiffersWhereCapabilitiesAre
         // get_pci_function_alias_group() passes it by), the upstream port, and
         // the downstream ports 02:03.0/02:04.0 from their endpoints (ports
         // with ACS); 02:08.0, 02:09.0 and 02:0a.0 (1022:57a4) share a group
-        // with what is below them, so they have no ACS enabled, and the
-        // three functions of 05:00 (no ACS) share it too.
+        // with what is below them: 1022:57a4 has no ACS capability (the
+        // root listing of the same board shows it), and the three functions
+        // of 05:00 share it too.
         {"pci-00-01-0 pci-00-01-2 pci-01-00-0 pci-02-03-0 pci-02-04-0 pci-02-08-0 pci-02-09-0 pci-02-0a-0 pci-03-00-0 pci-04-00-0 "
          "pci-05-00-0 pci-05-00-1 pci-05-00-3 pci-06-00-0 pci-07-00-0",
          {"0000:00:01.0", "0000:00:01.2", "0000:01:00.0", "0000:02:03.0", "0000:02:04.0", "0000:02:08.0 0000:05:00.0 0000:05:00.1 0000:05:00.3",
@@ -173,7 +206,9 @@ TEST(LspciRealMachines, GigabyteX570ListedWithoutRootDiffersWhereCapabilitiesAre
         {"pci-00-07-0 pci-00-07-1 pci-0b-00-0", {"0000:00:07.0", "0000:00:07.1", "0000:0b:00.0"}},
         // Internal GPP bridges 00:08.1 and 00:08.3 and what is below them:
         // the four functions of 0c:00 (reserved SPP, PSP, USB, HD audio) in
-        // four groups, so each has an ACS capability Linux found enabled.
+        // four groups. Listed as root (the same functions at 0e:00.x in
+        // gigabyte-x570-aorus-elite-wifi-proxmox-root) each has an ACS
+        // capability that implements nothing, which Linux counts as enabled.
         {"pci-00-08-0 pci-00-08-1 pci-00-08-3 pci-0c-00-0 pci-0c-00-1 pci-0c-00-3 pci-0c-00-4 pci-0d-00-0",
          {"0000:00:08.0", "0000:00:08.1", "0000:00:08.3", "0000:0c:00.0", "0000:0c:00.1", "0000:0c:00.3", "0000:0c:00.4", "0000:0d:00.0"}},
     };
