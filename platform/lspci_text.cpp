@@ -14,6 +14,10 @@ namespace {
 constexpr std::size_t max_line = 4096;
 // No machine's listing comes near this (a thousand functions at -vvv are a few MiB).
 constexpr std::uint64_t max_input = 256ull << 20;
+// The whole input is held before it is read (quoting and quoted-printable are
+// recognised on all of it): at most this many lines, some 16,000 functions at
+// -vvv, so that a file of empty lines cannot fill memory.
+constexpr std::size_t max_lines = std::size_t(1) << 20;
 
 std::size_t indent_of(const std::string& s) {
     std::size_t i = 0;
@@ -203,6 +207,9 @@ public:
         if (truncated_) {
             line_ = static_cast<int>(lines.size());
             skip("", "the input goes on beyond " + std::to_string(max_input >> 20) + " MiB, more than any machine's listing: the rest is not read");
+        } else if (too_many_lines_) {
+            line_ = static_cast<int>(lines.size());
+            skip("", "the input goes on beyond " + std::to_string(max_lines) + " lines, more than any machine's listing: the rest is not read");
         }
         denied_note();
         std::stable_sort(out_.skipped.begin(), out_.skipped.end(), [](const diagnostic& a, const diagnostic& b) { return a.line < b.line; });
@@ -216,6 +223,10 @@ private:
         std::uint64_t total = 0;
         bool too_long = false;
         while (next_line(in, raw, too_long, total)) {
+            if (lines.size() == max_lines) {
+                too_many_lines_ = true;
+                break;
+            }
             if (!raw.empty() && raw.back() == '\r') raw.pop_back();
             lines.push_back({static_cast<int>(lines.size()) + 1, raw, too_long});
         }
@@ -464,6 +475,7 @@ private:
     int line_ = 0;
     int first_denied_ = 0;
     bool truncated_ = false;
+    bool too_many_lines_ = false;
     bool closed_ = true;
     std::optional<std::size_t> base_indent_;
     section section_ = section::other;

@@ -200,6 +200,15 @@ TEST(LspciText, OverlongLinesAreSkippedWithoutBeingKept) {
     EXPECT_EQ(l.functions[0].iommu_group, 3u);
 }
 
+TEST(LspciText, AnInputOfMoreLinesThanAnyListingIsCutWithAWarning) {
+    // The reader holds the whole input before reading it: a file of empty
+    // lines must not fill memory.
+    const listing l = read_text(std::string((1u << 20) + 5, '\n') + "00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:3e92]\n");
+    EXPECT_TRUE(l.functions.empty());
+    ASSERT_EQ(l.skipped.size(), 1u);
+    EXPECT_NE(l.skipped[0].why.find("1048576 lines"), std::string::npos) << l.skipped[0].why;
+}
+
 // A root port and the NIC below it, as lspci -vv prints them (every '=' of
 // it is lspci's own: DEVSEL=fast, sec-latency=0, [size=128K]).
 const std::string pasted_machine =
