@@ -242,19 +242,24 @@ TEST(LspciRealMachines, AsrockX99ListedWithoutRootDiffersWhereCapabilitiesAreHid
         // (a multi-function endpoint without ACS).
         {"pci-00-01-0 pci-01-00-0", {"0000:00:01.0", "0000:01:00.0"}},
         {"pci-00-03-0 pci-02-00-0 pci-02-00-1", {"0000:00:03.0", "0000:02:00.0 0000:02:00.1"}},
-        // The functions with "Status: Cap+" and "Capabilities: <access
-        // denied>" on the processor's integrated devices (00:05.x) and the
-        // chipset's 00:11.0/00:11.4 are Root Complex Integrated Endpoints:
-        // Linux 6.1 counts every Intel RCiEP as ACS-isolated
+        // The functions of one device in groups of their own: Linux found
+        // all of them, or all but one, ACS-isolated (get_pci_function_alias_group()
+        // joins a function only to a sibling that is not). For Intel
+        // functions with a capability list ("Status: Cap+", then
+        // "Capabilities: <access denied>") that is a Root Complex Integrated
+        // Endpoint: Linux 6.1 counts every Intel RCiEP as ACS-isolated
         // (pci_quirk_rciep_acs, { PCI_VENDOR_ID_INTEL, PCI_ANY_ID } in
-        // pci_dev_acs_enabled[]), so each is a group of its own. Without the
-        // Express capability the twin sees a multi-function conventional
-        // device, one group.
+        // pci_dev_acs_enabled[]). Without the Express capability the twin
+        // sees a multi-function conventional device, one group: the
+        // processor's integrated devices 00:05.x, and the chipset's SPSR
+        // 00:11.0 with its sSATA controller 00:11.4.
         {"pci-00-05-0 pci-00-05-1 pci-00-05-2 pci-00-05-4", {"0000:00:05.0", "0000:00:05.1", "0000:00:05.2", "0000:00:05.4"}},
         {"pci-00-11-0 pci-00-11-4", {"0000:00:11.0", "0000:00:11.4"}},
         // The same on the uncore's bus ff: in each of devices 13, 14, 16 and
         // 17 the functions with "Status: Cap+" (RCiEPs, the quirk above) are
-        // alone, and those with "Status: Cap-" share one group.
+        // alone, and those with "Status: Cap-" (conventional, never isolated)
+        // share one group, which none of the first joined: so every one of
+        // them is isolated.
         {"pci-ff-13-0 pci-ff-13-1 pci-ff-13-2 pci-ff-13-3 pci-ff-13-6 pci-ff-13-7",
          {"0000:ff:13.0", "0000:ff:13.1", "0000:ff:13.2", "0000:ff:13.3", "0000:ff:13.6 0000:ff:13.7"}},
         {"pci-ff-14-0 pci-ff-14-1 pci-ff-14-2 pci-ff-14-3 pci-ff-14-4 pci-ff-14-5 pci-ff-14-6 pci-ff-14-7",
