@@ -272,4 +272,56 @@ TEST(LspciRealMachines, AsrockX99ListedWithoutRootDiffersWhereCapabilitiesAreHid
     EXPECT_EQ(x.differing, expected);
 }
 
+// A Meteor Lake laptop (Lenovo ThinkBook 14 G7 IML, Debian's 6.11 kernel),
+// its listing as it reached a mailing list: the bug report quoted in a
+// reply ("> " before every line) and sent quoted-printable ("=3D" for '=',
+// long lines broken with a final '='). lspci ran without root.
+TEST(LspciRealMachines, LenovoThinkBookPastedFromAMailDiffersWhereCapabilitiesAreHidden) {
+    const machine x = import("lenovo-thinkbook14-g7-meteorlake.mail-quoted-printable.txt");
+    // What the reader undid, each said once, at the input's own line numbers.
+    ASSERT_EQ(x.listing.notes.size(), 2u);
+    EXPECT_EQ(x.listing.notes[0].line, 3);  // the first line broken with '='
+    EXPECT_NE(x.listing.notes[0].why.find("quoted-printable"), std::string::npos);
+    EXPECT_EQ(x.listing.notes[1].line, 1);
+    EXPECT_NE(x.listing.notes[1].why.find("quoted 1 deep"), std::string::npos);
+    // One warning for the functions whose capabilities lspci could not read,
+    // at the first "Capabilities: <access denied>" (line 9 of the mail).
+    ASSERT_EQ(x.listing.skipped.size(), 1u) << skipped_of(x.listing);
+    EXPECT_EQ(x.listing.skipped[0].line, 9);
+    EXPECT_NE(x.listing.skipped[0].why.find("25 function(s)"), std::string::npos);
+    EXPECT_EQ(x.listing.functions.size(), 28u);
+    EXPECT_EQ(x.twin_functions, 27u);  // all but 00:00.0, the root complex's host bridge
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0"}));
+    EXPECT_TRUE(x.comparison.without_group.empty());
+
+    // The same: the integrated endpoints (GPU 00:02.0, 00:04.0, 00:08.0,
+    // 00:0a.0, NPU 00:0b.0, 00:16.0), the Thunderbolt 4 root port 00:07.0
+    // with nothing below it, and the chipset's multi-function devices
+    // (Thunderbolt USB 00:0d.x, USB 00:14.x, serial 00:15.x, 00:1f.x), each
+    // one group, as conventional multi-function devices are.
+    EXPECT_EQ(x.same, (std::vector<unsigned>{0, 2, 5, 6, 7, 8, 9, 10, 11, 12, 15}));
+    EXPECT_EQ(x.comparison.rows.size(), 19u);
+    EXPECT_EQ(x.comparison.differing(), 8u);
+
+    // Both differences: two functions of one device that are PCI Express
+    // Root Ports ("Kernel driver in use: pcieport": the port driver binds
+    // only to PCI Express ports), with "Capabilities: <access denied>". The
+    // twin can only declare them as conventional pci_bridges: one
+    // multi-function device without ACS, owning the requests of the drives
+    // below them. The kernel put each root port, and each endpoint below,
+    // in a group of its own: the ports have ACS (Linux 6.1's Intel root
+    // port quirks, pci_quirk_intel_pch_acs and pci_quirk_intel_spt_pch_acs,
+    // list older device IDs than 7eca/7ecb/7e3d/7e3e, so it is the ports'
+    // own ACS capability), hidden here.
+    const splits expected = {
+        // Processor root ports 00:06.0 (8086:7eca) and 00:06.2 (8086:7ecb),
+        // an NVMe drive below each.
+        {"pci-00-06-0 pci-00-06-2 pci-01-00-0 pci-02-00-0", {"0000:00:06.0", "0000:00:06.2", "0000:01:00.0", "0000:02:00.0"}},
+        // Chipset root ports 00:1c.0 (8086:7e3d) and 00:1c.6 (8086:7e3e),
+        // the Wi-Fi adapter 44:00.0 and the card reader 45:00.0 below them.
+        {"pci-00-1c-0 pci-00-1c-6 pci-44-00-0 pci-45-00-0", {"0000:00:1c.0", "0000:00:1c.6", "0000:44:00.0", "0000:45:00.0"}},
+    };
+    EXPECT_EQ(x.differing, expected);
+}
+
 } // namespace
