@@ -309,10 +309,10 @@ TEST(LspciRealMachines, LenovoThinkBookPastedFromAMailDiffersWhereCapabilitiesAr
     // twin can only declare them as conventional pci_bridges: one
     // multi-function device without ACS, owning the requests of the drives
     // below them. The kernel put each root port, and each endpoint below,
-    // in a group of its own: the ports have ACS (Linux 6.1's Intel root
-    // port quirks, pci_quirk_intel_pch_acs and pci_quirk_intel_spt_pch_acs,
-    // list older device IDs than 7eca/7ecb/7e3d/7e3e, so it is the ports'
-    // own ACS capability), hidden here.
+    // in a group of its own: the ports have ACS. The Intel root-port ACS
+    // quirks (pci_quirk_intel_pch_acs, pci_quirk_intel_spt_pch_acs) match
+    // older chipsets' device IDs, not 7eca/7ecb/7e3d/7e3e: it is the ports'
+    // own ACS capability, hidden here.
     const splits expected = {
         // Processor root ports 00:06.0 (8086:7eca) and 00:06.2 (8086:7ecb),
         // an NVMe drive below each.
