@@ -75,6 +75,7 @@ public:
         if (!o_.acs_override.empty())
             e_ << YAML::Key << "pcie_acs_override" << YAML::Value << YAML::Flow << o_.acs_override << YAML::Comment(o_.acs_override_why);
         e_ << YAML::EndMap << YAML::EndMap;
+        for (const lspci_text::diagnostic& d : l_.notes) out << "# read " << where(o_, d.line) << ": " << d.why << "\n";
         for (const lspci_text::diagnostic& d : l_.skipped) out << "# skipped " << where(o_, d.line) << ": " << d.why << "\n";
         for (const lspci_hierarchy::problem& p : m_.problems) out << "# " << where(o_, p.line) << ": " << p.why << "\n";
         out << e_.c_str() << "\n";

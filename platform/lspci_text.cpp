@@ -14,6 +14,10 @@ namespace {
 constexpr std::size_t max_line = 4096;
 // No machine's listing comes near this (a thousand functions at -vvv are a few MiB).
 constexpr std::uint64_t max_input = 256ull << 20;
+// The whole input is held before it is read (quoting and quoted-printable are
+// recognised on all of it): at most this many lines, some 16,000 functions at
+// -vvv, so that a file of empty lines cannot fill memory.
+constexpr std::size_t max_lines = std::size_t(1) << 20;
 
 std::size_t indent_of(const std::string& s) {
     std::size_t i = 0;
@@ -56,42 +60,220 @@ const std::regex vf_offset_re(R"(^VF offset: ([0-9]{1,9}), stride: ([0-9]{1,9}),
 // The capability the current sub-lines belong to.
 enum class section { other, acs, sriov };
 
+// A line of the input, with the number of the file's line it starts on (a
+// quoted-printable line joined from several keeps the first one's).
+struct source_line {
+    int number = 0;
+    std::string text;
+    bool too_long = false;
+};
+
+// One line, kept up to max_line characters (a file with no line breaks,
+// such as a device node, never fills memory); false at the end, or once
+// max_input bytes were read.
+bool next_line(std::istream& in, std::string& raw, bool& too_long, std::uint64_t& total) {
+    raw.clear();
+    too_long = false;
+    bool any = false;
+    for (char c; total <= max_input && in.get(c); ++total) {
+        any = true;
+        if (c == '\n') return true;
+        if (raw.size() < max_line) raw.push_back(c);
+        else too_long = true;
+    }
+    return any && total <= max_input;
+}
+
+bool upper_hex(char c) { return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'A' && c <= 'F'); }
+
+// '=' with nothing but blanks after it ends the line: a soft line break.
+bool soft_break_at(const std::string& s, std::size_t i) { return s.find_first_not_of(" \t", i + 1) == std::string::npos; }
+
+// Quoted-printable (RFC 2045 6.7) encodes every '=' of the text as "=3D" and
+// breaks long lines with a '=' at their end. Either is the mark of it: lspci
+// prints hexadecimal in lower case and ends no line with '='. Encoded, every
+// '=' is an escape "=XX" or a soft line break; lspci's own '=' stand before
+// lower-case words and short numbers (DEVSEL=fast, sec-latency=0).
+enum class qp_form { plain, encoded, mixed };
+
+qp_form quoted_printable_form(const std::vector<source_line>& lines, int& first) {
+    bool marked = false, others = false;
+    for (const source_line& l : lines) {
+        const std::string& s = l.text;
+        for (std::size_t i = s.find('='); i != std::string::npos; i = s.find('=', i + 1)) {
+            const bool soft = soft_break_at(s, i);
+            const bool escape = soft || (i + 2 < s.size() && upper_hex(s[i + 1]) && upper_hex(s[i + 2]));
+            if ((soft || s.compare(i, 3, "=3D") == 0) && !marked) {
+                marked = true;
+                first = l.number;
+            }
+            if (!escape) others = true;
+        }
+    }
+    return !marked ? qp_form::plain : others ? qp_form::mixed : qp_form::encoded;
+}
+
+std::vector<source_line> decode_quoted_printable(const std::vector<source_line>& lines) {
+    std::vector<source_line> out;
+    bool open = false;  // the previous line ended in a soft break
+    for (const source_line& l : lines) {
+        if (!open) out.push_back({l.number, "", false});
+        source_line& cur = out.back();
+        cur.too_long = cur.too_long || l.too_long;
+        open = false;
+        const std::string& s = l.text;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] != '=') {
+                cur.text.push_back(s[i]);
+            } else if (soft_break_at(s, i)) {
+                open = true;
+                break;
+            } else {
+                cur.text.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+                i += 2;
+            }
+        }
+        if (cur.text.size() > max_line) {
+            cur.text.resize(max_line);
+            cur.too_long = true;
+        }
+    }
+    return out;
+}
+
+// The quote markers a reply puts before each line: '>', each followed by an
+// optional space ("> ", "> > ", ">>"). lspci never starts a line with '>'.
+std::size_t quote_depth(const std::string& s, std::size_t& end) {
+    std::size_t depth = 0;
+    end = 0;
+    while (end < s.size() && s[end] == '>') {
+        ++depth;
+        ++end;
+        if (end < s.size() && s[end] == ' ') ++end;
+    }
+    return depth;
+}
+
+bool blank_from(const std::string& s, std::size_t i) { return s.find_first_not_of(" \t", i) == std::string::npos; }
+
+// Quoted when every line with text is quoted to the same depth (lines with
+// only markers are the quote's blank lines). Quoted in part, or to several
+// depths, is a reply with text of its own: nothing is undone.
+enum class quote_form { none, quoted, mixed };
+
+quote_form quoting(const std::vector<source_line>& lines, std::size_t& depth, int& first) {
+    bool quoted = false, unquoted = false, several = false;
+    depth = 0;
+    for (const source_line& l : lines) {
+        std::size_t end = 0;
+        const std::size_t d = quote_depth(l.text, end);
+        if (blank_from(l.text, end)) continue;
+        if (d == 0) {
+            unquoted = true;
+            continue;
+        }
+        if (!quoted) first = l.number;
+        if (quoted && d != depth) several = true;
+        quoted = true;
+        depth = d;
+    }
+    return !quoted ? quote_form::none : (unquoted || several) ? quote_form::mixed : quote_form::quoted;
+}
+
+void unquote(std::vector<source_line>& lines, std::size_t depth) {
+    for (source_line& l : lines) {
+        std::size_t i = 0;
+        for (std::size_t k = 0; k < depth && i < l.text.size() && l.text[i] == '>'; ++k) {
+            ++i;
+            if (i < l.text.size() && l.text[i] == ' ') ++i;
+        }
+        l.text.erase(0, i);
+    }
+}
+
 class reader {
 public:
     listing run(std::istream& in) {
+        std::vector<source_line> lines = read(in);
+        undo_mail(lines);
+        for (const source_line& l : lines) {
+            line_ = l.number;
+            if (l.too_long) {
+                skip(l.text.substr(0, 80) + "...", "longer than any line lspci prints");
+                continue;
+            }
+            line(l.text);
+        }
+        if (truncated_) {
+            line_ = static_cast<int>(lines.size());
+            skip("", "the input goes on beyond " + std::to_string(max_input >> 20) + " MiB, more than any machine's listing: the rest is not read");
+        } else if (too_many_lines_) {
+            line_ = static_cast<int>(lines.size());
+            skip("", "the input goes on beyond " + std::to_string(max_lines) + " lines, more than any machine's listing: the rest is not read");
+        }
+        denied_note();
+        std::stable_sort(out_.skipped.begin(), out_.skipped.end(), [](const diagnostic& a, const diagnostic& b) { return a.line < b.line; });
+        return std::move(out_);
+    }
+
+private:
+    std::vector<source_line> read(std::istream& in) {
+        std::vector<source_line> lines;
         std::string raw;
         std::uint64_t total = 0;
         bool too_long = false;
         while (next_line(in, raw, too_long, total)) {
-            ++line_;
-            if (too_long) {
-                skip(raw.substr(0, 80) + "...", "longer than any line lspci prints");
-                continue;
+            if (lines.size() == max_lines) {
+                too_many_lines_ = true;
+                break;
             }
             if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-            line(raw);
+            lines.push_back({static_cast<int>(lines.size()) + 1, raw, too_long});
         }
-        if (total > max_input) skip("", "the input goes on beyond " + std::to_string(max_input >> 20) + " MiB, more than any machine's listing: the rest is not read");
-        return std::move(out_);
+        truncated_ = total > max_input;
+        return lines;
     }
 
-    // One line, kept up to max_line characters (a file with no line breaks,
-    // such as a device node, never fills memory); false at the end, or once
-    // max_input bytes were read.
-    static bool next_line(std::istream& in, std::string& raw, bool& too_long, std::uint64_t& total) {
-        raw.clear();
-        too_long = false;
-        bool any = false;
-        for (char c; total <= max_input && in.get(c); ++total) {
-            any = true;
-            if (c == '\n') return true;
-            if (raw.size() < max_line) raw.push_back(c);
-            else too_long = true;
+    // A listing pasted into a mail: quoted-printable first (the quote markers
+    // were there before the mail client encoded the text, and its soft line
+    // breaks split lines inside the markers' reach), then the quote markers.
+    void undo_mail(std::vector<source_line>& lines) {
+        int first = 0;
+        switch (quoted_printable_form(lines, first)) {
+        case qp_form::plain: break;
+        case qp_form::encoded:
+            lines = decode_quoted_printable(lines);
+            note(first, "the listing is quoted-printable (=3D for '=', lines broken with a final '='): decoded before reading; a line joined from "
+                        "several has the number of its first");
+            break;
+        case qp_form::mixed:
+            note(first, "some '=' are quoted-printable escapes (=3D, =20, a final '=') and others are lspci's own: not decoded");
+            break;
         }
-        return any && total <= max_input;
+        std::size_t depth = 0;
+        switch (quoting(lines, depth, first)) {
+        case quote_form::none: break;
+        case quote_form::quoted:
+            unquote(lines, depth);
+            note(first, "every line is quoted " + std::to_string(depth) + " deep ('>' before it, as in a reply): the quote markers are removed before reading");
+            break;
+        case quote_form::mixed:
+            note(first, "some lines are quoted ('>' before them) and others are not, or are quoted deeper: the markers are left, and those lines are not read");
+            break;
+        }
     }
 
-private:
+    void note(int line, std::string why) { out_.notes.push_back({line, "", std::move(why)}); }
+
+    // One warning for all the functions whose capabilities lspci could not read.
+    void denied_note() {
+        const auto n = std::count_if(out_.functions.begin(), out_.functions.end(), [](const function& f) { return f.capabilities_denied; });
+        if (n == 0) return;
+        out_.skipped.push_back({first_denied_, "Capabilities: <access denied>",
+                                "capabilities not readable on " + std::to_string(n) +
+                                    " function(s) (lspci ran without root): their port type, ACS and SR-IOV are unknown"});
+    }
+
     void skip(const std::string& text, std::string why) { out_.skipped.push_back({line_, text, std::move(why)}); }
     function* current() { return out_.functions.empty() || closed_ ? nullptr : &out_.functions.back(); }
 
@@ -193,8 +375,10 @@ private:
         for (const char* known : {"DeviceName:", "Subsystem:", "Control:", "Status:", "Latency:", "Interrupt:", "NUMA node:", "Expansion ROM at",
                                   "I/O behind bridge:", "Memory behind bridge:", "Prefetchable memory behind bridge:",
                                   "Secondary status:", "BridgeCtl:", "Kernel modules:", "Physical Slot:", "Device tree node:",
-                                  "Module:", "BIST result:", "Capability:", "Memory window", "I/O window", "16-bit legacy interface"})
+                                  "Module:", "BIST result:", "BIST is running", "Capability:", "Memory window", "I/O window",
+                                  "16-bit legacy interface", "Driver in use:", "<access denied to the rest>"})
             if (starts_with(text, known)) return;  // registers that bear neither on the hierarchy nor on isolation
+        if (starts_with(text, "!!! ")) return skip(raw, "lspci's own warning about this function's configuration header");
         skip(raw, "not a line lspci -vvv prints for a function");
     }
 
@@ -206,8 +390,11 @@ private:
     }
 
     void capability(function& f, const std::string& text, const std::string& raw) {
-        if (text.find("<access denied>") != std::string::npos)
-            return skip(raw, "capabilities not readable (lspci ran without root): port type, ACS and SR-IOV are unknown");
+        if (trim(text) == "Capabilities: <access denied>") {
+            if (!first_denied_) first_denied_ = line_;
+            f.capabilities_denied = true;
+            return;
+        }
         const auto close = text.find("] ");
         if (text.size() < 16 || text[14] != '[' || close == std::string::npos) return skip(raw, "a Capabilities line that does not parse");
         const std::string what = text.substr(close + 2);
@@ -286,6 +473,9 @@ private:
 
     listing out_;
     int line_ = 0;
+    int first_denied_ = 0;
+    bool truncated_ = false;
+    bool too_many_lines_ = false;
     bool closed_ = true;
     std::optional<std::size_t> base_indent_;
     section section_ = section::other;

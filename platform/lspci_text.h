@@ -6,7 +6,10 @@
 // the IOMMU group the kernel reported.
 //
 // Users paste the output as they have it: with or without domains, with
-// `-s` selections, with lines wrapped or cut. Every line is either read,
+// `-s` selections, with lines wrapped or cut, quoted in a reply ("> ") or
+// quoted-printable as a mail client sent it. Quoting and quoted-printable are
+// recognised on the whole input and undone before reading, each with a note;
+// where the input is quoted only in part, nothing is undone. Every line is either read,
 // recognised as one the importer does not need (a register lspci decodes
 // that has no bearing on the hierarchy or on isolation), or reported with
 // its line number as unknown or damaged and skipped; nothing is guessed.
@@ -81,6 +84,10 @@ struct function {
     std::vector<bar> bars;
     std::string driver;                   // Kernel driver in use
     std::optional<unsigned> iommu_group;  // IOMMU group (pciutils 3.8 and later, from sysfs)
+    // "Capabilities: <access denied>": lspci could read only the first 64
+    // bytes of configuration space (it ran without root), so the port type,
+    // ACS and SR-IOV of this function are unknown, not absent.
+    bool capabilities_denied = false;
 
     // "dddd:bb:dd.f", as Linux names the function (domain 0 when none was printed).
     std::string address() const;
@@ -97,6 +104,9 @@ struct diagnostic {
 struct listing {
     std::vector<function> functions;  // in the order lspci printed them
     std::vector<diagnostic> skipped;
+    // What the reader undid before reading (quote prefixes of a reply,
+    // quoted-printable), once each; line numbers are those of the input.
+    std::vector<diagnostic> notes;
 };
 
 listing parse(std::istream& in);

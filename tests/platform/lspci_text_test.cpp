@@ -5,9 +5,11 @@
 // damaged lines are reported with their line numbers and skipped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "platform/lspci_text.h"
 
@@ -196,6 +198,164 @@ TEST(LspciText, OverlongLinesAreSkippedWithoutBeingKept) {
     EXPECT_LT(l.skipped[0].text.size(), 100u);
     ASSERT_EQ(l.functions.size(), 1u);
     EXPECT_EQ(l.functions[0].iommu_group, 3u);
+}
+
+TEST(LspciText, AnInputOfMoreLinesThanAnyListingIsCutWithAWarning) {
+    // The reader holds the whole input before reading it: a file of empty
+    // lines must not fill memory.
+    const listing l = read_text(std::string((1u << 20) + 5, '\n') + "00:02.0 VGA compatible controller [0300]: Intel Corporation Device [8086:3e92]\n");
+    EXPECT_TRUE(l.functions.empty());
+    ASSERT_EQ(l.skipped.size(), 1u);
+    EXPECT_NE(l.skipped[0].why.find("1048576 lines"), std::string::npos) << l.skipped[0].why;
+}
+
+// A root port and the NIC below it, as lspci -vv prints them (every '=' of
+// it is lspci's own: DEVSEL=fast, sec-latency=0, [size=128K]).
+const std::string pasted_machine =
+    "00:1c.0 PCI bridge [0604]: Intel Corporation Cannon Point-LP PCI Express Root Port #5 [8086:9dbc] (rev f0) (prog-if 00 [Normal decode])\n"
+    "\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast >TAbort- <TAbort- <MAbort- >SERR- <PERR- INTx-\n"
+    "\tIOMMU group: 8\n"
+    "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+    "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n"
+    "\tCapabilities: [140 v1] Access Control Services\n"
+    "\t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd- EgressCtrl- DirectTrans-\n"
+    "\t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd- EgressCtrl- DirectTrans-\n"
+    "\tKernel driver in use: pcieport\n"
+    "\n"
+    "01:00.0 Ethernet controller [0200]: Intel Corporation I211 Gigabit Network Connection [8086:1539] (rev 03)\n"
+    "\tStatus: Cap+ 66MHz- UDF- FastB2B- ParErr- DEVSEL=fast >TAbort- <TAbort- <MAbort- >SERR- <PERR- INTx-\n"
+    "\tIOMMU group: 13\n"
+    "\tRegion 0: Memory at fc800000 (32-bit, non-prefetchable) [size=128K]\n"
+    "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n"
+    "\tKernel driver in use: igb\n";
+
+// Each line of `text` with `prefix` before it, as a mail client quotes a reply.
+std::string quoted(const std::string& text, const std::string& prefix, const std::string& blank_prefix) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out += (line.empty() ? blank_prefix : prefix + line) + "\n";
+    return out;
+}
+
+// Quoted-printable as a mail client writes it: '=' as =3D, and lines longer
+// than 76 characters broken with a soft line break ('=' at the end).
+std::string quoted_printable(const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        std::string enc;
+        for (char c : line) enc += c == '=' ? std::string("=3D") : std::string(1, c);
+        while (enc.size() > 75) {
+            std::size_t cut = 75;
+            while (cut > 0 && enc[cut - 1] == '=') --cut;  // never split an escape
+            if (cut >= 2 && enc[cut - 2] == '=') cut -= 2;
+            out += enc.substr(0, cut) + "=\n";
+            enc = enc.substr(cut);
+        }
+        out += enc + "\n";
+    }
+    return out;
+}
+
+void expect_pasted_machine(const listing& l) {
+    EXPECT_TRUE(l.skipped.empty()) << skipped_of(l);
+    ASSERT_EQ(l.functions.size(), 2u);
+    const function& rp = l.functions[0];
+    EXPECT_EQ(rp.express, port_type::root_port);
+    EXPECT_EQ(rp.secondary_bus, 0x01);
+    ASSERT_TRUE(rp.acs_ctl.has_value());
+    EXPECT_TRUE(rp.acs_ctl->request_redirect && !rp.acs_ctl->upstream_forwarding);
+    EXPECT_EQ(rp.iommu_group, 8u);
+    const function& nic = l.functions[1];
+    EXPECT_EQ(nic.device, 0x1539);
+    EXPECT_EQ(nic.iommu_group, 13u);
+    ASSERT_EQ(nic.bars.size(), 1u);
+    EXPECT_EQ(nic.bars[0].size, 128u << 10);
+    EXPECT_EQ(nic.driver, "igb");
+}
+
+std::string notes_of(const listing& l) {
+    std::string s;
+    for (const diagnostic& d : l.notes) s += std::to_string(d.line) + ": " + d.why + "\n";
+    return s;
+}
+
+TEST(LspciText, AListingQuotedInAReplyIsReadOnceTheMarkersAreRemoved) {
+    const listing plain = read_text(pasted_machine);
+    expect_pasted_machine(plain);
+    EXPECT_TRUE(plain.notes.empty()) << notes_of(plain);
+    // "> " (the blank line quoted as ">"), nested "> > ", and ">" without a space.
+    for (const auto& [prefix, blank, depth] : {std::tuple{"> ", ">", 1}, std::tuple{"> > ", "> >", 2}, std::tuple{">", ">", 1}}) {
+        const listing l = read_text(quoted(pasted_machine, prefix, blank));
+        expect_pasted_machine(l);
+        ASSERT_EQ(l.notes.size(), 1u) << notes_of(l);
+        EXPECT_EQ(l.notes[0].line, 1);
+        EXPECT_NE(l.notes[0].why.find("quoted " + std::to_string(depth) + " deep"), std::string::npos) << l.notes[0].why;
+        EXPECT_EQ(l.functions[1].line, 11);  // the title's line in the mail, as in the listing
+    }
+}
+
+TEST(LspciText, AReplyQuotingOnlyPartOfItsLinesIsNotGuessedAt) {
+    // The writer's own words between quoted lines: which lines are the
+    // listing is not the reader's to decide.
+    const listing l = read_text("Here is my lspci:\n" + quoted(pasted_machine, "> ", ">"));
+    EXPECT_TRUE(l.functions.empty());
+    ASSERT_EQ(l.notes.size(), 1u) << notes_of(l);
+    EXPECT_NE(l.notes[0].why.find("not read"), std::string::npos);
+    ASSERT_FALSE(l.skipped.empty());
+    EXPECT_EQ(l.skipped[0].line, 1);
+    EXPECT_EQ(l.skipped[1].line, 2);  // "> 00:1c.0 ..." is not a title
+    // Quoted to two depths: the same.
+    const listing two = read_text(quoted(pasted_machine.substr(0, pasted_machine.find("\n\n") + 1), "> ", ">") + ">\n" +
+                                  quoted(pasted_machine.substr(pasted_machine.find("\n\n") + 2), "> > ", "> >"));
+    EXPECT_TRUE(two.functions.empty());
+    ASSERT_EQ(two.notes.size(), 1u) << notes_of(two);
+}
+
+TEST(LspciText, AQuotedPrintableListingIsDecodedWithItsLineNumbersKept) {
+    const std::string qp = quoted_printable(pasted_machine);
+    ASSERT_NE(qp.find("DEVSEL=3Dfast"), std::string::npos);
+    ASSERT_NE(qp.find("=\n"), std::string::npos) << "the test needs soft line breaks";
+    const listing l = read_text(qp);
+    expect_pasted_machine(l);
+    ASSERT_EQ(l.notes.size(), 1u) << notes_of(l);
+    EXPECT_NE(l.notes[0].why.find("quoted-printable"), std::string::npos);
+    EXPECT_EQ(l.notes[0].line, 1);  // the title is broken with a soft line break on line 1
+    // Lines joined from several keep the number of their first: the NIC's
+    // title starts on the line of the mail after the first function's last.
+    int nic_title = 1;
+    {
+        std::istringstream in(qp);
+        std::string line;
+        for (int n = 1; std::getline(in, line); ++n)
+            if (line.rfind("01:00.0 ", 0) == 0) nic_title = n;
+    }
+    EXPECT_GT(nic_title, 11);
+    EXPECT_EQ(l.functions[1].line, nic_title);
+
+    // A damaged line after soft breaks is reported at its own line of the mail.
+    const listing damaged = read_text(qp + "\tIOMMU group: seven\n");
+    ASSERT_EQ(damaged.skipped.size(), 1u);
+    EXPECT_EQ(damaged.skipped[0].line, static_cast<int>(std::count(qp.begin(), qp.end(), '\n')) + 1);
+}
+
+TEST(LspciText, AQuotedPrintableReplyIsDecodedThenUnquoted) {
+    // The markers were there before the mail was encoded: the soft line
+    // breaks' continuations carry none.
+    const listing l = read_text(quoted_printable(quoted(pasted_machine, "> ", ">")));
+    expect_pasted_machine(l);
+    ASSERT_EQ(l.notes.size(), 2u) << notes_of(l);
+    EXPECT_NE(l.notes[0].why.find("quoted-printable"), std::string::npos);
+    EXPECT_NE(l.notes[1].why.find("quoted 1 deep"), std::string::npos);
+}
+
+TEST(LspciText, AListingWithOnlySomeQuotedPrintableEscapesIsNotDecoded) {
+    // lspci's own '=' beside an escape: decoding would be a guess.
+    const listing l = read_text(pasted_machine + "\tKernel modules: igb=3D\n");
+    ASSERT_EQ(l.notes.size(), 1u) << notes_of(l);
+    EXPECT_NE(l.notes[0].why.find("not decoded"), std::string::npos);
+    EXPECT_EQ(l.notes[0].line, 17);
+    expect_pasted_machine(l);
 }
 
 } // namespace
