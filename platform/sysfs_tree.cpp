@@ -25,6 +25,7 @@ namespace {
 // Configuration-space registers (PCI 3.0 6.1; PCIe 5.0 7.5.1).
 constexpr std::size_t header_size = 0x40;     // the predefined header; what a copy made without root holds
 constexpr std::size_t legacy_size = 0x100;    // conventional configuration space
+constexpr std::size_t cardbus_unprivileged = 0x80;  // what a CardBus bridge shows a reader without root
 constexpr unsigned reg_vendor = 0x00, reg_device = 0x02, reg_command = 0x04, reg_status = 0x06;
 constexpr unsigned reg_revision = 0x08, reg_class = 0x09, reg_header_type = 0x0e, reg_bar0 = 0x10;
 constexpr unsigned reg_primary_bus = 0x18, reg_secondary_bus = 0x19, reg_subordinate_bus = 0x1a;  // type 1; CardBus alike
@@ -146,10 +147,12 @@ public:
         if (c_.size() < header_size)
             return refuse("holds " + std::to_string(c_.size()) + " bytes, fewer than the 64 of the header: the function's IDs, class and type are unknown");
         if (c_.u16(reg_vendor) == 0xffff) return refuse("reads vendor ffff: no function answered");
-        if (c_.size() != header_size && c_.size() != legacy_size && c_.size() != max_config)
-            config_problem("holds " + std::to_string(c_.size()) + " bytes, not the 64, 256 or 4096 that sysfs gives: the copy is cut short");
         identity();
         const unsigned header = c_.u8(reg_header_type) & 0x7f;
+        // What a reader without CAP_SYS_ADMIN gets (Linux 6.1 pci-sysfs.c, pci_read_config).
+        unprivileged_ = c_.size() == header_size || (c_.size() == cardbus_unprivileged && header == 2);
+        if (!unprivileged_ && c_.size() != legacy_size && c_.size() != max_config)
+            config_problem("holds " + std::to_string(c_.size()) + " bytes, not the 64, 256 or 4096 that sysfs gives: the copy is cut short");
         int bars = 0;
         unsigned cap_pointer = reg_cap_pointer;
         switch (header) {
@@ -205,8 +208,9 @@ private:
         for (unsigned at = c_.u8(pointer_register) & ~3u; at; first = false) {
             if (at < header_size) return config_problem("capability pointer " + hex(at, 2) + " points into the header: the list ends there");
             if (!c_.has(at, 4)) {
-                if (c_.size() <= header_size)
-                    return config_problem("holds only the 64-byte header (copied without root): the capabilities are not readable, so the port type, ACS and SR-IOV are unknown");
+                if (unprivileged_)
+                    return config_problem("holds only the " + std::to_string(c_.size()) +
+                                          " bytes sysfs gives a reader without root: the capabilities are not readable, so the port type, ACS and SR-IOV are unknown");
                 return config_problem("capability pointer " + hex(at, 2) + " lies beyond the " + std::to_string(c_.size()) + " bytes copied: the list ends there");
             }
             if (seen[at / 4]) return config_problem("the capability list comes back to " + hex(at, 2) + ": it ends there");
@@ -360,6 +364,7 @@ private:
     }
 
     config_space c_;
+    bool unprivileged_ = false;  // the copy holds what sysfs gives a reader without root
     const sources& src_;
     function& f_;
     std::vector<diagnostic>& skipped_;

@@ -393,7 +393,7 @@ TEST_F(SysfsTreeDamage, ShortConfigSpacesSayWhatIsUnknown) {
     write("0000:00:03.0", port_.config.substr(0, 0x154));  // cut inside the ACS capability at 150
     const listing l = read();
     ASSERT_EQ(l.functions.size(), 3u);
-    EXPECT_EQ(count(l, "0000:00:01.0/config", "capabilities are not readable, so the port type, ACS and SR-IOV are unknown"), 1) << skipped_of(l);
+    EXPECT_EQ(count(l, "0000:00:01.0/config", "holds only the 64 bytes sysfs gives a reader without root: the capabilities are not readable, so the port type, ACS and SR-IOV are unknown"), 1) << skipped_of(l);
     EXPECT_EQ(l.functions[0].express, port_type::none);
     EXPECT_EQ(l.functions[0].secondary_bus, 0x02) << "the header is there";
     EXPECT_EQ(count(l, "0000:00:02.0/config", "no extended configuration space"), 1);
@@ -403,6 +403,22 @@ TEST_F(SysfsTreeDamage, ShortConfigSpacesSayWhatIsUnknown) {
     EXPECT_EQ(count(l, "0000:00:03.0/config", "the ACS capability at 150 is cut short"), 1);
     EXPECT_EQ(count(l, "0000:00:03.0/config", "extended capability pointer 160 lies beyond the 340 bytes"), 1) << skipped_of(l);
     EXPECT_EQ(l.skipped.size(), 5u);
+}
+
+TEST(SysfsTree, ACardBusBridgeShowsARootlessReader128Bytes) {
+    machine m = load_machine("lspci/fujitsu-lifebook-p8010-ich8m.vvvnn.txt", "fujitsu-lifebook-p8010-ich8m.xxxx.txt");
+    for (dumped_function& f : m.dump) f.config.resize(static_cast<unsigned char>(f.config[0x0e]) % 0x80 == 2 ? 128 : 64);
+    iotwin::test::temp_dir tmp;
+    iotwin::test::write_sysfs(tmp.path(), m.dump, m.extras, copy_kind::directories);
+    const listing s = sysfs_tree::read(tmp.path());
+    const function* cardbus = find(s, "0000:1c:03.0");
+    ASSERT_NE(cardbus, nullptr);
+    EXPECT_EQ(cardbus->class_code >> 8, 0x0607u);
+    EXPECT_EQ(count(s, "0000:1c:03.0/config", "holds only the 128 bytes sysfs gives a reader without root"), 1) << skipped_of(s);
+    EXPECT_EQ(count(s, "/config", "not the 64, 256 or 4096"), 0);
+    EXPECT_EQ(s.functions.size(), m.dump.size());
+    // Every other function with capabilities says the same about its 64 bytes; none is left out.
+    for (const function& f : s.functions) EXPECT_EQ(f.express, port_type::none);
 }
 
 TEST_F(SysfsTreeDamage, DamagedCapabilityListsEndWhereTheyBreak) {
