@@ -106,9 +106,13 @@ machine load_machine(const std::string& text, const std::string& dump, bool reso
     return m;
 }
 
+// Where the BAR sizes of a tree come from: no `resource`, the sizes the test
+// wrote (size_for), or the machine's own, which its lspci text shows too.
+enum class sizes { none, written, machines };
+
 // Everything both readers give is the same; the sysfs tree adds the group,
 // the driver and, with `resource`, the BAR sizes.
-void expect_same(const machine& m, const listing& s, bool sizes) {
+void expect_same(const machine& m, const listing& s, sizes from) {
     ASSERT_EQ(s.functions.size(), m.text.functions.size());
     for (std::size_t i = 0; i < s.functions.size(); ++i) {
         const function& t = m.text.functions[i];
@@ -149,10 +153,10 @@ void expect_same(const machine& m, const listing& s, bool sizes) {
             EXPECT_EQ(f.bars[b].prefetchable, t.bars[b].prefetchable);
             EXPECT_EQ(f.bars[b].address, t.bars[b].address);
             EXPECT_EQ(f.bars[b].disabled, t.bars[b].disabled);
-            if (sizes) {
-                EXPECT_EQ(f.bars[b].size, size_for(t.bars[b]));
-            } else {
-                EXPECT_FALSE(f.bars[b].size.has_value());
+            switch (from) {
+            case sizes::none: EXPECT_FALSE(f.bars[b].size.has_value()); break;
+            case sizes::written: EXPECT_EQ(f.bars[b].size, size_for(t.bars[b])); break;
+            case sizes::machines: EXPECT_EQ(f.bars[b].size, t.bars[b].size); break;
             }
         }
         const function_extras& e = m.extras.at(t.address());
@@ -167,6 +171,8 @@ struct real_machine {
     const char* dump;
 };
 
+void PrintTo(const real_machine& m, std::ostream* os) { *os << m.dump; }
+
 class SysfsTreeMachine : public ::testing::TestWithParam<real_machine> {};
 
 TEST_P(SysfsTreeMachine, ReadsAsItsLspciListing) {
@@ -177,7 +183,7 @@ TEST_P(SysfsTreeMachine, ReadsAsItsLspciListing) {
     iotwin::test::write_sysfs(root / "sys", m.dump, m.extras, copy_kind::links_relative);
     const listing s = sysfs_tree::read(root);
     EXPECT_TRUE(s.skipped.empty()) << skipped_of(s);
-    expect_same(m, s, true);
+    expect_same(m, s, sizes::written);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -191,6 +197,32 @@ INSTANTIATE_TEST_SUITE_P(
         std::replace(n.begin(), n.end(), '-', '_');
         return n;
     });
+
+// A virtual machine's own sysfs: `config`, `resource` and the driver links
+// copied as docs/import.md says, its lspci -vvv -nn printed from the same
+// sysfs (tests/data/sysfs/README.md): real BAR sizes and drivers.
+TEST(SysfsTree, AVirtualMachinesCopyReadsAsItsLspciListing) {
+    machine m{text_of(data + "sysfs/virtio-vm.vvvnn.txt"), iotwin::test::read_dump(data + "sysfs/virtio-vm.xxxx.txt"), {}};
+    std::ifstream in(data + "sysfs/virtio-vm.resource.txt");
+    std::string at;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("# ", 0) == 0) at = line.substr(2);
+        else m.extras[at].resource += line + "\n";
+    }
+    for (const function& f : m.text.functions) m.extras[f.address()].driver = f.driver;
+    iotwin::test::temp_dir tmp;
+    iotwin::test::write_sysfs(tmp.path(), m.dump, m.extras, copy_kind::directories);
+    const listing s = sysfs_tree::read(tmp.path());
+    EXPECT_TRUE(s.skipped.empty()) << skipped_of(s);
+    expect_same(m, s, sizes::machines);
+    const function* net = find(s, "0000:00:03.0");
+    ASSERT_NE(net, nullptr);
+    EXPECT_EQ(net->driver, "virtio-pci");
+    ASSERT_EQ(net->bars.size(), 1u);
+    EXPECT_EQ(net->bars[0].kind, bar_kind::mem64);
+    EXPECT_EQ(net->bars[0].address, 0x4000100000u);
+    EXPECT_EQ(net->bars[0].size, 512u * 1024);
+}
 
 TEST(SysfsTree, TheDesktopsIsolationComesThrough) {
     const machine m = load_machine("lspci/asus-p6t6-x58.vvvnn.txt", "asus-p6t6-x58.xxxx.txt");
@@ -263,7 +295,7 @@ TEST(SysfsTree, WithoutResourceBarsComeFromTheirRegistersWithoutSizes) {
     iotwin::test::temp_dir tmp;
     iotwin::test::write_sysfs(tmp.path(), m.dump, m.extras, copy_kind::directories);
     const listing s = sysfs_tree::read(tmp.path());
-    expect_same(m, s, false);
+    expect_same(m, s, sizes::none);
     EXPECT_EQ(count(s, "/resource", "not in the copy"), int(m.dump.size())) << skipped_of(s);
     EXPECT_EQ(count(s, "/resource", "BAR sizes are unknown"), int(m.dump.size()));
     EXPECT_EQ(s.skipped.size(), m.dump.size());
@@ -281,7 +313,7 @@ TEST(SysfsTree, EveryKindOfRootReadsTheSame) {
         SCOPED_TRACE(r.string());
         const listing s = sysfs_tree::read(r);
         EXPECT_TRUE(s.skipped.empty()) << skipped_of(s);
-        expect_same(m, s, true);
+        expect_same(m, s, sizes::written);
     }
     // Diagnostics name the files below the root given.
     fs::remove(root / "files/bus/pci/devices/0000:00:1f.3/resource");
