@@ -616,7 +616,7 @@ private:
         std::size_t entries = groups->size();
         for (const std::string& g : *groups) {
             if (!all_digits(g, 9)) {
-                report((shown / g).string(), "", "not an IOMMU group's number: not read");
+                report((shown / printable(g)).string(), "", "not an IOMMU group's number: not read");
                 continue;
             }
             const auto members = tree_->list({"kernel", "iommu_groups", g, "devices"}, why, too_many);
@@ -632,14 +632,14 @@ private:
                 const unsigned n = static_cast<unsigned>(std::stoul(g));
                 const auto [it, added] = m.emplace(a, n);
                 if (!added && it->second != n)
-                    report((shown / g / "devices" / a).string(), "", a + " is in group " + std::to_string(it->second) + " too: group " + std::to_string(it->second) + " is kept");
+                    report((shown / g / "devices" / printable(a)).string(), "", printable(a) + " is in group " + std::to_string(it->second) + " too: group " + std::to_string(it->second) + " is kept");
             }
         }
         return m;
     }
 
     void entry(const std::string& name) {
-        const fs::path shown = display_ / name;
+        const fs::path shown = display_ / printable(name);  // as it is, when it is a function's name
         function f;
         if (!parse_address(name, f)) return report(shown.string(), printable(name), "not a function's name (dddd:bb:dd.f, domain at most ffff): not read");
         components dir = devices_;

@@ -389,12 +389,13 @@ protected:
 TEST_F(SysfsTreeDamage, NamesThatAreNotFunctionsAreReported) {
     write("0000:00:03.0", port_.config);
     const fs::path devices = fs::path(tmp_.path()) / "bus/pci/devices";
-    for (const char* bad : {"foo", "0000:00:20.0", "0000:00:03.8", "0000:00:1F.0", "10000:00:00.0", "0000:000:03.0", "00:03.0"})
+    for (const char* bad : {"foo", "0000:00:20.0", "0000:00:03.8", "0000:00:1F.0", "10000:00:00.0", "0000:000:03.0", "00:03.0", "0000:00:03.0\n"})
         fs::create_directory(devices / bad);
     const listing l = read();
     ASSERT_EQ(l.functions.size(), 1u);
-    EXPECT_EQ(l.skipped.size(), 7u) << skipped_of(l);
+    EXPECT_EQ(l.skipped.size(), 8u) << skipped_of(l);
     EXPECT_EQ(count(l, "/10000:00:00.0", "not a function's name"), 1);
+    EXPECT_EQ(count(l, "/0000:00:03.0?", "not a function's name"), 1) << "a control character is not printed as it is";
 }
 
 TEST_F(SysfsTreeDamage, ConfigSpacesThatCannotBeReadAreNotListed) {
