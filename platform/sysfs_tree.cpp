@@ -543,7 +543,7 @@ public:
         std::string why;
         const auto names = tree_->list(devices_, why, too_many);
         if (!names) {
-            report(display_.string(), "", "the devices directory " + why);
+            report(display_.string(), "", "the devices directory: " + why);
             return std::move(out_);
         }
         if (too_many)
@@ -610,7 +610,7 @@ private:
         bool too_many = false;
         const auto groups = tree_->list({"kernel", "iommu_groups"}, why, too_many);
         if (!groups) {
-            report(shown.string(), "", "the IOMMU groups directory " + why);
+            report(shown.string(), "", "the IOMMU groups directory: " + why);
             return m;
         }
         std::size_t entries = groups->size();
@@ -621,7 +621,7 @@ private:
             }
             const auto members = tree_->list({"kernel", "iommu_groups", g, "devices"}, why, too_many);
             if (!members) {
-                report((shown / g / "devices").string(), "", "the group's devices " + why);
+                report((shown / g / "devices").string(), "", "the group's devices: " + why);
                 continue;
             }
             for (const std::string& a : *members) {
@@ -648,7 +648,7 @@ private:
         const auto at = tree_->resolve(dir, why);
         if (!at) {
             const auto target = tree_->link_name(dir);
-            return report(shown.string(), "", "the function's directory " + why +
+            return report(shown.string(), "", "the function's directory cannot be reached: " + why +
                           (target ? ": copy the files, not the links (docs/import.md, \"A sysfs tree\")" : "") + ": not read");
         }
         sources src{(shown / "config").string(), (shown / "resource").string()};
