@@ -496,8 +496,9 @@ public:
         return names;
     }
 
-    // What the link `rel` points to, when it is a link; its last component
-    // names the group or the driver, which a copy keeps even when it dangles.
+    // What `rel` itself is (a link is not followed), and, for a link, the
+    // last component of where it points: the group's number or the driver's
+    // name, which a copy keeps even when the link dangles.
     fs::file_type type_of(const components& rel) const {
         std::error_code ec;
         return fs::symlink_status(join(top_, rel), ec).type();
