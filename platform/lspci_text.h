@@ -99,6 +99,9 @@ struct diagnostic {
     int line = 0;
     std::string text;  // the line as it was
     std::string why;
+    // The file it came from when it is not the listing (a sysfs tree's files). The
+    // initializer keeps {line, text, why} free of missing-initializer warnings.
+    std::string source{};
 };
 
 struct listing {
