@@ -123,7 +123,9 @@ private:
         for (const auto& [device, fs] : by_device) {
             out.push_back(why_isolated_in_kernel(fs));
             const topo_function& f = t_.functions[static_cast<std::size_t>(fs.front())];
-            if (!f.has_acs && f.pcie_type && !unreadable_.count(f.id)) r.kernel_isolated.emplace_back(f.vendor, f.device);
+            // Also where lspci could not read the ACS capability: the kernel's
+            // groups show it isolated these functions.
+            if (!f.has_acs && f.pcie_type) r.kernel_isolated.emplace_back(f.vendor, f.device);
         }
     }
 

@@ -30,8 +30,9 @@ struct row {
     // quirk newer than Linux 6.1, the ACS override patch, an AMD IOMMU,
     // capabilities lspci could not read, a function the kernel left out.
     std::vector<std::string> reasons;
-    // vendor:device of functions without an ACS capability that the kernel
-    // must have counted as isolated (a newer quirk or the override patch).
+    // vendor:device of PCI Express functions without an ACS capability in the
+    // listing (none, or not readable) that the kernel must have counted as
+    // isolated: a newer quirk, the override patch, or ACS lspci could not show.
     std::vector<std::pair<std::uint16_t, std::uint16_t>> kernel_isolated;
 };
 

@@ -46,6 +46,34 @@ std::optional<std::uint16_t> shared_alias(const topology& t, int a, int b) {
     return std::nullopt;
 }
 
+// Functions that must go to one owner because their DMA can carry a common
+// requester ID, as sets of the endpoints' indices: owners[i] lists the
+// functions that go with i (itself included), in probe order.
+std::vector<std::vector<int>> alias_owners(const topology& t) {
+    const std::size_t n = t.functions.size();
+    std::vector<int> set(n);
+    for (std::size_t i = 0; i < n; ++i) set[i] = static_cast<int>(i);
+    const auto root = [&](int i) {
+        while (set[static_cast<std::size_t>(i)] != i) i = set[static_cast<std::size_t>(i)] = set[static_cast<std::size_t>(set[static_cast<std::size_t>(i)])];
+        return i;
+    };
+    std::map<std::pair<std::uint16_t, std::uint16_t>, int> first;  // (segment, requester ID) -> first endpoint carrying it
+    for (std::size_t i = 0; i < n; ++i) {
+        if (t.functions[i].bridge) continue;
+        for (std::uint16_t rid : t.dma_aliases(static_cast<int>(i))) {
+            const auto [it, fresh] = first.emplace(std::pair{t.functions[i].segment, rid}, static_cast<int>(i));
+            if (!fresh) set[static_cast<std::size_t>(root(static_cast<int>(i)))] = root(it->second);
+        }
+    }
+    std::map<int, std::vector<int>> members;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!t.functions[i].bridge) members[root(static_cast<int>(i))].push_back(static_cast<int>(i));
+    std::vector<std::vector<int>> owners(n);
+    for (std::size_t i = 0; i < n; ++i)
+        if (!t.functions[i].bridge) owners[i] = members[root(static_cast<int>(i))];
+    return owners;
+}
+
 std::string rid_string(std::uint16_t rid) {
     char s[16];
     std::snprintf(s, sizeof s, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
@@ -72,6 +100,7 @@ struct alternatives {
     group_result override_groups;
     topology port_acs;
     group_result port_acs_groups;
+    std::vector<std::vector<int>> owners;  // alias_owners()
 };
 
 group_verdict judge_group(const topology& t, const iommu_group& grp, const alternatives& alt) {
@@ -97,7 +126,9 @@ group_verdict judge_group(const topology& t, const iommu_group& grp, const alter
             c.bar = *bar;
             c.path = peer_reach(t, a, b);
             c.override_splits = with_override.group_of[static_cast<std::size_t>(a)] != with_override.group_of[static_cast<std::size_t>(b)];
-            c.shared_alias = shared_alias(t, a, b);
+            c.from_side = alt.owners[static_cast<std::size_t>(a)];
+            c.to_side = alt.owners[static_cast<std::size_t>(b)];
+            if (c.from_side == c.to_side) c.shared_alias = shared_alias(t, a, b).value_or(t.dma_aliases(a).back());
             (c.path.peer_to_peer() ? v.reachable : v.not_reachable).push_back(c);
         }
     std::set<int> ports;
@@ -181,9 +212,12 @@ void write_attack(const std::filesystem::path& file, const topology& t, const gr
     e << YAML::Key << "domains" << YAML::Value << YAML::BeginSeq;
     e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << "dom0" << YAML::Key << "privileged" << YAML::Value << true
       << YAML::Key << "memory" << YAML::Value << "512MiB" << YAML::EndMap;
-    for (const auto& [guest, dev] : {std::pair{"guest1", a.id}, std::pair{"guest2", b.id}})
+    for (const auto& [guest, side] : {std::pair{"guest1", &c.from_side}, std::pair{"guest2", &c.to_side}}) {
         e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << guest << YAML::Key << "memory" << YAML::Value << "256MiB"
-          << YAML::Key << "devices" << YAML::Value << YAML::Flow << YAML::BeginSeq << dev << YAML::EndSeq << YAML::EndMap;
+          << YAML::Key << "devices" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (int i : *side) e << fn(t, i).id;
+        e << YAML::EndSeq << YAML::EndMap;
+    }
     e << YAML::EndSeq;
     const auto step = [&](const std::string& op, const std::string& role, const std::string& actor, const std::map<std::string, std::string>& args,
                           const std::map<std::string, std::string>& expect, const std::string& save) {
@@ -226,7 +260,7 @@ const char* override_option() { return "downstream,multifunction"; }
 verdict judge(const topology& t, const group_result& g) {
     topology overridden = t;
     overridden.override.downstream = overridden.override.multifunction = true;
-    alternatives alt{compute_groups(overridden), with_port_acs(t), {}};
+    alternatives alt{compute_groups(overridden), with_port_acs(t), {}, alias_owners(t)};
     alt.port_acs_groups = compute_groups(alt.port_acs);
     verdict v;
     v.groups = g.groups.size();

@@ -31,6 +31,10 @@ struct claim {
     // cannot tell them apart, so no configuration gives them two owners and
     // no attack scenario is written.
     std::optional<std::uint16_t> shared_alias;
+    // The functions each guest of the attack holds: the requester or the
+    // target with every function whose DMA can carry one of their requester
+    // IDs (functions behind one conventional bridge go to one owner).
+    std::vector<int> from_side, to_side;
     std::string attack;            // file name of the scenario that shows it ("" when none is written)
     std::string override_attack;   // the same with the override, when it splits them
 };

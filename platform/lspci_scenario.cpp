@@ -215,6 +215,11 @@ private:
 
     void driver(const function& f) {
         if (f.driver.empty()) return;
+        if (const auto refused = o_.driver_not_bound.find(id_of(f)); refused != o_.driver_not_bound.end()) {
+            e_ << YAML::Comment("Kernel driver in use: " + f.driver + ", which the twin's " + f.driver + " does not bind here (" + refused->second +
+                                "): it binds the driver Linux would");
+            return;
+        }
         if (drivers_.count(f.driver)) {
             e_ << YAML::Key << "driver" << YAML::Value << f.driver;
             return;

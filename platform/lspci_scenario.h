@@ -6,6 +6,7 @@
 // What the listing cannot tell, or the scenario cannot say, is written into
 // the file as comments that name the listing's line, never guessed.
 #pragma once
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct options {
     // machine's kernel did (platform/lspci_compare.h), and why.
     std::vector<std::string> acs_override;
     std::string acs_override_why;
+    // Functions (by id) whose listed driver the twin's driver cannot bind
+    // (its ID table or probe refuses them), and why: written as comments.
+    std::map<std::string, std::string> driver_not_bound;
 };
 
 // The id a function of the listing gets in the scenario ("pci-00-1c-1",

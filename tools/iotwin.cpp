@@ -37,6 +37,7 @@
 #include "platform/operations.h"
 #include "platform/report.h"
 #include "platform/runner.h"
+#include "platform/sysfs_tree.h"
 
 extern char** environ;
 
@@ -298,16 +299,31 @@ struct import_options {
     bool compare = false, report = false;
 };
 
+// The machine's description: lspci text, or a directory holding a copy of
+// sysfs's PCI devices (docs/import.md, "A sysfs tree").
+platform::lspci_text::listing read_machine(const std::string& file) {
+    std::error_code ec;
+    if (fs::is_directory(file, ec)) return platform::sysfs_tree::read(file);
+    std::ifstream in(file);
+    if (!in) throw platform::input_error(platform::source_pos(file), "cannot read the listing: " + std::string(std::strerror(errno)));
+    return platform::lspci_text::parse(in);
+}
+
 int import_listing(const import_options& io) {
     return with_exit_codes([&] {
         const std::string& file = io.file;
-        std::ifstream in(file);
-        if (!in) throw platform::input_error(platform::source_pos(file), "cannot read the listing: " + std::string(std::strerror(errno)));
-        const auto l = platform::lspci_text::parse(in);
-        for (const auto& d : l.skipped) std::cerr << file << ":" << d.line << ": warning: skipped: " << d.why << "\n";
-        if (l.functions.empty()) throw platform::input_error(platform::source_pos(file), "no function in the listing (expected lspci -vvv -nn output)");
+        const platform::lspci_text::listing l = read_machine(file);
+        // FILE:LINE for the listing's lines; a sysfs copy's diagnostics name their file.
+        const auto where = [&](const platform::lspci_text::diagnostic& d) {
+            const std::string f = d.source.empty() ? file : d.source;
+            return d.line > 0 ? f + ":" + std::to_string(d.line) : f;
+        };
+        for (const auto& d : l.notes) std::cerr << where(d) << ": note: " << d.why << "\n";
+        for (const auto& d : l.skipped) std::cerr << where(d) << ": warning: skipped: " << d.why << "\n";
+        if (l.functions.empty())
+            throw platform::input_error(platform::source_pos(file), "no function in the listing (expected lspci -vvv -nn output, or a copy of /sys/bus/pci/devices)");
         const auto m = platform::lspci_hierarchy::rebuild(l);
-        for (const auto& p : m.problems) std::cerr << file << ":" << p.line << ": warning: " << p.why << "\n";
+        for (const auto& p : m.problems) std::cerr << (p.line > 0 ? file + ":" + std::to_string(p.line) : file) << ": warning: " << p.why << "\n";
         platform::lspci_scenario::options o;
         o.source = fs::path(file).filename().string();
         // The scenario is loaded to compare its groups with the kernel's.
@@ -405,7 +421,7 @@ int sc_main(int argc, char* argv[]) {
 
     import_options import_opts;
     auto* import_cmd = app.add_subcommand("import", "write a scenario from a machine's lspci -vvv -nn listing");
-    import_cmd->add_option("file", import_opts.file, "the listing (text)")->required();
+    import_cmd->add_option("file", import_opts.file, "the listing (lspci -vvv -nn text), or a directory with a copy of /sys/bus/pci/devices")->required();
     import_cmd->add_option("-o,--output", import_opts.out_file, "write the scenario here (default: standard output)");
     import_cmd->add_flag("--compare", import_opts.compare, "print the kernel's IOMMU groups (the listing's IOMMU group lines) beside the twin's, with why each difference arises");
     import_cmd->add_flag("--report", import_opts.report,

@@ -1,0 +1,21 @@
+# `iotwin import DIR` on a copy of a machine's sysfs: the copy is written
+# from a configuration-space dump, imported, and grouped.
+#   cmake -DIOTWIN=... -DWRITER=... -DDUMP=... -DOUT=dir -DEXPECT=regex -P expect_import_sysfs.cmake
+get_filename_component(name ${DUMP} NAME_WE)
+set(copy ${OUT}/${name}-sysfs)
+execute_process(COMMAND ${WRITER} ${DUMP} ${copy} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "write_sysfs_copy ${DUMP}: exit ${rc}: ${err}")
+endif()
+set(yaml ${OUT}/${name}-sysfs.yaml)
+execute_process(COMMAND ${IOTWIN} import ${copy} -o ${yaml} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "iotwin import ${copy}: exit ${rc}: ${err}")
+endif()
+execute_process(COMMAND ${IOTWIN} groups ${yaml} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "iotwin groups ${yaml}: exit ${rc}: ${err}")
+endif()
+if(NOT out MATCHES "${EXPECT}")
+  message(FATAL_ERROR "iotwin groups ${yaml}: no match for '${EXPECT}' in:\n${out}")
+endif()
