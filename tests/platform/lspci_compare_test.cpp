@@ -198,3 +198,27 @@ TEST(LspciCompare, AQuirkNewerThanLinux61IsNamedWithItsRelease) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(LspciImport, ADriverTheTwinCannotBindThereIsLeftToTheBootTimeChoice) {
+    // An Intel I211 (8086:1539) bound to igb: the twin's igb table does not
+    // list it, so `driver: igb` would fail the boot.
+    const std::string text =
+        "00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1901] (rev 05) (prog-if 00 [Normal decode])\n"
+        "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+        "\tCapabilities: [a0] Express (v2) Root Port (Slot+), MSI 00\n"
+        "\tKernel driver in use: pcieport\n\n"
+        "01:00.0 Ethernet controller [0200]: Intel Corporation I211 Gigabit Network Connection [8086:1539] (rev 03)\n"
+        "\tRegion 0: Memory at 91000000 (32-bit, non-prefetchable) [size=128K]\n"
+        "\tCapabilities: [a0] Express (v2) Endpoint, MSI 00\n"
+        "\tKernel driver in use: igb\n\n";
+    const lspci_import::result r = import_text(text);
+    EXPECT_EQ(r.yaml.find("driver: igb"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("driver: pcieport"), std::string::npos) << r.yaml;
+    EXPECT_NE(r.yaml.find("# Kernel driver in use: igb, which the twin's igb does not bind here (igb does not claim pci-01-00-0 (8086:1539)"),
+              std::string::npos)
+        << r.yaml;
+}
+
+} // namespace
