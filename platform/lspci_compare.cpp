@@ -207,6 +207,7 @@ comparison compare(const lspci_text::listing& l, const topology& t, const group_
     for (std::size_t i = 0; i < t.functions.size(); ++i) twin_index[t.functions[i].id] = static_cast<int>(i);
     comparison c;
     std::map<unsigned, row> by_group;
+    std::map<unsigned, std::vector<int>> members_of;  // kernel group -> twin functions, listing order
     for (const lspci_text::function& f : l.functions) {
         const auto it = twin_index.find(lspci_scenario::id_of(f));
         if (it == twin_index.end()) {
@@ -220,17 +221,16 @@ comparison compare(const lspci_text::listing& l, const topology& t, const group_
         row& r = by_group[*f.iommu_group];
         r.kernel_group = *f.iommu_group;
         r.functions.push_back(f.address());
-        r.twin_groups.push_back(it->second);  // the function for now; its twin group below
+        r.twin_groups.push_back(g.group_of[static_cast<std::size_t>(it->second)]);
+        members_of[*f.iommu_group].push_back(it->second);
     }
     const evidence ev(l, t, g);
     for (auto& [n, r] : by_group) {
-        const std::vector<int> members = r.twin_groups;  // twin function indices, listing order
-        for (int& m : r.twin_groups) m = g.group_of[static_cast<std::size_t>(m)];
         std::sort(r.twin_groups.begin(), r.twin_groups.end());
         r.twin_groups.erase(std::unique(r.twin_groups.begin(), r.twin_groups.end()), r.twin_groups.end());
         // The same group: one twin group, and nothing else in it.
         r.same = r.twin_groups.size() == 1 && g.groups[static_cast<std::size_t>(r.twin_groups[0])].members.size() == r.functions.size();
-        if (!r.same) r.reasons = ev.explain(r, members);
+        if (!r.same) r.reasons = ev.explain(r, members_of[n]);
         c.rows.push_back(r);
     }
     return c;

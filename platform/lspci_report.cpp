@@ -30,10 +30,9 @@ std::optional<unsigned> target_bar(const topo_function& f) {
     return std::nullopt;
 }
 
-std::vector<std::vector<int>> regrouped(const topology& t, const group_result& with, const std::vector<int>& members) {
+std::vector<std::vector<int>> regrouped(const group_result& with, const std::vector<int>& members) {
     std::map<int, std::vector<int>> by_group;
     for (int m : members) by_group[with.group_of[static_cast<std::size_t>(m)]].push_back(m);
-    (void)t;
     std::vector<std::vector<int>> out;
     for (auto& [g, ms] : by_group) out.push_back(ms);
     return out;
@@ -108,7 +107,7 @@ group_verdict judge_group(const topology& t, const iommu_group& grp, const alter
     group_verdict v;
     v.group = grp.id;
     for (int m : grp.members) (fn(t, m).bridge ? v.bridges : v.endpoints).push_back(m);
-    v.with_override = regrouped(t, with_override, grp.members);
+    v.with_override = regrouped(with_override, grp.members);
     std::size_t examined = 0;
     for (int a : v.endpoints)
         for (int b : v.endpoints) {
@@ -137,7 +136,7 @@ group_verdict judge_group(const topology& t, const iommu_group& grp, const alter
             if (port_without_acs(fn(t, x))) ports.insert(x);
     v.ports_without_acs.assign(ports.begin(), ports.end());
     if (!ports.empty()) {
-        v.with_port_acs = regrouped(t, alt.port_acs_groups, grp.members);
+        v.with_port_acs = regrouped(alt.port_acs_groups, grp.members);
         for (const claim& c : v.reachable)
             if (peer_reach(alt.port_acs, c.from, c.to).peer_to_peer()) ++v.paths_with_port_acs;
     }
