@@ -55,6 +55,9 @@ const std::regex region_re(
 const std::regex acs_re(
     R"(^ACSC(ap|tl):\s*SrcValid([+-]) TransBlk([+-]) ReqRedir([+-]) CmpltRedir([+-]) UpstreamFwd([+-]) EgressCtrl([+-]) DirectTrans([+-]))");
 const std::regex vfs_re(R"(^Initial VFs: ([0-9]{1,9}), Total VFs: ([0-9]{1,9}), Number of VFs: ([0-9]{1,9}))");
+// A line of `lspci -t`'s tree, pasted beside the records: tree drawing
+// (spaces, |, +-, \-, -+-) up to a root bus [dddd:bb] or a device dd.f.
+const std::regex tree_re(R"(^[ |]*(?:\\-|\+-|-\+-|-)(?:\[[0-9a-fA-F]{4,8}:[0-9a-fA-F]{2}\]|[0-9a-fA-F]{2}\.[0-7]).*$)");
 const std::regex vf_offset_re(R"(^VF offset: ([0-9]{1,9}), stride: ([0-9]{1,9}), Device ID: ([0-9a-fA-F]{4}))");
 
 // The capability the current sub-lines belong to.
@@ -212,6 +215,7 @@ public:
             skip("", "the input goes on beyond " + std::to_string(max_lines) + " lines, more than any machine's listing: the rest is not read");
         }
         denied_note();
+        if (tree_lines_) note(first_tree_line_, std::to_string(tree_lines_) + " line(s) of lspci -t's tree, left aside: the hierarchy comes from the records' Bus: lines");
         std::stable_sort(out_.skipped.begin(), out_.skipped.end(), [](const diagnostic& a, const diagnostic& b) { return a.line < b.line; });
         return std::move(out_);
     }
@@ -278,6 +282,11 @@ private:
     function* current() { return out_.functions.empty() || closed_ ? nullptr : &out_.functions.back(); }
 
     void line(const std::string& raw) {
+        if (std::regex_match(raw, tree_re)) {
+            closed_ = true;  // the tree is output of its own, not part of a record
+            if (!tree_lines_++) first_tree_line_ = line_;
+            return;
+        }
         const std::size_t ind = indent_of(raw);
         if (ind == raw.size()) {  // blank: ends the record, as lspci separates them
             closed_ = true;
@@ -474,6 +483,7 @@ private:
     listing out_;
     int line_ = 0;
     int first_denied_ = 0;
+    int tree_lines_ = 0, first_tree_line_ = 0;
     bool truncated_ = false;
     bool too_many_lines_ = false;
     bool closed_ = true;

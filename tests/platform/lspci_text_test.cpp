@@ -359,3 +359,31 @@ TEST(LspciText, AListingWithOnlySomeQuotedPrintableEscapesIsNotDecoded) {
 }
 
 } // namespace
+
+namespace {
+
+std::string data_text(const std::string& name) {
+    std::ifstream in(std::string(IOTWIN_SOURCE_DIR) + "/tests/data/lspci/" + name);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+TEST(LspciText, TheTreeOfLspciTPastedBesideTheRecordsIsRecognised) {
+    const std::string tree = data_text("asus-p6t6-x58.tv.txt"), records = data_text("asus-p6t6-x58.vvvnn.txt");
+    for (const std::string& text : {tree + records, records + tree}) {
+        const listing l = read_text(text);
+        EXPECT_TRUE(l.skipped.empty()) << l.skipped.front().line << ": " << l.skipped.front().why;
+        EXPECT_EQ(l.functions.size(), 53u);
+        ASSERT_EQ(l.notes.size(), 1u);
+        EXPECT_NE(l.notes[0].why.find("47 line(s) of lspci -t's tree, left aside"), std::string::npos) << l.notes[0].why;
+    }
+    // The records' own lines, tabs turned into spaces, are no tree lines.
+    std::string spaced = records;
+    for (auto at = spaced.find('\t'); at != std::string::npos; at = spaced.find('\t', at)) spaced.replace(at, 1, "        ");
+    const listing l = read_text(spaced);
+    EXPECT_TRUE(l.notes.empty());
+    EXPECT_EQ(l.functions.size(), 53u);
+}
+
+} // namespace
