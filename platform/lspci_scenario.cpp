@@ -23,6 +23,24 @@ std::string hex(unsigned v, int width) {
     return s;
 }
 
+// Text from the listing made safe for a comment: a control character (a NUL
+// would end the file for the loader, a carriage return its line) is written
+// as \xNN, so the comment still shows what the listing had.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\x%02x", u);
+            out += esc;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::string where(const options& o, int line) { return (o.source.empty() ? std::string("line ") : o.source + ":") + std::to_string(line); }
 
 // The ACS bits set in `b` (and in `within`: a Control bit counts only where the capability implements it).
@@ -62,8 +80,8 @@ public:
     }
 
     void run(std::ostream& out) {
-        e_ << YAML::Comment("Imported by iotwin import from " + (o_.source.empty() ? std::string("an lspci listing") : o_.source) +
-                            " (lspci -vvv -nn). Comments say what the listing could not tell or the scenario cannot say.");
+        e_ << YAML::Comment(printable("Imported by iotwin import from " + (o_.source.empty() ? std::string("an lspci listing") : o_.source) +
+                                      " (lspci -vvv -nn). Comments say what the listing could not tell or the scenario cannot say."));
         e_ << YAML::BeginMap;
         e_ << YAML::Key << "name" << YAML::Value << o_.name;
         e_ << YAML::Key << "description" << YAML::Value
@@ -73,11 +91,11 @@ public:
         for (const lspci_hierarchy::root_bus& r : m_.roots) root(r);
         e_ << YAML::EndSeq;
         if (!o_.acs_override.empty())
-            e_ << YAML::Key << "pcie_acs_override" << YAML::Value << YAML::Flow << o_.acs_override << YAML::Comment(o_.acs_override_why);
+            e_ << YAML::Key << "pcie_acs_override" << YAML::Value << YAML::Flow << o_.acs_override << YAML::Comment(printable(o_.acs_override_why));
         e_ << YAML::EndMap << YAML::EndMap;
-        for (const lspci_text::diagnostic& d : l_.notes) out << "# read " << where(o_, d.line) << ": " << d.why << "\n";
-        for (const lspci_text::diagnostic& d : l_.skipped) out << "# skipped " << where(o_, d.line) << ": " << d.why << "\n";
-        for (const lspci_hierarchy::problem& p : m_.problems) out << "# " << where(o_, p.line) << ": " << p.why << "\n";
+        for (const lspci_text::diagnostic& d : l_.notes) out << "# read " << printable(where(o_, d.line) + ": " + d.why) << "\n";
+        for (const lspci_text::diagnostic& d : l_.skipped) out << "# skipped " << printable(where(o_, d.line) + ": " + d.why) << "\n";
+        for (const lspci_hierarchy::problem& p : m_.problems) out << "# " << printable(where(o_, p.line) + ": " + p.why) << "\n";
         out << e_.c_str() << "\n";
     }
 
@@ -141,22 +159,20 @@ private:
         // The root complex's own host bridge: the twin has it at 00:00.0,
         // and no function of its device can be declared beside it.
         if (f.bus == 0 && f.dev == 0 && domain_of(f) == 0) {
-            e_ << YAML::Comment(where(o_, f.line) + ": 00:00." + hex(f.fn, 1) + " " + f.name +
-                                (f.fn == 0 ? ": the root complex's host bridge, which the twin has"
-                                           : ": a function of the root complex's host-bridge device, which a scenario cannot declare"));
+            e_ << YAML::Comment(printable(where(o_, f.line) + ": 00:00." + hex(f.fn, 1) + " " + f.name +
+                                          (f.fn == 0 ? ": the root complex's host bridge, which the twin has"
+                                                     : ": a function of the root complex's host-bridge device, which a scenario cannot declare")));
+            not_imported_below(n);
             return;
         }
         e_ << YAML::BeginMap;
-        e_ << YAML::Comment(where(o_, f.line) + ": " + f.address() + " " + f.class_name + ": " + f.name);
+        e_ << YAML::Comment(printable(where(o_, f.line) + ": " + f.address() + " " + f.class_name + ": " + f.name));
         e_ << YAML::Key << "id" << YAML::Value << id_of(f);
         e_ << YAML::Key << "type" << YAML::Value << to_string(n.type);
         e_ << YAML::Key << "at" << YAML::Value << YAML::DoubleQuoted << (hex(f.dev, 2) + "." + hex(f.fn, 1));
         if (f.vendor) e_ << YAML::Key << "vendor" << YAML::Value << ("0x" + hex(*f.vendor, 4));
         if (f.device) e_ << YAML::Key << "device" << YAML::Value << ("0x" + hex(*f.device, 4));
-        if (f.class_code >> 8 == 0x0607 && n.type == node_type::pci_bridge)  // PCI Code and ID Assignment 1.11, 0x0607
-            e_ << YAML::Comment("a CardBus bridge (class 0x0607, type 2 header): the twin has it as a PCI-to-PCI bridge");
-        else if (f.class_code)
-            e_ << YAML::Key << "class" << YAML::Value << ("0x" + hex(f.class_code, 6));
+        class_code(n);
         if (f.acs_cap) {
             e_ << YAML::Key << "acs" << YAML::Value << YAML::Flow << acs_names(*f.acs_cap, *f.acs_cap);
             if (f.acs_ctl && acs_ctrl_from_listing_)
@@ -179,6 +195,39 @@ private:
             e_ << YAML::EndSeq;
         }
         e_ << YAML::EndMap;
+    }
+
+    // The class as the listing gives it, where the loader takes it for the
+    // type: a bridge is class 0x0604xx or 0x0609xx, a function of any other
+    // type is not.
+    void class_code(const node& n) {
+        const function& f = *n.function;
+        const unsigned base_sub = f.class_code >> 8;
+        const bool p2p = base_sub == 0x0604 || base_sub == 0x0609;
+        const std::string cls = "0x" + hex(f.class_code, 6);
+        if (base_sub == 0x0607 && n.type == node_type::pci_bridge)  // PCI Code and ID Assignment 1.11, 0x0607
+            e_ << YAML::Comment("a CardBus bridge (class 0x0607, type 2 header): the twin has it as a PCI-to-PCI bridge");
+        else if (is_bridge(n.type) && !p2p)
+            e_ << YAML::Comment("class " + cls + " left out: a " + std::string(to_string(n.type)) +
+                                " is class 0x0604xx here, as the twin has it");
+        else if (!is_bridge(n.type) && base_sub == 0x0604)
+            // pci_setup_device() (Linux 6.1) ignores a PCI-to-PCI bridge class on a type 0 header.
+            e_ << YAML::Key << "class" << YAML::Value << "0x000000"
+               << YAML::Comment("the listing says " + cls + " on a header without a Bus: line; Linux ignores that class there " +
+                                "(\"doesn't match header type\") and keeps class 0, as the twin does");
+        else if (!is_bridge(n.type) && p2p)
+            e_ << YAML::Comment("class " + cls + " left out: a bridge class on a function without a Bus: line");
+        else if (f.class_code)
+            e_ << YAML::Key << "class" << YAML::Value << cls;
+    }
+
+    // The functions below one the scenario cannot declare, each with why.
+    void not_imported_below(const node& n) {
+        for (const node& c : n.children) {
+            e_ << YAML::Comment(printable(where(o_, c.function->line) + ": " + c.function->address() + " " + c.function->name +
+                                          ": below " + n.function->address() + ", which the scenario cannot declare: not imported"));
+            not_imported_below(c);
+        }
     }
 
     void sriov(const node& n) {
@@ -219,7 +268,7 @@ private:
             e_ << YAML::Key << "driver" << YAML::Value << f.driver;
             return;
         }
-        e_ << YAML::Comment("Kernel driver in use: " + f.driver + " (not one the twin models: it binds the driver Linux would)");
+        e_ << YAML::Comment(printable("Kernel driver in use: " + f.driver) + " (not one the twin models: it binds the driver Linux would)");
     }
 
     static std::uint16_t domain_of(const function& f) { return f.domain.value_or(0); }

@@ -184,4 +184,101 @@ TEST(LspciScenario, BusNumbersTheTwinCannotKeepAreLeftToLinux) {
     EXPECT_EQ(t.at("pci-00-02-0").secondary, 6);
 }
 
+// Listings the fuzzer found whose scenario the loader refused
+// (tests/fuzz/regressions-lspci): each now loads, and the comment says what
+// was imported differently from the record, or not at all, and why.
+namespace regressions {
+
+imported import_text(const std::string& text) {
+    std::istringstream in(text);
+    const auto l = lspci_text::parse(in);
+    const auto m = lspci_hierarchy::rebuild(l);
+    std::ostringstream out;
+    lspci_scenario::options o;
+    o.source = "pasted.txt";
+    lspci_scenario::write(l, m, o, out);
+    const std::string file = testing::TempDir() + "/pasted.yaml";
+    std::ofstream(file) << out.str();
+    return {out.str(), load_scenario(file)};
+}
+
+bool has(const std::string& yaml, const std::string& text) { return yaml.find(text) != std::string::npos; }
+
+TEST(LspciScenarioRegressions, ARootPortWithoutBusLineIsAnIntegratedFunction) {
+    const imported x = import_text("00:02.0 VGA compatible controller [0300]: Some GPU [8086:2a02]\n"
+                                   "\tCapabilities: [90] Express (v2) Root Port (Slot-), MSI 00\n");
+    const pcie_node* gpu = find(x.s.platform.pcie, "pci-00-02-0");
+    ASSERT_NE(gpu, nullptr) << x.yaml;
+    EXPECT_EQ(gpu->type, node_type::rciep);
+    EXPECT_EQ(gpu->class_code, 0x030000u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:02.0: a PCI Express Root Port without a Bus: line (a type 0 header, class 0x030000): "
+                            "imported as an rciep, since the header decides"))
+        << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ControlCharactersOfANameAreEscapedInItsComment) {
+    static const char text[] = "00:1b.0 Audio device [0403]: Intel\0Corp\x1b [8086:284b]\n";
+    const imported x = import_text(std::string(text, sizeof text - 1));
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1b-0"), nullptr) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Audio device: Intel\\x00Corp\\x1b")) << x.yaml;
+    EXPECT_FALSE(has(x.yaml, std::string(1, '\0')));
+}
+
+TEST(LspciScenarioRegressions, AFunctionWhoseDeviceHasNoFunction0IsLeftOut) {
+    const imported x = import_text("00:1d.7 USB controller [0c03]: Intel EHCI [8086:283a] (prog-if 20)\n\n"
+                                   "00:1c.0 PCI bridge [0604]: Intel [8086:283f]\n"
+                                   "\tBus: primary=00, secondary=02, subordinate=02, sec-latency=0\n\n"
+                                   "00:1c.1 PCI bridge [0604]: Intel [8086:2841]\n"
+                                   "\tBus: primary=00, secondary=03, subordinate=03, sec-latency=0\n\n"
+                                   "00:1e.2 PCI bridge [0604]: Intel [8086:2848]\n"
+                                   "\tBus: primary=00, secondary=04, subordinate=04, sec-latency=0\n\n"
+                                   "04:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1d-7"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1e-2"), nullptr);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-04-00-0"), nullptr);
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-1"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1d.7 is function 7 of a device whose function 0 the listing does not show: "
+                            "Linux finds the other functions of a device only through its function 0 (pci_scan_slot()), so it is not imported"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:12: 0000:04:00.0 lies below 0000:00:1e.2, which is not imported: not imported either")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ABridgeClassWithoutBusLineIsClass0AsLinuxHasIt) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:283f]\n");
+    const pcie_node* f = find(x.s.platform.pcie, "pci-00-1c-0");
+    ASSERT_NE(f, nullptr) << x.yaml;
+    EXPECT_EQ(f->type, node_type::pci_device);
+    EXPECT_EQ(f->class_code, 0u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1c.0: class 0x060400 (a PCI-to-PCI bridge) without a Bus: line")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Linux ignores that class there (\"doesn't match header type\")")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AnEndpointWithABusLineIsABridgeAsItsHeaderSays) {
+    const imported x = import_text("00:1b.0 Audio device [0403]: Intel [8086:284b]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [70] Express (v1) Root Complex Integrated Endpoint, MSI 00\n\n"
+                                   "01:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    const pcie_node* b = find(x.s.platform.pcie, "pci-00-1b-0");
+    ASSERT_NE(b, nullptr) << x.yaml;
+    EXPECT_EQ(b->type, node_type::pci_bridge);
+    ASSERT_EQ(b->children.size(), 1u);
+    EXPECT_EQ(b->children[0].id, "pci-01-00-0");
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1b.0: a type 1 (bridge) header, as its Bus: line shows, with a PCI Express capability of type "
+                            "Root Complex Integrated Endpoint: imported as a pci_bridge"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "class 0x040300 left out: a pci_bridge is class 0x0604xx here")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AFunctionListedTwiceKeepsItsFirstRecord) {
+    const imported x = import_text("00:19.0 Ethernet controller [0200]: Intel 82566MM [8086:1049]\n\n"
+                                   "00:19.0 Ethernet controller [0200]: Intel 82566MM [8086:104a]\n");
+    const pcie_node* f = find(x.s.platform.pcie, "pci-00-19-0");
+    ASSERT_NE(f, nullptr) << x.yaml;
+    EXPECT_EQ(f->device, 0x1049u);
+    EXPECT_EQ(count(x.s.platform.pcie), 1u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:3: 0000:00:19.0 is listed again (first at line 1): this record is not imported, the first one is")) << x.yaml;
+}
+
+} // namespace regressions
+
 } // namespace
