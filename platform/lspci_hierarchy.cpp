@@ -209,7 +209,34 @@ private:
         if (!type1 && (f.class_code >> 8 == 0x0604 || f.class_code >> 8 == 0x0609))
             out_.problems.push_back({f.line, at + "class 0x" + hex6(f.class_code) + " (a PCI-to-PCI bridge) without a Bus: line: imported as the " +
                                                  "function with a type 0 header that the listing shows, with nothing below it"});
+        if (t == node_type::upstream_port || t == node_type::downstream_port) return switch_port(f, t, parent);
         return t;
+    }
+
+    // A switch port where its port type cannot be: Linux corrects a
+    // Downstream Port below a Root Port or Downstream Port to an Upstream
+    // Port, and an Upstream Port below an Upstream Port to a Downstream
+    // Port (set_pcie_port_type(), Linux 6.1). A Downstream Port anywhere
+    // else has no switch above it in the listing (a cut listing).
+    node_type switch_port(const function& f, node_type t, const node* parent) {
+        const node_type above = parent ? parent->type : node_type::host_bridge;
+        const bool link_above = above == node_type::root_port || above == node_type::downstream_port || above == node_type::pcie_pci_bridge;
+        std::optional<node_type> as;
+        std::string why;
+        if (t == node_type::downstream_port && link_above) {
+            as = node_type::upstream_port;
+            why = "Linux takes a Downstream Port below " + a(above) + " for an Upstream Port (set_pcie_port_type())";
+        } else if (t == node_type::upstream_port && above == node_type::upstream_port) {
+            as = node_type::downstream_port;
+            why = "Linux takes an Upstream Port below an upstream_port for a Downstream Port (set_pcie_port_type())";
+        } else if (t == node_type::downstream_port && above != node_type::upstream_port) {
+            as = parent ? node_type::pci_bridge : node_type::root_port;
+            why = std::string("a Downstream Port with no switch's upstream port above it in the listing (") +
+                  (parent ? "below " + a(above) : std::string("on a root bus")) + "), which a scenario cannot declare";
+        }
+        if (!as) return t;
+        out_.problems.push_back({f.line, f.address() + ": " + why + ": imported as " + a(*as)});
+        return *as;
     }
 
     // Linux's PCI Express port driver binds only to Root Ports, switch

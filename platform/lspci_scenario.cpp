@@ -233,6 +233,10 @@ private:
     void sriov(const node& n) {
         const function& f = *n.function;
         if (!f.sriov || f.sriov->total_vfs == 0) return;
+        if (const std::string why = sriov_refused(n); !why.empty()) {
+            e_ << YAML::Comment("SR-IOV capability left out: " + why);
+            return;
+        }
         e_ << YAML::Key << "sriov" << YAML::Value << YAML::Flow << YAML::BeginMap;
         e_ << YAML::Key << "total_vfs" << YAML::Value << f.sriov->total_vfs;
         e_ << YAML::Key << "num_vfs" << YAML::Value << f.sriov->num_vfs;
@@ -240,6 +244,17 @@ private:
         e_ << YAML::Key << "vf_stride" << YAML::Value << f.sriov->vf_stride;
         e_ << YAML::Key << "vf_device" << YAML::Value << ("0x" + hex(f.sriov->vf_device, 4));
         e_ << YAML::EndMap;
+    }
+
+    // Why the scenario cannot declare the SR-IOV capability as listed, or "".
+    static std::string sriov_refused(const node& n) {
+        const lspci_text::sriov_info& v = *n.function->sriov;
+        if (n.type != node_type::endpoint && n.type != node_type::rciep) return std::string("a ") + to_string(n.type) + " is no physical function here";
+        if (v.total_vfs > 0xffff) return "Total VFs above 65535";
+        if (v.num_vfs > v.total_vfs) return "Number of VFs above Total VFs";
+        if (v.vf_offset == 0 || v.vf_offset > 0xffff) return "VF offset " + std::to_string(v.vf_offset) + " (1..65535)";
+        if (v.vf_stride > 0xffff || (v.num_vfs > 1 && v.vf_stride == 0)) return "VF stride " + std::to_string(v.vf_stride) + " with several VFs";
+        return "";
     }
 
     void bars(const function& f) {

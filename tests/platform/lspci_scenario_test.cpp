@@ -279,6 +279,40 @@ TEST(LspciScenarioRegressions, AFunctionListedTwiceKeepsItsFirstRecord) {
     EXPECT_TRUE(has(x.yaml, "pasted.txt:3: 0000:00:19.0 is listed again (first at line 1): this record is not imported, the first one is")) << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, SwitchPortsWhereTheirTypeCannotBeAreTypedAsLinuxTakesThem) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Port [8086:283f]\n"                                  // 1
+                                   "\tBus: primary=00, secondary=01, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Downstream Port (Slot+), MSI 00\n\n"
+                                   "01:00.0 PCI bridge [0604]: Port [10b5:8747]\n"                                  // 5
+                                   "\tBus: primary=01, secondary=02, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Downstream Port (Slot+), MSI 00\n\n"
+                                   "02:00.0 PCI bridge [0604]: Port [10b5:8747]\n"                                  // 9
+                                   "\tBus: primary=02, secondary=03, subordinate=03, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Upstream Port, MSI 00\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1c-0")->type, node_type::root_port);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-01-00-0")->type, node_type::upstream_port);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-02-00-0")->type, node_type::downstream_port);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1c.0: a Downstream Port with no switch's upstream port above it in the listing (on a root bus), "
+                            "which a scenario cannot declare: imported as a root_port"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:5: 0000:01:00.0: Linux takes a Downstream Port below a root_port for an Upstream Port (set_pcie_port_type()): "
+                            "imported as an upstream_port"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0: Linux takes an Upstream Port below an upstream_port for a Downstream Port")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AnSriovCapabilityOfABridgeIsLeftOut) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Port [8086:283f]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Root Port (Slot+), MSI 00\n"
+                                   "\tCapabilities: [160 v1] Single Root I/O Virtualization (SR-IOV)\n"
+                                   "\t\tInitial VFs: 4, Total VFs: 4, Number of VFs: 0, Function Dependency Link: 00\n"
+                                   "\t\tVF offset: 1, stride: 1, Device ID: 154c\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "SR-IOV capability left out: a root_port is no physical function here")) << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
