@@ -133,15 +133,12 @@ private:
     std::optional<range> bus_numbers(const node& n, const std::optional<range>& within, std::vector<range>& taken) {
         const function& f = *n.function;
         if (!within || !is_bridge(n.type) || n.type == node_type::host_bridge || !f.secondary_bus) return std::nullopt;
-        const range r{*f.secondary_bus, f.subordinate_bus.value_or(*f.secondary_bus)};
-        std::string why;
-        if (r.secondary <= f.bus || r.subordinate < r.secondary)
-            why = "they open nothing below its bus";
-        else if (r.secondary < within->secondary || r.subordinate > within->subordinate)
-            why = "they leave the range of the bridge above it (" + hex(within->secondary, 2) + "-" + hex(within->subordinate, 2) + ")";
-        for (const range& t : taken)
-            if (why.empty() && r.secondary <= t.subordinate && t.secondary <= r.subordinate)
-                why = "they overlap a sibling's (" + hex(t.secondary, 2) + "-" + hex(t.subordinate, 2) + ")";
+        const range r = range_of(f);
+        std::string why = refused(f, r, *within, taken);
+        // Linux numbers a bridge whose numbers are left out within its
+        // parent's range, where a parent that keeps its numbers may have no
+        // bus free: so a bridge keeps them only if everything below it does.
+        if (why.empty()) why = refused_below(n, r);
         if (!why.empty()) {
             e_ << YAML::Comment("bus numbers " + hex(r.secondary, 2) + "-" + hex(r.subordinate, 2) + " left out: " + why +
                                 "; the twin numbers this bridge as Linux would");
@@ -149,6 +146,34 @@ private:
         }
         taken.push_back(r);
         return r;
+    }
+
+    static range range_of(const function& f) { return range{*f.secondary_bus, f.subordinate_bus.value_or(*f.secondary_bus)}; }
+
+    // Why a bridge on bus f.bus cannot keep the buses r inside `within`,
+    // beside the ranges its siblings took, or "".
+    static std::string refused(const function& f, const range& r, const range& within, const std::vector<range>& taken) {
+        if (r.secondary <= f.bus || r.subordinate < r.secondary) return "they open nothing below its bus";
+        if (r.secondary < within.secondary || r.subordinate > within.subordinate)
+            return "they leave the range of the bridge above it (" + hex(within.secondary, 2) + "-" + hex(within.subordinate, 2) + ")";
+        for (const range& t : taken)
+            if (r.secondary <= t.subordinate && t.secondary <= r.subordinate)
+                return "they overlap a sibling's (" + hex(t.secondary, 2) + "-" + hex(t.subordinate, 2) + ")";
+        return "";
+    }
+
+    // Why a bridge below n (which keeps r) cannot keep its own numbers, or "".
+    static std::string refused_below(const node& n, const range& r) {
+        std::vector<range> taken;
+        for (const node& c : n.children) {
+            if (!is_bridge(c.type) || !c.function->secondary_bus) continue;
+            const range cr = range_of(*c.function);
+            if (const std::string why = refused(*c.function, cr, r, taken); !why.empty())
+                return "those of " + c.function->address() + " below it cannot be kept (" + why + ")";
+            taken.push_back(cr);
+            if (const std::string why = refused_below(c, cr); !why.empty()) return why;
+        }
+        return "";
     }
 
     // `within`: the buses of the bridge above (or of the root bus), none when

@@ -313,6 +313,21 @@ TEST(LspciScenarioRegressions, AnSriovCapabilityOfABridgeIsLeftOut) {
     EXPECT_TRUE(has(x.yaml, "SR-IOV capability left out: a root_port is no physical function here")) << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, ABridgeKeepsItsBusNumbersOnlyIfEverythingBelowItDoes) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:9dbc]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "01:00.0 PCI bridge [0604]: A bridge [8086:15d3]\n"
+                                   "\tBus: primary=01, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n");
+    const pcie_node* rp = find(x.s.platform.pcie, "pci-00-1c-0");
+    ASSERT_NE(rp, nullptr) << x.yaml;
+    EXPECT_FALSE(rp->secondary.has_value());
+    EXPECT_TRUE(has(x.yaml, "bus numbers 01-01 left out: those of 0000:01:00.0 below it cannot be kept (they open nothing below its bus); "
+                            "the twin numbers this bridge as Linux would"))
+        << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
