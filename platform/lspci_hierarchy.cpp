@@ -180,9 +180,29 @@ private:
         n.function = &l_.functions[std::size_t(i)];
         n.type = typed(*n.function, parent);
         n.vfs_listed = vfs_listed_[std::size_t(i)];
-        for (int c : children_[std::size_t(i)]) n.children.push_back(make(c, &n));
+        const bool link = n.type == node_type::root_port || n.type == node_type::downstream_port;
+        for (int c : children_[std::size_t(i)]) {
+            const function& cf = l_.functions[std::size_t(c)];
+            if (link && cf.dev != 0) {
+                // only_one_child() (Linux 6.1): below a PCI Express port Linux
+                // scans device 0 only, as a link has no other.
+                out_.problems.push_back({cf.line, cf.address() + " is device " + hex2(cf.dev) + " on the link below " + n.function->address() +
+                                                      " (" + a(n.type) + "), where Linux scans device 0 only (only_one_child()): not imported"});
+                not_imported_below(c);
+                continue;
+            }
+            n.children.push_back(make(c, &n));
+        }
         sort(n.children);
         return n;
+    }
+
+    void not_imported_below(int i) {
+        for (int c : children_[std::size_t(i)]) {
+            const function& cf = l_.functions[std::size_t(c)];
+            out_.problems.push_back({cf.line, cf.address() + " lies below " + l_.functions[std::size_t(i)].address() + ", which is not imported: not imported either"});
+            not_imported_below(c);
+        }
     }
 
     // type_of(), with what only the function's place tells: the port type of

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <vector>
@@ -101,9 +102,24 @@ public:
 
 private:
     void root(const lspci_hierarchy::root_bus& r) {
+        kept_max_ = 0;
+        linux_numbered_ = 0;
         if (r.domain == 0 && r.bus == 0) {
             std::vector<range> taken;
             for (const node& n : r.children) function_node(n, range{0, 0xff}, taken);
+            last_bus_[0] = std::max(0u, kept_max_) + linux_numbered_;
+            return;
+        }
+        // The twin opens the root buses of a domain in order, each above the
+        // buses the ones before it took: a root bus those took already gets
+        // the next free number, and Linux's numbers below it.
+        unsigned bus = r.bus;
+        const auto before = last_bus_.find(r.domain);
+        const bool moved = before != last_bus_.end() && bus <= before->second;
+        if (moved) bus = before->second + 1;
+        if (bus > 0xff) {
+            e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) + " left out: the buses before it take every number up to ff");
+            for (const node& n : r.children) not_imported(n, "its root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) + " is left out");
             return;
         }
         // Another root bus (root bus 00 of another domain too): the scenario
@@ -111,14 +127,23 @@ private:
         e_ << YAML::BeginMap;
         e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) +
                             " of the machine; the twin opens it through this host-bridge function on bus 0000:00");
+        if (moved)
+            e_ << YAML::Comment("declared as bus " + hex(bus, 2) + ": the twin's buses up to " + hex(before->second, 2) +
+                                " of this domain are taken by the root buses before it; Linux numbers the bridges below it");
         e_ << YAML::Key << "id" << YAML::Value << ("root-" + hex(r.domain, 4) + "-" + hex(r.bus, 2));
         e_ << YAML::Key << "type" << YAML::Value << "host_bridge";
-        e_ << YAML::Key << "root_bus" << YAML::Value << ("0x" + hex(r.bus, 2));
+        e_ << YAML::Key << "root_bus" << YAML::Value << ("0x" + hex(bus, 2));
         if (r.domain) e_ << YAML::Key << "segment" << YAML::Value << unsigned(r.domain);
         e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
         std::vector<range> taken;
-        for (const node& n : r.children) function_node(n, range{r.bus, 0xff}, taken);
+        for (const node& n : r.children) function_node(n, moved ? std::nullopt : std::optional<range>(range{bus, 0xff}), taken);
         e_ << YAML::EndSeq << YAML::EndMap;
+        last_bus_[r.domain] = std::max(bus, kept_max_) + linux_numbered_;
+    }
+
+    void not_imported(const node& n, const std::string& why) {
+        e_ << YAML::Comment(printable(where(o_, n.function->line) + ": " + n.function->address() + " " + n.function->name + ": " + why + ": not imported"));
+        for (const node& c : n.children) not_imported(c, why);
     }
 
     // The buses a bridge of the scenario holds.
@@ -206,6 +231,12 @@ private:
                 e_ << YAML::Comment("ACS Control as listed is the firmware's (no IOMMU group lines: no IOMMU was on): Linux's pci_enable_acs() result instead");
         }
         const std::optional<range> buses = bus_numbers(n, within, taken);
+        // What the twin's numbering of this root bus will take (kept ranges
+        // hold every bridge below them; Linux gives each other bridge one bus).
+        if (buses)
+            kept_max_ = std::max(kept_max_, buses->subordinate);
+        else if (is_bridge(n.type))
+            ++linux_numbered_;
         if (buses) {
             e_ << YAML::Key << "secondary" << YAML::Value << ("0x" + hex(buses->secondary, 2));
             e_ << YAML::Key << "subordinate" << YAML::Value << ("0x" + hex(buses->subordinate, 2));
@@ -318,6 +349,11 @@ private:
     const options& o_;
     std::set<std::string> drivers_;
     bool acs_ctrl_from_listing_ = false;
+    // Per domain, the highest bus the twin's numbering takes with the root
+    // buses written so far; for the root bus being written, its highest kept
+    // bus and how many bridges Linux numbers.
+    std::map<std::uint16_t, unsigned> last_bus_;
+    unsigned kept_max_ = 0, linux_numbered_ = 0;
     YAML::Emitter e_;
 };
 

@@ -328,6 +328,40 @@ TEST(LspciScenarioRegressions, ABridgeKeepsItsBusNumbersOnlyIfEverythingBelowItD
         << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, ARootBusTheRootBusesBeforeItTookGetsTheNextFreeNumber) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:9dbc]\n"
+                                   "\tBus: primary=00, secondary=05, subordinate=0e, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "02:00.0 PCI bridge [0604]: Switch up, its root port cut from the listing [1022:57ad]\n"
+                                   "\tBus: primary=02, secondary=03, subordinate=04, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n");
+    const pcie_node* root = find(x.s.platform.pcie, "root-0000-02");
+    ASSERT_NE(root, nullptr) << x.yaml;
+    EXPECT_EQ(root->root_bus, 0x0f);
+    ASSERT_EQ(root->children.size(), 1u);
+    EXPECT_FALSE(root->children[0].secondary.has_value());
+    EXPECT_TRUE(has(x.yaml, "declared as bus 0f: the twin's buses up to 0e of this domain are taken by the root buses before it; "
+                            "Linux numbers the bridges below it"))
+        << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ADeviceOtherThan0BelowAPortIsLeftOut) {
+    const imported x = import_text("00:01.2 PCI bridge [0604]: GPP bridge [1022:1483]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [58] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "01:0a.0 PCI bridge [0604]: Switch up [1022:57ad]\n"
+                                   "\tBus: primary=01, secondary=02, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n\n"
+                                   "02:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-01-2"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-01-0a-0"), nullptr);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-02-00-0"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:5: 0000:01:0a.0 is device 0a on the link below 0000:00:01.2 (a root_port), where Linux scans device 0 only "
+                            "(only_one_child()): not imported"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0 lies below 0000:01:0a.0, which is not imported: not imported either")) << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
