@@ -9,7 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "platform/address_map.h"
 #include "platform/host_drivers.h"
+#include "platform/limits.h"
 
 namespace iotwin::platform::lspci_scenario {
 
@@ -242,7 +244,7 @@ private:
             e_ << YAML::Key << "subordinate" << YAML::Value << ("0x" + hex(buses->subordinate, 2));
         }
         sriov(n);
-        bars(f);
+        bars(n);
         driver(f);
         if (!n.children.empty()) {
             e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
@@ -313,16 +315,26 @@ private:
         return "";
     }
 
-    void bars(const function& f) {
+    void bars(const node& n) {
+        const function& f = *n.function;
         std::vector<const lspci_text::bar*> sized;
         for (const lspci_text::bar& b : f.bars)
             if (b.size) sized.push_back(&b);
         if (sized.size() < f.bars.size())
             e_ << YAML::Comment(std::to_string(f.bars.size() - sized.size()) +
                                 " BAR(s) without a size in the listing (lspci prints sizes from sysfs): left out");
-        if (sized.empty()) return;
-        e_ << YAML::Key << "bars" << YAML::Value << YAML::BeginSeq;
+        std::vector<const lspci_text::bar*> kept;
+        std::set<unsigned> slots;
         for (const lspci_text::bar* b : sized) {
+            if (const std::string why = bar_refused(n, *b, slots); !why.empty()) {
+                e_ << YAML::Comment("Region " + std::to_string(b->index) + " left out: " + why);
+                continue;
+            }
+            kept.push_back(b);
+        }
+        if (kept.empty()) return;
+        e_ << YAML::Key << "bars" << YAML::Value << YAML::BeginSeq;
+        for (const lspci_text::bar* b : kept) {
             e_ << YAML::Flow << YAML::BeginMap;
             e_ << YAML::Key << "index" << YAML::Value << b->index;
             e_ << YAML::Key << "size" << YAML::Value << *b->size;
@@ -331,6 +343,32 @@ private:
             e_ << YAML::EndMap;
         }
         e_ << YAML::EndSeq;
+    }
+
+    // Why the scenario cannot declare BAR b as listed (the loader's rules for
+    // BARs, docs/scenario-reference.md), or "". Takes its slots and its share
+    // of the MMIO windows when it can.
+    std::string bar_refused(const node& n, const lspci_text::bar& b, std::set<unsigned>& slots) {
+        const std::uint64_t size = *b.size;
+        const bool mem64 = b.kind == lspci_text::bar_kind::mem64;
+        const unsigned last = b.index + (mem64 ? 1 : 0), max_index = is_bridge(n.type) ? 1 : 5;
+        const bool pow2 = size && !(size & (size - 1));
+        if (n.type == node_type::host_bridge) return "a host bridge has no BARs here";
+        if (last > max_index) return "it does not fit the BARs 0.." + std::to_string(max_index) + " of a " + to_string(n.type);
+        if (slots.count(b.index) || slots.count(last)) return "it overlaps another BAR";
+        if (b.kind == lspci_text::bar_kind::io && (!pow2 || size < 4 || size > 256)) return "an I/O BAR's size is a power of two from 4 to 256 bytes";
+        if (b.kind != lspci_text::bar_kind::io && (!pow2 || size < 16)) return "a memory BAR's size is a power of two of at least 16 bytes";
+        if (b.kind == lspci_text::bar_kind::mem32 && size > (1ull << 30)) return "a 32-bit BAR larger than 1GiB";
+        if (size > limits::max_bar_size) return "larger than the 64GiB a BAR may be here";
+        if (b.kind != lspci_text::bar_kind::io) {
+            std::uint64_t& window = b.prefetchable && mem64 ? mmio64_taken_ : mmio32_taken_;
+            const std::uint64_t room = b.prefetchable && mem64 ? address_map::mmio64_size : address_map::mmio32_size;
+            if (size > room - window) return "the twin's MMIO window for it is full";
+            window += size;
+        }
+        slots.insert(b.index);
+        slots.insert(last);
+        return "";
     }
 
     void driver(const function& f) {
@@ -354,6 +392,7 @@ private:
     // bus and how many bridges Linux numbers.
     std::map<std::uint16_t, unsigned> last_bus_;
     unsigned kept_max_ = 0, linux_numbered_ = 0;
+    std::uint64_t mmio32_taken_ = 0, mmio64_taken_ = 0;  // what the BARs written so far need of each window
     YAML::Emitter e_;
 };
 

@@ -362,6 +362,21 @@ TEST(LspciScenarioRegressions, ADeviceOtherThan0BelowAPortIsLeftOut) {
     EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0 lies below 0000:01:0a.0, which is not imported: not imported either")) << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, BarsTheScenarioCannotDeclareAreLeftOut) {
+    const imported x = import_text("00:02.0 VGA compatible controller [0300]: GPU [8086:3ea0]\n"
+                                   "\tRegion 0: Memory at a0000000 (64-bit, non-prefetchable) [size=16M]\n"
+                                   "\tRegion 1: Memory at b0000000 (32-bit, non-prefetchable) [size=256M]\n"
+                                   "\tRegion 2: Memory at c0000000 (32-bit, non-prefetchable) [size=12K]\n"
+                                   "\tRegion 4: I/O ports at 3000 [size=64]\n");
+    const pcie_node* gpu = find(x.s.platform.pcie, "pci-00-02-0");
+    ASSERT_NE(gpu, nullptr) << x.yaml;
+    ASSERT_EQ(gpu->bars.size(), 2u);
+    EXPECT_EQ(gpu->bars[0].index, 0u);
+    EXPECT_EQ(gpu->bars[1].index, 4u);
+    EXPECT_TRUE(has(x.yaml, "Region 1 left out: it overlaps another BAR")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Region 2 left out: a memory BAR's size is a power of two of at least 16 bytes")) << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
