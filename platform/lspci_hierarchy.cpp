@@ -181,8 +181,24 @@ private:
         n.type = typed(*n.function, parent);
         n.vfs_listed = vfs_listed_[std::size_t(i)];
         const bool link = n.type == node_type::root_port || n.type == node_type::downstream_port;
-        for (int c : children_[std::size_t(i)]) {
+        // The functions of the bus the bridge opens come first; one placed
+        // below it from another bus of its range cannot take their position.
+        std::vector<int> order = children_[std::size_t(i)];
+        const auto own_bus_first = [&](int x, int y) {
+            const function &fx = l_.functions[std::size_t(x)], &fy = l_.functions[std::size_t(y)];
+            const bool ox = fx.bus == n.function->secondary_bus, oy = fy.bus == n.function->secondary_bus;
+            return std::make_tuple(!ox, fx.bus, fx.dev, fx.fn) < std::make_tuple(!oy, fy.bus, fy.dev, fy.fn);
+        };
+        std::sort(order.begin(), order.end(), own_bus_first);
+        std::map<unsigned, int> at;  // dev << 3 | fn -> the child there
+        for (int c : order) {
             const function& cf = l_.functions[std::size_t(c)];
+            if (const auto [it, fresh] = at.emplace(unsigned(cf.dev) << 3 | cf.fn, c); !fresh) {
+                out_.problems.push_back({cf.line, cf.address() + " would sit below " + n.function->address() + " at the position of " +
+                                                      l_.functions[std::size_t(it->second)].address() + ": not imported"});
+                not_imported_below(c);
+                continue;
+            }
             if (link && cf.dev != 0) {
                 // only_one_child() (Linux 6.1): below a PCI Express port Linux
                 // scans device 0 only, as a link has no other.

@@ -377,6 +377,16 @@ TEST(LspciScenarioRegressions, BarsTheScenarioCannotDeclareAreLeftOut) {
     EXPECT_TRUE(has(x.yaml, "Region 2 left out: a memory BAR's size is a power of two of at least 16 bytes")) << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, AFunctionPlacedFromAnotherBusCannotTakeAPositionOfTheBridgesOwnBus) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Bridge [8086:244e]\n"
+                                   "\tBus: primary=00, secondary=0a, subordinate=0b, sec-latency=0\n\n"
+                                   "0b:00.0 Ethernet controller [0200]: NIC on a bus no listed bridge opens [10ec:8168]\n\n"
+                                   "0a:00.0 Ethernet controller [0200]: NIC [8086:1539]\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-0a-00-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-0b-00-0"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:4: 0000:0b:00.0 would sit below 0000:00:1c.0 at the position of 0000:0a:00.0: not imported")) << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
