@@ -106,9 +106,12 @@ private:
     void root(const lspci_hierarchy::root_bus& r) {
         kept_max_ = 0;
         linux_numbered_ = 0;
+        // Linux gives a bridge whose numbers are left out the next bus after
+        // the highest one taken: kept numbers leave one bus per bridge free.
+        const unsigned bridges = count_bridges(r.children);
         if (r.domain == 0 && r.bus == 0) {
             std::vector<range> taken;
-            for (const node& n : r.children) function_node(n, range{0, 0xff}, taken);
+            for (const node& n : r.children) function_node(n, range{0, 0xff - std::min(bridges, 0xffu)}, taken);
             last_bus_[0] = std::max(0u, kept_max_) + linux_numbered_;
             return;
         }
@@ -119,8 +122,9 @@ private:
         const auto before = last_bus_.find(r.domain);
         const bool moved = before != last_bus_.end() && bus <= before->second;
         if (moved) bus = before->second + 1;
-        if (bus > 0xff) {
-            e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) + " left out: the buses before it take every number up to ff");
+        if (bus + bridges > 0xff) {
+            e_ << YAML::Comment("root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) + " left out: the buses before it and the " +
+                                std::to_string(bridges) + " bridge(s) below it need numbers past ff");
             for (const node& n : r.children) not_imported(n, "its root bus " + hex(r.domain, 4) + ":" + hex(r.bus, 2) + " is left out");
             return;
         }
@@ -138,9 +142,15 @@ private:
         if (r.domain) e_ << YAML::Key << "segment" << YAML::Value << unsigned(r.domain);
         e_ << YAML::Key << "children" << YAML::Value << YAML::BeginSeq;
         std::vector<range> taken;
-        for (const node& n : r.children) function_node(n, moved ? std::nullopt : std::optional<range>(range{bus, 0xff}), taken);
+        for (const node& n : r.children) function_node(n, moved ? std::nullopt : std::optional<range>(range{bus, 0xff - bridges}), taken);
         e_ << YAML::EndSeq << YAML::EndMap;
         last_bus_[r.domain] = std::max(bus, kept_max_) + linux_numbered_;
+    }
+
+    static unsigned count_bridges(const std::vector<node>& nodes) {
+        unsigned k = 0;
+        for (const node& n : nodes) k += (is_bridge(n.type) ? 1u : 0u) + count_bridges(n.children);
+        return k;
     }
 
     void not_imported(const node& n, const std::string& why) {
@@ -182,7 +192,7 @@ private:
     static std::string refused(const function& f, const range& r, const range& within, const std::vector<range>& taken) {
         if (r.secondary <= f.bus || r.subordinate < r.secondary) return "they open nothing below its bus";
         if (r.secondary < within.secondary || r.subordinate > within.subordinate)
-            return "they leave the range of the bridge above it (" + hex(within.secondary, 2) + "-" + hex(within.subordinate, 2) + ")";
+            return "they leave the range of the bridge or root bus above it (" + hex(within.secondary, 2) + "-" + hex(within.subordinate, 2) + ")";
         for (const range& t : taken)
             if (r.secondary <= t.subordinate && t.secondary <= r.subordinate)
                 return "they overlap a sibling's (" + hex(t.secondary, 2) + "-" + hex(t.subordinate, 2) + ")";

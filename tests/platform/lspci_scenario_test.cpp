@@ -387,6 +387,17 @@ TEST(LspciScenarioRegressions, AFunctionPlacedFromAnotherBusCannotTakeAPositionO
     EXPECT_TRUE(has(x.yaml, "pasted.txt:4: 0000:0b:00.0 would sit below 0000:00:1c.0 at the position of 0000:0a:00.0: not imported")) << x.yaml;
 }
 
+TEST(LspciScenarioRegressions, ARootBusWithNoNumberLeftForItsBridgesIsLeftOut) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Bridge [8086:244e]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n\n"
+                                   "ff:06.2 PCI bridge [0604]: Bridge on the last bus [8086:6f68]\n"
+                                   "\tBus: primary=ff, secondary=00, subordinate=00, sec-latency=0\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "root-0000-ff"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "root bus 0000:ff left out: the buses before it and the 1 bridge(s) below it need numbers past ff")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:4: 0000:ff:06.2 Bridge on the last bus: its root bus 0000:ff is left out: not imported")) << x.yaml;
+}
+
 } // namespace regressions
 
 } // namespace
