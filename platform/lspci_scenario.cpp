@@ -112,7 +112,7 @@ private:
         if (r.domain == 0 && r.bus == 0) {
             std::vector<range> taken;
             for (const node& n : r.children) function_node(n, range{0, 0xff - std::min(bridges, 0xffu)}, taken);
-            last_bus_[0] = std::max(0u, kept_max_) + linux_numbered_;
+            last_bus_[0] = kept_max_ + linux_numbered_;
             return;
         }
         // The twin opens the root buses of a domain in order, each above the
