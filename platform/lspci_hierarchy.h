@@ -3,7 +3,12 @@
 // which bridge opens that bus (its secondary bus number; the subordinate
 // number bounds what lies below it). A function's scenario type follows from
 // its PCI Express port type, or, without the capability, from its class
-// (docs/scenario-reference.md, `platform.pcie`). Virtual functions that the
+// (docs/scenario-reference.md, `platform.pcie`); where the port type and the
+// header disagree, the header decides (a `Bus:` line: a bridge), and a
+// bridge whose capabilities lspci could not read but which pcieport drives
+// is the PCI Express port its place says (docs/import.md). A function listed
+// twice keeps its first record; one whose device has no function 0 in the
+// listing is left out, as Linux would not find it. Virtual functions that the
 // listing shows are recognised from their physical function's SR-IOV
 // capability (routing ID = PF + VF offset + n × stride, PCIe 5.0 9.3.3.10),
 // so the scenario declares them through the PF rather than as functions of
@@ -33,8 +38,8 @@ struct root_bus {
     std::vector<node> children;
 };
 
-// Something in the listing the hierarchy cannot place or type as it is:
-// the listing line, and why.
+// Something in the listing the hierarchy cannot place or type as it is, or
+// leaves out: the listing line, and why. In line order.
 struct problem {
     int line = 0;
     std::string why;
@@ -45,7 +50,10 @@ struct machine {
     std::vector<problem> problems;
 };
 
-// The scenario type of a function as lspci describes it.
+// The scenario type of a function as its record describes it, the header
+// deciding between bridge and function; rebuild() refines it by the
+// function's place (a port type inferred from the pcieport driver, a switch
+// port Linux retypes) and reports each such change as a problem.
 node_type type_of(const lspci_text::function& f);
 
 // The machine's nodes point into `l`, which must outlive it (a temporary

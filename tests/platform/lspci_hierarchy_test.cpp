@@ -116,11 +116,67 @@ TEST(LspciHierarchy, ListedVirtualFunctionsFoldIntoTheirPf) {
     const auto m = lspci_hierarchy::rebuild(l);
     ASSERT_EQ(m.roots.size(), 2u);  // bus 3a, and bus 3c that no bridge of this listing opens
     const node& rp = m.roots[0].children.at(0);
-    ASSERT_EQ(rp.children.size(), 2u);  // the PF and the function with the wrong device ID
+    // The function with the wrong device ID is one of its own, but function 0
+    // of its device is a VF, which Linux's scan does not find (a VF reads
+    // Vendor ID ffff): it is left out too.
+    ASSERT_EQ(rp.children.size(), 1u);
     EXPECT_EQ(rp.children[0].vfs_listed, 2u);
-    EXPECT_EQ(rp.children[1].function->fn, 2);
-    ASSERT_EQ(m.problems.size(), 1u) << problems_of(m);
+    ASSERT_EQ(m.problems.size(), 2u) << problems_of(m);
     EXPECT_EQ(m.problems[0].line, 15);
+    EXPECT_NE(m.problems[0].why.find("its device ID is not the VF Device ID"), std::string::npos);
+    EXPECT_EQ(m.problems[1].line, 15);
+    EXPECT_NE(m.problems[1].why.find("whose function 0 the listing does not show"), std::string::npos);
+}
+
+// lspci without root reads no capabilities; a bridge bound to pcieport is
+// still a PCI Express port (portdrv binds to nothing else), and its place
+// says which.
+TEST(LspciHierarchy, APortBoundToPcieportWithoutCapabilitiesGetsItsTypeFromItsPlace) {
+    const std::string denied = "\tCapabilities: <access denied>\n\tKernel driver in use: pcieport\n\n";
+    std::istringstream in("00:01.0 PCI bridge [0604]: Root port [1022:1483]\n"                    // 1
+                          "\tBus: primary=00, secondary=01, subordinate=03, sec-latency=0\n" +  // 2
+                          denied +                                                                // 3-5
+                          "01:00.0 PCI bridge [0604]: Switch up [1022:57ad]\n"                    // 6
+                          "\tBus: primary=01, secondary=02, subordinate=03, sec-latency=0\n" +
+                          denied +                                                                // 8-10
+                          "02:04.0 PCI bridge [0604]: Switch down [1022:57a3]\n"                  // 11
+                          "\tBus: primary=02, secondary=03, subordinate=03, sec-latency=0\n" +
+                          denied +                                                                // 13-15
+                          "03:00.0 PCI bridge [0604]: A bridge bound to pcieport below a downstream port's link [1b21:1080]\n"  // 16
+                          "\tBus: primary=03, secondary=04, subordinate=04, sec-latency=0\n" +
+                          denied +
+                          "00:08.0 PCI bridge [0604]: Bridge not bound [1022:1484]\n"  // 21
+                          "\tBus: primary=00, secondary=05, subordinate=05, sec-latency=0\n"
+                          "\tCapabilities: <access denied>\n");
+    const auto l = lspci_text::parse(in);
+    ASSERT_EQ(l.skipped.size(), 1u);  // the one warning that capabilities were not readable
+    const auto m = lspci_hierarchy::rebuild(l);
+    ASSERT_EQ(m.roots.size(), 1u);
+    const node* rp = child(m.roots[0].children, 0, 1, 0);
+    ASSERT_NE(rp, nullptr);
+    EXPECT_EQ(rp->type, node_type::root_port);
+    ASSERT_EQ(rp->children.size(), 1u);
+    const node& up = rp->children[0];
+    EXPECT_EQ(up.type, node_type::upstream_port);
+    ASSERT_EQ(up.children.size(), 1u);
+    const node& down = up.children[0];
+    EXPECT_EQ(down.type, node_type::downstream_port);
+    ASSERT_EQ(down.children.size(), 1u);
+    EXPECT_EQ(down.children[0].type, node_type::upstream_port);  // what Linux would take a port on a link for
+    const node* plain = child(m.roots[0].children, 0, 8, 0);
+    ASSERT_NE(plain, nullptr);
+    EXPECT_EQ(plain->type, node_type::pci_bridge);  // no driver bound: nothing says it is a port
+    ASSERT_EQ(m.problems.size(), 4u) << problems_of(m);
+    EXPECT_EQ(m.problems[0].line, 1);
+    EXPECT_EQ(m.problems[0].why,
+              "port type inferred from the pcieport driver: 0000:00:01.0: capabilities not readable (lspci without root) and Kernel driver in use: "
+              "pcieport (the driver binds only to PCI Express ports), on a root bus: imported as a root_port; its ACS, which the listing hides, "
+              "stays unknown");
+    EXPECT_EQ(m.problems[1].line, 6);
+    EXPECT_NE(m.problems[1].why.find("directly below 0000:00:01.0 (a root_port): imported as an upstream_port"), std::string::npos);
+    EXPECT_EQ(m.problems[2].line, 11);
+    EXPECT_NE(m.problems[2].why.find("directly below 0000:01:00.0 (an upstream_port): imported as a downstream_port"), std::string::npos);
+    EXPECT_EQ(m.problems[3].line, 16);
 }
 
 } // namespace

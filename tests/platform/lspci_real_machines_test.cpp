@@ -40,7 +40,19 @@ struct machine {
     std::vector<unsigned> same;  // kernel groups the twin formed exactly
     splits differing;
     std::size_t twin_functions = 0;
+    // Bridges whose capabilities lspci could not read, by address: the type
+    // the hierarchy gave them, and how many port types it inferred from
+    // "Kernel driver in use: pcieport" (each said in a comment).
+    std::map<std::string, node_type> hidden_bridges;
+    std::size_t inferred = 0;
 };
+
+void collect_hidden_bridges(const std::vector<lspci_hierarchy::node>& nodes, std::map<std::string, node_type>& out) {
+    for (const lspci_hierarchy::node& n : nodes) {
+        if (n.function->capabilities_denied && n.function->secondary_bus) out[n.function->address()] = n.type;
+        collect_hidden_bridges(n.children, out);
+    }
+}
 
 machine import(const std::string& name) {
     machine r;
@@ -48,6 +60,8 @@ machine import(const std::string& name) {
     EXPECT_TRUE(in.good()) << name;
     r.listing = lspci_text::parse(in);
     const lspci_hierarchy::machine m = lspci_hierarchy::rebuild(r.listing);
+    for (const lspci_hierarchy::root_bus& root : m.roots) collect_hidden_bridges(root.children, r.hidden_bridges);
+    for (const lspci_hierarchy::problem& p : m.problems) r.inferred += p.why.rfind("port type inferred from the pcieport driver: ", 0) == 0;
     std::ostringstream yaml;
     lspci_scenario::options o;
     o.source = name;
@@ -169,14 +183,30 @@ TEST(LspciRealMachines, GigabyteX570ListedWithoutRootDiffersWhereCapabilitiesAre
     EXPECT_EQ(x.same, (std::vector<unsigned>{2, 5, 6, 12, 13}));
     EXPECT_EQ(x.comparison.differing(), 27u);
 
-    // Every difference comes from "Capabilities: <access denied>" on the
-    // bridges (and on the endpoints' functions): without the PCI Express
-    // capability the importer can only declare a type 1 header as a
-    // conventional pci_bridge, and a conventional bridge takes ownership of
-    // the requests of everything below it (Linux 6.1 pci_device_group(), the
-    // DMA alias walk), while on the machine these are Root Ports with ACS.
-    // The evidence in the listing: "Capabilities: <access denied>" in each
-    // record, and the kernel's separate groups for a bridge and its children.
+    // Every bridge bound to pcieport is a PCI Express port (the port driver
+    // binds to nothing else), its type inferred from where it sits: the
+    // processor's GPP bridges are Root Ports, the chipset's and the GPU's
+    // switches an upstream port with downstream ports below it.
+    EXPECT_EQ(x.inferred, 13u);
+    const std::map<std::string, node_type> ports = {
+        {"0000:00:01.2", node_type::root_port},       {"0000:00:03.1", node_type::root_port},
+        {"0000:00:07.1", node_type::root_port},       {"0000:00:08.1", node_type::root_port},
+        {"0000:00:08.3", node_type::root_port},       {"0000:01:00.0", node_type::upstream_port},
+        {"0000:02:03.0", node_type::downstream_port}, {"0000:02:04.0", node_type::downstream_port},
+        {"0000:02:08.0", node_type::downstream_port}, {"0000:02:09.0", node_type::downstream_port},
+        {"0000:02:0a.0", node_type::downstream_port}, {"0000:08:00.0", node_type::upstream_port},
+        {"0000:09:00.0", node_type::downstream_port},
+    };
+    EXPECT_EQ(x.hidden_bridges, ports);
+
+    // Every difference comes from "Capabilities: <access denied>": the
+    // ports' ACS capability (and the endpoints') is hidden, so the twin has
+    // ports without ACS, and a port without ACS shares its group with
+    // everything below it (Linux 6.1 pci_device_group(): the path up is not
+    // ACS-isolated), while on the machine these ports have ACS (the listing
+    // run as root of the same board shows it). The evidence in the listing:
+    // "Capabilities: <access denied>" in each record, and the kernel's
+    // separate groups for a port and what is below it.
     const splits expected = {
         // Below GPP bridge 00:01.2 (1022:1483, a Root Port with ACS on
         // listings run as root): the X570 chipset's switch (upstream port
@@ -234,12 +264,18 @@ TEST(LspciRealMachines, AsrockX99ListedWithoutRootDiffersWhereCapabilitiesAreHid
     EXPECT_EQ(x.same, (std::vector<unsigned>{0, 1, 2, 3, 4, 5, 6, 27, 28, 38, 39, 40, 41, 42}));
     EXPECT_EQ(x.comparison.differing(), 30u);
 
+    // The listing's two bridges are bound to pcieport and sit on the root
+    // bus: Root Ports.
+    EXPECT_EQ(x.inferred, 2u);
+    EXPECT_EQ(x.hidden_bridges, (std::map<std::string, node_type>{{"0000:00:01.0", node_type::root_port}, {"0000:00:03.0", node_type::root_port}}));
+
     const splits expected = {
         // Root ports 00:01.0 and 00:03.0 (8086:6f02, 6f08: Root Ports with
-        // ACS on listings run as root) seen as conventional bridges: the
-        // twin puts the NVMe drive, and the GPU with its audio function, in
-        // their groups. The GPU's two functions share a group on the machine
-        // (a multi-function endpoint without ACS).
+        // ACS on listings run as root), known as root ports from the
+        // pcieport driver but with their ACS hidden: the twin counts them
+        // without ACS and puts the NVMe drive, and the GPU with its audio
+        // function, in their groups. The GPU's two functions share a group
+        // on the machine (a multi-function endpoint without ACS).
         {"pci-00-01-0 pci-01-00-0", {"0000:00:01.0", "0000:01:00.0"}},
         {"pci-00-03-0 pci-02-00-0 pci-02-00-1", {"0000:00:03.0", "0000:02:00.0 0000:02:00.1"}},
         // The functions of one device in groups of their own: Linux found
@@ -303,13 +339,22 @@ TEST(LspciRealMachines, LenovoThinkBookPastedFromAMailDiffersWhereCapabilitiesAr
     EXPECT_EQ(x.comparison.rows.size(), 19u);
     EXPECT_EQ(x.comparison.differing(), 8u);
 
+    // Every bridge is bound to pcieport and sits on the root bus: each is a
+    // Root Port (the port driver binds only to PCI Express ports).
+    EXPECT_EQ(x.inferred, 5u);
+    const std::map<std::string, node_type> ports = {
+        {"0000:00:06.0", node_type::root_port}, {"0000:00:06.2", node_type::root_port}, {"0000:00:07.0", node_type::root_port},
+        {"0000:00:1c.0", node_type::root_port}, {"0000:00:1c.6", node_type::root_port},
+    };
+    EXPECT_EQ(x.hidden_bridges, ports);
+
     // Both differences: two functions of one device that are PCI Express
-    // Root Ports ("Kernel driver in use: pcieport": the port driver binds
-    // only to PCI Express ports), with "Capabilities: <access denied>". The
-    // twin can only declare them as conventional pci_bridges: one
-    // multi-function device without ACS, owning the requests of the drives
-    // below them. The kernel put each root port, and each endpoint below,
-    // in a group of its own: the ports have ACS. The Intel root-port ACS
+    // Root Ports, with "Capabilities: <access denied>". The twin has them
+    // as root ports whose ACS capability the listing hides, so without ACS:
+    // one multi-function device whose functions are not isolated from each
+    // other, and each drive below shares its port's group (the path up is
+    // not ACS-isolated). The kernel put each root port, and each endpoint
+    // below, in a group of its own: the ports have ACS. The Intel root-port ACS
     // quirks (pci_quirk_intel_pch_acs, pci_quirk_intel_spt_pch_acs) match
     // older chipsets' device IDs, not 7eca/7ecb/7e3d/7e3e: it is the ports'
     // own ACS capability, hidden here.

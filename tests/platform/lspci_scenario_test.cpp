@@ -184,4 +184,220 @@ TEST(LspciScenario, BusNumbersTheTwinCannotKeepAreLeftToLinux) {
     EXPECT_EQ(t.at("pci-00-02-0").secondary, 6);
 }
 
+// Listings the fuzzer found whose scenario the loader refused
+// (tests/fuzz/regressions-lspci): each now loads, and the comment says what
+// was imported differently from the record, or not at all, and why.
+namespace regressions {
+
+imported import_text(const std::string& text) {
+    std::istringstream in(text);
+    const auto l = lspci_text::parse(in);
+    const auto m = lspci_hierarchy::rebuild(l);
+    std::ostringstream out;
+    lspci_scenario::options o;
+    o.source = "pasted.txt";
+    lspci_scenario::write(l, m, o, out);
+    const std::string file = testing::TempDir() + "/pasted.yaml";
+    std::ofstream(file) << out.str();
+    return {out.str(), load_scenario(file)};
+}
+
+bool has(const std::string& yaml, const std::string& text) { return yaml.find(text) != std::string::npos; }
+
+TEST(LspciScenarioRegressions, ARootPortWithoutBusLineIsAnIntegratedFunction) {
+    const imported x = import_text("00:02.0 VGA compatible controller [0300]: Some GPU [8086:2a02]\n"
+                                   "\tCapabilities: [90] Express (v2) Root Port (Slot-), MSI 00\n");
+    const pcie_node* gpu = find(x.s.platform.pcie, "pci-00-02-0");
+    ASSERT_NE(gpu, nullptr) << x.yaml;
+    EXPECT_EQ(gpu->type, node_type::rciep);
+    EXPECT_EQ(gpu->class_code, 0x030000u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:02.0: a PCI Express Root Port without a Bus: line (a type 0 header, class 0x030000): "
+                            "imported as an rciep, since the header decides"))
+        << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ControlCharactersOfANameAreEscapedInItsComment) {
+    static const char text[] = "00:1b.0 Audio device [0403]: Intel\0Corp\x1b [8086:284b]\n";
+    const imported x = import_text(std::string(text, sizeof text - 1));
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1b-0"), nullptr) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Audio device: Intel\\x00Corp\\x1b")) << x.yaml;
+    EXPECT_FALSE(has(x.yaml, std::string(1, '\0')));
+}
+
+TEST(LspciScenarioRegressions, AFunctionWhoseDeviceHasNoFunction0IsLeftOut) {
+    const imported x = import_text("00:1d.7 USB controller [0c03]: Intel EHCI [8086:283a] (prog-if 20)\n\n"
+                                   "00:1c.0 PCI bridge [0604]: Intel [8086:283f]\n"
+                                   "\tBus: primary=00, secondary=02, subordinate=02, sec-latency=0\n\n"
+                                   "00:1c.1 PCI bridge [0604]: Intel [8086:2841]\n"
+                                   "\tBus: primary=00, secondary=03, subordinate=03, sec-latency=0\n\n"
+                                   "00:1e.2 PCI bridge [0604]: Intel [8086:2848]\n"
+                                   "\tBus: primary=00, secondary=04, subordinate=04, sec-latency=0\n\n"
+                                   "04:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1d-7"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1e-2"), nullptr);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-04-00-0"), nullptr);
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-1"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1d.7 is function 7 of a device whose function 0 the listing does not show: "
+                            "Linux finds the other functions of a device only through its function 0 (pci_scan_slot()), so it is not imported"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:12: 0000:04:00.0 lies below 0000:00:1e.2, which is not imported: not imported either")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ABridgeClassWithoutBusLineIsClass0AsLinuxHasIt) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:283f]\n");
+    const pcie_node* f = find(x.s.platform.pcie, "pci-00-1c-0");
+    ASSERT_NE(f, nullptr) << x.yaml;
+    EXPECT_EQ(f->type, node_type::pci_device);
+    EXPECT_EQ(f->class_code, 0u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1c.0: class 0x060400 (a PCI-to-PCI bridge) without a Bus: line")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Linux ignores that class there (\"doesn't match header type\")")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AnEndpointWithABusLineIsABridgeAsItsHeaderSays) {
+    const imported x = import_text("00:1b.0 Audio device [0403]: Intel [8086:284b]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [70] Express (v1) Root Complex Integrated Endpoint, MSI 00\n\n"
+                                   "01:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    const pcie_node* b = find(x.s.platform.pcie, "pci-00-1b-0");
+    ASSERT_NE(b, nullptr) << x.yaml;
+    EXPECT_EQ(b->type, node_type::pci_bridge);
+    ASSERT_EQ(b->children.size(), 1u);
+    EXPECT_EQ(b->children[0].id, "pci-01-00-0");
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1b.0: a type 1 (bridge) header, as its Bus: line shows, with a PCI Express capability of type "
+                            "Root Complex Integrated Endpoint: imported as a pci_bridge"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "class 0x040300 left out: a pci_bridge is class 0x0604xx here")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AFunctionListedTwiceKeepsItsFirstRecord) {
+    const imported x = import_text("00:19.0 Ethernet controller [0200]: Intel 82566MM [8086:1049]\n\n"
+                                   "00:19.0 Ethernet controller [0200]: Intel 82566MM [8086:104a]\n");
+    const pcie_node* f = find(x.s.platform.pcie, "pci-00-19-0");
+    ASSERT_NE(f, nullptr) << x.yaml;
+    EXPECT_EQ(f->device, 0x1049u);
+    EXPECT_EQ(count(x.s.platform.pcie), 1u);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:3: 0000:00:19.0 is listed again (first at line 1): this record is not imported, the first one is")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, SwitchPortsWhereTheirTypeCannotBeAreTypedAsLinuxTakesThem) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Port [8086:283f]\n"                                  // 1
+                                   "\tBus: primary=00, secondary=01, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Downstream Port (Slot+), MSI 00\n\n"
+                                   "01:00.0 PCI bridge [0604]: Port [10b5:8747]\n"                                  // 5
+                                   "\tBus: primary=01, secondary=02, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Downstream Port (Slot+), MSI 00\n\n"
+                                   "02:00.0 PCI bridge [0604]: Port [10b5:8747]\n"                                  // 9
+                                   "\tBus: primary=02, secondary=03, subordinate=03, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Upstream Port, MSI 00\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-00-1c-0")->type, node_type::root_port);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-01-00-0")->type, node_type::upstream_port);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-02-00-0")->type, node_type::downstream_port);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:1: 0000:00:1c.0: a Downstream Port with no switch's upstream port above it in the listing (on a root bus), "
+                            "which a scenario cannot declare: imported as a root_port"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:5: 0000:01:00.0: Linux takes a Downstream Port below a root_port for an Upstream Port (set_pcie_port_type()): "
+                            "imported as an upstream_port"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0: Linux takes an Upstream Port below an upstream_port for a Downstream Port")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AnSriovCapabilityOfABridgeIsLeftOut) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Port [8086:283f]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v1) Root Port (Slot+), MSI 00\n"
+                                   "\tCapabilities: [160 v1] Single Root I/O Virtualization (SR-IOV)\n"
+                                   "\t\tInitial VFs: 4, Total VFs: 4, Number of VFs: 0, Function Dependency Link: 00\n"
+                                   "\t\tVF offset: 1, stride: 1, Device ID: 154c\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "SR-IOV capability left out: a root_port is no physical function here")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ABridgeKeepsItsBusNumbersOnlyIfEverythingBelowItDoes) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:9dbc]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "01:00.0 PCI bridge [0604]: A bridge [8086:15d3]\n"
+                                   "\tBus: primary=01, secondary=01, subordinate=01, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n");
+    const pcie_node* rp = find(x.s.platform.pcie, "pci-00-1c-0");
+    ASSERT_NE(rp, nullptr) << x.yaml;
+    EXPECT_FALSE(rp->secondary.has_value());
+    EXPECT_TRUE(has(x.yaml, "bus numbers 01-01 left out: those of 0000:01:00.0 below it cannot be kept (they open nothing below its bus); "
+                            "the twin numbers this bridge as Linux would"))
+        << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ARootBusTheRootBusesBeforeItTookGetsTheNextFreeNumber) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Intel root port [8086:9dbc]\n"
+                                   "\tBus: primary=00, secondary=05, subordinate=0e, sec-latency=0\n"
+                                   "\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "02:00.0 PCI bridge [0604]: Switch up, its root port cut from the listing [1022:57ad]\n"
+                                   "\tBus: primary=02, secondary=03, subordinate=04, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n");
+    const pcie_node* root = find(x.s.platform.pcie, "root-0000-02");
+    ASSERT_NE(root, nullptr) << x.yaml;
+    EXPECT_EQ(root->root_bus, 0x0f);
+    ASSERT_EQ(root->children.size(), 1u);
+    EXPECT_FALSE(root->children[0].secondary.has_value());
+    EXPECT_TRUE(has(x.yaml, "declared as bus 0f: the twin's buses up to 0e of this domain are taken by the root buses before it; "
+                            "Linux numbers the bridges below it"))
+        << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ADeviceOtherThan0BelowAPortIsLeftOut) {
+    const imported x = import_text("00:01.0 PCI bridge [0604]: GPP bridge [1022:1483]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [58] Express (v2) Root Port (Slot+), MSI 00\n\n"
+                                   "01:0a.0 PCI bridge [0604]: Switch up [1022:57ad]\n"
+                                   "\tBus: primary=01, secondary=02, subordinate=02, sec-latency=0\n"
+                                   "\tCapabilities: [c0] Express (v2) Upstream Port, MSI 00\n\n"
+                                   "02:00.0 Ethernet controller [0200]: NIC [10ec:8168]\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-01-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-01-0a-0"), nullptr);
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-02-00-0"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:5: 0000:01:0a.0 is device 0a on the link below 0000:00:01.0 (a root_port), where Linux scans device 0 only "
+                            "(only_one_child()): not imported"))
+        << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0 lies below 0000:01:0a.0, which is not imported: not imported either")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, BarsTheScenarioCannotDeclareAreLeftOut) {
+    const imported x = import_text("00:02.0 VGA compatible controller [0300]: GPU [8086:3ea0]\n"
+                                   "\tRegion 0: Memory at a0000000 (64-bit, non-prefetchable) [size=16M]\n"
+                                   "\tRegion 1: Memory at b0000000 (32-bit, non-prefetchable) [size=256M]\n"
+                                   "\tRegion 2: Memory at c0000000 (32-bit, non-prefetchable) [size=12K]\n"
+                                   "\tRegion 4: I/O ports at 3000 [size=64]\n");
+    const pcie_node* gpu = find(x.s.platform.pcie, "pci-00-02-0");
+    ASSERT_NE(gpu, nullptr) << x.yaml;
+    ASSERT_EQ(gpu->bars.size(), 2u);
+    EXPECT_EQ(gpu->bars[0].index, 0u);
+    EXPECT_EQ(gpu->bars[1].index, 4u);
+    EXPECT_TRUE(has(x.yaml, "Region 1 left out: it overlaps another BAR")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "Region 2 left out: a memory BAR's size is a power of two of at least 16 bytes")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, AFunctionPlacedFromAnotherBusCannotTakeAPositionOfTheBridgesOwnBus) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Bridge [8086:244e]\n"
+                                   "\tBus: primary=00, secondary=0a, subordinate=0b, sec-latency=0\n\n"
+                                   "0b:00.0 Ethernet controller [0200]: NIC on a bus no listed bridge opens [10ec:8168]\n\n"
+                                   "0a:00.0 Ethernet controller [0200]: NIC [8086:1539]\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-0a-00-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "pci-0b-00-0"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:4: 0000:0b:00.0 would sit below 0000:00:1c.0 at the position of 0000:0a:00.0: not imported")) << x.yaml;
+}
+
+TEST(LspciScenarioRegressions, ARootBusWithNoNumberLeftForItsBridgesIsLeftOut) {
+    const imported x = import_text("00:1c.0 PCI bridge [0604]: Bridge [8086:244e]\n"
+                                   "\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0\n\n"
+                                   "ff:06.0 PCI bridge [0604]: Bridge on the last bus [8086:6f68]\n"
+                                   "\tBus: primary=ff, secondary=00, subordinate=00, sec-latency=0\n");
+    ASSERT_NE(find(x.s.platform.pcie, "pci-00-1c-0"), nullptr) << x.yaml;
+    EXPECT_EQ(find(x.s.platform.pcie, "root-0000-ff"), nullptr);
+    EXPECT_TRUE(has(x.yaml, "root bus 0000:ff left out: the buses before it and the 1 bridge(s) below it need numbers past ff")) << x.yaml;
+    EXPECT_TRUE(has(x.yaml, "pasted.txt:4: 0000:ff:06.0 Bridge on the last bus: its root bus 0000:ff is left out: not imported")) << x.yaml;
+}
+
+} // namespace regressions
+
 } // namespace
