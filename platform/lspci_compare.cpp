@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "platform/lspci_scenario.h"
 #include "platform/newer_quirks.h"
@@ -28,11 +29,10 @@ std::string hex_id(std::uint16_t vendor, std::uint16_t device) {
 // What the listing tells about the machine beyond its functions.
 class evidence {
 public:
-    evidence(const lspci_text::listing& l, const topology& t, const group_result& g) : l_(l), t_(t), g_(g) {
+    evidence(const lspci_text::listing& l, const topology& t, const group_result& g) : t_(t), g_(g) {
         for (const lspci_text::function& f : l.functions) listed_.emplace(lspci_scenario::id_of(f), &f);
-        for (const lspci_text::diagnostic& d : l.skipped)
-            if (d.why.find("capabilities not readable") != std::string::npos)
-                if (const lspci_text::function* f = function_at_line(d.line)) unreadable_.insert(lspci_scenario::id_of(*f));
+        for (const lspci_text::function& f : l.functions)
+            if (f.capabilities_denied) unreadable_.insert(lspci_scenario::id_of(f));
         // An AMD (or Hygon) host bridge at 00:00.0, or an AMD IOMMU function (class 0806).
         for (const lspci_text::function& f : l.functions) {
             const bool amd_vendor = f.vendor && (*f.vendor == 0x1022 || *f.vendor == 0x1d94);
@@ -49,21 +49,17 @@ public:
             for (int m : g_.groups[static_cast<std::size_t>(tg)].members)
                 if (!in_kernel.count(m)) extra.push_back(m);
         note_unreadable(members, r, out);
+        // With capabilities unread, that is the cause; the functions Linux 6.1
+        // would not isolate are then consequences, not news.
+        const bool unread = !out.empty();
         for (int e : extra) note_extra(e, out);
-        if (!extra.empty()) explain_split(r, out);
+        if (!extra.empty()) explain_split(r, unread ? nullptr : &out);
         if (r.twin_groups.size() > 1) explain_joined(members, out);
         if (out.empty()) out.push_back("the listing shows no cause");
         return out;
     }
 
 private:
-    const lspci_text::function* function_at_line(int line) const {
-        const lspci_text::function* at = nullptr;
-        for (const lspci_text::function& f : l_.functions)
-            if (f.line <= line && (!at || f.line > at->line)) at = &f;
-        return at;
-    }
-
     std::string name(int i) const {
         const topo_function& f = t_.functions[static_cast<std::size_t>(i)];
         return f.bdf_string() + " [" + hex_id(f.vendor, f.device) + "]";
@@ -103,7 +99,8 @@ private:
 
     // The twin joined functions the kernel kept apart: something the twin
     // counts as not isolated, the kernel did.
-    void explain_split(row& r, std::vector<std::string>& out) const {
+    // out: where the reasons go, or nullptr for none.
+    void explain_split(row& r, std::vector<std::string>* out) const {
         std::set<int> culprits;
         const auto consider = [&](int i) {
             for (int x = i; x >= 0; x = t_.functions[static_cast<std::size_t>(x)].parent) {
@@ -114,19 +111,21 @@ private:
         };
         for (int tg : r.twin_groups)
             for (int m : g_.groups[static_cast<std::size_t>(tg)].members) consider(m);
-        // One sentence per device: its functions share IDs and registers.
-        std::map<std::pair<std::uint32_t, unsigned>, std::vector<int>> by_device;
+        // One sentence per device and kind of function (IDs, ACS, PCI
+        // Express or not); functions whose capabilities lspci could not read
+        // are named once, by note_unreadable().
+        using kind = std::tuple<std::uint32_t, unsigned, std::uint16_t, std::uint16_t, bool, bool>;
+        std::map<kind, std::vector<int>> by_kind;
         for (int c : culprits) {
             const topo_function& f = t_.functions[static_cast<std::size_t>(c)];
-            by_device[{f.bus_key(), f.bdf.dev}].push_back(c);
-        }
-        for (const auto& [device, fs] : by_device) {
-            out.push_back(why_isolated_in_kernel(fs));
-            const topo_function& f = t_.functions[static_cast<std::size_t>(fs.front())];
-            // Also where lspci could not read the ACS capability: the kernel's
-            // groups show it isolated these functions.
+            // The kernel's groups show it isolated these functions, also
+            // where lspci could not read their ACS capability.
             if (!f.has_acs && f.pcie_type) r.kernel_isolated.emplace_back(f.vendor, f.device);
+            if (unreadable_.count(f.id)) continue;
+            by_kind[{f.bus_key(), f.bdf.dev, f.vendor, f.device, f.has_acs, f.pcie_type.has_value()}].push_back(c);
         }
+        if (out)
+            for (const auto& [k, fs] : by_kind) out->push_back(why_isolated_in_kernel(fs));
     }
 
     // fs: functions of one device that Linux 6.1 counts as not isolated.
@@ -137,9 +136,6 @@ private:
             who += (k ? (k + 1 == fs.size() ? " and " : ", ") : "") + t_.functions[static_cast<std::size_t>(fs[k])].bdf_string();
         who += " [" + hex_id(f.vendor, f.device) + "]";
         const bool plural = fs.size() > 1;
-        if (unreadable_.count(f.id))
-            return "missing information: lspci could not read the capabilities of " + who +
-                   " (it ran without root), so the twin sees no ACS there; a listing made as root shows them";
         for (const std::string& q : acs_quirks_matching(f.vendor, f.device))
             if (q == "pci_quirk_amd_sb_acs" && amd_)
                 return who + " is isolated by pci_quirk_amd_sb_acs, which answers on machines with an AMD IOMMU; the twin models "
@@ -181,7 +177,6 @@ private:
                           "declares (ACPI DMAR or IVRS), or a DMA-alias quirk newer than Linux 6.1");
     }
 
-    const lspci_text::listing& l_;
     const topology& t_;
     const group_result& g_;
     std::map<std::string, const lspci_text::function*> listed_;
