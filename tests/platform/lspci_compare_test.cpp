@@ -11,6 +11,7 @@
 #include "platform/loader.h"
 #include "platform/lspci_compare.h"
 #include "platform/lspci_scenario.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -54,8 +55,8 @@ lspci_compare::comparison compare_text(const std::string& text, std::size_t skip
     EXPECT_EQ(l.skipped.size(), skipped);
     std::ostringstream yaml;
     lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
-    const std::string file = testing::TempDir() + "/compare.yaml";
-    std::ofstream(file) << yaml.str();
+    const iotwin::test::temp_dir dir;
+    const std::string file = dir.write("scenario.yaml", yaml.str());
     const scenario s = load_scenario(file);
     const topology t = build_topology(s.platform);
     return lspci_compare::compare(l, t, compute_groups(t));
@@ -143,7 +144,6 @@ TEST(LspciCompare, OnAnAmdMachineJoinedGroupsPointAtTheIvrsTable) {
 } // namespace
 
 #include "platform/lspci_import.h"
-#include "tests/support/temp_dir.h"
 
 namespace {
 

@@ -13,6 +13,7 @@
 
 #include "platform/iommu_groups.h"
 #include "platform/loader.h"
+#include "tests/support/temp_dir.h"
 #include "platform/lspci_compare.h"
 #include "platform/lspci_hierarchy.h"
 #include "platform/lspci_scenario.h"
@@ -66,8 +67,8 @@ machine import(const std::string& name) {
     lspci_scenario::options o;
     o.source = name;
     lspci_scenario::write(r.listing, m, o, yaml);
-    const std::string file = testing::TempDir() + "/" + name + ".yaml";
-    std::ofstream(file) << yaml.str();
+    const iotwin::test::temp_dir dir;
+    const std::string file = dir.write("scenario.yaml", yaml.str());
     const scenario s = load_scenario(file);
     const topology t = build_topology(s.platform);
     const group_result g = compute_groups(t);

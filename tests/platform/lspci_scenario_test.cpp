@@ -11,6 +11,7 @@
 #include <string>
 
 #include "platform/loader.h"
+#include "tests/support/temp_dir.h"
 #include "platform/lspci_scenario.h"
 #include "platform/topology.h"
 
@@ -33,8 +34,8 @@ imported import_data(const std::string& name) {
     o.name = "imported";
     o.source = name;
     lspci_scenario::write(l, m, o, out);
-    const std::string file = testing::TempDir() + "/" + name + ".yaml";
-    std::ofstream(file) << out.str();
+    const iotwin::test::temp_dir dir;
+    const std::string file = dir.write("scenario.yaml", out.str());
     return {out.str(), load_scenario(file)};
 }
 
@@ -175,8 +176,8 @@ TEST(LspciScenario, BusNumbersTheTwinCannotKeepAreLeftToLinux) {
     std::ostringstream out;
     lspci_scenario::write(l, m, {}, out);
     EXPECT_NE(out.str().find("bus numbers 02-02 left out: they overlap a sibling's (01-03)"), std::string::npos) << out.str();
-    const std::string file = testing::TempDir() + "/overlap.yaml";
-    std::ofstream(file) << out.str();
+    const iotwin::test::temp_dir dir;
+    const std::string file = dir.write("scenario.yaml", out.str());
     const topology t = build_topology(load_scenario(file).platform);
     EXPECT_EQ(t.at("pci-00-01-0").secondary, 1);
     EXPECT_EQ(t.at("pci-00-03-0").secondary, 5);
@@ -197,8 +198,8 @@ imported import_text(const std::string& text) {
     lspci_scenario::options o;
     o.source = "pasted.txt";
     lspci_scenario::write(l, m, o, out);
-    const std::string file = testing::TempDir() + "/pasted.yaml";
-    std::ofstream(file) << out.str();
+    const iotwin::test::temp_dir dir;
+    const std::string file = dir.write("scenario.yaml", out.str());
     return {out.str(), load_scenario(file)};
 }
 
