@@ -17,23 +17,17 @@ std::string scenario_text(const lspci_text::listing& l, const lspci_hierarchy::m
     return yaml.str();
 }
 
-// The scenario loaded as `iotwin groups` loads it, and its groups.
-struct grouped {
-    scenario s;
-    topology t;
-    group_result g;
-};
-
-grouped load_text(const std::string& yaml, const std::filesystem::path& file) {
+std::shared_ptr<const loaded> load_text(const std::string& yaml, const std::filesystem::path& file) {
     {
         std::ofstream out(file);
         out << yaml;
         if (!out) throw input_error(source_pos(file.string()), "cannot write the imported scenario");
     }
-    grouped r{load_scenario(file.string()), {}, {}};
+    auto r = std::make_shared<loaded>();
+    r->s = load_scenario(file.string());
     std::filesystem::remove(file);
-    r.t = build_topology(r.s.platform);
-    r.g = compute_groups(r.t);
+    r->t = build_topology(r->s.platform);
+    r->g = compute_groups(r->t);
     return r;
 }
 
@@ -48,7 +42,7 @@ const topo_function* driver_at(const topology& t, const source_pos& where) {
 // says (their ID tables and probes are the twin's, smaller than Linux's):
 // left to the boot-time choice, as for drivers the twin does not have.
 // Returns false once every listed driver binds.
-bool refuse_unbindable_driver(const grouped& m, lspci_scenario::options& o) {
+bool refuse_unbindable_driver(const loaded& m, lspci_scenario::options& o) {
     std::map<std::string, int> group;
     for (std::size_t i = 0; i < m.t.functions.size(); ++i) group[m.t.functions[i].id] = m.g.group_of[i];
     try {
@@ -78,11 +72,12 @@ result run(const lspci_text::listing& l, const lspci_hierarchy::machine& m, cons
     r.yaml = scenario_text(l, m, base);
     r.has_kernel_groups = std::any_of(l.functions.begin(), l.functions.end(), [](const lspci_text::function& f) { return f.iommu_group.has_value(); });
     const std::filesystem::path file = scratch / "imported.yaml";
-    grouped plain = load_text(r.yaml, file);
-    while (refuse_unbindable_driver(plain, base)) {
+    r.scenario = load_text(r.yaml, file);
+    while (refuse_unbindable_driver(*r.scenario, base)) {
         r.yaml = scenario_text(l, m, base);
-        plain = load_text(r.yaml, file);
+        r.scenario = load_text(r.yaml, file);
     }
+    const loaded& plain = *r.scenario;
     const lspci_compare::comparison c = lspci_compare::compare(l, plain.t, plain.g);
     std::ostringstream text;
     lspci_compare::write_text(text, c, plain.t, plain.g);
@@ -98,10 +93,11 @@ result run(const lspci_text::listing& l, const lspci_hierarchy::machine& m, cons
         "the machine's kernel counted these functions without an ACS capability as isolated (an ACS quirk newer than Linux 6.1, "
         "or the ACS override patch): iotwin import --compare says where";
     const std::string yaml = scenario_text(l, m, adjusted);
-    const grouped with = load_text(yaml, file);
-    const std::size_t differ = lspci_compare::compare(l, with.t, with.g).differing();
+    std::shared_ptr<const loaded> with = load_text(yaml, file);
+    const std::size_t differ = lspci_compare::compare(l, with->t, with->g).differing();
     if (differ >= r.differ_from_6_1) return r;
     r.yaml = yaml;
+    r.scenario = std::move(with);
     r.acs_override = ids;
     r.differ_from_scenario = differ;
     return r;

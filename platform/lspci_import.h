@@ -7,15 +7,27 @@
 // against Linux 6.1's own rules, with why each group differs, is kept.
 #pragma once
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "platform/iommu_groups.h"
+#include "platform/loader.h"
 #include "platform/lspci_compare.h"
 #include "platform/lspci_hierarchy.h"
 #include "platform/lspci_scenario.h"
 #include "platform/lspci_text.h"
 
 namespace iotwin::platform::lspci_import {
+
+// A scenario loaded as `iotwin groups` loads it, and its groups. The
+// topology points into the scenario's description, so the three stay
+// together at one address.
+struct loaded {
+    scenario s;
+    topology t;
+    group_result g;
+};
 
 struct result {
     std::string yaml;                      // the scenario, as written
@@ -25,6 +37,7 @@ struct result {
     std::size_t differ_from_6_1 = 0;       // kernel groups Linux 6.1's rules form otherwise
     std::size_t differ_from_scenario = 0;  // kernel groups the written scenario forms otherwise
     std::string comparison;                // --compare's text: the kernel against Linux 6.1, with reasons
+    std::shared_ptr<const loaded> scenario;  // `yaml`, loaded
 };
 
 // `scratch`: an existing directory where the scenario is written to be loaded.

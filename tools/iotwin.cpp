@@ -349,11 +349,8 @@ int import_listing(const import_options& io) {
         }
         if (!io.report) return ok;
         if (io.compare) std::cout << "\n";
-        const fs::path written = scratch / "scenario.yaml";
-        write_file("(temporary)", written.string(), [&](std::ostream& f) { f << r.yaml; });
-        const platform::scenario s = load(written.string());
-        const platform::topology t = platform::build_topology(s.platform);
-        const platform::group_result g = platform::compute_groups(t);
+        const platform::topology& t = r.scenario->t;
+        const platform::group_result& g = r.scenario->g;
         platform::lspci_report::verdict v = platform::lspci_report::judge(t, g);
         const std::string dir = io.attacks_dir.empty() ? fs::path(file).stem().string() + "-attacks" : io.attacks_dir;
         platform::lspci_report::write_attacks(v, t, {dir, r.yaml, o.source});
