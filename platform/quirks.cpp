@@ -199,7 +199,8 @@ alias_quirk quirk_dma_alias(const quirk_subject& s, std::uint8_t devfn) {
     const bool func1 = (s.vendor == 0x1b4b && listed(s.device, {0x9120, 0x9123, 0x9125, 0x9128, 0x9130, 0x9170, 0x9172, 0x917a,
                                                                 0x9182, 0x9183, 0x91a0, 0x9215, 0x9220, 0x9230})) ||
                        (s.vendor == 0x1103 && listed(s.device, {0x0642, 0x0645})) ||
-                       (s.vendor == 0x1c28 && s.device == 0x0122);
+                       (s.vendor == 0x1c28 && s.device == 0x0122) ||
+                       (s.vendor == 0x197b && s.device == 0x2393);  // JMicron JMB388 ESD
     if (func0 && fn != 0) {
         q.dma_alias_devfns.set(slot << 3);
         q.name = "quirk_dma_func0_alias";

@@ -379,6 +379,15 @@ TEST(Quirks, MarvellFunctionZeroAliasesFunctionOne) {
     EXPECT_TRUE(quirk_dma_alias(subject(0x1b21, 0x0612, port::endpoint), 0x00).dma_alias_devfns.none());
 }
 
+TEST(Quirks, JMicronJmb388AliasesFunctionOne) {
+    const alias_quirk q = quirk_dma_alias(subject(0x197b, 0x2393, port::endpoint), 0x00);
+    EXPECT_EQ(q.name, "quirk_dma_func1_alias");
+    EXPECT_EQ(q.dma_alias_devfns.count(), 1u);
+    EXPECT_TRUE(q.dma_alias_devfns.test(0x01));
+    // The JMB36x SATA controllers are not listed.
+    EXPECT_TRUE(quirk_dma_alias(subject(0x197b, 0x2363, port::endpoint), 0x00).dma_alias_devfns.none());
+}
+
 // ---- topology::dma_aliases ----------------------------------------------------------------------
 
 const auto node = iotwin::test_support::make_node;
