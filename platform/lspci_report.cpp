@@ -252,19 +252,46 @@ void write_attack(const std::filesystem::path& file, const topology& t, const gr
     if (!out) throw input_error(source_pos(file.string()), "cannot write the attack scenario");
 }
 
+// Whether the listing shows IOMMU groups, and none for any member of grp.
+bool outside_kernel_groups(const iommu_group& grp, const topology& t, const lspci_text::listing& l) {
+    std::map<std::string, const lspci_text::function*> listed;
+    for (const lspci_text::function& f : l.functions) listed.emplace(lspci_scenario::id_of(f), &f);
+    const bool grouped = std::any_of(l.functions.begin(), l.functions.end(),
+                                     [](const lspci_text::function& f) { return f.iommu_group.has_value(); });
+    return grouped && std::all_of(grp.members.begin(), grp.members.end(), [&](int m) {
+               const auto it = listed.find(fn(t, m).id);
+               return it != listed.end() && !it->second->iommu_group;
+           });
+}
+
+// A group the machine's kernel did not form: its members, nothing judged.
+group_verdict members_only(const topology& t, const iommu_group& grp) {
+    group_verdict v;
+    v.group = grp.id;
+    v.no_kernel_group = true;
+    for (int m : grp.members) (fn(t, m).bridge ? v.bridges : v.endpoints).push_back(m);
+    return v;
+}
+
 } // namespace
 
 const char* override_option() { return "downstream,multifunction"; }
 
-verdict judge(const topology& t, const group_result& g) {
+verdict judge(const topology& t, const group_result& g, const lspci_text::listing* l) {
     topology overridden = t;
     overridden.override.downstream = overridden.override.multifunction = true;
     alternatives alt{compute_groups(overridden), with_port_acs(t), {}, alias_owners(t)};
     alt.port_acs_groups = compute_groups(alt.port_acs);
     verdict v;
     v.groups = g.groups.size();
-    for (const iommu_group& grp : g.groups)
-        if (grp.members.size() > 1) v.shared.push_back(judge_group(t, grp, alt));
+    for (const iommu_group& grp : g.groups) {
+        if (grp.members.size() < 2) continue;
+        if (l && outside_kernel_groups(grp, t, *l)) {
+            v.shared.push_back(members_only(t, grp));
+            continue;
+        }
+        v.shared.push_back(judge_group(t, grp, alt));
+    }
     return v;
 }
 
@@ -307,6 +334,14 @@ void write_text(std::ostream& out, const verdict& v, const topology& t, const gr
         out << "  why: " << grp.reason << "\n";
         for (int e : gv.endpoints) out << "  endpoint: " << describe(t, e, listed) << "\n";
         for (int b : gv.bridges) out << "  bridge:   " << describe(t, b, listed) << "\n";
+        if (gv.no_kernel_group) {
+            // Linux's IOMMU driver probes only what the firmware's tables
+            // (DMAR, IVRS) put behind an IOMMU: no group, nothing for VFIO.
+            out << "  the machine's kernel gave none of them an IOMMU group (the listing has no IOMMU group line for them): "
+                   "its IOMMU does not cover them, so VFIO cannot take them; the twin groups them as Linux 6.1 would "
+                   "if an IOMMU covered them\n";
+            continue;
+        }
         out << "  peer to peer without the IOMMU:";
         if (gv.reachable.empty()) out << " none in the twin's fabric";
         out << "\n";

@@ -53,6 +53,10 @@ struct group_verdict {
     std::vector<int> ports_without_acs;
     std::vector<std::vector<int>> with_port_acs;
     std::size_t paths_with_port_acs = 0;
+    // The listing shows IOMMU groups but none for these functions: the
+    // machine's IOMMU does not cover them (its firmware tables leave them
+    // out), so no pair is judged and no attack written.
+    bool no_kernel_group = false;
 };
 
 struct verdict {
@@ -67,7 +71,9 @@ const char* override_option();
 // Pairs examined per group; the rest are counted.
 constexpr std::size_t max_pairs_per_group = 24;
 
-verdict judge(const topology& t, const group_result& g);
+// With the listing, groups whose functions the machine's kernel put in no
+// IOMMU group are marked (no_kernel_group) instead of judged.
+verdict judge(const topology& t, const group_result& g, const lspci_text::listing* l = nullptr);
 
 struct attack_options {
     std::filesystem::path dir;   // where the scenarios go (created)

@@ -342,6 +342,14 @@ private:
             }
             kept.push_back(b);
         }
+        // A function the listing shows without a Region line has no BAR:
+        // without the empty list the twin would give it the 16 KiB BAR0 a
+        // described function gets by default, a register the machine does
+        // not have. (One whose BARs are all left out keeps that stand-in.)
+        if (f.bars.empty() && !is_bridge(n.type)) {
+            e_ << YAML::Key << "bars" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+            return;
+        }
         if (kept.empty()) return;
         e_ << YAML::Key << "bars" << YAML::Value << YAML::BeginSeq;
         for (const lspci_text::bar* b : kept) {

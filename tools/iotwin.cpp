@@ -351,7 +351,7 @@ int import_listing(const import_options& io) {
         if (io.compare) std::cout << "\n";
         const platform::topology& t = r.scenario->t;
         const platform::group_result& g = r.scenario->g;
-        platform::lspci_report::verdict v = platform::lspci_report::judge(t, g);
+        platform::lspci_report::verdict v = platform::lspci_report::judge(t, g, &l);
         const std::string dir = io.attacks_dir.empty() ? fs::path(file).stem().string() + "-attacks" : io.attacks_dir;
         platform::lspci_report::write_attacks(v, t, {dir, r.yaml, o.source});
         platform::lspci_report::write_text(std::cout, v, t, g, l, dir);

@@ -115,6 +115,47 @@ TEST(LspciReport, EachClaimGetsAnAttackScenarioThatLoads) {
     EXPECT_NE(text.str().find("the override's claim does not hold"), std::string::npos) << text.str();
 }
 
+// Where the listing shows IOMMU groups, functions it shows none for are
+// outside every group of the machine's kernel (firmware left them out of
+// the IOMMU's reach): the verdict says so and judges no pair of them.
+TEST(LspciReport, FunctionsTheKernelGaveNoGroupAreNotJudged) {
+    std::istringstream in(
+        "40:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse Root Complex [1022:1480]\n"
+        "\tRegion 0: Memory at f0000000 (32-bit, non-prefetchable) [size=16K]\n\n"
+        "40:00.2 IOMMU [0806]: Advanced Micro Devices, Inc. [AMD] Milan IOMMU [1022:164f] (rev 01)\n"
+        "\tRegion 0: Memory at f0004000 (32-bit, non-prefetchable) [size=16K]\n\n"
+        "40:01.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse PCIe Dummy Host Bridge [1022:1482]\n"
+        "\tIOMMU group: 3\n\n"
+        "40:18.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Milan Data Fabric; Function 0 [1022:1650]\n"
+        "\tIOMMU group: 4\n"
+        "\tRegion 0: Memory at f0010000 (32-bit, non-prefetchable) [size=16K]\n\n"
+        "40:18.1 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Milan Data Fabric; Function 1 [1022:1651]\n"
+        "\tIOMMU group: 4\n"
+        "\tRegion 0: Memory at f0014000 (32-bit, non-prefetchable) [size=16K]\n\n");
+    const lspci_text::listing l = lspci_text::parse(in);
+    std::ostringstream yaml;
+    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
+    const iotwin::test::temp_dir dir;
+    const scenario s = load_scenario(dir.write("m.yaml", yaml.str()));
+    const topology t = build_topology(s.platform);
+    const group_result g = compute_groups(t);
+    const lspci_report::verdict v = lspci_report::judge(t, g, &l);
+    ASSERT_EQ(v.shared.size(), 2u) << yaml.str();
+    // 40:00.0 and 40:00.2, without group lines: marked, nothing judged.
+    EXPECT_TRUE(v.shared[0].no_kernel_group);
+    EXPECT_EQ(v.shared[0].endpoints.size(), 2u);
+    EXPECT_TRUE(v.shared[0].reachable.empty());
+    EXPECT_TRUE(v.shared[0].not_reachable.empty());
+    // The data fabric's functions, in kernel group 4: judged.
+    EXPECT_FALSE(v.shared[1].no_kernel_group);
+    EXPECT_EQ(v.shared[1].reachable.size(), 2u);
+    std::ostringstream text;
+    lspci_report::write_text(text, v, t, g, l, "attacks");
+    EXPECT_NE(text.str().find("the machine's kernel gave none of them an IOMMU group"), std::string::npos) << text.str();
+    // Without the listing every group is judged.
+    EXPECT_FALSE(lspci_report::judge(t, g).shared[0].no_kernel_group);
+}
+
 TEST(LspciReport, AnUnwritableDirectoryIsAnError) {
     iotwin::test::temp_dir dir;
     const imported m = import(dir);

@@ -363,6 +363,24 @@ TEST(LspciScenarioRegressions, ADeviceOtherThan0BelowAPortIsLeftOut) {
     EXPECT_TRUE(has(x.yaml, "pasted.txt:9: 0000:02:00.0 lies below 0000:01:0a.0, which is not imported: not imported either")) << x.yaml;
 }
 
+// A function listed without a Region line has no BAR on the machine; the
+// twin's default BAR0 for a function described without `bars` would give it
+// one an attack could read.
+TEST(LspciScenarioRegressions, AFunctionListedWithoutRegionsHasNoBar) {
+    const imported x = import_text("00:18.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Milan Data Fabric; Function 0 [1022:1650]\n"
+                                   "\tControl: I/O- Mem- BusMaster- SpecCycle- MemWINV- VGASnoop- ParErr- Stepping- SERR- FastB2B- DisINTx-\n\n"
+                                   "00:19.0 Ethernet controller [0200]: Intel Corporation Device [8086:15b8]\n"
+                                   "\tRegion 0: Memory at a0000000 (32-bit, non-prefetchable) [size=128K]\n");
+    const pcie_node* fabric = find(x.s.platform.pcie, "pci-00-18-0");
+    ASSERT_NE(fabric, nullptr) << x.yaml;
+    EXPECT_TRUE(fabric->bars_given);
+    EXPECT_TRUE(fabric->bars.empty());
+    const pcie_node* nic = find(x.s.platform.pcie, "pci-00-19-0");
+    ASSERT_NE(nic, nullptr);
+    ASSERT_EQ(nic->bars.size(), 1u);
+    EXPECT_EQ(nic->bars[0].size, 0x20000u);
+}
+
 TEST(LspciScenarioRegressions, BarsTheScenarioCannotDeclareAreLeftOut) {
     const imported x = import_text("00:02.0 VGA compatible controller [0300]: GPU [8086:3ea0]\n"
                                    "\tRegion 0: Memory at a0000000 (64-bit, non-prefetchable) [size=16M]\n"
