@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -307,6 +308,77 @@ TEST(LspciRealMachines, AsrockX99ListedWithoutRootDiffersWhereCapabilitiesAreHid
          {"0000:ff:17.0", "0000:ff:17.1", "0000:ff:17.2", "0000:ff:17.3", "0000:ff:17.4 0000:ff:17.5 0000:ff:17.6 0000:ff:17.7"}},
     };
     EXPECT_EQ(x.differing, expected);
+}
+
+// An EPYC 7003 (Milan) server, listed as root on Debian 12's 6.1 kernel: four
+// root buses (00, 40, 80, c0), each behind its own AMD IOMMU; an Intel X550
+// NIC with SR-IOV; a Radeon Pro W5700 with its audio, USB and serial
+// functions behind the GPU's own switch; the BMC's VGA behind a PCIe-to-PCI
+// bridge. The twin forms every group the kernel formed.
+TEST(LspciRealMachines, EpycServerWithAnSriovNicGroupsAsItsKernel) {
+    const std::string name = "asrockrack-romed8-2t-epyc-milan.vvnn.txt";
+    const machine x = import(name);
+    EXPECT_TRUE(x.listing.skipped.empty()) << skipped_of(x.listing);
+    EXPECT_TRUE(x.listing.notes.empty());
+    EXPECT_EQ(x.listing.functions.size(), 104u);
+    EXPECT_EQ(x.twin_functions, 105u);  // less 00:00.0 and 00:00.2, plus the host bridges that open root buses 40, 80 and c0
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0", "0000:00:00.2"}));
+    // The other root complexes' host bridges and IOMMU functions: the kernel
+    // gave them no group (the IOMMU does not translate for itself).
+    EXPECT_EQ(x.comparison.without_group, (std::vector<std::string>{"0000:40:00.0", "0000:40:00.2", "0000:80:00.0", "0000:80:00.2",
+                                                                   "0000:c0:00.0", "0000:c0:00.2"}));
+    EXPECT_EQ(x.comparison.rows.size(), 87u);
+    EXPECT_EQ(x.comparison.differing(), 0u);
+    EXPECT_TRUE(x.differing.empty());
+
+    const auto functions_of = [&](unsigned g) {
+        for (const auto& row : x.comparison.rows)
+            if (row.kernel_group == g) return join(row.functions);
+        return std::string();
+    };
+    // The X550's disabled port 0 (8086:10a6, a dummy function) and its port 1,
+    // the SR-IOV physical function: each function's ACS capability
+    // implements nothing, which Linux counts as every flag enabled, so each
+    // is a group of its own.
+    EXPECT_EQ(functions_of(57), "0000:42:00.0");
+    EXPECT_EQ(functions_of(58), "0000:42:00.1");
+    // The GPU and its HDMI audio function apart, for the same reason.
+    EXPECT_EQ(functions_of(30), "0000:83:00.0");
+    EXPECT_EQ(functions_of(31), "0000:83:00.1");
+    // The AST1150 bridge to conventional PCI takes over its VGA's requests.
+    EXPECT_EQ(functions_of(60), "0000:45:00.0 0000:46:00.0");
+    // The data fabric's eight functions: one conventional multi-function device.
+    EXPECT_EQ(functions_of(80), "0000:00:18.0 0000:00:18.1 0000:00:18.2 0000:00:18.3 0000:00:18.4 0000:00:18.5 0000:00:18.6 0000:00:18.7");
+}
+
+// The same NIC with VFs enabled: its SR-IOV capability, as listed, places
+// them at 42:00.1 + First VF Offset 128, stride 2; each is a group of its own.
+TEST(LspciRealMachines, EpycServersSriovNicGivesEachVfAGroup) {
+    std::ifstream in(std::string(IOTWIN_SOURCE_DIR) + "/tests/data/lspci/asrockrack-romed8-2t-epyc-milan.vvnn.txt");
+    const lspci_text::listing l = lspci_text::parse(in);
+    std::ostringstream out;
+    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, out);
+    std::string yaml = out.str();
+    const std::string listed = "sriov: {total_vfs: 64, num_vfs: 0, first_vf_offset: 128, vf_stride: 2, vf_device: 0x1565}";
+    const std::size_t at = yaml.find(listed);
+    ASSERT_NE(at, std::string::npos) << yaml;
+    yaml.replace(at, listed.size(), "sriov: {total_vfs: 64, num_vfs: 4, first_vf_offset: 128, vf_stride: 2, vf_device: 0x1565}");
+    const iotwin::test::temp_dir dir;
+    const scenario s = load_scenario(dir.write("scenario.yaml", yaml));
+    const topology t = build_topology(s.platform);
+    const group_result g = compute_groups(t);
+    const auto group_of = [&](const std::string& id) { return g.group_of[static_cast<std::size_t>(t.by_id.at(id))]; };
+    const std::vector<std::string> bdfs = {"0000:42:10.1", "0000:42:10.3", "0000:42:10.5", "0000:42:10.7"};
+    std::set<int> groups = {group_of("pci-42-00-0"), group_of("pci-42-00-1")};
+    for (unsigned i = 0; i < 4; ++i) {
+        const topo_function& vf = t.at("pci-42-00-1-vf" + std::to_string(i));
+        EXPECT_TRUE(vf.is_vf);
+        EXPECT_EQ(vf.device, 0x1565);
+        EXPECT_EQ(vf.bdf_string(), bdfs[i]);
+        groups.insert(group_of(vf.id));
+        EXPECT_EQ(g.groups[static_cast<std::size_t>(group_of(vf.id))].members.size(), 1u);
+    }
+    EXPECT_EQ(groups.size(), 6u);  // two functions and four VFs, six groups
 }
 
 // A Meteor Lake laptop (Lenovo ThinkBook 14 G7 IML, Debian's 6.11 kernel),
