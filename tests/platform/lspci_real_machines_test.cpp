@@ -47,6 +47,13 @@ struct machine {
     // "Kernel driver in use: pcieport" (each said in a comment).
     std::map<std::string, node_type> hidden_bridges;
     std::size_t inferred = 0;
+
+    // The functions of kernel group g, joined by spaces.
+    std::string functions_of(unsigned g) const {
+        for (const auto& row : comparison.rows)
+            if (row.kernel_group == g) return join(row.functions);
+        return std::string();
+    }
 };
 
 void collect_hidden_bridges(const std::vector<lspci_hierarchy::node>& nodes, std::map<std::string, node_type>& out) {
@@ -114,20 +121,15 @@ TEST(LspciRealMachines, DellXps13WithAThunderboltDockGroupsAsItsKernel) {
     EXPECT_TRUE(x.comparison.without_group.empty());
 
     // The groups that show the rules at work:
-    const auto functions_of = [&](unsigned g) {
-        for (const auto& row : x.comparison.rows)
-            if (row.kernel_group == g) return join(row.functions);
-        return std::string();
-    };
     // Multi-function chipset devices without ACS (PCIe 3.0 6.12.1.2): one group.
-    EXPECT_EQ(functions_of(12), "0000:00:1f.0 0000:00:1f.3 0000:00:1f.4 0000:00:1f.5");
+    EXPECT_EQ(x.functions_of(12), "0000:00:1f.0 0000:00:1f.3 0000:00:1f.4 0000:00:1f.5");
     // The Thunderbolt controller's downstream ports have no ACS capability:
     // each shares its group with what is below it ...
-    EXPECT_EQ(functions_of(16), "0000:04:00.0 0000:05:00.0");
+    EXPECT_EQ(x.functions_of(16), "0000:04:00.0 0000:05:00.0");
     // ... and the dock's downstream ports, which have ACS (SrcValid+
     // TransBlk+ UpstreamFwd+, ReqRedir- CmpltRedir-), cannot isolate what is
     // below them once the path above them is not isolated.
-    EXPECT_EQ(functions_of(19), "0000:04:04.0 0000:3a:00.0 0000:3b:02.0 0000:3b:04.0 0000:3c:00.0");
+    EXPECT_EQ(x.functions_of(19), "0000:04:04.0 0000:3a:00.0 0000:3b:02.0 0000:3b:04.0 0000:3c:00.0");
 }
 
 // The same board model (another machine) listed as root under Proxmox's
@@ -144,22 +146,17 @@ TEST(LspciRealMachines, GigabyteX570ListedAsRootGroupsAsItsKernel) {
     EXPECT_EQ(x.comparison.differing(), 0u);
     EXPECT_TRUE(x.differing.empty());
 
-    const auto functions_of = [&](unsigned g) {
-        for (const auto& row : x.comparison.rows)
-            if (row.kernel_group == g) return join(row.functions);
-        return std::string();
-    };
     // The chipset switch's downstream ports 1022:57a4 have no ACS
     // capability: what is below shares their group.
-    EXPECT_EQ(functions_of(21), "0000:03:08.0 0000:09:00.0 0000:09:00.1 0000:09:00.3");
+    EXPECT_EQ(x.functions_of(21), "0000:03:08.0 0000:09:00.0 0000:09:00.1 0000:09:00.3");
     // The NVIDIA GPU's four functions have no ACS capability: one group.
-    EXPECT_EQ(functions_of(29), "0000:0c:00.0 0000:0c:00.1 0000:0c:00.2 0000:0c:00.3");
+    EXPECT_EQ(x.functions_of(29), "0000:0c:00.0 0000:0c:00.1 0000:0c:00.2 0000:0c:00.3");
     // The processor's own multi-function endpoints each have an ACS
     // capability that implements nothing ("ACSCap: SrcValid- ... DirectTrans-"):
     // Linux counts a flag the capability does not implement as enabled, so
     // each function is a group of its own.
-    EXPECT_EQ(functions_of(31), "0000:0e:00.0");
-    EXPECT_EQ(functions_of(34), "0000:0e:00.4");
+    EXPECT_EQ(x.functions_of(31), "0000:0e:00.0");
+    EXPECT_EQ(x.functions_of(34), "0000:0e:00.4");
 }
 
 // An AMD desktop on Debian 12's 6.1 kernel, listed without root.
@@ -331,24 +328,19 @@ TEST(LspciRealMachines, EpycServerWithAnSriovNicGroupsAsItsKernel) {
     EXPECT_EQ(x.comparison.differing(), 0u);
     EXPECT_TRUE(x.differing.empty());
 
-    const auto functions_of = [&](unsigned g) {
-        for (const auto& row : x.comparison.rows)
-            if (row.kernel_group == g) return join(row.functions);
-        return std::string();
-    };
     // The X550's disabled port 0 (8086:10a6, a dummy function) and its port 1,
     // the SR-IOV physical function: each function's ACS capability
     // implements nothing, which Linux counts as every flag enabled, so each
     // is a group of its own.
-    EXPECT_EQ(functions_of(57), "0000:42:00.0");
-    EXPECT_EQ(functions_of(58), "0000:42:00.1");
+    EXPECT_EQ(x.functions_of(57), "0000:42:00.0");
+    EXPECT_EQ(x.functions_of(58), "0000:42:00.1");
     // The GPU and its HDMI audio function apart, for the same reason.
-    EXPECT_EQ(functions_of(30), "0000:83:00.0");
-    EXPECT_EQ(functions_of(31), "0000:83:00.1");
+    EXPECT_EQ(x.functions_of(30), "0000:83:00.0");
+    EXPECT_EQ(x.functions_of(31), "0000:83:00.1");
     // The AST1150 bridge to conventional PCI takes over its VGA's requests.
-    EXPECT_EQ(functions_of(60), "0000:45:00.0 0000:46:00.0");
+    EXPECT_EQ(x.functions_of(60), "0000:45:00.0 0000:46:00.0");
     // The data fabric's eight functions: one conventional multi-function device.
-    EXPECT_EQ(functions_of(80), "0000:00:18.0 0000:00:18.1 0000:00:18.2 0000:00:18.3 0000:00:18.4 0000:00:18.5 0000:00:18.6 0000:00:18.7");
+    EXPECT_EQ(x.functions_of(80), "0000:00:18.0 0000:00:18.1 0000:00:18.2 0000:00:18.3 0000:00:18.4 0000:00:18.5 0000:00:18.6 0000:00:18.7");
 }
 
 // The same NIC with VFs enabled: its SR-IOV capability, as listed, places
