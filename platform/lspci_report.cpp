@@ -170,8 +170,45 @@ std::string describe(const topology& t, int i, const std::map<std::string, const
     return s;
 }
 
-std::string attack_name(const topology& t, const group_verdict& v, const claim& c, bool with_override) {
-    return "group-" + std::to_string(v.group) + "-" + fn(t, c.from).id + "-reads-" + fn(t, c.to).id + (with_override ? "-acs-override" : "") + ".yaml";
+// What an attack scenario shows: a group split between two guests, the same
+// pair separated by the override, or two groups each held whole.
+enum class attack_kind { split_group, with_override, across_groups };
+
+std::string attack_name(const topology& t, const claim& c, int group, attack_kind kind) {
+    const std::string pair = fn(t, c.from).id + "-reads-" + fn(t, c.to).id;
+    if (kind == attack_kind::across_groups)
+        return "groups-" + std::to_string(c.from_group) + "-" + std::to_string(c.to_group) + "-" + pair + ".yaml";
+    return "group-" + std::to_string(group) + "-" + pair + (kind == attack_kind::with_override ? "-acs-override" : "") + ".yaml";
+}
+
+std::string attack_description(const topology& t, const claim& c, int group, attack_kind kind, const std::string& source) {
+    const topo_function& a = fn(t, c.from);
+    const topo_function& b = fn(t, c.to);
+    std::ostringstream why;
+    why << "From the machine " << source << " (iotwin import --report): ";
+    if (kind == attack_kind::across_groups)
+        why << a.bdf_string() << " ('" << a.id << "', IOMMU group " << c.from_group << ") reaches BAR " << c.bar << " of " << b.bdf_string()
+            << " ('" << b.id << "', IOMMU group " << c.to_group << ")";
+    else
+        why << "in IOMMU group " << group << ", " << a.bdf_string() << " ('" << a.id << "') reaches BAR " << c.bar << " of " << b.bdf_string()
+            << " ('" << b.id << "')";
+    why << " without the IOMMU: " << c.path.why << ". ";
+    switch (kind) {
+    case attack_kind::with_override:
+        why << "With pcie_acs_override=" << override_option() << " Linux puts the two into different groups, so the two guests hold them "
+            << "legitimately; the guest with '" << a.id << "' reads what the other keeps in its device: group_isolation and "
+            << "dma_isolation break.";
+        break;
+    case attack_kind::split_group:
+        why << "Giving the two functions of one group to two guests splits the group (group_viability breaks at boot, as VFIO "
+            << "would refuse it); the guest with '" << a.id << "' then reads what the other keeps in its device: dma_isolation breaks.";
+        break;
+    case attack_kind::across_groups:
+        why << "Each guest holds one whole group, as VFIO allows; the guest with '" << a.id << "' reads what the other keeps in its "
+            << "device: group_isolation and dma_isolation break, since the groups claim an isolation the fabric does not give.";
+        break;
+    }
+    return why.str();
 }
 
 // The imported platform, runnable: host bridges of other PCI segments are
@@ -186,26 +223,17 @@ YAML::Node attack_platform(const YAML::Node& imported, bool with_override) {
     return p;
 }
 
-void write_attack(const std::filesystem::path& file, const topology& t, const group_verdict& v, const claim& c, const YAML::Node& imported,
-                  bool with_override, const std::string& source) {
+void write_attack(const std::filesystem::path& file, const topology& t, int group, const claim& c, const YAML::Node& imported,
+                  attack_kind kind, const std::string& source) {
     const topo_function& a = fn(t, c.from);
     const topo_function& b = fn(t, c.to);
     const std::string name = file.stem().string();
-    std::ostringstream why;
-    why << "From the machine " << source << " (iotwin import --report): in IOMMU group " << v.group << ", " << a.bdf_string() << " ('"
-        << a.id << "') reaches BAR " << c.bar << " of " << b.bdf_string() << " ('" << b.id << "') without the IOMMU: " << c.path.why << ". ";
-    if (with_override)
-        why << "With pcie_acs_override=" << override_option() << " Linux puts the two into different groups, so the two guests hold them "
-            << "legitimately; the guest with '" << a.id << "' reads what the other keeps in its device: group_isolation and "
-            << "dma_isolation break.";
-    else
-        why << "Giving the two functions of one group to two guests splits the group (group_viability breaks at boot, as VFIO "
-            << "would refuse it); the guest with '" << a.id << "' then reads what the other keeps in its device: dma_isolation breaks.";
+    const bool with_override = kind == attack_kind::with_override;
     YAML::Emitter e;
     e << YAML::Comment("Written by iotwin import --report from " + source + "; run it with: iotwin run " + file.filename().string());
     e << YAML::BeginMap;
     e << YAML::Key << "name" << YAML::Value << name;
-    e << YAML::Key << "description" << YAML::Value << why.str();
+    e << YAML::Key << "description" << YAML::Value << attack_description(t, c, group, kind, source);
     e << YAML::Key << "seed" << YAML::Value << 1;
     e << YAML::Key << "platform" << YAML::Value << attack_platform(imported, with_override);
     e << YAML::Key << "domains" << YAML::Value << YAML::BeginSeq;
@@ -245,7 +273,7 @@ void write_attack(const std::filesystem::path& file, const topology& t, const gr
     e << YAML::Key << "invariants" << YAML::Value << YAML::Flow << YAML::BeginSeq << "dma_isolation" << "group_isolation" << "group_viability"
       << YAML::EndSeq;
     e << YAML::Key << "expect_violation" << YAML::Value << YAML::Flow << YAML::BeginSeq << "dma_isolation"
-      << (with_override ? "group_isolation" : "group_viability") << YAML::EndSeq;
+      << (kind == attack_kind::split_group ? "group_viability" : "group_isolation") << YAML::EndSeq;
     e << YAML::EndMap;
     std::ofstream out(file);
     out << e.c_str() << "\n";
@@ -262,6 +290,54 @@ bool outside_kernel_groups(const iommu_group& grp, const topology& t, const lspc
                const auto it = listed.find(fn(t, m).id);
                return it != listed.end() && !it->second->iommu_group;
            });
+}
+
+// The endpoints of group gi: what VFIO hands to one owner.
+std::vector<int> group_endpoints(const topology& t, const group_result& g, int gi) {
+    std::vector<int> out;
+    for (int m : g.groups[static_cast<std::size_t>(gi)].members)
+        if (!fn(t, m).bridge) out.push_back(m);
+    return out;
+}
+
+// Every pair of endpoints in different groups (leaving out groups the
+// machine's kernel did not form) whose request a switch or a bus routes
+// peer to peer.
+void judge_across(const topology& t, const group_result& g, const alternatives& alt, const std::set<int>& unjudged, verdict& v) {
+    const auto group_of = [&](int i) { return g.group_of[static_cast<std::size_t>(i)]; };
+    const int n = static_cast<int>(t.functions.size());
+    for (int a = 0; a < n; ++a) {
+        if (fn(t, a).bridge || unjudged.count(group_of(a))) continue;
+        for (int b = 0; b < n; ++b) {
+            if (b == a || fn(t, b).bridge || group_of(a) == group_of(b) || unjudged.count(group_of(b))) continue;
+            const std::optional<unsigned> bar = target_bar(fn(t, b));
+            if (!bar) continue;
+            // Routing by a switch's ports or a shared bus, which ACS on the
+            // ports decides. A path inside a device between groups is left
+            // out: Linux separates functions of one device only where one
+            // has ACS or a quirk vouches for it, and a function implementing
+            // ACS without P2P Request Redirect declares it does no peer to
+            // peer with its siblings (PCIe 6.12.1.2); the fabric's inside-device
+            // routing is the conservative reading (docs/fidelity.md).
+            const peer_path path = peer_reach(t, a, b);
+            if (path.how != peer_path::kind::across_switch && path.how != peer_path::kind::shared_bus) continue;
+            if (v.across.size() == max_across) {
+                ++v.across_left_out;
+                continue;
+            }
+            claim c;
+            c.from = a;
+            c.to = b;
+            c.bar = *bar;
+            c.path = path;
+            c.from_group = group_of(a);
+            c.to_group = group_of(b);
+            c.from_side = group_endpoints(t, g, c.from_group);
+            c.to_side = group_endpoints(t, g, c.to_group);
+            c.closed_by_port_acs = !peer_reach(alt.port_acs, a, b).peer_to_peer();
+            v.across.push_back(c);
+        }
+    }
 }
 
 // A group the machine's kernel did not form: its members, nothing judged.
@@ -292,6 +368,10 @@ verdict judge(const topology& t, const group_result& g, const lspci_text::listin
         }
         v.shared.push_back(judge_group(t, grp, alt));
     }
+    std::set<int> unjudged;
+    for (const group_verdict& gv : v.shared)
+        if (gv.no_kernel_group) unjudged.insert(gv.group);
+    judge_across(t, g, alt, unjudged, v);
     return v;
 }
 
@@ -308,13 +388,40 @@ void write_attacks(verdict& v, const topology& t, const attack_options& o) {
     for (group_verdict& gv : v.shared)
         for (claim& c : gv.reachable) {
             if (fn(t, c.from).segment != 0 || fn(t, c.to).segment != 0 || c.shared_alias) continue;  // not simulated, or no two owners possible
-            c.attack = attack_name(t, gv, c, false);
-            write_attack(o.dir / c.attack, t, gv, c, imported, false, o.source);
+            c.attack = attack_name(t, c, gv.group, attack_kind::split_group);
+            write_attack(o.dir / c.attack, t, gv.group, c, imported, attack_kind::split_group, o.source);
             if (!c.override_splits) continue;
-            c.override_attack = attack_name(t, gv, c, true);
-            write_attack(o.dir / c.override_attack, t, gv, c, imported, true, o.source);
+            c.override_attack = attack_name(t, c, gv.group, attack_kind::with_override);
+            write_attack(o.dir / c.override_attack, t, gv.group, c, imported, attack_kind::with_override, o.source);
         }
+    for (claim& c : v.across) {
+        if (fn(t, c.from).segment != 0 || fn(t, c.to).segment != 0) continue;
+        c.attack = attack_name(t, c, -1, attack_kind::across_groups);
+        write_attack(o.dir / c.attack, t, -1, c, imported, attack_kind::across_groups, o.source);
+    }
 }
+
+namespace {
+
+// The paths between groups: where Linux's groups do not isolate.
+template <class Attack>
+void write_across(std::ostream& out, const verdict& v, const topology& t, const Attack& attack) {
+    out << "\nBetween IOMMU groups:";
+    if (v.across.empty()) {
+        out << " no peer-to-peer path without the IOMMU in the twin's fabric\n";
+        return;
+    }
+    out << " " << v.across.size() + v.across_left_out
+        << " peer-to-peer paths without the IOMMU; the groups claim an isolation the fabric does not give, so two owners "
+           "of these groups (VMs, or a VM and the host) reach each other's devices\n";
+    for (const claim& c : v.across)
+        out << "    " << fn(t, c.from).bdf_string() << " (group " << c.from_group << ") -> " << fn(t, c.to).bdf_string() << " (group "
+            << c.to_group << ") BAR " << c.bar << ": " << c.path.why
+            << (c.closed_by_port_acs ? "; ACS on the ports without it would send it up to the IOMMU" : "") << attack(c, c.attack) << "\n";
+    if (v.across_left_out) out << "    (" << v.across_left_out << " more paths not listed)\n";
+}
+
+} // namespace
 
 void write_text(std::ostream& out, const verdict& v, const topology& t, const group_result& g, const lspci_text::listing& l,
                 const std::string& attacks_dir) {
@@ -397,6 +504,7 @@ void write_text(std::ostream& out, const verdict& v, const topology& t, const gr
         }
         if (!broken) out << "    no function it separates has a path to another without the IOMMU in the twin's fabric\n";
     }
+    write_across(out, v, t, attack);
 }
 
 } // namespace iotwin::platform::lspci_report

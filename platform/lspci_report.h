@@ -37,6 +37,10 @@ struct claim {
     std::vector<int> from_side, to_side;
     std::string attack;            // file name of the scenario that shows it ("" when none is written)
     std::string override_attack;   // the same with the override, when it splits them
+    // For a path between two groups: the groups, and whether ACS on the
+    // ports without it (platform/lspci_report.cpp with_port_acs()) closes it.
+    int from_group = -1, to_group = -1;
+    bool closed_by_port_acs = false;
 };
 
 struct group_verdict {
@@ -62,14 +66,21 @@ struct group_verdict {
 struct verdict {
     std::size_t groups = 0;  // all groups of the machine
     std::vector<group_verdict> shared;  // the groups of more than one function
+    // Peer-to-peer paths between endpoints of different groups, requester
+    // then target in probe order: Linux's groups claim an isolation the
+    // fabric does not give (a switch's downstream port without ACS, for
+    // one, gets a group of its own and routes to its siblings).
+    std::vector<claim> across;
+    std::size_t across_left_out = 0;  // paths beyond max_across, counted
 };
 
 // The override the verdict weighs: pcie_acs_override=downstream,multifunction,
 // what users boot with to split groups of ports and multi-function devices.
 const char* override_option();
 
-// Pairs examined per group; the rest are counted.
+// Pairs examined per group, and paths between groups listed; the rest are counted.
 constexpr std::size_t max_pairs_per_group = 24;
+constexpr std::size_t max_across = 48;
 
 // With the listing, groups whose functions the machine's kernel put in no
 // IOMMU group are marked (no_kernel_group) instead of judged.
@@ -82,7 +93,8 @@ struct attack_options {
 };
 
 // Writes one scenario per peer-to-peer claim (and one more with the override
-// where it splits the pair), filling in each claim's file names. Throws
+// where it splits the pair; for a path between groups, each guest holds a
+// whole group), filling in each claim's file names. Throws
 // input_error when the directory or a file cannot be written.
 void write_attacks(verdict& v, const topology& t, const attack_options& o);
 

@@ -388,6 +388,14 @@ private:
                                   "16-bit legacy interface", "Driver in use:", "<access denied to the rest>"})
             if (starts_with(text, known)) return;  // registers that bear neither on the hierarchy nor on isolation
         if (starts_with(text, "!!! ")) return skip(raw, "lspci's own warning about this function's configuration header");
+        // lspci's library warns on stderr; captured with 2>&1 the warning can
+        // land inside a line, whose first tab then stands before it.
+        if (starts_with(text, "pcilib: ")) {
+            pcilib_line_ = line_;
+            return skip(raw, "a warning of lspci's library (its stderr, mixed into the listing)");
+        }
+        if (pcilib_line_ && pcilib_line_ == line_ - 1)
+            return skip(raw, "the rest of a line the warning on line " + std::to_string(pcilib_line_) + " interrupted");
         skip(raw, "not a line lspci -vvv prints for a function");
     }
 
@@ -483,6 +491,7 @@ private:
     listing out_;
     int line_ = 0;
     int first_denied_ = 0;
+    int pcilib_line_ = 0;  // the last line holding a pcilib warning
     int tree_lines_ = 0, first_tree_line_ = 0;
     bool truncated_ = false;
     bool too_many_lines_ = false;

@@ -115,6 +115,67 @@ TEST(LspciReport, EachClaimGetsAnAttackScenarioThatLoads) {
     EXPECT_NE(text.str().find("the override's claim does not hold"), std::string::npos) << text.str();
 }
 
+// A switch card whose downstream ports have no ACS (an IDT PES12N3A, as in
+// tests/data/lspci/huanan-x99-f8-idt-switch-nic.vvnn.txt): Linux gives each
+// port a group with what is below it, yet the switch routes a request from
+// below one port to a sibling's device. The verdict lists those paths
+// between groups, each with an attack where each guest holds a whole group.
+TEST(LspciReport, PathsBetweenGroupsAcrossASwitchAreListedWithAttacks) {
+    std::istringstream in(
+        "00:01.0 PCI bridge [0604]: Intel Corporation Xeon E7 v3/Xeon E5 v3/Core i7 PCI Express Root Port 1 [8086:2f02] (rev 02) (prog-if 00 [Normal decode])\n"
+        "\tBus: primary=00, secondary=01, subordinate=04, sec-latency=0\n"
+        "\tCapabilities: [90] Express (v2) Root Port (Slot+), MSI 00\n"
+        "\tCapabilities: [110 v1] Access Control Services\n"
+        "\t\tACSCap:\tSrcValid+ TransBlk+ ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+        "\t\tACSCtl:\tSrcValid+ TransBlk- ReqRedir+ CmpltRedir+ UpstreamFwd+ EgressCtrl- DirectTrans-\n"
+        "\tKernel driver in use: pcieport\n\n"
+        "01:00.0 PCI bridge [0604]: Microsemi / PMC / IDT PES12N3A 12-lane 3-Port PCI Express Switch [111d:8018] (rev 0e) (prog-if 00 [Normal decode])\n"
+        "\tBus: primary=01, secondary=02, subordinate=04, sec-latency=0\n"
+        "\tCapabilities: [68] Express (v1) Upstream Port, MSI 00\n\n"
+        "02:02.0 PCI bridge [0604]: Microsemi / PMC / IDT PES12N3A 12-lane 3-Port PCI Express Switch [111d:8018] (rev 0e) (prog-if 00 [Normal decode])\n"
+        "\tBus: primary=02, secondary=03, subordinate=03, sec-latency=0\n"
+        "\tCapabilities: [68] Express (v1) Downstream Port (Slot-), MSI 00\n\n"
+        "02:04.0 PCI bridge [0604]: Microsemi / PMC / IDT PES12N3A 12-lane 3-Port PCI Express Switch [111d:8018] (rev 0e) (prog-if 00 [Normal decode])\n"
+        "\tBus: primary=02, secondary=04, subordinate=04, sec-latency=0\n"
+        "\tCapabilities: [68] Express (v1) Downstream Port (Slot-), MSI 00\n\n"
+        "03:00.0 Ethernet controller [0200]: Intel Corporation 82571EB/82571GB Gigabit Ethernet Controller (Copper) [8086:10bc] (rev 06)\n"
+        "\tRegion 0: Memory at fb8a0000 (32-bit, non-prefetchable) [size=128K]\n"
+        "\tCapabilities: [e0] Express (v1) Endpoint, MSI 00\n\n"
+        "04:00.0 Ethernet controller [0200]: Intel Corporation 82571EB/82571GB Gigabit Ethernet Controller (Copper) [8086:10bc] (rev 06)\n"
+        "\tRegion 0: Memory at fb6a0000 (32-bit, non-prefetchable) [size=128K]\n"
+        "\tCapabilities: [e0] Express (v1) Endpoint, MSI 00\n\n");
+    const lspci_text::listing l = lspci_text::parse(in);
+    std::ostringstream yaml;
+    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
+    const iotwin::test::temp_dir dir;
+    const scenario s = load_scenario(dir.write("m.yaml", yaml.str()));
+    const topology t = build_topology(s.platform);
+    const group_result g = compute_groups(t);
+    const auto group_of = [&](const std::string& id) { return g.group_of[static_cast<std::size_t>(t.by_id.at(id))]; };
+    ASSERT_EQ(group_of("pci-03-00-0"), group_of("pci-02-02-0"));
+    ASSERT_NE(group_of("pci-03-00-0"), group_of("pci-04-00-0"));
+    lspci_report::verdict v = lspci_report::judge(t, g, &l);
+    ASSERT_EQ(v.across.size(), 2u);
+    const lspci_report::claim& c = v.across[0];
+    EXPECT_EQ(t.functions[static_cast<std::size_t>(c.from)].id, "pci-03-00-0");
+    EXPECT_EQ(t.functions[static_cast<std::size_t>(c.to)].id, "pci-04-00-0");
+    EXPECT_EQ(c.path.how, peer_path::kind::across_switch);
+    EXPECT_TRUE(c.closed_by_port_acs);
+    EXPECT_EQ(c.from_group, group_of("pci-03-00-0"));
+    EXPECT_EQ(c.to_group, group_of("pci-04-00-0"));
+    // Each guest takes a whole group's endpoints; the ports stay with the host.
+    EXPECT_EQ(c.from_side, (std::vector<int>{t.by_id.at("pci-03-00-0")}));
+    const std::filesystem::path attacks = std::filesystem::path(dir.path()) / "attacks";
+    lspci_report::write_attacks(v, t, {attacks, yaml.str(), "m.txt"});
+    ASSERT_FALSE(v.across[0].attack.empty());
+    const scenario attack = load_scenario((attacks / v.across[0].attack).string());
+    EXPECT_EQ(names(attack.expect_violation), (std::vector<std::string>{"dma_isolation", "group_isolation"}));
+    std::ostringstream text;
+    lspci_report::write_text(text, v, t, g, l, "attacks");
+    EXPECT_NE(text.str().find("Between IOMMU groups: 2 peer-to-peer paths without the IOMMU"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("the switch routes it from 'pci-02-02-0' across to 'pci-02-04-0'"), std::string::npos) << text.str();
+}
+
 // Where the listing shows IOMMU groups, functions it shows none for are
 // outside every group of the machine's kernel (firmware left them out of
 // the IOMMU's reach): the verdict says so and judges no pair of them.

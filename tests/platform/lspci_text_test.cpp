@@ -175,6 +175,29 @@ TEST(LspciText, UnknownAndDamagedLinesAreReportedWithTheirLineNumbers) {
     EXPECT_EQ(l.functions[1].line, 11);
 }
 
+// A warning of lspci's library, captured with 2>&1, inside a capability's
+// lines (as in tests/data/lspci/huanan-x99-f8-idt-switch-nic.vvnn.txt): both
+// lines are named for what they are, and the record reads on.
+TEST(LspciText, APcilibWarningMixedIntoTheListingIsNamed) {
+    const listing l = read_text(
+        "07:00.0 Serial Attached SCSI controller [0107]: Broadcom / LSI SAS2008 PCI-Express Fusion-MPT SAS-2 [Falcon] [1000:0072] (rev 03)\n"
+        "\tCapabilities: [68] Express (v2) Endpoint, MSI 00\n"
+        "\t\tDevCap:\tMaxPayload 4096 bytes, PhantFunc 0, Latency L0s <64ns, L1 <1us\n"
+        "\tpcilib: sysfs_read_vpd: read failed: No such device\n"                       // 4
+        "\tDevCtl:\tCorrErr+ NonFatalErr+ FatalErr+ UnsupReq+\n"                      // 5
+        "\t\tDevSta:\tCorrErr+ NonFatalErr- FatalErr- UnsupReq+ AuxPwr- TransPend-\n"
+        "\tIOMMU group: 35\n"
+        "\tKernel driver in use: mpt3sas\n");
+    ASSERT_EQ(l.skipped.size(), 2u) << skipped_of(l);
+    EXPECT_EQ(l.skipped[0].line, 4);
+    EXPECT_NE(l.skipped[0].why.find("a warning of lspci's library"), std::string::npos);
+    EXPECT_EQ(l.skipped[1].line, 5);
+    EXPECT_EQ(l.skipped[1].why, "the rest of a line the warning on line 4 interrupted");
+    ASSERT_EQ(l.functions.size(), 1u);
+    EXPECT_EQ(l.functions[0].iommu_group, 35u);
+    EXPECT_EQ(l.functions[0].driver, "mpt3sas");
+}
+
 TEST(LspciText, NumbersTooLargeForTheirFieldAreDamagedLines) {
     const listing l = read_text(
         "3b:00.0 Ethernet controller [0200]: Intel Corporation Device [8086:1572]\n"
