@@ -373,6 +373,35 @@ TEST(LspciRealMachines, EpycServersSriovNicGivesEachVfAGroup) {
     EXPECT_EQ(groups.size(), 6u);  // two functions and four VFs, six groups
 }
 
+// A Xeon E5 v3 desktop (Huanan X99-F8) listed as root under Proxmox's 6.8
+// kernel, with a PCIe switch on an add-in card: an Intel PRO/1000 PT Quad
+// Port adapter, two 82571EB controllers behind an IDT PES12N3A switch whose
+// downstream ports have no ACS. The twin forms every group the kernel formed,
+// and its fabric shows what those groups do not: the switch routes a request
+// from below one downstream port to the controller below the other.
+TEST(LspciRealMachines, X99WithASwitchCardGroupsAsItsKernel) {
+    const machine x = import("huanan-x99-f8-idt-switch-nic.vvnn.txt");
+    // A warning of lspci's library, which hw-probe captured with the
+    // listing, breaks a line of the SAS controller's record: both named.
+    ASSERT_EQ(x.listing.skipped.size(), 2u) << skipped_of(x.listing);
+    EXPECT_EQ(x.listing.skipped[0].line, 1267);
+    EXPECT_EQ(x.listing.skipped[1].line, 1268);
+    EXPECT_EQ(x.listing.functions.size(), 96u);
+    EXPECT_EQ(x.twin_functions, 96u);  // less 00:00.0, plus the host bridge that opens root bus ff
+    EXPECT_EQ(x.comparison.not_in_twin, (std::vector<std::string>{"0000:00:00.0"}));
+    EXPECT_TRUE(x.comparison.without_group.empty());
+    EXPECT_EQ(x.comparison.rows.size(), 36u);
+    EXPECT_EQ(x.comparison.differing(), 0u);
+    EXPECT_TRUE(x.differing.empty());
+
+    // The switch's upstream port alone (the root port above has ACS, and a
+    // single-function upstream port needs none); each downstream port, which
+    // has no ACS capability, with the controller's two functions below it.
+    EXPECT_EQ(x.functions_of(30), "0000:01:00.0");
+    EXPECT_EQ(x.functions_of(31), "0000:02:02.0 0000:03:00.0 0000:03:00.1");
+    EXPECT_EQ(x.functions_of(32), "0000:02:04.0 0000:04:00.0 0000:04:00.1");
+}
+
 // A Meteor Lake laptop (Lenovo ThinkBook 14 G7 IML, Debian's 6.11 kernel),
 // its listing as it reached a mailing list: the bug report quoted in a
 // reply ("> " before every line) and sent quoted-printable ("=3D" for '=',
