@@ -60,9 +60,10 @@ struct imported {
     group_result g;
 };
 
-imported import(const iotwin::test::temp_dir& dir) {
+// A listing read, written as a scenario, loaded, and grouped.
+imported import_text(const char* text, const iotwin::test::temp_dir& dir) {
     imported m;
-    std::istringstream in(listing_text);
+    std::istringstream in(text);
     m.l = lspci_text::parse(in);
     std::ostringstream yaml;
     lspci_scenario::write(m.l, lspci_hierarchy::rebuild(m.l), {}, yaml);
@@ -72,6 +73,8 @@ imported import(const iotwin::test::temp_dir& dir) {
     m.g = compute_groups(m.t);
     return m;
 }
+
+imported import(const iotwin::test::temp_dir& dir) { return import_text(listing_text, dir); }
 
 TEST(LspciReport, TheNicsFunctionsShareAGroupAndReachEachOtherInsideTheDevice) {
     iotwin::test::temp_dir dir;
@@ -121,7 +124,8 @@ TEST(LspciReport, EachClaimGetsAnAttackScenarioThatLoads) {
 // below one port to a sibling's device. The verdict lists those paths
 // between groups, each with an attack where each guest holds a whole group.
 TEST(LspciReport, PathsBetweenGroupsAcrossASwitchAreListedWithAttacks) {
-    std::istringstream in(
+    const iotwin::test::temp_dir dir;
+    const imported m = import_text(
         "00:01.0 PCI bridge [0604]: Intel Corporation Xeon E7 v3/Xeon E5 v3/Core i7 PCI Express Root Port 1 [8086:2f02] (rev 02) (prog-if 00 [Normal decode])\n"
         "\tBus: primary=00, secondary=01, subordinate=04, sec-latency=0\n"
         "\tCapabilities: [90] Express (v2) Root Port (Slot+), MSI 00\n"
@@ -143,14 +147,11 @@ TEST(LspciReport, PathsBetweenGroupsAcrossASwitchAreListedWithAttacks) {
         "\tCapabilities: [e0] Express (v1) Endpoint, MSI 00\n\n"
         "04:00.0 Ethernet controller [0200]: Intel Corporation 82571EB/82571GB Gigabit Ethernet Controller (Copper) [8086:10bc] (rev 06)\n"
         "\tRegion 0: Memory at fb6a0000 (32-bit, non-prefetchable) [size=128K]\n"
-        "\tCapabilities: [e0] Express (v1) Endpoint, MSI 00\n\n");
-    const lspci_text::listing l = lspci_text::parse(in);
-    std::ostringstream yaml;
-    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
-    const iotwin::test::temp_dir dir;
-    const scenario s = load_scenario(dir.write("m.yaml", yaml.str()));
-    const topology t = build_topology(s.platform);
-    const group_result g = compute_groups(t);
+        "\tCapabilities: [e0] Express (v1) Endpoint, MSI 00\n\n",
+        dir);
+    const topology& t = m.t;
+    const group_result& g = m.g;
+    const lspci_text::listing& l = m.l;
     const auto group_of = [&](const std::string& id) { return g.group_of[static_cast<std::size_t>(t.by_id.at(id))]; };
     ASSERT_EQ(group_of("pci-03-00-0"), group_of("pci-02-02-0"));
     ASSERT_NE(group_of("pci-03-00-0"), group_of("pci-04-00-0"));
@@ -166,7 +167,7 @@ TEST(LspciReport, PathsBetweenGroupsAcrossASwitchAreListedWithAttacks) {
     // Each guest takes a whole group's endpoints; the ports stay with the host.
     EXPECT_EQ(c.from_side, (std::vector<int>{t.by_id.at("pci-03-00-0")}));
     const std::filesystem::path attacks = std::filesystem::path(dir.path()) / "attacks";
-    lspci_report::write_attacks(v, t, {attacks, yaml.str(), "m.txt"});
+    lspci_report::write_attacks(v, t, {attacks, m.yaml, "m.txt"});
     ASSERT_FALSE(v.across[0].attack.empty());
     const scenario attack = load_scenario((attacks / v.across[0].attack).string());
     EXPECT_EQ(names(attack.expect_violation), (std::vector<std::string>{"dma_isolation", "group_isolation"}));
@@ -180,7 +181,8 @@ TEST(LspciReport, PathsBetweenGroupsAcrossASwitchAreListedWithAttacks) {
 // outside every group of the machine's kernel (firmware left them out of
 // the IOMMU's reach): the verdict says so and judges no pair of them.
 TEST(LspciReport, FunctionsTheKernelGaveNoGroupAreNotJudged) {
-    std::istringstream in(
+    const iotwin::test::temp_dir dir;
+    const imported m = import_text(
         "40:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse Root Complex [1022:1480]\n"
         "\tRegion 0: Memory at f0000000 (32-bit, non-prefetchable) [size=16K]\n\n"
         "40:00.2 IOMMU [0806]: Advanced Micro Devices, Inc. [AMD] Milan IOMMU [1022:164f] (rev 01)\n"
@@ -192,16 +194,13 @@ TEST(LspciReport, FunctionsTheKernelGaveNoGroupAreNotJudged) {
         "\tRegion 0: Memory at f0010000 (32-bit, non-prefetchable) [size=16K]\n\n"
         "40:18.1 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Milan Data Fabric; Function 1 [1022:1651]\n"
         "\tIOMMU group: 4\n"
-        "\tRegion 0: Memory at f0014000 (32-bit, non-prefetchable) [size=16K]\n\n");
-    const lspci_text::listing l = lspci_text::parse(in);
-    std::ostringstream yaml;
-    lspci_scenario::write(l, lspci_hierarchy::rebuild(l), {}, yaml);
-    const iotwin::test::temp_dir dir;
-    const scenario s = load_scenario(dir.write("m.yaml", yaml.str()));
-    const topology t = build_topology(s.platform);
-    const group_result g = compute_groups(t);
+        "\tRegion 0: Memory at f0014000 (32-bit, non-prefetchable) [size=16K]\n\n",
+        dir);
+    const topology& t = m.t;
+    const group_result& g = m.g;
+    const lspci_text::listing& l = m.l;
     const lspci_report::verdict v = lspci_report::judge(t, g, &l);
-    ASSERT_EQ(v.shared.size(), 2u) << yaml.str();
+    ASSERT_EQ(v.shared.size(), 2u) << m.yaml;
     // 40:00.0 and 40:00.2, without group lines: marked, nothing judged.
     EXPECT_TRUE(v.shared[0].no_kernel_group);
     EXPECT_EQ(v.shared[0].endpoints.size(), 2u);
