@@ -280,16 +280,15 @@ void write_attack(const std::filesystem::path& file, const topology& t, int grou
     if (!out) throw input_error(source_pos(file.string()), "cannot write the attack scenario");
 }
 
-// Whether the listing shows IOMMU groups, and none for any member of grp.
-bool outside_kernel_groups(const iommu_group& grp, const topology& t, const lspci_text::listing& l) {
-    std::map<std::string, const lspci_text::function*> listed;
-    for (const lspci_text::function& f : l.functions) listed.emplace(lspci_scenario::id_of(f), &f);
-    const bool grouped = std::any_of(l.functions.begin(), l.functions.end(),
-                                     [](const lspci_text::function& f) { return f.iommu_group.has_value(); });
-    return grouped && std::all_of(grp.members.begin(), grp.members.end(), [&](int m) {
-               const auto it = listed.find(fn(t, m).id);
-               return it != listed.end() && !it->second->iommu_group;
-           });
+// The ids of the listed functions the machine's kernel gave no IOMMU group;
+// none when the listing shows no groups at all (no IOMMU was on).
+std::set<std::string> without_kernel_group(const lspci_text::listing& l) {
+    std::set<std::string> ids;
+    if (std::none_of(l.functions.begin(), l.functions.end(), [](const lspci_text::function& f) { return f.iommu_group.has_value(); }))
+        return ids;
+    for (const lspci_text::function& f : l.functions)
+        if (!f.iommu_group) ids.insert(lspci_scenario::id_of(f));
+    return ids;
 }
 
 // The endpoints of group gi: what VFIO hands to one owner.
@@ -360,9 +359,14 @@ verdict judge(const topology& t, const group_result& g, const lspci_text::listin
     alt.port_acs_groups = compute_groups(alt.port_acs);
     verdict v;
     v.groups = g.groups.size();
+    const std::set<std::string> ungrouped = l ? without_kernel_group(*l) : std::set<std::string>{};
+    const auto outside_kernel_groups = [&](const iommu_group& grp) {
+        return !ungrouped.empty() &&
+               std::all_of(grp.members.begin(), grp.members.end(), [&](int m) { return ungrouped.count(fn(t, m).id) > 0; });
+    };
     for (const iommu_group& grp : g.groups) {
         if (grp.members.size() < 2) continue;
-        if (l && outside_kernel_groups(grp, t, *l)) {
+        if (outside_kernel_groups(grp)) {
             v.shared.push_back(members_only(t, grp));
             continue;
         }
